@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// fleetdex: AWS IoT fleet indexing and Device Defender Detect, self-contained over SQLite.
+import PackageDescription
+
+let package = Package(
+    name: "fleetdex",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fleetdex", targets: ["fleetdex"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The system libsqlite3 (Debian: libsqlite3-dev); nothing vendored.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The only module that calls C: Connection, Statement, Migrator.
+        .target(name: "FleetSQLite", dependencies: ["CSQLite"]),
+        // The fleet query language: Lexer → Parser → Binder → SQLLowering, plus the Evaluator.
+        // Pure Swift: no SQLite, no Foundation.
+        .target(name: "FleetQuery"),
+        // Registry, presence, defender, alerts, groups, the evaluation cycle.
+        .target(
+            name: "FleetIndex",
+            dependencies: ["FleetSQLite", "FleetQuery"],
+            plugins: ["EmbedSchema"]
+        ),
+        // The command line: flags in, responses out. Nothing about an operation lives here.
+        .executableTarget(
+            name: "fleetdex",
+            dependencies: [
+                "FleetIndex", "FleetQuery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
+        .executableTarget(name: "fleetdex-embed"),
+        .plugin(
+            name: "EmbedSchema",
+            capability: .buildTool(),
+            dependencies: ["fleetdex-embed"]
+        ),
+        .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
+        .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery"]),
+        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite"]),
+        .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
+    ]
+)

@@ -1,0 +1,147 @@
+// FleetIndex: dynamic thing groups: a query whose members are kept in thing_group_member,
+// refreshed on create/update and on every evaluation cycle, with a log of who joined and left.
+import FleetSQLite
+
+/// Dynamic group operations and the group report.
+public struct DynamicGroups {
+    public let db: FleetDatabase
+    var c: Connection { db.connection }
+    public init(_ db: FleetDatabase) { self.db = db }
+
+    public func createDynamicThingGroup(name: String, query: String, indexName: String?, queryVersion: String?,
+                                        properties: JSONValue?, at now: Int64) throws -> JSONValue {
+        try Validation.name(name, "thingGroupName")
+        if let indexName, indexName != "AWS_Things" { throw FleetError.invalid("indexName must be AWS_Things") }
+        guard !query.isEmpty, query.utf8.count <= 1000 else { throw FleetError.invalid("queryString must be 1 to 1000 characters") }
+        if let properties { try Registry(db).validateGroupProperties(properties) }
+        _ = try Search(db).compile(query, at: now)
+        return try c.transaction {
+            if try c.scalar("SELECT 1 FROM thing_group WHERE name = ?", [name]) != nil {
+                throw FleetError.alreadyExists("Thing group \(name) already exists")
+            }
+            let gid = FleetDatabase.uuid()
+            try c.execute("INSERT INTO thing_group(name, name_lower, group_id, properties, created_at, query, query_version, index_name, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'AWS_Things', 'BUILDING')",
+                          [name, name.lowercased(), gid, properties?.compact, now, query, queryVersion ?? "2017-09-30"])
+            let id = c.lastInsertRowID
+            try c.execute("INSERT INTO thing_group_ancestor(group_id, ancestor, depth) VALUES (?, ?, 0)", [id, id])
+            _ = try refresh(group: id, query: query, at: now, reason: "the group was created")
+            return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(gid)),
+                               ("indexName", .string("AWS_Things")), ("queryString", .string(query)), ("queryVersion", .string(queryVersion ?? "2017-09-30"))])
+        }
+    }
+
+    func dynamicGroup(_ name: String) throws -> (Int64, String, Int64) {
+        try Validation.name(name, "thingGroupName")
+        guard let g = try c.query("SELECT id, query, version FROM thing_group WHERE name = ?", [name], { ($0.int(0), $0.optionalText(1), $0.int(2)) }).first else {
+            throw FleetError.notFound("Thing group \(name) cannot be found.")
+        }
+        guard let q = g.1 else { throw FleetError.invalid("\(name) is a static thing group") }
+        return (g.0, q, g.2)
+    }
+
+    public func updateDynamicThingGroup(name: String, query: String?, expectedVersion: Int64?, at now: Int64) throws -> JSONValue {
+        if let query { _ = try Search(db).compile(query, at: now) }
+        return try c.transaction {
+            let (id, old, version) = try dynamicGroup(name)
+            if let expectedVersion, expectedVersion != version { throw FleetError.versionConflict("The version of thing group \(name) is \(version), not \(expectedVersion)") }
+            let q = query ?? old
+            try c.execute("UPDATE thing_group SET query = ?, status = 'REBUILDING', version = version + 1 WHERE id = ?", [q, id])
+            _ = try refresh(group: id, query: q, at: now, reason: "the group's query was changed")
+            return jsonObject([("version", .int(version + 1))])
+        }
+    }
+
+    public func deleteDynamicThingGroup(name: String, expectedVersion: Int64?) throws -> JSONValue {
+        try c.transaction {
+            guard try c.scalar("SELECT 1 FROM thing_group WHERE name = ?", [name]) != nil else { return .object([]) }
+            let (id, _, version) = try dynamicGroup(name)
+            if let expectedVersion, expectedVersion != version { throw FleetError.versionConflict("The version of thing group \(name) is \(version), not \(expectedVersion)") }
+            try c.execute("DELETE FROM thing_group WHERE id = ?", [id])
+            return .object([])
+        }
+    }
+
+    /// Brings one group's membership in line with its query; logs joins and leaves.
+    func refresh(group id: Int64, query: String, at now: Int64, reason: String) throws -> (joined: Int, left: Int) {
+        let search = Search(db)
+        let compiled: Search.Compiled
+        do { compiled = try search.compile(query, at: now) } catch {
+            // A query that no longer binds (an index mode turned off) leaves the membership as it was.
+            return (0, 0)
+        }
+        let matching = Set(try search.allIDs(compiled))
+        let current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [id]) { $0.int(0) })
+        let created = try c.scalar("SELECT created_at FROM thing_group WHERE id = ?", [id])?.int ?? 0
+        var joined = 0, left = 0
+        let name = try c.prepare("SELECT name FROM thing WHERE id = ?")
+        func thingName(_ t: Int64) throws -> String {
+            try name.bind([.integer(t)])
+            defer { name.reset() }
+            return try name.step() ? name.text(0) : "?"
+        }
+        for t in current.subtracting(matching).sorted() {
+            try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [id, t])
+            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, ?)",
+                          [id, try thingName(t), now, "no longer matches the query (\(reason))"])
+            left += 1
+        }
+        for t in matching.subtracting(current).sorted() {
+            // At most 10 groups per thing: an older dynamic group keeps its place over this one.
+            let count = try c.scalar("SELECT count(*) FROM thing_group_member WHERE thing = ?", [t])?.int ?? 0
+            if count >= 10 {
+                let newerDynamic = try c.query("""
+                    SELECT g.id FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
+                    WHERE m.thing = ? AND g.query IS NOT NULL AND g.created_at > ? ORDER BY g.created_at DESC LIMIT 1
+                    """, [t, created]) { $0.int(0) }.first
+                guard let newer = newerDynamic else { continue }
+                try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [newer, t])
+                try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'an older dynamic group took its place (10 groups per thing)')",
+                              [newer, try thingName(t), now])
+            }
+            try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [id, t, now])
+            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'joined', ?, ?)",
+                          [id, try thingName(t), now, "matches the query (\(reason))"])
+            joined += 1
+        }
+        try c.execute("UPDATE thing_group SET status = 'ACTIVE' WHERE id = ?", [id])
+        return (joined, left)
+    }
+
+    /// Refreshes every dynamic group, oldest first.
+    public func refreshAll(at now: Int64, reason: String) throws -> (joined: Int, left: Int) {
+        let groups = try c.query("SELECT id, query FROM thing_group WHERE query IS NOT NULL ORDER BY created_at, id") { ($0.int(0), $0.text(1)) }
+        var total = (joined: 0, left: 0)
+        for (id, q) in groups {
+            let r = try refresh(group: id, query: q, at: now, reason: reason)
+            total.joined += r.joined
+            total.left += r.left
+        }
+        return total
+    }
+
+    /// The group report: each dynamic group's query, status, members and the joins and
+    /// leaves since `since`.
+    public func report(group: String?, since: Int64) throws -> JSONValue {
+        var sql = "SELECT id, name, query, status FROM thing_group WHERE query IS NOT NULL"
+        var binds: [SQLiteValue] = []
+        if let group {
+            _ = try dynamicGroup(group)
+            sql += " AND name = ?"
+            binds.append(.text(group))
+        }
+        let groups = try c.query(sql + " ORDER BY name", binds) { ($0.int(0), $0.text(1), $0.text(2), $0.optionalText(3) ?? "ACTIVE") }
+        var out: [JSONValue] = []
+        for g in groups {
+            let count = try c.scalar("SELECT count(*) FROM thing_group_member WHERE group_id = ?", [g.0])?.int ?? 0
+            let log = try c.query("SELECT thing_name, change, time, reason FROM group_log WHERE group_id = ? AND time >= ? ORDER BY time, id", [g.0, since]) {
+                ($0.text(1), jsonObject([("thingName", .string($0.text(0))), ("time", .string(Timestamp.iso($0.int(2)))), ("reason", .string($0.text(3)))]))
+            }
+            out.append(jsonObject([
+                ("thingGroupName", .string(g.1)), ("queryString", .string(g.2)), ("status", .string(g.3)), ("memberCount", .int(count)),
+                ("joined", .array(log.filter { $0.0 == "joined" }.map(\.1))),
+                ("left", .array(log.filter { $0.0 == "left" }.map(\.1))),
+            ]))
+        }
+        return jsonObject([("since", .string(Timestamp.iso(since))), ("groups", .array(out))])
+    }
+}

@@ -1,0 +1,115 @@
+// FleetIndex: the fleet's SQLite database: opened, migrated with the embedded Schema/
+// files, and the account settings (region, account) every ARN is built from.
+import FleetQuery
+import FleetSQLite
+
+/// One fleetdex database. Every service (Registry, Presence, Defender, ...) works through it.
+public final class FleetDatabase {
+    public let connection: Connection
+    public let region: String
+    public let account: String
+
+    /// The migrations embedded from `Schema/` at build time.
+    public static func migrations() throws -> Migrator {
+        try Migrator(EmbeddedFiles.migrations.compactMap { Migration(fileName: $0.0, sql: $0.1) })
+    }
+
+    /// The saved queries shipped in `Queries/`, embedded at build time.
+    public static var shippedQueries: [(String, String)] { EmbeddedFiles.queries }
+
+    /// Opens (creating and migrating) the database at `path`.
+    public init(path: String, region: String? = nil, account: String? = nil) throws {
+        do {
+            connection = try Connection(path: path)
+            try Self.migrations().migrate(connection)
+        } catch let e as SQLiteError where e.code == 26 {
+            throw FleetError("InvalidRequestException", "\(path) is not a fleetdex database (not SQLite)", exitCode: 65)
+        } catch let e as MigrationError {
+            throw FleetError("InvalidRequestException", "\(path): \(e)", exitCode: 65)
+        }
+        let storedRegion = try connection.scalar("SELECT value FROM meta WHERE key = 'region'")?.string
+        let storedAccount = try connection.scalar("SELECT value FROM meta WHERE key = 'account'")?.string
+        self.region = storedRegion ?? region ?? "us-east-1"
+        self.account = storedAccount ?? account ?? "123456789012"
+        if storedRegion == nil {
+            try connection.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('region', ?), ('account', ?)",
+                                   [self.region, self.account])
+        }
+    }
+
+    // MARK: settings
+
+    public func meta(_ key: String) throws -> String? {
+        try connection.scalar("SELECT value FROM meta WHERE key = ?", [key])?.string
+    }
+
+    public func setMeta(_ key: String, _ value: String?) throws {
+        if let value {
+            try connection.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+        } else {
+            try connection.execute("DELETE FROM meta WHERE key = ?", [key])
+        }
+    }
+
+    // MARK: ARNs and ids
+
+    public func iotARN(_ resource: String) -> String { "arn:aws:iot:\(region):\(account):\(resource)" }
+    public func thingARN(_ name: String) -> String { iotARN("thing/\(name)") }
+    public func groupARN(_ name: String) -> String { iotARN("thinggroup/\(name)") }
+    public func typeARN(_ name: String) -> String { iotARN("thingtype/\(name)") }
+    public func profileARN(_ name: String) -> String { iotARN("securityprofile/\(name)") }
+    public func snsARN(_ name: String) -> String { "arn:aws:sns:\(region):\(account):\(name)" }
+    public func sqsARN(_ name: String) -> String { "arn:aws:sqs:\(region):\(account):\(name)" }
+    public func sqsURL(_ name: String) -> String { "https://sqs.\(region).amazonaws.com/\(account)/\(name)" }
+
+    /// A random UUID in lower case.
+    public static func uuid() -> String {
+        var g = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        let hex = bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+        let c = Array(hex)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+    }
+
+    /// 32 random lowercase hex digits (violation ids).
+    public static func hex32() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in
+            let b = UInt8.random(in: 0...255, using: &g)
+            return (b < 16 ? "0" : "") + String(b, radix: 16)
+        }.joined()
+    }
+
+    // MARK: indexing configuration
+
+    /// The indexing configuration (AWS's ThingIndexingConfiguration shape).
+    public func indexingConfiguration() throws -> JSONValue {
+        if let text = try meta("indexing"), let v = try? JSONValue.parse(text) { return v }
+        return jsonObject([
+            ("thingIndexingMode", .string("REGISTRY_AND_SHADOW")),
+            ("thingConnectivityIndexingMode", .string("STATUS")),
+            ("deviceDefenderIndexingMode", .string("VIOLATIONS")),
+            ("namedShadowIndexingMode", .string("ON")),
+        ])
+    }
+
+    /// The searchable fields under the current indexing configuration.
+    public func catalog() throws -> FieldCatalog {
+        let c = try indexingConfiguration()
+        let mode = c["thingIndexingMode"]?.stringValue ?? "REGISTRY_AND_SHADOW"
+        return FieldCatalog(registry: mode != "OFF",
+                            shadow: mode == "REGISTRY_AND_SHADOW",
+                            connectivity: (c["thingConnectivityIndexingMode"]?.stringValue ?? "STATUS") == "STATUS",
+                            deviceDefender: (c["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS",
+                            namedShadows: (c["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON")
+    }
+
+    /// Named shadows whose values are indexed: nil means all.
+    public func indexedShadowNames() throws -> Set<String>? {
+        let c = try indexingConfiguration()
+        guard let names = c["filter"]?["namedShadowNames"]?.arrayValue else { return nil }
+        return Set(names.compactMap(\.stringValue))
+    }
+}

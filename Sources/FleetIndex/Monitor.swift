@@ -1,0 +1,58 @@
+// FleetIndex: which attached security profiles monitor which clients: all things,
+// registered things, unregistered clients, or the members of a group and its subgroups.
+import FleetSQLite
+
+/// Resolves security profile targets to clients.
+struct Monitor {
+    let db: FleetDatabase
+    var c: Connection { db.connection }
+    init(_ db: FleetDatabase) { self.db = db }
+
+    struct Targets {
+        var all = false
+        var registered = false
+        var unregistered = false
+        var groups: [Int64] = []
+    }
+
+    func targets(profile: Int64) throws -> Targets {
+        var t = Targets()
+        try c.forEach("SELECT kind, group_id FROM profile_target WHERE profile = ?", [profile]) { s in
+            switch s.text(0) {
+            case "all": t.all = true
+            case "registered": t.registered = true
+            case "unregistered": t.unregistered = true
+            default: if let g = s.optionalInt(1) { t.groups.append(g) }
+            }
+        }
+        return t
+    }
+
+    /// Things in any of the groups or below them.
+    func groupMembers(_ groups: [Int64]) throws -> Set<Int64> {
+        var out = Set<Int64>()
+        for g in groups {
+            try c.forEach("SELECT m.thing FROM thing_group_ancestor AS a JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE a.ancestor = ?", [g]) {
+                out.insert($0.int(0))
+            }
+        }
+        return out
+    }
+
+    /// Does a profile with these targets monitor a client (thing id nil: unregistered)?
+    func covers(_ t: Targets, thing: Int64?, members: Set<Int64>) -> Bool {
+        if t.all { return true }
+        if let thing {
+            return t.registered || members.contains(thing)
+        }
+        return t.unregistered
+    }
+
+    /// The attached profiles that monitor one client or thing.
+    func profiles(client: Int64?, thing: Int64?) throws -> [Defender.Profile] {
+        try Defender(db).attachedProfiles().filter { p in
+            let t = try targets(profile: p.id)
+            return covers(t, thing: thing, members: t.groups.isEmpty ? [] : try groupMembers(t.groups))
+        }
+    }
+}

@@ -1,0 +1,295 @@
+// FleetIndex: the SNS topics and SQS queues of the walkthrough, kept in the fleet's database:
+// publish fans out to subscriptions in the caller's transaction; receive hides a message for
+// its visibility timeout; a redrive policy moves poison messages to a dead-letter queue.
+import FleetSQLite
+
+/// SNS and SQS operations (shapes of the botocore `sns` and `sqs` models).
+public struct Notifications {
+    public let db: FleetDatabase
+    var c: Connection { db.connection }
+    public init(_ db: FleetDatabase) { self.db = db }
+
+    static func checkName(_ name: String, _ what: String, fifoAllowed: Bool = true) throws(FleetError) {
+        guard !name.isEmpty, name.utf8.count <= 256,
+              name.utf8.allSatisfy({ Validation.isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }) else {
+            throw FleetError("InvalidParameterException", "\(what) '\(name)' must be 1 to 256 characters of [A-Za-z0-9_-]", exitCode: 65)
+        }
+    }
+
+    // MARK: SNS
+
+    public func createTopic(name: String, at now: Int64) throws -> JSONValue {
+        try Notifications.checkName(name, "topic name")
+        let arn = db.snsARN(name)
+        try c.execute("INSERT OR IGNORE INTO sns_topic(name, arn, created_at) VALUES (?, ?, ?)", [name, arn, now])
+        return jsonObject([("TopicArn", .string(arn))])
+    }
+
+    func topicID(_ arn: String) throws -> Int64 {
+        guard let id = try c.scalar("SELECT id FROM sns_topic WHERE arn = ? OR name = ?", [arn, arn])?.int else {
+            throw FleetError("NotFoundException", "Topic does not exist: \(arn)")
+        }
+        return id
+    }
+
+    public func listTopics() throws -> JSONValue {
+        let arns = try c.query("SELECT arn FROM sns_topic ORDER BY arn") { $0.text(0) }
+        return jsonObject([("Topics", .array(arns.map { jsonObject([("TopicArn", .string($0))]) }))])
+    }
+
+    public func deleteTopic(arn: String) throws -> JSONValue {
+        try c.execute("DELETE FROM sns_topic WHERE arn = ?", [arn])
+        return .object([])
+    }
+
+    /// Subscribe: `sqs` endpoints are a queue ARN or URL of this database; `http`/`https` a URL.
+    public func subscribe(topicARN: String, protocol proto: String, endpoint: String, at now: Int64) throws -> JSONValue {
+        let topic = try topicID(topicARN)
+        var stored = endpoint
+        switch proto {
+        case "sqs":
+            stored = try queue(endpoint).arn
+        case "http", "https":
+            guard endpoint.hasPrefix(proto + "://") else {
+                throw FleetError("InvalidParameterException", "Invalid parameter: Endpoint must start with \(proto)://", exitCode: 65)
+            }
+        default:
+            throw FleetError("InvalidParameterException", "Invalid parameter: Protocol '\(proto)' (fleetdex delivers to sqs, http and https)", exitCode: 65)
+        }
+        if let existing = try c.scalar("SELECT arn FROM sns_subscription WHERE topic = ? AND protocol = ? AND endpoint = ?", [topic, proto, stored])?.string {
+            return jsonObject([("SubscriptionArn", .string(existing))])
+        }
+        let arn = topicARN + ":" + FleetDatabase.uuid()
+        try c.execute("INSERT INTO sns_subscription(topic, protocol, endpoint, arn, created_at) VALUES (?, ?, ?, ?, ?)", [topic, proto, stored, arn, now])
+        return jsonObject([("SubscriptionArn", .string(arn))])
+    }
+
+    public func unsubscribe(arn: String) throws -> JSONValue {
+        try c.execute("DELETE FROM sns_subscription WHERE arn = ?", [arn])
+        return .object([])
+    }
+
+    public func listSubscriptions(topicARN: String?) throws -> JSONValue {
+        var sql = "SELECT s.arn, s.protocol, s.endpoint, t.arn FROM sns_subscription AS s JOIN sns_topic AS t ON t.id = s.topic"
+        var binds: [SQLiteValue] = []
+        if let topicARN { sql += " WHERE t.arn = ?"; binds.append(.text(topicARN)) }
+        let rows = try c.query(sql + " ORDER BY s.id", binds) { s in
+            jsonObject([("SubscriptionArn", .string(s.text(0))), ("Owner", .string(db.account)), ("Protocol", .string(s.text(1))),
+                        ("Endpoint", .string(s.text(2))), ("TopicArn", .string(s.text(3)))])
+        }
+        return jsonObject([("Subscriptions", .array(rows))])
+    }
+
+    /// Publishes `message` to every subscription of the topic (in the caller's transaction).
+    @discardableResult
+    public func publish(topicARN: String, message: String, subject: String?, at now: Int64) throws -> Int {
+        let topic = try topicID(topicARN)
+        let messageId = FleetDatabase.uuid()
+        let envelope = jsonObject([
+            ("Type", .string("Notification")),
+            ("MessageId", .string(messageId)),
+            ("TopicArn", .string(topicARN)),
+            ("Subject", subject.map(JSONValue.string)),
+            ("Message", .string(message)),
+            ("Timestamp", .string(Timestamp.isoZ(now))),
+        ]).compact
+        let subs = try c.query("SELECT id, protocol, endpoint FROM sns_subscription WHERE topic = ?", [topic]) { ($0.int(0), $0.text(1), $0.text(2)) }
+        for (id, proto, endpoint) in subs {
+            if proto == "sqs" {
+                if let q = try? queue(endpoint) { try enqueue(q.id, body: envelope, at: now) }
+            } else {
+                try c.execute("INSERT INTO http_delivery(subscription, body, message_id, next_attempt_at) VALUES (?, ?, ?, ?)", [id, envelope, messageId, now])
+            }
+        }
+        return subs.count
+    }
+
+    public func publishOperation(topicARN: String, message: String, subject: String?, at now: Int64) throws -> JSONValue {
+        try c.transaction {
+            _ = try publish(topicARN: topicARN, message: message, subject: subject, at: now)
+            return jsonObject([("MessageId", .string(FleetDatabase.uuid()))])
+        }
+    }
+
+    // MARK: SQS
+
+    struct Queue {
+        var id: Int64
+        var name: String
+        var arn: String
+        var url: String
+        var visibility: Int64
+        var redriveTarget: Int64?
+        var maxReceive: Int64?
+    }
+
+    /// A queue by URL, ARN or name.
+    func queue(_ ref: String) throws -> Queue {
+        let name = ref.split(separator: "/").last.map(String.init).flatMap { $0.split(separator: ":").last.map(String.init) } ?? ref
+        guard let q = try c.query("SELECT id, name, arn, url, visibility_timeout, redrive_target, max_receive_count FROM sqs_queue WHERE url = ? OR arn = ? OR name = ?",
+                                  [ref, ref, name], { s in
+            Queue(id: s.int(0), name: s.text(1), arn: s.text(2), url: s.text(3), visibility: s.int(4), redriveTarget: s.optionalInt(5), maxReceive: s.optionalInt(6))
+        }).first else {
+            throw FleetError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist: \(ref)")
+        }
+        return q
+    }
+
+    public func createQueue(name: String, attributes: [String: String], at now: Int64) throws -> JSONValue {
+        try Notifications.checkName(name, "queue name")
+        return try c.transaction {
+            let url = db.sqsURL(name)
+            if try c.scalar("SELECT 1 FROM sqs_queue WHERE name = ?", [name]) == nil {
+                try c.execute("INSERT INTO sqs_queue(name, url, arn, created_at) VALUES (?, ?, ?, ?)", [name, url, db.sqsARN(name), now])
+            }
+            if !attributes.isEmpty { _ = try setQueueAttributes(url: url, attributes: attributes) }
+            return jsonObject([("QueueUrl", .string(url))])
+        }
+    }
+
+    public func listQueues(prefix: String?) throws -> JSONValue {
+        let urls = try c.query("SELECT url, name FROM sqs_queue ORDER BY name") { ($0.text(0), $0.text(1)) }
+            .filter { prefix == nil || $0.1.hasPrefix(prefix!) }.map(\.0)
+        return urls.isEmpty ? .object([]) : jsonObject([("QueueUrls", .array(urls.map(JSONValue.string)))])
+    }
+
+    public func getQueueURL(name: String) throws -> JSONValue {
+        jsonObject([("QueueUrl", .string(try queue(name).url))])
+    }
+
+    public func deleteQueue(url: String) throws -> JSONValue {
+        let q = try queue(url)
+        try c.execute("DELETE FROM sqs_queue WHERE id = ?", [q.id])
+        return .object([])
+    }
+
+    /// SetQueueAttributes: VisibilityTimeout and RedrivePolicy (`{"deadLetterTargetArn","maxReceiveCount"}`).
+    public func setQueueAttributes(url: String, attributes: [String: String]) throws -> JSONValue {
+        let q = try queue(url)
+        for (k, v) in attributes {
+            switch k {
+            case "VisibilityTimeout":
+                guard let s = Int64(v), (0...43200).contains(s) else { throw FleetError("InvalidAttributeValue", "VisibilityTimeout must be 0 to 43200 seconds", exitCode: 65) }
+                try c.execute("UPDATE sqs_queue SET visibility_timeout = ? WHERE id = ?", [s, q.id])
+            case "RedrivePolicy":
+                if v.isEmpty {
+                    try c.execute("UPDATE sqs_queue SET redrive_target = NULL, max_receive_count = NULL WHERE id = ?", [q.id])
+                    continue
+                }
+                guard let p = try? JSONValue.parse(v), let target = p["deadLetterTargetArn"]?.stringValue,
+                      let max = p["maxReceiveCount"]?.int64Value ?? p["maxReceiveCount"]?.stringValue.flatMap({ Int64($0) }), (1...1000).contains(max) else {
+                    throw FleetError("InvalidAttributeValue", "RedrivePolicy must be {\"deadLetterTargetArn\":\"arn:...\",\"maxReceiveCount\":1..1000}", exitCode: 65)
+                }
+                let dlq = try queue(target)
+                guard dlq.id != q.id else { throw FleetError("InvalidAttributeValue", "a queue cannot be its own dead-letter queue", exitCode: 65) }
+                try c.execute("UPDATE sqs_queue SET redrive_target = ?, max_receive_count = ? WHERE id = ?", [dlq.id, max, q.id])
+            case "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "Policy":
+                try c.execute("UPDATE sqs_queue SET attributes = json_set(attributes, '$.' || ?, ?) WHERE id = ?", [k, v, q.id])
+            default:
+                throw FleetError("InvalidAttributeName", "Unknown Attribute \(k).", exitCode: 65)
+            }
+        }
+        return .object([])
+    }
+
+    public func getQueueAttributes(url: String, names: [String]) throws -> JSONValue {
+        let q = try queue(url)
+        let visible = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count = 0", [q.id])?.int ?? 0
+        let inFlight = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count > 0", [q.id])?.int ?? 0
+        let created = try c.scalar("SELECT created_at FROM sqs_queue WHERE id = ?", [q.id])?.int ?? 0
+        var all: [(String, String)] = [
+            ("QueueArn", q.arn),
+            ("ApproximateNumberOfMessages", String(visible)),
+            ("ApproximateNumberOfMessagesNotVisible", String(inFlight)),
+            ("VisibilityTimeout", String(q.visibility)),
+            ("CreatedTimestamp", String(created / 1000)),
+        ]
+        if let t = q.redriveTarget, let arn = try c.scalar("SELECT arn FROM sqs_queue WHERE id = ?", [t])?.string, let m = q.maxReceive {
+            all.append(("RedrivePolicy", jsonObject([("deadLetterTargetArn", .string(arn)), ("maxReceiveCount", .int(m))]).compact))
+        }
+        let wanted = names.isEmpty || names.contains("All") ? all : all.filter { names.contains($0.0) }
+        return jsonObject([("Attributes", .object(wanted.map { JSONMember($0.0, .string($0.1)) }))])
+    }
+
+    func enqueue(_ queue: Int64, body: String, at now: Int64) throws {
+        try c.execute("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      [queue, FleetDatabase.uuid(), body, MD5.hex(body), now, now])
+    }
+
+    public func sendMessage(url: String, body: String, at now: Int64) throws -> JSONValue {
+        let q = try queue(url)
+        guard !body.isEmpty, body.utf8.count <= 262_144 else { throw FleetError("InvalidParameterValue", "the message body must be 1 byte to 256 KiB", exitCode: 65) }
+        let id = FleetDatabase.uuid()
+        try c.execute("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      [q.id, id, body, MD5.hex(body), now, now])
+        return jsonObject([("MD5OfMessageBody", .string(MD5.hex(body))), ("MessageId", .string(id))])
+    }
+
+    /// ReceiveMessage: up to `max` visible messages, hidden for the visibility timeout;
+    /// a message received more than the redrive policy allows moves to the dead-letter queue.
+    /// With `wait` seconds it waits for a message (it sleeps between checks of SQLite's
+    /// data version, so it wakes shortly after another process commits one).
+    public func receiveMessage(url: String, max: Int, visibilityTimeout: Int64?, wait: Int, at now: Int64, attributeNames: [String] = [],
+                               sleep: (Int) -> Void = { _ in }, clock: () -> Int64 = { 0 }) throws -> JSONValue {
+        guard (1...10).contains(max) else { throw FleetError("InvalidParameterValue", "MaxNumberOfMessages must be between 1 and 10", exitCode: 65) }
+        guard (0...20).contains(wait) else { throw FleetError("InvalidParameterValue", "WaitTimeSeconds must be between 0 and 20", exitCode: 65) }
+        let q = try queue(url)
+        let deadline = clock() + Int64(wait) * 1000
+        while true {
+            let got = try receiveOnce(q, max: max, visibility: visibilityTimeout ?? q.visibility, at: now, attributeNames: attributeNames)
+            if !got.isEmpty || wait == 0 || clock() >= deadline {
+                return got.isEmpty ? .object([]) : jsonObject([("Messages", .array(got))])
+            }
+            sleep(100)
+        }
+    }
+
+    func receiveOnce(_ q: Queue, max: Int, visibility: Int64, at now: Int64, attributeNames: [String]) throws -> [JSONValue] {
+        try c.transaction {
+            var out: [JSONValue] = []
+            while out.count < max {
+                let rows = try c.query("SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+                                       [q.id, now, max - out.count]) { s in (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4), s.int(5)) }
+                if rows.isEmpty { break }
+                for r in rows {
+                    if let maxReceive = q.maxReceive, let dlq = q.redriveTarget, r.4 >= maxReceive {
+                        try c.execute("UPDATE sqs_message SET queue = ?, receive_count = 0, receipt_handle = NULL, visible_at = ? WHERE id = ?", [dlq, now, r.0])
+                        continue
+                    }
+                    let handle = PageToken.base64url(Array((r.1 + "#" + FleetDatabase.hex32()).utf8))
+                    try c.execute("UPDATE sqs_message SET receive_count = receive_count + 1, visible_at = ?, receipt_handle = ? WHERE id = ?",
+                                  [now + visibility * 1000, handle, r.0])
+                    var attrs: [JSONMember] = []
+                    let all = attributeNames.contains("All")
+                    if all || attributeNames.contains("ApproximateReceiveCount") { attrs.append(JSONMember("ApproximateReceiveCount", .string(String(r.4 + 1)))) }
+                    if all || attributeNames.contains("SentTimestamp") { attrs.append(JSONMember("SentTimestamp", .string(String(r.5)))) }
+                    out.append(jsonObject([("MessageId", .string(r.1)), ("ReceiptHandle", .string(handle)), ("MD5OfBody", .string(r.3)),
+                                           ("Body", .string(r.2)), ("Attributes", attrs.isEmpty ? nil : .object(attrs))]))
+                }
+            }
+            return out
+        }
+    }
+
+    public func deleteMessage(url: String, receiptHandle: String) throws -> JSONValue {
+        let q = try queue(url)
+        try c.execute("DELETE FROM sqs_message WHERE queue = ? AND receipt_handle = ?", [q.id, receiptHandle])
+        if c.changes == 0 {
+            throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or the message was received again since)")
+        }
+        return .object([])
+    }
+
+    public func changeMessageVisibility(url: String, receiptHandle: String, timeout: Int64, at now: Int64) throws -> JSONValue {
+        let q = try queue(url)
+        try c.execute("UPDATE sqs_message SET visible_at = ? WHERE queue = ? AND receipt_handle = ?", [now + timeout * 1000, q.id, receiptHandle])
+        if c.changes == 0 { throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle is not a valid receipt handle") }
+        return .object([])
+    }
+
+    public func purgeQueue(url: String) throws -> JSONValue {
+        let q = try queue(url)
+        try c.execute("DELETE FROM sqs_message WHERE queue = ?", [q.id])
+        return .object([])
+    }
+}

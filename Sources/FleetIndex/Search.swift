@@ -1,0 +1,237 @@
+// FleetIndex: runs fleet index queries: compiles them with FleetQuery, lowers them to SQL,
+// pages through the results in thingName order and builds AWS's ThingDocument.
+import FleetQuery
+import FleetSQLite
+
+/// `search-index` and everything else that runs a query.
+public struct Search {
+    public let db: FleetDatabase
+    var c: Connection { db.connection }
+    public init(_ db: FleetDatabase) { self.db = db }
+
+    /// A compiled query: its stages, for running and for `--explain`.
+    public struct Compiled {
+        public var source: String
+        public var tokens: [Token]
+        public var syntax: Syntax
+        public var bound: BoundQuery
+        public var condition: SQLFragment
+    }
+
+    /// Parses, binds and lowers `query`; errors become InvalidQueryException with a caret.
+    public func compile(_ query: String, at now: Int64, awsLimits: Bool = false) throws -> Compiled {
+        do throws(QueryError) {
+            let tokens = try Lexer.tokens(in: query)
+            let syntax = try Parser.parse(query)
+            let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering().lower(bound))
+        } catch {
+            throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
+        }
+    }
+
+    func catalog() throws(QueryError) -> FieldCatalog {
+        (try? db.catalog()) ?? FieldCatalog()
+    }
+
+    static func values(_ f: SQLFragment) -> [SQLiteValue] {
+        f.binds.map { p in
+            switch p {
+            case .integer(let v): .integer(v)
+            case .real(let v): .real(v)
+            case .text(let v): .text(v)
+            }
+        }
+    }
+
+    /// The SQL of one page: matching things after `after`, in name order.
+    public func pageSQL(_ q: Compiled, after: String, limit: Int) -> (String, [SQLiteValue]) {
+        ("SELECT t.id, t.name FROM thing AS t WHERE " + q.condition.sql + " AND t.name > ? ORDER BY t.name LIMIT ?",
+         Search.values(q.condition) + [.text(after), .integer(Int64(limit))])
+    }
+
+    /// Names and ids of matching things, one page.
+    public func page(_ q: Compiled, after: String, limit: Int) throws -> [(Int64, String)] {
+        let (sql, binds) = pageSQL(q, after: after, limit: limit)
+        let s = try c.prepareUncached(sql)
+        try s.bind(binds)
+        var out: [(Int64, String)] = []
+        while try s.step() { out.append((s.int(0), s.text(1))) }
+        return out
+    }
+
+    /// Every matching thing id (dynamic groups, aggregations).
+    public func allIDs(_ q: Compiled) throws -> [Int64] {
+        let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE " + q.condition.sql)
+        try s.bind(Search.values(q.condition))
+        var out: [Int64] = []
+        while try s.step() { out.append(s.int(0)) }
+        return out
+    }
+
+    /// SearchIndex.
+    public func searchIndex(indexName: String?, query: String, maxResults: Int?, nextToken: String?,
+                            at now: Int64, awsLimits: Bool = false) throws -> JSONValue {
+        if let indexName, indexName != "AWS_Things" {
+            throw FleetError.notFound("Index \(indexName) does not exist (fleetdex has AWS_Things)")
+        }
+        let limit = try Validation.maxResults(maxResults, default: 100, max: 500)
+        let q = try compile(query, at: now, awsLimits: awsLimits)
+        let scope = "search|" + query
+        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let rows = try page(q, after: after, limit: limit + 1)
+        let pageRows = Array(rows.prefix(limit))
+        let docs = try documents(pageRows.map(\.0))
+        return jsonObject([
+            ("things", .array(docs)),
+            ("nextToken", rows.count > limit ? .string(PageToken.encode(pageRows.last!.1, scope: scope)) : nil),
+        ])
+    }
+
+    /// ThingDocuments for `ids`, in the given order.
+    public func documents(_ ids: [Int64]) throws -> [JSONValue] {
+        guard !ids.isEmpty else { return [] }
+        let config = try db.indexingConfiguration()
+        let registry = (config["thingIndexingMode"]?.stringValue ?? "REGISTRY_AND_SHADOW") != "OFF"
+        let shadows = (config["thingIndexingMode"]?.stringValue ?? "REGISTRY_AND_SHADOW") == "REGISTRY_AND_SHADOW"
+        let connectivity = (config["thingConnectivityIndexingMode"]?.stringValue ?? "STATUS") == "STATUS"
+        let defender = (config["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS"
+        let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
+        let namedFilter = try db.indexedShadowNames()
+        let targeted = try targetedThings(ids)
+        var docs: [JSONValue] = []
+        let thingStmt = try c.prepare("""
+            SELECT t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id = ?
+            """)
+        for id in ids {
+            try thingStmt.bind([.integer(id)])
+            guard try thingStmt.step() else { continue }
+            let name = thingStmt.text(0), thingId = thingStmt.text(1), type = thingStmt.optionalText(2)
+            let attrs = Registry.decodeAttributes(thingStmt.text(3))
+            let connected = thingStmt.int(4) != 0, ts = thingStmt.optionalInt(5), reason = thingStmt.optionalText(6)
+            thingStmt.reset()
+            let groups = try c.query("SELECT g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id WHERE m.thing = ? ORDER BY g.name", [id]) { $0.text(0) }
+            var members: [(String, JSONValue?)] = [("thingName", .string(name)), ("thingId", .string(thingId))]
+            if registry {
+                members.append(("thingTypeName", type.map(JSONValue.string)))
+                members.append(("thingGroupNames", groups.isEmpty ? nil : .array(groups.map(JSONValue.string))))
+                members.append(("attributes", Registry.attributesJSON(attrs)))
+            }
+            if shadows, let s = try shadowText(id, named: named, filter: namedFilter) { members.append(("shadow", .string(s))) }
+            if defender, targeted.contains(id) { members.append(("deviceDefender", .string(try defenderText(id)))) }
+            if connectivity {
+                members.append(("connectivity", jsonObject([
+                    ("connected", .bool(connected)),
+                    ("timestamp", ts.map { .int($0) }),
+                    ("disconnectReason", connected ? nil : reason.map(JSONValue.string)),
+                ])))
+            }
+            docs.append(jsonObject(members))
+        }
+        return docs
+    }
+
+    /// The shadow member of a ThingDocument: the classic shadow's sections plus named ones under `name`.
+    func shadowText(_ thing: Int64, named: Bool, filter: Set<String>?) throws -> String? {
+        let rows = try c.query("SELECT name, document, version, has_delta FROM shadow WHERE thing = ? ORDER BY name", [thing]) {
+            ($0.text(0), $0.text(1), $0.int(2), $0.int(3) != 0)
+        }
+        guard !rows.isEmpty else { return nil }
+        func section(_ doc: String, _ version: Int64, _ hasDelta: Bool) -> [(String, JSONValue?)] {
+            let d = try? JSONValue.parse(doc)
+            return [("desired", d?["state"]?["desired"]), ("reported", d?["state"]?["reported"]), ("delta", d?["state"]?["delta"]),
+                    ("hasDelta", .bool(hasDelta)), ("version", .int(version))]
+        }
+        var members: [(String, JSONValue?)] = []
+        var namedMembers: [JSONMember] = []
+        for (name, doc, version, hasDelta) in rows {
+            if name.isEmpty {
+                members += section(doc, version, hasDelta)
+            } else if named, filter?.contains(name) ?? true {
+                namedMembers.append(JSONMember(name, jsonObject(section(doc, version, hasDelta))))
+            }
+        }
+        if !namedMembers.isEmpty { members.append(("name", .object(namedMembers))) }
+        if members.isEmpty { return nil }
+        return jsonObject(members).compact
+    }
+
+    /// The deviceDefender member: violation count and each active violation.
+    func defenderText(_ thing: Int64) throws -> String {
+        let rows = try c.query("SELECT profile, behavior, metric, last_time, last_value FROM alarm WHERE thing = ? AND in_alarm = 1 ORDER BY profile, behavior", [thing]) {
+            ($0.text(0), $0.text(1), $0.text(2), $0.optionalInt(3), $0.optionalDouble(4))
+        }
+        var profiles: [JSONMember] = []
+        for r in rows {
+            let b = JSONMember(r.1, jsonObject([("inViolation", .bool(true)), ("metricName", .string(r.2)),
+                                                ("lastViolationTime", r.3.map { .int($0) }),
+                                                ("lastViolationValue", r.4.map { jsonObject([("count", .double($0))]) })]))
+            if let i = profiles.firstIndex(where: { $0.key == r.0 }), case .object(var ms) = profiles[i].value {
+                ms.append(b)
+                profiles[i].value = .object(ms)
+            } else {
+                profiles.append(JSONMember(r.0, .object([b])))
+            }
+        }
+        return jsonObject([("violationCount", .int(rows.count)), ("securityprofiles", .object(profiles))]).compact
+    }
+
+    /// Which of `ids` an attached profile targets (they carry deviceDefender fields).
+    func targetedThings(_ ids: [Int64]) throws -> Set<Int64> {
+        if try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil { return Set(ids) }
+        var out = Set<Int64>()
+        let s = try c.prepare("""
+            SELECT 1 FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
+            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing = ? LIMIT 1
+            """)
+        for id in ids {
+            try s.bind([.integer(id)])
+            if try s.step() { out.insert(id) }
+            s.reset()
+        }
+        return out
+    }
+
+    /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
+    public func explain(_ query: String, at now: Int64, awsLimits: Bool = false) throws -> String {
+        let q = try compile(query, at: now, awsLimits: awsLimits)
+        let (sql, binds) = pageSQL(q, after: "", limit: 100)
+        var out = "query:   \(query)\n"
+        out += "tokens:  " + q.tokens.dropLast().map { t -> String in
+            switch t.kind {
+            case .word(let s, let p): return p != nil ? "wild(\(p!))" : "word(\(s))"
+            case .phrase(let s): return "phrase(\"\(s)\")"
+            default: return t.raw
+            }
+        }.joined(separator: " ") + "\n"
+        out += "syntax:  \(q.syntax.sexpr)\n"
+        out += "bound:   \(q.bound.sexpr)\n"
+        out += "sql:     \(sql)\n"
+        out += "params:  [" + binds.map(\.description).joined(separator: ", ") + "]\n"
+        out += "plan:\n" + (try c.queryPlan(sql, binds)).map { "  " + $0 }.joined(separator: "\n") + "\n"
+        return out
+    }
+
+    /// The in-memory state of one thing, as the Evaluator sees it (tests and group refresh).
+    public func thingState(_ id: Int64) throws -> ThingState? {
+        guard let r = try c.query("""
+            SELECT t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id = ?
+            """, [id], { ($0.text(0), $0.text(1), $0.optionalText(2), $0.int(3) != 0, $0.optionalInt(4), $0.optionalText(5)) }).first else { return nil }
+        let groups = try c.query("""
+            SELECT DISTINCT g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
+            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = ?
+            """, [id]) { $0.text(0) }
+        let fields = try c.query("SELECT field, lower, num, flag FROM thing_field WHERE thing = ?", [id]) {
+            FieldValue(field: $0.text(0), lower: $0.optionalText(1), num: $0.optionalDouble(2), flag: $0.optionalInt(3).map { $0 != 0 })
+        }
+        let violations = try c.query("SELECT profile, behavior, metric, last_time, last_value FROM alarm WHERE thing = ? AND in_alarm = 1", [id]) {
+            ViolationState(profile: $0.text(0), behavior: $0.text(1), metric: $0.text(2), lastTime: $0.optionalInt(3), lastValue: $0.optionalDouble(4))
+        }
+        let targeted = try !targetedThings([id]).isEmpty
+        return ThingState(name: r.0, thingId: r.1, typeName: r.2, groupNames: groups, fields: fields, connected: r.3,
+                          connectivityTimestamp: r.4, disconnectReason: r.5, violationCount: targeted ? violations.count : nil,
+                          violations: violations)
+    }
+}

@@ -1,0 +1,21 @@
+// FleetQuery: what differs between the SQL engines fleetdex lowers to. SQLite's GLOB lives
+// here; a PostgreSQL dialect would write LIKE/ILIKE with its own escaping.
+
+/// The engine-specific parts of generated SQL.
+public protocol SQLDialect: Sendable {
+    var name: String { get }
+    /// Appends "`column` matches the wildcard pattern" (the pattern uses `*`, `?` and
+    /// `[x]` for a literal x, already lower-cased; the column holds lower-cased text).
+    func appendPatternMatch(_ column: StaticString, pattern: String, to sql: inout SQLFragment)
+}
+
+/// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
+public struct SQLiteDialect: SQLDialect {
+    public init() {}
+    public var name: String { "sqlite" }
+    public func appendPatternMatch(_ column: StaticString, pattern: String, to sql: inout SQLFragment) {
+        sql.append(column)
+        sql.append(" GLOB ")
+        sql.append(bind: .text(pattern))
+    }
+}

@@ -1,0 +1,209 @@
+// FleetQuery, stage 4: a BoundQuery to a parameterized SQL condition over `thing AS t`,
+// reaching attributes, shadows, groups, connectivity and violations through their
+// indexed tables. Values are always bound; identifiers come only from this file.
+
+/// Lowers bound queries to SQL conditions.
+///
+/// For example, `attributes.site:denver*` lowers to
+/// `t.id IN (SELECT f.thing FROM thing_field AS f WHERE f.field = ? AND f.lower GLOB ?)`
+/// with binds `['attributes.site', 'denver*']`.
+public struct SQLLowering: Sendable {
+    public var dialect: any SQLDialect
+
+    public init(dialect: any SQLDialect = SQLiteDialect()) { self.dialect = dialect }
+
+    /// The condition for `query`, to follow `WHERE` in a query over `thing AS t`.
+    public func lower(_ query: BoundQuery) -> SQLFragment {
+        var out = SQLFragment()
+        lower(query, into: &out)
+        return out
+    }
+
+    private func lower(_ q: BoundQuery, into out: inout SQLFragment) {
+        switch q {
+        case .all:
+            out.append("1")
+        case .and(let xs):
+            join(xs, " AND ", into: &out)
+        case .or(let xs):
+            join(xs, " OR ", into: &out)
+        case .not(let x):
+            out.append("NOT (")
+            lower(x, into: &out)
+            out.append(")")
+        case .predicate(let field, let test):
+            predicate(field, test, into: &out)
+        }
+    }
+
+    private func join(_ xs: [BoundQuery], _ op: StaticString, into out: inout SQLFragment) {
+        out.append("(")
+        for (i, x) in xs.enumerated() {
+            if i > 0 { out.append(op) }
+            lower(x, into: &out)
+        }
+        out.append(")")
+    }
+
+    /// A text test on a lower-cased column.
+    private func text(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
+        switch test {
+        case .textEquals(let s):
+            out.append(column); out.append(" = "); out.append(bind: .text(s))
+        case .textGlob(let p):
+            dialect.appendPatternMatch(column, pattern: p, to: &out)
+        case .textRange(let lo, let hi):
+            out.append("(")
+            out.append(column)
+            out.append(" IS NOT NULL")
+            if let lo {
+                out.append(" AND "); out.append(column)
+                out.append(lo.inclusive ? " >= " : " > "); out.append(bind: .text(lo.value))
+            }
+            if let hi {
+                out.append(" AND "); out.append(column)
+                out.append(hi.inclusive ? " <= " : " < "); out.append(bind: .text(hi.value))
+            }
+            out.append(")")
+        case .exists:
+            out.append(column); out.append(" IS NOT NULL")
+        default:
+            out.append("0")
+        }
+    }
+
+    /// A numeric test on a column that may be NULL.
+    private func number(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
+        switch test {
+        case .numberEquals(let d):
+            out.append("("); out.append(column); out.append(" IS NOT NULL AND ")
+            out.append(column); out.append(" = "); out.append(bind: .real(d)); out.append(")")
+        case .numberRange(let lo, let hi):
+            out.append("(")
+            out.append(column)
+            out.append(" IS NOT NULL")
+            if let lo {
+                out.append(" AND "); out.append(column)
+                out.append(lo.inclusive ? " >= " : " > "); out.append(bind: .real(lo.value))
+            }
+            if let hi {
+                out.append(" AND "); out.append(column)
+                out.append(hi.inclusive ? " <= " : " < "); out.append(bind: .real(hi.value))
+            }
+            out.append(")")
+        case .exists:
+            out.append(column); out.append(" IS NOT NULL")
+        default:
+            out.append("0")
+        }
+    }
+
+    private func predicate(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) {
+        switch field {
+        case .thingName:
+            if test == .exists { out.append("1"); return }
+            text("t.name_lower", test, into: &out)
+        case .thingId:
+            if test == .exists { out.append("1"); return }
+            text("t.thing_id", test, into: &out)
+        case .thingTypeName:
+            if test == .exists { out.append("t.type IS NOT NULL"); return }
+            out.append("(t.type IS NOT NULL AND t.type IN (SELECT y.id FROM thing_type AS y WHERE ")
+            text("y.name_lower", test, into: &out)
+            out.append("))")
+        case .thingGroupNames:
+            if test == .exists { out.append("t.id IN (SELECT m.thing FROM thing_group_member AS m)"); return }
+            groups(test, into: &out)
+        case .leaf(let path, let isPattern):
+            out.append("t.id IN (SELECT f.thing FROM thing_field AS f WHERE ")
+            if test == .exists {
+                out.append("(")
+                if isPattern { dialect.appendPatternMatch("f.field", pattern: path, to: &out) } else {
+                    out.append("f.field = "); out.append(bind: .text(path))
+                }
+                out.append(" OR ")
+                dialect.appendPatternMatch("f.field", pattern: (isPattern ? path : Lexer.literalGlob(path)) + ".*", to: &out)
+                out.append("))")
+                return
+            }
+            if isPattern { dialect.appendPatternMatch("f.field", pattern: path, to: &out) } else {
+                out.append("f.field = "); out.append(bind: .text(path))
+            }
+            out.append(" AND ")
+            leafValue(test, into: &out)
+            out.append(")")
+        case .connected:
+            switch test {
+            case .bool(let b): out.append("t.connected = "); out.append(bind: .integer(b ? 1 : 0))
+            case .exists: out.append("1")
+            default: out.append("0")
+            }
+        case .connectivityTimestamp:
+            number("t.conn_ts", test, into: &out)
+        case .disconnectReason:
+            if test == .exists { out.append("(t.connected = 0 AND t.disconnect_reason IS NOT NULL)"); return }
+            out.append("(t.connected = 0 AND ")
+            text("coalesce(lower(t.disconnect_reason), '')", test, into: &out)
+            out.append(")")
+        case .violationCount:
+            // Indexed (0 included) for every thing an attached profile targets: all things,
+            // registered things, or a group with its subgroups.
+            out.append("((EXISTS (SELECT 1 FROM profile_target AS pt WHERE pt.kind IN ('all', 'registered')) OR t.id IN (SELECT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id JOIN thing_group_member AS m ON m.group_id = ga.group_id))")
+            if test != .exists {
+                out.append(" AND ")
+                number("(SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1)", test, into: &out)
+            }
+            out.append(")")
+        case .violation(let profile, let behavior, let attribute):
+            out.append("t.id IN (SELECT a.thing FROM alarm AS a WHERE a.in_alarm = 1 AND a.thing IS NOT NULL")
+            if let profile { out.append(" AND a.profile = "); out.append(bind: .text(profile)) }
+            if let behavior { out.append(" AND a.behavior = "); out.append(bind: .text(behavior)) }
+            switch attribute {
+            case .inViolation:
+                break
+            case .metricName:
+                out.append(" AND ")
+                text("lower(a.metric)", test, into: &out)
+            case .lastViolationTime:
+                out.append(" AND ")
+                number("a.last_time", test, into: &out)
+            case .lastViolationCount:
+                out.append(" AND ")
+                number("a.last_value", test, into: &out)
+            case .lastViolationNumber:
+                // Every metric fleetdex computes is a count: no `number` values exist.
+                out.append(" AND 0")
+            }
+            out.append(")")
+        case .anyText:
+            out.append("(")
+            text("t.name_lower", test, into: &out)
+            out.append(" OR (t.type IS NOT NULL AND t.type IN (SELECT y.id FROM thing_type AS y WHERE ")
+            text("y.name_lower", test, into: &out)
+            out.append(")) OR ")
+            groups(test, into: &out)
+            out.append(" OR t.id IN (SELECT f.thing FROM thing_field AS f WHERE ")
+            text("f.lower", test, into: &out)
+            out.append("))")
+        }
+    }
+
+    private func groups(_ test: BoundTest, into out: inout SQLFragment) {
+        out.append("t.id IN (SELECT m.thing FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE ")
+        text("g.name_lower", test, into: &out)
+        out.append(")")
+    }
+
+    private func leafValue(_ test: BoundTest, into out: inout SQLFragment) {
+        switch test {
+        case .textEquals, .textGlob, .textRange:
+            text("f.lower", test, into: &out)
+        case .numberEquals, .numberRange:
+            number("f.num", test, into: &out)
+        case .bool(let b):
+            out.append("f.flag = "); out.append(bind: .integer(b ? 1 : 0))
+        case .exists:
+            out.append("1")
+        }
+    }
+}

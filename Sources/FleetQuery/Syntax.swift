@@ -1,0 +1,138 @@
+// FleetQuery: the syntax tree the Parser produces. It knows no schema: field paths are
+// still text, values still untyped.
+
+/// A value as written: unescaped text, a GLOB pattern when it has wildcards, and whether
+/// it was quoted (a quoted value is always text).
+public struct QueryValue: Equatable, Sendable {
+    public var text: String
+    public var pattern: String?
+    public var quoted: Bool
+    public var span: SourceSpan
+    public init(text: String, pattern: String? = nil, quoted: Bool = false, span: SourceSpan) {
+        self.text = text
+        self.pattern = pattern
+        self.quoted = quoted
+        self.span = span
+    }
+}
+
+/// A dotted field path, each segment with its own span.
+public struct FieldPath: Equatable, Sendable {
+    public var segments: [String]
+    public var spans: [SourceSpan]
+    public var text: String { segments.joined(separator: ".") }
+    public var span: SourceSpan { (spans.first ?? SourceSpan(start: 0, end: 0)).union(spans.last ?? SourceSpan(start: 0, end: 0)) }
+}
+
+public enum CompareOp: String, Equatable, Sendable { case gt = ">", ge = ">=", lt = "<", le = "<=" }
+
+public struct RangeBound: Equatable, Sendable {
+    public var value: QueryValue
+    public var inclusive: Bool
+}
+
+/// What a clause asks of its field.
+public enum SyntaxTest: Equatable, Sendable {
+    case equals(QueryValue)
+    case exists
+    case compare(CompareOp, QueryValue)
+    /// A nil bound is open (`*`).
+    case range(lower: RangeBound?, upper: RangeBound?)
+}
+
+/// The parsed query.
+public indirect enum Syntax: Equatable, Sendable {
+    case and([Syntax], SourceSpan)
+    case or([Syntax], SourceSpan)
+    case not(Syntax, SourceSpan)
+    /// `field` nil: a bare term, matched against every indexed text field.
+    case term(field: FieldPath?, test: SyntaxTest, span: SourceSpan)
+
+    public var span: SourceSpan {
+        switch self {
+        case .and(_, let s), .or(_, let s), .not(_, let s), .term(_, _, let s): s
+        }
+    }
+
+    /// Canonical s-expression, without spans (used by tests and `--explain`).
+    public var sexpr: String {
+        switch self {
+        case .and(let xs, _): "(and " + xs.map(\.sexpr).joined(separator: " ") + ")"
+        case .or(let xs, _): "(or " + xs.map(\.sexpr).joined(separator: " ") + ")"
+        case .not(let x, _): "(not " + x.sexpr + ")"
+        case .term(let f, let t, _): "(term " + (f?.text ?? "*") + " " + t.sexpr + ")"
+        }
+    }
+
+    /// The query written back as text; parsing it gives the same tree (round trip).
+    public var queryText: String {
+        switch self {
+        case .and(let xs, _): "(" + xs.map(\.queryText).joined(separator: " AND ") + ")"
+        case .or(let xs, _): "(" + xs.map(\.queryText).joined(separator: " OR ") + ")"
+        case .not(let x, _): "NOT " + x.queryText
+        case .term(let f, let t, _):
+            switch t {
+            case .exists: (f.map { $0.text + ":" } ?? "") + "*"
+            case .equals(let v): (f.map { $0.text + ":" } ?? "") + v.written
+            case .compare(let op, let v): (f?.text ?? "") + op.rawValue + v.written
+            case .range(let lo, let hi):
+                (f?.text ?? "") + ":" + (lo?.inclusive ?? true ? "[" : "{") + (lo?.value.written ?? "*")
+                    + " TO " + (hi?.value.written ?? "*") + (hi?.inclusive ?? true ? "]" : "}")
+            }
+        }
+    }
+}
+
+extension QueryValue {
+    /// The value as it would be typed in a query.
+    public var written: String {
+        if quoted || pattern == nil {
+            let needsQuotes = quoted || text.isEmpty || text.contains(where: { " :()[]{}\"<>\\*?".contains($0) })
+                || ["AND", "OR", "NOT", "TO"].contains(text) || text.hasPrefix("-")
+            if !needsQuotes { return text }
+            return "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
+        }
+        // Wildcards: escape everything special but the wildcards themselves.
+        var out = ""
+        var it = pattern!.makeIterator()
+        while let c = it.next() {
+            if c == "[" {
+                let lit = it.next()!
+                _ = it.next()
+                out += "\\" + String(lit)
+            } else if " :()[]{}\"<>\\".contains(c) {
+                out += "\\" + String(c)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+extension SyntaxTest {
+    public var sexpr: String {
+        switch self {
+        case .exists: "exists"
+        case .equals(let v): v.sexpr
+        case .compare(let op, let v): "(\(op.rawValue) \(v.sexpr))"
+        case .range(let lo, let hi):
+            "(range " + (lo.map { ($0.inclusive ? "[" : "{") + $0.value.sexpr } ?? "*") + " "
+                + (hi.map { $0.value.sexpr + ($0.inclusive ? "]" : "}") } ?? "*") + ")"
+        }
+    }
+}
+
+extension QueryValue {
+    public var sexpr: String {
+        if let pattern { return "(wild \"\(pattern)\")" }
+        return quoted ? "\"\(text)\"" : text
+    }
+}
+
+extension String {
+    func replacingAll(_ a: String, with b: String) -> String {
+        guard !a.isEmpty else { return self }
+        return self.split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
+    }
+}

@@ -1,0 +1,171 @@
+// FleetSQLite: one database connection (WAL, busy timeout, foreign keys), its statement
+// cache and transactions. One Connection per owner; it is not shared across threads.
+import CSQLite
+
+/// A connection to one SQLite database file (or `:memory:`).
+///
+/// For example:
+///
+///     let db = try Connection(path: "fleet.sqlite")
+///     try db.execute("INSERT INTO thing(name) VALUES (?)", ["pump-17"])
+///     let n = try db.scalar("SELECT count(*) FROM thing")?.int
+public final class Connection {
+    let handle: OpaquePointer
+    private var cache: [String: Statement] = [:]
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+            | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            throw SQLiteError(code: rc, extendedCode: rc, message: message)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, 5000)
+        // A file that is not a database fails here, on its first read.
+        try execute(script: "PRAGMA foreign_keys = ON;")
+        if path != ":memory:" && !readOnly {
+            try execute(script: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        }
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, sql: String? = nil) -> SQLiteError {
+        let offset = Int(sqlite3_error_offset(handle))
+        return SQLiteError(code: rc & 0xff, extendedCode: sqlite3_extended_errcode(handle),
+                           message: String(cString: sqlite3_errmsg(handle)), sql: sql,
+                           offset: offset >= 0 ? offset : nil)
+    }
+
+    /// A cached prepared statement for `sql` (prepared once per connection).
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        if let s = cache[sql] {
+            s.reset()
+            return s
+        }
+        let s = try Statement(sql: sql, connection: self, persistent: true)
+        cache[sql] = s
+        return s
+    }
+
+    /// A statement that is not cached (for one-off SQL such as generated queries).
+    public func prepareUncached(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(sql: sql, connection: self, persistent: false)
+    }
+
+    /// Runs one or more statements without parameters (migrations, PRAGMAs).
+    public func execute(script: String) throws(SQLiteError) {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, script, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let message = err.map { String(cString: $0) } ?? "error \(rc)"
+            sqlite3_free(err)
+            let offset = Int(sqlite3_error_offset(handle))
+            throw SQLiteError(code: rc & 0xff, extendedCode: sqlite3_extended_errcode(handle),
+                              message: message, sql: script, offset: offset >= 0 ? offset : nil)
+        }
+    }
+
+    /// Runs one statement with `binds`, discarding any rows.
+    public func execute(_ sql: String, _ binds: [any SQLiteBindable] = []) throws(SQLiteError) {
+        let s = try prepare(sql)
+        try s.bind(binds.map(\.sqliteValue))
+        while try s.step() {}
+    }
+
+    /// The first column of the first row, or nil when there is no row.
+    public func scalar(_ sql: String, _ binds: [any SQLiteBindable] = []) throws(SQLiteError) -> SQLiteValue? {
+        let s = try prepare(sql)
+        try s.bind(binds.map(\.sqliteValue))
+        defer { s.reset() }
+        return try s.step() ? s.value(0) : nil
+    }
+
+    /// Calls `row` for each result row of `sql`.
+    public func forEach(_ sql: String, _ binds: [any SQLiteBindable] = [],
+                        _ row: (Statement) throws -> Void) throws {
+        let s = try prepare(sql)
+        try s.bind(binds.map(\.sqliteValue))
+        defer { s.reset() }
+        while try s.step() { try row(s) }
+    }
+
+    /// Maps each result row of `sql`.
+    public func query<T>(_ sql: String, _ binds: [any SQLiteBindable] = [],
+                         _ row: (Statement) throws -> T) throws -> [T] {
+        var out: [T] = []
+        try forEach(sql, binds) { out.append(try row($0)) }
+        return out
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction (or a savepoint when one is open),
+    /// committing on return and rolling back on a thrown error.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if isInTransaction {
+            try execute(script: "SAVEPOINT nested")
+            do {
+                let r = try body()
+                try execute(script: "RELEASE nested")
+                return r
+            } catch {
+                try? execute(script: "ROLLBACK TO nested; RELEASE nested")
+                throw error
+            }
+        }
+        try execute(script: "BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try execute(script: "COMMIT")
+            return r
+        } catch {
+            try? execute(script: "ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `EXPLAIN QUERY PLAN` of `sql` with real bound values, one line per plan row.
+    public func queryPlan(_ sql: String, _ binds: [SQLiteValue]) throws(SQLiteError) -> [String] {
+        let s = try prepareUncached("EXPLAIN QUERY PLAN " + sql)
+        try s.bind(binds)
+        var rows: [(Int64, Int64, String)] = []
+        while try s.step() { rows.append((s.int(0), s.int(1), s.text(3))) }
+        var depth: [Int64: Int] = [0: 0]
+        return rows.map { id, parent, detail in
+            let d = (depth[parent] ?? 0)
+            depth[id] = d + 1
+            return String(repeating: "  ", count: d) + detail
+        }
+    }
+
+    /// The SQLite library version, e.g. "3.40.1".
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+
+    /// Statements still mid-step (tests assert none are left busy).
+    public var busyStatementCount: Int {
+        var n = 0
+        var s = sqlite3_next_stmt(handle, nil)
+        while let st = s {
+            if sqlite3_stmt_busy(st) != 0 { n += 1 }
+            s = sqlite3_next_stmt(handle, st)
+        }
+        return n
+    }
+}

@@ -1,0 +1,137 @@
+// fleetdex: presence: lifecycle event ingestion, simulated devices, and the long-running `run`.
+import ArgumentParser
+import FleetIndex
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct IngestEvents: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest-events",
+        abstract: "Ingest AWS IoT lifecycle events: JSON Lines, one JSON array, or {topic, payload} envelopes.",
+        discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/presence/#' | fleetdex ingest-events -"))
+    @OptionGroup var g: GlobalOptions
+    @Argument(help: "A file, or - for standard input.") var file: String = "-"
+    @Option(help: "Events per committed batch.") var batch: Int = 5000
+    func run() throws {
+        let db = try g.open()
+        let reader = try LineReader(path: file)
+        let s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
+            FileHandle.standardError.write(Data("fleetdex: rejected line \(line): \(reason)\n".utf8))
+        })
+        Output.emit(jsonObject([("accepted", .int(s.accepted)), ("duplicate", .int(s.duplicate)), ("stale", .int(s.stale)), ("rejected", .int(s.rejected))]),
+                    try g.format())
+        if s.rejected > 0 { throw ExitCode(65) }
+    }
+}
+
+struct Connect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connect", abstract: "A simulated device connects: the connected event AWS would publish, ingested.",
+        discussion: example("fleetdex connect --thing-name test_thing --at 2026-11-28T10:00:00Z --ip 203.0.113.7"))
+    @OptionGroup var g: GlobalOptions
+    @Option var thingName: String
+    @Option var clientId: String?
+    @Option var ip: String?
+    func run() throws {
+        let (e, outcome) = try Presence(try g.open()).simulateConnect(thingName: thingName, clientId: clientId, ip: ip, at: try g.now())
+        Output.emit(jsonObject([("event", e.payload), ("outcome", .string("\(outcome)"))]), try g.format())
+    }
+}
+
+struct Disconnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "A simulated device disconnects its current session.",
+        discussion: example("fleetdex disconnect --thing-name test_thing --at 2026-11-28T10:01:00Z --reason CLIENT_INITIATED_DISCONNECT"))
+    @OptionGroup var g: GlobalOptions
+    @Option var thingName: String
+    @Option var clientId: String?
+    @Option var reason: String = "CONNECTION_LOST"
+    func run() throws {
+        let (e, outcome) = try Presence(try g.open()).simulateDisconnect(thingName: thingName, clientId: clientId, reason: reason, at: try g.now())
+        Output.emit(jsonObject([("event", e.payload), ("outcome", .string("\(outcome)"))]), try g.format())
+    }
+}
+
+/// Set by SIGINT/SIGTERM; the run loop finishes its batch and exits.
+nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run",
+        abstract: "Long-running: ingest events as they arrive and evaluate on every 5-minute boundary of the clock. SIGINT/SIGTERM stop it cleanly.",
+        discussion: example("fleetdex run --events - < live-stream.jsonl", "fleetdex run --events presence.jsonl --interval 300"))
+    @OptionGroup var g: GlobalOptions
+    @Option(help: "A file to follow, or - for standard input.") var events: String?
+    @Option(help: "Seconds between evaluations, aligned to the clock (default 300, the tick).") var interval: Int = 300
+    @Flag(help: "Stop when the events input ends (instead of waiting for more).") var exitAtEnd = false
+
+    func run() throws {
+        let db = try g.open()
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        let presence = Presence(db)
+        var fd: Int32 = -1
+        if let events {
+            fd = events == "-" ? 0 : open(events, O_RDONLY)
+            guard fd >= 0 else { throw FleetError("InvalidRequestException", "cannot open \(events)", exitCode: 66) }
+        }
+        var pending: [UInt8] = []
+        var lineNumber = 0
+        var totals = Presence.Summary()
+        var atEnd = false
+        let step = Int64(max(1, interval)) * 1000
+        func clock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+        var nextEvaluation = (clock() / step + 1) * step
+        log("fleetdex run: database \(g.databasePath); next evaluation at \(Timestamp.iso(nextEvaluation))")
+        while stopRequested == 0 {
+            var ready = false
+            if fd >= 0 && !atEnd {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let wait = Int32(max(0, min(1000, nextEvaluation - clock())))
+                if poll(&p, 1, wait) > 0 { ready = true }
+            } else {
+                usleep(UInt32(max(0, min(1000, nextEvaluation - clock()))) * 1000)
+            }
+            if ready {
+                var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1 << 16) }
+                if n > 0 {
+                    pending += chunk[0..<n]
+                } else if events == "-" || exitAtEnd {
+                    atEnd = true
+                    if !pending.isEmpty { pending.append(0x0A) }
+                } else {
+                    usleep(200_000)  // following a file: wait for it to grow
+                }
+                if let last = pending.lastIndex(of: 0x0A) {
+                    let lines = pending[...last].split(separator: 0x0A, omittingEmptySubsequences: false)
+                    pending.removeSubrange(...last)
+                    try db.connection.transaction {
+                        for line in lines.dropLast() {
+                            lineNumber += 1
+                            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
+                            do {
+                                let e = try LifecycleEvent.parse(try JSONValue.parse(bytes: Array(line)))
+                                totals.add(try presence.ingest(e))
+                            } catch let err as FleetError {
+                                totals.rejected += 1
+                                log("fleetdex: rejected line \(lineNumber): \(err.message)")
+                            } catch let err as JSONError {
+                                totals.rejected += 1
+                                log("fleetdex: rejected line \(lineNumber): malformed JSON: \(err)")
+                            }
+                        }
+                    }
+                }
+                if atEnd && exitAtEnd { break }
+            }
+            if clock() >= nextEvaluation {
+                let r = try EvaluationCycle(db).evaluate(at: nextEvaluation)
+                log("fleetdex run: evaluated \(r.ticks.count) tick(s) to \(Timestamp.iso(nextEvaluation)): \(r.raised) raised, \(r.cleared) cleared, \(r.alerts) alert(s), \(r.joined) joined, \(r.left) left")
+                nextEvaluation += step
+            }
+        }
+        Output.emit(jsonObject([("accepted", .int(totals.accepted)), ("duplicate", .int(totals.duplicate)), ("stale", .int(totals.stale)),
+                                ("rejected", .int(totals.rejected))]), try g.format())
+    }
+
+    func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+}

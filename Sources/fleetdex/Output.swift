@@ -1,0 +1,117 @@
+// fleetdex: printing responses (AWS CLI v2 JSON, tables, text) and errors.
+import FleetIndex
+import Foundation
+
+enum Output {
+    static func write(_ s: String) {
+        FileHandle.standardOutput.write(Data(s.utf8))
+    }
+
+    static func fail(_ e: FleetError) -> Never {
+        var text = "fleetdex: \(e.exception): \(e.message)\n"
+        if let d = e.detail { text += d + "\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+        exit(e.exitCode)
+    }
+
+    /// Prints an operation's response in the chosen format. An empty response prints
+    /// nothing, as the AWS CLI does.
+    static func emit(_ v: JSONValue, _ format: OutputFormat) {
+        if case .object(let ms) = v, ms.isEmpty { return }
+        switch format {
+        case .table: write(table(v))
+        case .text: write(text(v))
+        default: write(v.pretty + "\n")
+        }
+    }
+
+    static func scalar(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .number(let n): return n
+        case .bool(let b): return b ? "True" : "False"
+        case .null: return "None"
+        default: return v.compact
+        }
+    }
+
+    /// AWS-CLI-like text: one line per object of a list (values tab-separated), `KEY\tvalue` for scalars.
+    static func text(_ v: JSONValue) -> String {
+        var lines: [String] = []
+        func walk(_ v: JSONValue, _ key: String) {
+            switch v {
+            case .object(let ms):
+                let scalars = ms.filter { if case .object = $0.value { return false }; if case .array = $0.value { return false }; return true }
+                if !scalars.isEmpty { lines.append(([key.uppercased()].filter { !$0.isEmpty } + scalars.map { scalar($0.value) }).joined(separator: "\t")) }
+                for m in ms {
+                    switch m.value {
+                    case .object, .array: walk(m.value, m.key)
+                    default: break
+                    }
+                }
+            case .array(let xs):
+                if xs.allSatisfy({ if case .object = $0 { return false }; if case .array = $0 { return false }; return true }) {
+                    lines.append(([key.uppercased()] + xs.map(scalar)).joined(separator: "\t"))
+                } else {
+                    for x in xs { walk(x, key) }
+                }
+            default:
+                lines.append("\(key.uppercased())\t\(scalar(v))")
+            }
+        }
+        walk(v, "")
+        return lines.map { $0.hasPrefix("\t") ? String($0.dropFirst()) : $0 }.joined(separator: "\n") + "\n"
+    }
+
+    /// A readable table: each list of objects becomes a table with a column per key.
+    static func table(_ v: JSONValue) -> String {
+        var out = ""
+        func render(_ rows: [[String: String]], _ columns: [String], title: String) {
+            guard !columns.isEmpty else { return }
+            var width = columns.map { $0.count }
+            for r in rows { for (i, c) in columns.enumerated() { width[i] = max(width[i], min(60, r[c]?.count ?? 0)) } }
+            func line(_ cells: [String]) -> String {
+                "| " + zip(cells, width).map { cell, w in
+                    let s = cell.count > w ? String(cell.prefix(w - 1)) + "…" : cell
+                    return s + String(repeating: " ", count: w - s.count)
+                }.joined(separator: " | ") + " |\n"
+            }
+            let rule = "+" + width.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+\n"
+            if !title.isEmpty { out += title + "\n" }
+            out += rule + line(columns) + rule
+            for r in rows { out += line(columns.map { r[$0] ?? "" }) }
+            out += rule
+        }
+        func walk(_ v: JSONValue, _ title: String) {
+            switch v {
+            case .array(let xs):
+                var columns: [String] = []
+                var rows: [[String: String]] = []
+                for x in xs {
+                    var row: [String: String] = [:]
+                    if case .object(let ms) = x {
+                        for m in ms {
+                            if !columns.contains(m.key) { columns.append(m.key) }
+                            row[m.key] = scalar(m.value)
+                        }
+                    } else {
+                        if columns.isEmpty { columns = [title.isEmpty ? "value" : title] }
+                        row[columns[0]] = scalar(x)
+                    }
+                    rows.append(row)
+                }
+                if xs.isEmpty { out += (title.isEmpty ? "" : title + ": ") + "(none)\n" } else { render(rows, columns, title: title) }
+            case .object(let ms):
+                let scalars = ms.filter { if case .array = $0.value { return false }; return true }
+                if !scalars.isEmpty {
+                    render(scalars.map { ["key": $0.key, "value": scalar($0.value)] }, ["key", "value"], title: title)
+                }
+                for m in ms { if case .array = m.value { walk(m.value, m.key) } }
+            default:
+                out += scalar(v) + "\n"
+            }
+        }
+        walk(v, "")
+        return out
+    }
+}
