@@ -69,7 +69,7 @@ public struct Registry {
         return (try attributes(a), merge)
     }
 
-    static func attributes(_ a: JSONValue) throws(FleetError) -> [(String, String)] {
+    public static func attributes(_ a: JSONValue) throws(FleetError) -> [(String, String)] {
         guard case .object(let ms) = a else { throw .invalid("attributes must be a JSON object of strings") }
         var out: [(String, String)] = []
         for m in ms {

@@ -255,9 +255,7 @@ public struct Binder: Sendable {
                 }
                 return .predicate(field, .bool(v.text == "true"))
             case .number, .time:
-                guard let d = number(v, time: k == .time) else {
-                    throw err("\(path.text) is a number: '\(v.text)' is not one" + (k == .time ? " (epoch ms or now-5m, now-1h, now-30d)" : ""), v.span)
-                }
+                guard let d = number(v, time: k == .time) else { throw notNumber(path, v, time: k == .time) }
                 return .predicate(field, .numberEquals(d))
             case .dynamic:
                 if let p = v.pattern { return .predicate(field, .textGlob(p.lowercased())) }
@@ -274,6 +272,10 @@ public struct Binder: Sendable {
         }
     }
 
+    private func notNumber(_ path: FieldPath, _ v: QueryValue, time: Bool) -> QueryError {
+        err("\(path.text) is a number: '\(v.text)' is not one" + (time ? " (epoch ms or now-5m, now-1h, now-30d)" : ""), v.span)
+    }
+
     private func bindRange(_ field: BoundField, _ k: Kind, _ path: FieldPath,
                            _ lo: QueryValue?, _ loIncl: Bool, _ hi: QueryValue?, _ hiIncl: Bool) throws(QueryError) -> BoundQuery {
         for v in [lo, hi].compactMap({ $0 }) where v.pattern != nil {
@@ -286,11 +288,11 @@ public struct Binder: Sendable {
             var nlo: Bound<Double>? = nil
             var nhi: Bound<Double>? = nil
             if let lo {
-                guard let d = number(lo, time: k == .time) else { throw err("\(path.text) is a number: '\(lo.text)' is not one", lo.span) }
+                guard let d = number(lo, time: k == .time) else { throw notNumber(path, lo, time: k == .time) }
                 nlo = Bound(d, inclusive: loIncl)
             }
             if let hi {
-                guard let d = number(hi, time: k == .time) else { throw err("\(path.text) is a number: '\(hi.text)' is not one", hi.span) }
+                guard let d = number(hi, time: k == .time) else { throw notNumber(path, hi, time: k == .time) }
                 nhi = Bound(d, inclusive: hiIncl)
             }
             return .predicate(field, .numberRange(nlo, nhi))

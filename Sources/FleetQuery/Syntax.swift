@@ -84,28 +84,34 @@ public indirect enum Syntax: Equatable, Sendable {
 }
 
 extension QueryValue {
-    /// The value as it would be typed in a query.
+    /// The value as it would be typed in a query: quoted values stay quoted, unquoted ones
+    /// escape their special characters with a backslash.
     public var written: String {
-        if quoted || pattern == nil {
-            let needsQuotes = quoted || text.isEmpty || text.contains(where: { " :()[]{}\"<>\\*?".contains($0) })
-                || ["AND", "OR", "NOT", "TO"].contains(text) || text.hasPrefix("-")
-            if !needsQuotes { return text }
+        if quoted {
             return "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
         }
-        // Wildcards: escape everything special but the wildcards themselves.
+        let special = " :()[]{}\"<>\\"
         var out = ""
-        var it = pattern!.makeIterator()
-        while let c = it.next() {
-            if c == "[" {
-                let lit = it.next()!
-                _ = it.next()
-                out += "\\" + String(lit)
-            } else if " :()[]{}\"<>\\".contains(c) {
-                out += "\\" + String(c)
-            } else {
-                out.append(c)
+        if let pattern {
+            var it = pattern.makeIterator()
+            while let c = it.next() {
+                if c == "[" {
+                    let lit = it.next()!
+                    _ = it.next()
+                    out += "\\" + String(lit)
+                } else if special.contains(c) {
+                    out += "\\" + String(c)
+                } else {
+                    out.append(c)
+                }
+            }
+        } else {
+            for c in text {
+                out += (special.contains(c) || c == "*" || c == "?") ? "\\" + String(c) : String(c)
             }
         }
+        if ["AND", "OR", "NOT", "TO"].contains(out) { out = "\\" + out }
+        if out.hasPrefix("-") && JSONNumber.parse(text) == nil { out = "\\" + out }
         return out
     }
 }

@@ -1,0 +1,195 @@
+// Device Defender: the alarm state machine, catch-up, idempotence, targets, alert form.
+import FleetIndex
+import FleetSQLite
+import Testing
+
+@Suite struct DefenderTests {
+    let t0 = Fixtures.t0
+    let min: Int64 = 60_000
+
+    func setup(_ behaviors: JSONValue, target: String = "all/things", things: [String] = ["d"]) throws -> FleetDatabase {
+        let db = try Fixtures.database()
+        for t in things { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: behaviors, alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN(target))
+        return db
+    }
+
+    func events(_ db: FleetDatabase) throws -> [String] {
+        try db.connection.query("SELECT client_id, event_type, time, metric_value, violation_id FROM violation_event ORDER BY id") {
+            "\($0.text(0)) \($0.text(1)) \(Timestamp.iso($0.int(2))) \(Int($0.double(3)))"
+        }
+    }
+
+    @Test func walkthroughTimeline() throws {
+        let db = try setup(Fixtures.behaviors())
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        let cycle = EvaluationCycle(db)
+        #expect(try cycle.evaluate(at: t0 + 5 * min).raised == 0)     // 10:05 tick: 4 minutes
+        #expect(try cycle.evaluate(at: t0 + 10 * min).raised == 1)    // 10:10 tick: 9 minutes
+        try Fixtures.ingest(db, [Fixtures.event("d", t0 + 16 * min, .connected, session: "s2", version: 2)])
+        #expect(try cycle.evaluate(at: t0 + 20 * min).cleared == 1)
+        #expect(try events(db) == ["d in-alarm 2026-11-28T10:10:00+00:00 8", "d alarm-cleared 2026-11-28T10:20:00+00:00 0"])
+        let ids = Set(try db.connection.query("SELECT violation_id FROM violation_event") { $0.text(0) })
+        #expect(ids.count == 1)
+    }
+
+    @Test(arguments: 1...10)
+    func alarmAndClearStreaks(_ n: Int) throws {
+        let db = try setup(Fixtures.behaviors("less-than", 5, alarm: n, clear: n))
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        let cycle = EvaluationCycle(db)
+        // Violating from the 10:10 tick on; in alarm after n violating datapoints.
+        _ = try cycle.evaluate(at: Fixtures.ms("2026-11-28T10:05:00Z"))
+        let alarmTick = Fixtures.ms("2026-11-28T10:05:00Z") + Int64(n) * 300_000
+        _ = try cycle.evaluate(at: alarmTick - 1)
+        #expect(try events(db).isEmpty)
+        _ = try cycle.evaluate(at: alarmTick)
+        #expect(try events(db).count == 1)
+        try Fixtures.ingest(db, [Fixtures.event("d", alarmTick + 1000, .connected, session: "s2", version: 2)])
+        let clearTick = alarmTick + Int64(n) * 300_000
+        _ = try cycle.evaluate(at: clearTick - 1)
+        #expect(try events(db).count == 1)
+        _ = try cycle.evaluate(at: clearTick)
+        #expect(try events(db).last?.contains("alarm-cleared") == true)
+    }
+
+    @Test func reAlarmGetsANewViolationId() throws {
+        let db = try setup(Fixtures.behaviors())
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected),
+                                 Fixtures.event("d", t0 + 16 * min, .connected, session: "s2", version: 2),
+                                 Fixtures.event("d", t0 + 21 * min, .disconnected, session: "s2", version: 2)])
+        _ = try EvaluationCycle(db).evaluate(at: t0, since: nil)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 40 * min)
+        let rows = try db.connection.query("SELECT event_type, violation_id FROM violation_event ORDER BY id") { ($0.text(0), $0.text(1)) }
+        #expect(rows.map(\.0) == ["in-alarm", "alarm-cleared", "in-alarm"])
+        #expect(rows[0].1 == rows[1].1 && rows[2].1 != rows[0].1)
+    }
+
+    @Test func catchUpEqualsStepByStepAndIsIdempotent() throws {
+        let history: [LifecycleEvent] = (0..<12).flatMap { i -> [LifecycleEvent] in
+            let base = t0 + Int64(i) * 17 * min
+            return [Fixtures.event("d", base, .connected, session: "s\(i)", version: Int64(i + 1)),
+                    Fixtures.event("d", base + Int64(i % 4 + 1) * 3 * min, .disconnected, session: "s\(i)", version: Int64(i + 1))]
+        }
+        let a = try setup(Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        let b = try setup(Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        try Fixtures.ingest(a, history)
+        try Fixtures.ingest(b, history)
+        _ = try EvaluationCycle(a).evaluate(at: t0)
+        _ = try EvaluationCycle(b).evaluate(at: t0)
+        var at = t0
+        while at < t0 + 240 * min { at += 60_000; _ = try EvaluationCycle(a).evaluate(at: at) }
+        _ = try EvaluationCycle(b).evaluate(at: at)
+        #expect(try events(a) == events(b))
+        #expect(try !events(a).isEmpty)
+        let again = try EvaluationCycle(b).evaluate(at: at)
+        #expect(again.ticks.isEmpty && again.raised == 0)
+        #expect(try events(a) == events(b))
+    }
+
+    @Test func neverConnectedThingsHaveNoDatapoints() throws {
+        let db = try setup(Fixtures.behaviors())
+        _ = try EvaluationCycle(db).evaluate(at: t0)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 60 * min)
+        let v = try Defender(db).listMetricValues(thingName: "d", metric: "aws:disconnect-duration", start: t0 - 3_600_000, end: t0 + 3_600_000,
+                                                  dimension: nil, maxResults: nil, nextToken: nil)
+        #expect(v["metricDatumList"] == .array([]))
+        #expect(try events(db).isEmpty)
+    }
+
+    @Test func unregisteredClientsAndTargets() throws {
+        let db = try setup(Fixtures.behaviors(), target: "all/registered-things")
+        try Fixtures.ingest(db, [Fixtures.event("ghost", t0, .connected), Fixtures.event("ghost", t0 + min, .disconnected),
+                                 Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        #expect(try events(db).map { $0.split(separator: " ")[0] } == ["d"])
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/unregistered-things"))
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 35 * min)
+        #expect(try events(db).map { String($0.split(separator: " ")[0]) }.sorted() == ["d", "ghost"])
+        #expect(try Fixtures.search(db, "deviceDefender.P.*.inViolation:true") == ["d"])  // unregistered clients are not searchable
+    }
+
+    @Test func groupTargetsIncludeSubgroupsAndLeavingInvalidates() throws {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        _ = try r.createThingGroup(name: "top", parent: nil, properties: nil, at: 0)
+        _ = try r.createThingGroup(name: "sub", parent: "top", properties: nil, at: 0)
+        for t in ["in", "out"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }
+        _ = try r.addThingToThingGroup(group: "sub", thingName: "in", overrideDynamicGroups: false, at: 0)
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.groupARN("top"))
+        try Fixtures.ingest(db, ["in", "out"].flatMap { [Fixtures.event($0, t0, .connected), Fixtures.event($0, t0 + min, .disconnected)] })
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        #expect(try events(db).map { String($0.split(separator: " ")[0]) } == ["in"])
+        #expect(try Fixtures.search(db, "deviceDefender.violationCount:1") == ["in"])
+        #expect(try Fixtures.search(db, "deviceDefender.violationCount:*") == ["in"])
+        _ = try r.removeThingFromThingGroup(group: "sub", thingName: "in")
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 35 * min)
+        #expect(try events(db).last?.hasPrefix("in alarm-invalidated") == true)
+    }
+
+    @Test func invalidationByProfileChanges() throws {
+        let db = try setup(Fixtures.behaviors())
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        _ = try Defender(db).updateSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors("less-than", 10), alertTargets: nil,
+                                                   additionalMetrics: nil, deleteBehaviors: false, deleteAlertTargets: false,
+                                                   deleteAdditionalMetrics: false, expectedVersion: nil, at: t0 + 31 * min)
+        #expect(try events(db).last?.hasPrefix("d alarm-invalidated") == true)
+        #expect(try Defender(db).listActiveViolations(thingName: nil, profile: nil, criteriaType: nil, verificationState: nil, maxResults: nil,
+                                                      nextToken: nil)["activeViolations"] == .array([]))
+    }
+
+    @Test func noDataForTwoDaysInvalidates() throws {
+        let db = try setup(Fixtures.behaviors(metric: "aws:num-disconnects").arrayValue.map { _ in
+            Fixtures.behaviors("less-than", 1, metric: "aws:num-disconnects") }!)
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 5 * min)
+        #expect(try events(db).count == 1)
+        // counts stay 0 (conforming) afterwards: cleared, not invalidated
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 10 * min)
+        #expect(try events(db).last?.contains("alarm-cleared") == true)
+    }
+
+    @Test func alertFormIsTheNegatedAWSCriteria() throws {
+        let aws = try setup(Fixtures.behaviors("less-than", 5, name: "Disconnected_5m"))
+        let form = try Fixtures.database()
+        _ = try Registry(form).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
+        _ = try Defender(form).createSecurityProfile(name: "P", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
+                                                     alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(form).attachSecurityProfile(name: "P", targetARN: form.iotARN("all/things"))
+        let history = [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected),
+                       Fixtures.event("d", t0 + 30 * min, .connected, session: "s2", version: 2)]
+        for db in [aws, form] {
+            try Fixtures.ingest(db, history)
+            _ = try EvaluationCycle(db).evaluate(at: t0)
+            _ = try EvaluationCycle(db).evaluate(at: t0 + 60 * min)
+        }
+        #expect(try events(aws) == events(form))
+        #expect(try events(aws).count == 2)
+        let crit = try Defender(form).describeSecurityProfile(name: "P")["behaviors"]?.arrayValue?.first?["criteria"]
+        #expect(crit?["comparisonOperator"]?.stringValue == "less-than")
+    }
+
+    @Test func validationReportsEveryProblem() throws {
+        let db = try Fixtures.database()
+        let bad = try JSONValue.parse(#"[{"name":"a b","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"greater-than","value":{"count":5},"consecutiveDatapointsToAlarm":11}},{"name":"x","metric":"aws:nope","criteria":{"comparisonOperator":"less-than","value":{"count":1}}}]"#)
+        let r = Defender(db).validateBehaviors(bad)
+        #expect(r["valid"] == .bool(false))
+        #expect((r["validationErrors"]?.arrayValue?.count ?? 0) == 4)
+    }
+
+    @Test func metricValuesAreDerivedFromHistory() throws {
+        let db = try setup(Fixtures.behaviors())
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 5 * min)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 15 * min)
+        let v = try Defender(db).listMetricValues(thingName: "d", metric: "aws:disconnect-duration", start: t0, end: t0 + 16 * min,
+                                                  dimension: nil, maxResults: 2, nextToken: nil)
+        #expect(v["metricDatumList"]?.arrayValue?.map { $0["value"]?["count"]?.int64Value } == [3, 8])
+        let next = try Defender(db).listMetricValues(thingName: "d", metric: "aws:disconnect-duration", start: t0, end: t0 + 16 * min,
+                                                     dimension: nil, maxResults: 2, nextToken: v["nextToken"]?.stringValue)
+        #expect(next["metricDatumList"]?.arrayValue?.map { $0["value"]?["count"]?.int64Value } == [13])
+    }
+}
