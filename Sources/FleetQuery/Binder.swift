@@ -161,7 +161,7 @@ public struct Binder: Sendable {
         case "hasDelta":
             guard seg.count == 1 else { throw err("hasDelta has no sub-fields", spans[0].union(spans.last!)) }
         case "reported", "desired", "delta":
-            guard seg.count >= 2 else { throw err("name a value under shadow \(seg[0]): e.g. \(seg[0]).temp", spans[0]) }
+            break  // `shadow.reported:*` asks whether any leaf exists under it
         case "version":
             throw err("shadow.version is not searchable", path.span)
         default:

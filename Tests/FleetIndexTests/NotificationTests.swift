@@ -1,0 +1,87 @@
+// SNS and SQS: one message per violation event, visibility timeouts, redelivery, dead letters.
+import FleetIndex
+import FleetSQLite
+import Testing
+
+@Suite struct NotificationTests {
+    let t0 = Fixtures.t0
+
+    func walkthrough(suppress: Bool = false) throws -> (FleetDatabase, String) {
+        let db = try Fixtures.database()
+        let n = Notifications(db)
+        let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
+        let url = try n.createQueue(name: "Q", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
+        _ = try n.subscribe(topicARN: topic, protocol: "sqs", endpoint: db.sqsARN("Q"), at: 0)
+        var b = Fixtures.behaviors()
+        if suppress, case .array(var xs) = b, case .object(var ms) = xs[0] {
+            ms.append(JSONMember("suppressAlerts", .bool(true)))
+            xs[0] = .object(ms)
+            b = .array(xs)
+        }
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: b,
+                                                   alertTargets: jsonObject([("SNS", jsonObject([("alertTargetArn", .string(topic)), ("roleArn", .string("arn:aws:iam::1:role/r"))]))]),
+                                                   additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
+        _ = try Registry(db).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
+        try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + 60_000, .disconnected)])
+        return (db, url)
+    }
+
+    func receive(_ db: FleetDatabase, _ url: String, at: Int64) throws -> [JSONValue] {
+        try Notifications(db).receiveMessage(url: url, max: 10, visibilityTimeout: nil, wait: 0, at: at)["Messages"]?.arrayValue ?? []
+    }
+
+    @Test func exactlyOneMessagePerEventAcrossCatchUpAndRepeats() throws {
+        let (db, url) = try walkthrough()
+        _ = try EvaluationCycle(db).evaluate(at: t0)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
+        let msgs = try receive(db, url, at: t0 + 31 * 60_000)
+        #expect(msgs.count == 1)
+        let env = try JSONValue.parse(msgs[0]["Body"]!.stringValue!)
+        #expect(env["Type"]?.stringValue == "Notification")
+        let m = try JSONValue.parse(env["Message"]!.stringValue!)
+        #expect(m.objectValue?.map(\.key).sorted() == ["behavior", "metricValue", "securityProfileName", "thingName", "violationEventTime", "violationEventType", "violationId"])
+        #expect(msgs[0]["MD5OfBody"]?.stringValue == MD5.hex(msgs[0]["Body"]!.stringValue!))
+    }
+
+    @Test func suppressedBehaviorsPublishNothing() throws {
+        let (db, url) = try walkthrough(suppress: true)
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
+        #expect(try db.connection.scalar("SELECT count(*) FROM violation_event")?.int == 1)
+        #expect(try receive(db, url, at: t0 + 31 * 60_000).isEmpty)
+    }
+
+    @Test func visibilityTimeoutAndRedelivery() throws {
+        let (db, url) = try walkthrough()
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
+        let at = t0 + 31 * 60_000
+        let first = try receive(db, url, at: at)
+        #expect(first.count == 1)
+        #expect(try receive(db, url, at: at + 29_000).isEmpty)          // hidden for 30 s
+        let again = try receive(db, url, at: at + 30_000)               // visible again
+        #expect(again.count == 1 && again[0]["MessageId"] == first[0]["MessageId"])
+        #expect(throws: FleetError.self) { try Notifications(db).deleteMessage(url: url, receiptHandle: first[0]["ReceiptHandle"]!.stringValue!) }
+        _ = try Notifications(db).deleteMessage(url: url, receiptHandle: again[0]["ReceiptHandle"]!.stringValue!)
+        #expect(try receive(db, url, at: at + 120_000).isEmpty)
+    }
+
+    @Test func deadLetterQueueAfterMaxReceives() throws {
+        let db = try Fixtures.database()
+        let n = Notifications(db)
+        let url = try n.createQueue(name: "work", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
+        let dlq = try n.createQueue(name: "dead", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
+        _ = try n.setQueueAttributes(url: url, attributes: ["RedrivePolicy": #"{"deadLetterTargetArn":"\#(db.sqsARN("dead"))","maxReceiveCount":"2"}"#,
+                                                            "VisibilityTimeout": "10"])
+        _ = try n.sendMessage(url: url, body: "poison", at: 0)
+        #expect(try receive(db, url, at: 0).count == 1)
+        #expect(try receive(db, url, at: 10_000).count == 1)
+        #expect(try receive(db, url, at: 20_000).isEmpty)     // third receive: moved to the dead-letter queue
+        #expect(try receive(db, dlq, at: 20_000).first?["Body"]?.stringValue == "poison")
+    }
+
+    @Test func md5MatchesKnownDigests() {
+        #expect(MD5.hex("") == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(MD5.hex("The quick brown fox jumps over the lazy dog") == "9e107d9d372bb6826bd81d3542a419d6")
+    }
+}

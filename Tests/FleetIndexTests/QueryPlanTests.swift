@@ -1,0 +1,50 @@
+// Query plans, SQLite style: every indexed construct reaches the large tables through an
+// index, with real bound values.
+import FleetIndex
+import FleetSQLite
+import Testing
+
+@Suite struct QueryPlanTests {
+    static func fleet() throws -> FleetDatabase {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        _ = try r.createThingType(name: "Pump", properties: nil, at: 0)
+        _ = try r.createThingGroup(name: "geo", parent: nil, properties: nil, at: 0)
+        for i in 0..<200 {
+            _ = try r.createThing(name: "pump-\(i)", typeName: i % 2 == 0 ? "Pump" : nil, attributes: [("site", "s\(i % 10)"), ("n", "\(i)")], at: 0)
+        }
+        try Fixtures.ingest(db, (0..<20).map { Fixtures.event("pump-\($0 * 10)", Fixtures.t0 + Int64($0), .connected) })
+        try db.connection.execute(script: "ANALYZE")
+        return db
+    }
+
+    func plan(_ q: String) throws -> [String] {
+        let db = try Self.fleet()
+        let s = Search(db)
+        let compiled = try s.compile(q, at: 0)
+        let (sql, binds) = s.pageSQL(compiled, after: "", limit: 100)
+        return try db.connection.queryPlan(sql, binds)
+    }
+
+    @Test(arguments: [
+        ("attributes.site:s1", "thing_field_field_lower"),
+        ("attributes.site:s1*", "thing_field_field_lower"),
+        ("attributes.n>150", "thing_field_field_num"),
+        ("attributes.n:[10 TO 20]", "thing_field_field_num"),
+        ("thingTypeName:Pump", "thing_type"),
+        ("thingGroupNames:geo", "thing_group"),
+        ("connectivity.connected:false", "thing_connected_name"),
+        ("connectivity.timestamp>\(Fixtures.t0 + 15)", "thing_conn_ts"),
+        ("deviceDefender.P.B.inViolation:true", "alarm_profile_behavior"),
+    ])
+    func indexedConstructsUseIndexes(_ q: String, _ index: String) throws {
+        let p = try plan(q)
+        #expect(p.contains { $0.contains(index) }, "\(q): \(p)")
+        #expect(!p.contains { $0.contains("SCAN f") || $0.contains("SCAN thing_field") || $0.contains("SCAN a ") }, "\(q): \(p)")
+    }
+
+    @Test func nameOrderIsWalkedNotSortedForPrefixOfNames() throws {
+        let p = try plan("thingName:pump-1*")
+        #expect(!p.contains { $0.contains("SCAN t") && !$0.contains("INDEX") }, "\(p)")
+    }
+}

@@ -1,0 +1,134 @@
+// The command line, as a user runs it: the built binary's stdout, stderr and exit code.
+import Foundation
+import Testing
+
+struct CLI {
+    let dir: URL
+    static let binary: URL = {
+        // The test bundle sits next to the built executables (.build/<config>/).
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("fleetdex").path) && url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("fleetdex")
+    }()
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    struct Result { var out: String; var err: String; var code: Int32 }
+
+    @discardableResult
+    func run(_ args: String..., stdin: String? = nil) throws -> Result { try run(args, stdin: stdin) }
+
+    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["FLEETDEX_DB"] = dir.appendingPathComponent("fleet.sqlite").path
+        env["FLEETDEX_QUERIES"] = dir.appendingPathComponent("Queries").path
+        p.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        input.fileHandleForWriting.closeFile()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self), code: p.terminationStatus)
+    }
+}
+
+@Suite struct CLITests {
+    @Test func binaryExists() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "build fleetdex first: \(CLI.binary.path)")
+    }
+
+    @Test func createAndDescribe() throws {
+        let cli = try CLI()
+        let c = try cli.run("create-thing", "--thing-name", "pump-17", "--attribute-payload", #"{"attributes":{"site":"denver"}}"#)
+        #expect(c.code == 0 && c.err.isEmpty)
+        #expect(c.out.contains(#""thingArn": "arn:aws:iot:us-east-1:123456789012:thing/pump-17""#))
+        let d = try cli.run("describe-thing", "--thing-name", "pump-17")
+        #expect(d.out.contains(#""site": "denver""#) && d.out.contains(#""version": 1"#))
+        let names = try cli.run("search", "attributes.site:den*", "--output", "names")
+        #expect(names.out == "pump-17\n")
+    }
+
+    @Test(arguments: [
+        (["describe-thing", "--thing-name", "nope"], Int32(1), "fleetdex: ResourceNotFoundException: Thing nope cannot be found.\n"),
+        (["create-thing", "--thing-name", "bad name"], 65, "fleetdex: InvalidRequestException: thingName 'bad name' must match [a-zA-Z0-9:_-]+\n"),
+        (["create-thing", "--thing-name", "a", "--attribute-payload", "{oops"], 65,
+         "fleetdex: InvalidRequestException: --attribute-payload is not valid JSON: expected a string key at byte 1\n"),
+        (["search-index", "--query-string", "thingName:"], 65,
+         "fleetdex: InvalidQueryException: expected a value after ':', found end of query\nerror[parse]: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
+        (["search", "thingNme:x"], 65,
+         "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\nerror[bind]: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
+        (["describe-thing", "--thing-name", "a", "--bogus"], 64, "fleetdex: UsageError: Unknown option '--bogus'\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+    ] as [([String], Int32, String)])
+    func failures(_ args: [String], _ code: Int32, _ stderr: String) throws {
+        let r = try CLI().run(args)
+        #expect(r.code == code)
+        #expect(r.err == stderr)
+        #expect(r.out.isEmpty)
+    }
+
+    @Test func ingestNamesRejectedLinesAndKeepsGoodOnes() throws {
+        let cli = try CLI()
+        let events = """
+            {"clientId":"a","timestamp":1795164228528,"eventType":"connected","sessionIdentifier":"s","versionNumber":1}
+            {"clientId":"broken","timestamp":17
+            {"clientId":"a","timestamp":1795164228999,"eventType":"exploded","sessionIdentifier":"s","versionNumber":1}
+            {"clientId":"a","timestamp":1795164228528,"eventType":"connected","sessionIdentifier":"s","versionNumber":1}
+
+            """
+        let r = try cli.run("ingest-events", "-", stdin: events)
+        #expect(r.code == 65)
+        #expect(r.err.contains("rejected line 2: malformed JSON"))
+        #expect(r.err.contains("rejected line 3: unknown eventType 'exploded'"))
+        #expect(r.out.contains(#""accepted": 1"#) && r.out.contains(#""duplicate": 1"#) && r.out.contains(#""rejected": 2"#))
+    }
+
+    @Test func everyCommandHelpHasAnExample() throws {
+        let cli = try CLI()
+        let top = try cli.run("--help")
+        let names = top.out.split(separator: "\n").compactMap { line -> String? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix("  "), let first = t.split(separator: " ").first, first.contains("-") || ["search", "queries", "evaluate", "connect", "disconnect", "run", "sns", "sqs"].contains(String(first)) else { return nil }
+            return String(first)
+        }
+        #expect(names.count > 40)
+        for n in names where !["queries", "sns", "sqs"].contains(n) {
+            let h = try cli.run(n, "--help")
+            #expect(h.out.contains("Example:"), "\(n) --help has no example")
+        }
+    }
+
+    @Test func walkthroughInMiniature() throws {
+        let cli = try CLI()
+        try cli.run("sns", "create-topic", "--name", "T")
+        try cli.run("sqs", "create-queue", "--queue-name", "Q")
+        #expect(try cli.run("sns", "subscribe", "--topic-arn", "arn:aws:sns:us-east-1:123456789012:T", "--protocol", "sqs",
+                            "--notification-endpoint", "arn:aws:sqs:us-east-1:123456789012:Q").code == 0)
+        #expect(try cli.run("create-security-profile", "--security-profile-name", "P", "--alert-when", "B: aws:disconnect-duration >= 5",
+                            "--alert-targets", #"{"SNS":{"alertTargetArn":"arn:aws:sns:us-east-1:123456789012:T","roleArn":"arn:aws:iam::123456789012:role/r"}}"#).code == 0)
+        try cli.run("attach-security-profile", "--security-profile-name", "P", "--security-profile-target-arn", "arn:aws:iot:us-east-1:123456789012:all/things")
+        try cli.run("create-thing", "--thing-name", "test_thing")
+        try cli.run("connect", "--thing-name", "test_thing", "--at", "2026-11-28T10:00:20Z")
+        try cli.run("disconnect", "--thing-name", "test_thing", "--at", "2026-11-28T10:01:20Z")
+        try cli.run("evaluate", "--at", "2026-11-28T10:05:00Z")
+        let e = try cli.run("evaluate", "--at", "2026-11-28T10:10:00Z")
+        #expect(e.out.contains(#""violationsRaised": 1"#))
+        let m = try cli.run("sqs", "receive-message", "--queue-url", "Q", "--at", "2026-11-28T10:10:05Z")
+        #expect(m.out.contains("MD5OfBody") && m.out.contains("in-alarm"))
+        let chart = try cli.run("list-metric-values", "--thing-name", "test_thing", "--metric-name", "aws:disconnect-duration",
+                                "--start-time", "2026-11-28T10:00:00Z", "--end-time", "2026-11-28T10:30:00Z", "--output", "chart")
+        #expect(chart.out.contains("values: 3 8"))
+    }
+}
