@@ -37,6 +37,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
+        // and the same work done by the sqlite3 shell for comparison.
+        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery"]),
         // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
         .executableTarget(name: "fleetdex-embed"),
         .plugin(

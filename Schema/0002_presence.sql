@@ -17,6 +17,8 @@ CREATE TABLE client (
 ) STRICT;
 CREATE INDEX client_thing ON client(thing);
 CREATE INDEX client_max_ts ON client(max_ts);
+-- The evaluation visits disconnected clients (and recently active ones) only.
+CREATE INDEX client_connected ON client(connected) WHERE connected = 0;
 
 -- type: 0 connected, 1 disconnected, 2 connect_failed. An exact duplicate (same session,
 -- version, type and timestamp) hits the primary key.

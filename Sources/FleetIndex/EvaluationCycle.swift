@@ -123,7 +123,13 @@ public struct EvaluationCycle {
         let defender = Defender(db)
         let monitor = Monitor(db)
         let profiles = try defender.attachedProfiles()
-        let clients = try c.query("SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client") { s in
+        // A connected client with no event in the span and no alarm slot has the value 0 at every
+        // tick, which conforms to every behavior whose zero conforms: it need not be visited.
+        let firstPeriodStart = ticks[0] - PresenceHistory.period
+        let zeroViolates = profiles.contains { $0.behaviors.contains { $0.violates(0) } }
+        let clientSQL = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
+            + (zeroViolates ? "" : " WHERE connected = 0 OR max_ts > ? OR id IN (SELECT client FROM alarm)")
+        let clients = try c.query(clientSQL, zeroViolates ? [] : [firstPeriodStart]) { s in
             ClientInfo(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
                        mark: s.isNull(3) ? nil : PresenceMark(timestamp: s.int(3), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
                                                               session: s.text(5), version: s.int(6), reason: s.optionalText(7)),
@@ -139,12 +145,10 @@ public struct EvaluationCycle {
         let alerts = Alerts(db)
         var monitoredKeys = Set<String>()
         var histories: [Int64: PresenceHistory] = [:]
-        let firstPeriodStart = ticks[0] - PresenceHistory.period
         for p in profiles {
             let targets = try monitor.targets(profile: p.id)
             let members = targets.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers(targets.groups)
             let metrics = Set(p.behaviors.map(\.metric))
-            report.datapoints += 0
             for client in clients where monitor.covers(targets, thing: client.thing, members: members) {
                 // Values per metric for this client at every tick.
                 var series: [String: [Double?]] = [:]

@@ -62,24 +62,34 @@ public final class FleetDatabase {
     public func sqsARN(_ name: String) -> String { "arn:aws:sqs:\(region):\(account):\(name)" }
     public func sqsURL(_ name: String) -> String { "https://sqs.\(region).amazonaws.com/\(account)/\(name)" }
 
-    /// A random UUID in lower case.
+    /// A random UUID (version 4) in lower case.
     public static func uuid() -> String {
         var g = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+        let a = g.next(), b = g.next()
+        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: b >> (8 * $0)) }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80
-        let hex = bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
-        let c = Array(hex)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        return hex(bytes, dashes: true)
     }
 
     /// 32 random lowercase hex digits (violation ids).
     public static func hex32() -> String {
         var g = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in
-            let b = UInt8.random(in: 0...255, using: &g)
-            return (b < 16 ? "0" : "") + String(b, radix: 16)
-        }.joined()
+        let a = g.next(), b = g.next()
+        return hex((0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: b >> (8 * $0)) }, dashes: false)
+    }
+
+    static let digits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: [UInt8], dashes: Bool) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, b) in bytes.enumerated() {
+            if dashes && (i == 4 || i == 6 || i == 8 || i == 10) { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: indexing configuration

@@ -25,7 +25,20 @@ public struct Importer {
         var groups: [String: Int64] = [:]
         try c.forEach("SELECT name, id FROM thing_type") { types[$0.text(0)] = $0.int(1) }
         try c.forEach("SELECT name, id FROM thing_group WHERE query IS NULL") { groups[$0.text(0)] = $0.int(1) }
+        // A bulk load into an empty registry builds the secondary indexes once at the end
+        // (sorting beats a random insert per row), with a larger page cache meanwhile.
+        let empty = try c.scalar("SELECT 1 FROM thing LIMIT 1") == nil
+        try c.execute(script: "PRAGMA cache_size = -262144")
+        defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
         try c.transaction {
+            var deferred: [String] = []
+            if empty {
+                let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('thing', 'thing_field')") { ($0.text(0), $0.text(1)) }
+                for (name, sql) in indexes {
+                    try c.execute(script: "DROP INDEX \"\(name)\"")
+                    deferred.append(sql)
+                }
+            }
             let find = try c.prepare("SELECT id, attributes FROM thing WHERE name = ?")
             let insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)")
             let update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
@@ -105,6 +118,7 @@ public struct Importer {
                     throw FleetError(e.exception, "line \(n): \(e.message)", exitCode: 65)
                 }
             }
+            for sql in deferred { try c.execute(script: sql) }
         }
         return summary
     }

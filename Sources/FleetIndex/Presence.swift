@@ -31,26 +31,53 @@ public struct Presence {
         var id: Int64
         var thing: Int64?
         var mark: PresenceMark?
+        var maxTs: Int64?
+        var dirty = false
+        var markChanged = false
     }
 
-    func client(_ clientId: String) throws -> ClientRow {
-        let s = try c.prepare("SELECT id, thing, ts, event_type, session, version, reason FROM client WHERE client_id = ?")
+    /// Clients touched in the current batch, written back by `flush()` (one update per client
+    /// per batch, not per event).
+    final class Batch {
+        var clients: [String: ClientRow] = [:]
+    }
+
+    func client(_ clientId: String, in batch: Batch) throws -> ClientRow {
+        if let r = batch.clients[clientId] { return r }
+        let s = try c.prepare("SELECT id, thing, ts, event_type, session, version, reason, max_ts FROM client WHERE client_id = ?")
         try s.bind([.text(clientId)])
         defer { s.reset() }
+        let row: ClientRow
         if try s.step() {
             let mark = s.isNull(2) ? nil : PresenceMark(timestamp: s.int(2), kind: LifecycleEvent.Kind(rawValue: s.int(3)) ?? .connected,
                                                         session: s.text(4), version: s.int(5), reason: s.optionalText(6))
-            return ClientRow(id: s.int(0), thing: s.optionalInt(1), mark: mark)
+            row = ClientRow(id: s.int(0), thing: s.optionalInt(1), mark: mark, maxTs: s.optionalInt(7))
+        } else {
+            s.reset()
+            let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [clientId])?.int
+            try c.execute("INSERT INTO client(client_id, thing) VALUES (?, ?)", [clientId, thing])
+            row = ClientRow(id: c.lastInsertRowID, thing: thing, mark: nil, maxTs: nil)
         }
-        s.reset()
-        let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [clientId])?.int
-        try c.execute("INSERT INTO client(client_id, thing) VALUES (?, ?)", [clientId, thing])
-        return ClientRow(id: c.lastInsertRowID, thing: thing, mark: nil)
+        batch.clients[clientId] = row
+        return row
     }
 
-    /// Ingests one event (inside the caller's transaction).
+    /// The current connectivity mark of a client (nil when it has none or is unknown).
+    func mark(_ clientId: String) throws -> PresenceMark? {
+        try client(clientId, in: Batch()).mark
+    }
+
+    /// Ingests one event on its own (inside the caller's transaction).
     public func ingest(_ e: LifecycleEvent) throws -> Outcome {
-        let row = try client(e.clientId)
+        let batch = Batch()
+        let o = try ingest(e, batch: batch)
+        try flush(batch)
+        return o
+    }
+
+    /// Ingests one event into `batch`; `flush` writes the clients back.
+    func ingest(_ e: LifecycleEvent, batch: Batch) throws -> Outcome {
+        var row = try client(e.clientId, in: batch)
         let insert = try c.prepare("""
             INSERT OR IGNORE INTO presence_event(client, ts, type, session, version, reason, principal, ip, client_initiated)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -60,17 +87,37 @@ public struct Presence {
                          e.ip.map(SQLiteValue.text) ?? .null, e.clientInitiated.map { .integer($0 ? 1 : 0) } ?? .null])
         try insert.step()
         if c.changes == 0 { return .duplicate }
-        try c.execute("UPDATE client SET max_ts = max(coalesce(max_ts, ?), ?) WHERE id = ?", [e.timestamp, e.timestamp, row.id])
+        row.maxTs = max(row.maxTs ?? e.timestamp, e.timestamp)
+        row.dirty = true
+        defer { batch.clients[e.clientId] = row }
         if e.kind == .connectFailed { return .accepted }
         let mark = PresenceMark(timestamp: e.timestamp, kind: e.kind, session: e.session, version: e.version, reason: e.reason)
         if let current = row.mark, !mark.isNewer(than: current) { return .stale }
-        try c.execute("UPDATE client SET connected = ?, ts = ?, event_type = ?, session = ?, version = ?, reason = ? WHERE id = ?",
-                      [mark.connected, e.timestamp, e.kind.rawValue, e.session, e.version, e.reason, row.id])
-        if let thing = row.thing {
-            try c.execute("UPDATE thing SET connected = ?, conn_ts = ?, disconnect_reason = ? WHERE id = ?",
-                          [mark.connected, e.timestamp, mark.connected ? nil : e.reason, thing])
-        }
+        row.mark = mark
+        row.markChanged = true
         return .accepted
+    }
+
+    /// Writes the batch's clients (and their things' connectivity) back.
+    func flush(_ batch: Batch) throws {
+        let client = try c.prepare("UPDATE client SET connected = ?, ts = ?, event_type = ?, session = ?, version = ?, reason = ?, max_ts = ? WHERE id = ?")
+        let maxOnly = try c.prepare("UPDATE client SET max_ts = ? WHERE id = ?")
+        let thing = try c.prepare("UPDATE thing SET connected = ?, conn_ts = ?, disconnect_reason = ? WHERE id = ?")
+        for (_, row) in batch.clients where row.dirty {
+            if row.markChanged, let m = row.mark {
+                try client.bind([.integer(m.connected ? 1 : 0), .integer(m.timestamp), .integer(m.kind.rawValue), .text(m.session), .integer(m.version),
+                                 m.reason.map(SQLiteValue.text) ?? .null, row.maxTs.map(SQLiteValue.integer) ?? .null, .integer(row.id)])
+                try client.step()
+                if let t = row.thing {
+                    try thing.bind([.integer(m.connected ? 1 : 0), .integer(m.timestamp), m.connected ? .null : (m.reason.map(SQLiteValue.text) ?? .null), .integer(t)])
+                    try thing.step()
+                }
+            } else {
+                try maxOnly.bind([row.maxTs.map(SQLiteValue.integer) ?? .null, .integer(row.id)])
+                try maxOnly.step()
+            }
+        }
+        batch.clients.removeAll(keepingCapacity: true)
     }
 
     /// Ingests a stream of JSON Lines (or one JSON array), committing every `batch` events
@@ -79,8 +126,10 @@ public struct Presence {
                        committed: (Summary) -> Void = { _ in }) throws -> Summary {
         var summary = Summary()
         var pending = 0
+        let cache = Batch()
         try c.execute(script: "BEGIN IMMEDIATE")
         func commit() throws {
+            try flush(cache)
             try c.execute(script: "COMMIT")
             committed(summary)
             try c.execute(script: "BEGIN IMMEDIATE")
@@ -90,7 +139,7 @@ public struct Presence {
             func one(_ value: JSONValue, _ where_: Int) throws {
                 do {
                     let e = try LifecycleEvent.parse(value)
-                    summary.add(try ingest(e))
+                    summary.add(try ingest(e, batch: cache))
                     pending += 1
                     if pending >= batch { try commit() }
                 } catch let err as FleetError {
@@ -104,6 +153,7 @@ public struct Presence {
                 do { doc = try JSONValue.parse(bytes: all) } catch {
                     summary.rejected += 1
                     rejected(1, "malformed JSON array: \(error)")
+                    try flush(cache)
                     try c.execute(script: "COMMIT")
                     return summary
                 }
@@ -121,6 +171,7 @@ public struct Presence {
                     try one(v, n)
                 }
             }
+            try flush(cache)
             try c.execute(script: "COMMIT")
             committed(summary)
         } catch {
@@ -134,8 +185,7 @@ public struct Presence {
     public func simulateConnect(thingName: String, clientId: String?, ip: String?, at now: Int64) throws -> (LifecycleEvent, Outcome) {
         try c.transaction {
             let cid = clientId ?? thingName
-            let row = try client(cid)
-            let last = row.mark
+            let last = try mark(cid)
             // A new session; the version goes up, or back to 0 after an hour offline.
             let version: Int64
             if let last { version = (now - last.timestamp >= 3_600_000 && !last.connected) ? 0 : last.version + 1 } else { version = 1 }
@@ -150,8 +200,7 @@ public struct Presence {
         guard LifecycleEvent.disconnectReasons.contains(reason) else { throw FleetError.invalid("'\(reason)' is not an AWS disconnectReason") }
         return try c.transaction {
             let cid = clientId ?? thingName
-            let row = try client(cid)
-            guard let last = row.mark, last.connected else {
+            guard let last = try mark(cid), last.connected else {
                 throw FleetError.invalid("\(cid) is not connected: connect it first")
             }
             let e = LifecycleEvent(clientId: cid, timestamp: now, kind: .disconnected, session: last.session, version: last.version,

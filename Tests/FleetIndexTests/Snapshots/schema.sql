@@ -237,6 +237,7 @@ CREATE TABLE violation_event (
 CREATE INDEX alarm_profile_behavior ON alarm(profile, behavior, thing) WHERE in_alarm = 1;
 CREATE INDEX alarm_thing ON alarm(thing) WHERE in_alarm = 1;
 CREATE INDEX alarm_violation_id ON alarm(violation_id);
+CREATE INDEX client_connected ON client(connected) WHERE connected = 0;
 CREATE INDEX client_max_ts ON client(max_ts);
 CREATE INDEX client_thing ON client(thing);
 CREATE INDEX group_log_group_id_time ON group_log(group_id, time);

@@ -1,0 +1,392 @@
+// fleetdex-bench: the stages. Each stage measures one figure of the issues (release build)
+// and records it with its target; the table goes to stdout, everything to DIR/bench.json.
+import FleetIndex
+import FleetQuery
+import FleetSQLite
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class Bench {
+    struct Row {
+        var stage: String
+        var what: String
+        var value: Double
+        var unit: String
+        var target: String
+        var ok: Bool?
+    }
+
+    let o: BenchOptions
+    var rows: [Row] = []
+    var extra: [String: JSONValue] = [:]
+    let dbPath: String
+    let fleetPath: String
+    let eventsPath: String
+    var db: FleetDatabase!
+    let start: Int64 = Timestamp.parse("2026-11-20T00:00:00Z")!
+
+    init(_ o: BenchOptions) {
+        self.o = o
+        dbPath = o.out + "/bench.sqlite"
+        fleetPath = o.out + "/fleet.jsonl"
+        eventsPath = o.out + "/events.jsonl"
+    }
+
+    func want(_ stage: String) -> Bool { o.only.isEmpty || o.only.contains(stage) }
+
+    func record(_ stage: String, _ what: String, _ value: Double, _ unit: String, target: String = "", ok: Bool? = nil) {
+        rows.append(Row(stage: stage, what: what, value: value, unit: unit, target: target, ok: ok))
+        let shown = value >= 100 ? String(format: "%.0f", value) : String(format: "%.2f", value)
+        print("  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0)) \(what.padding(toLength: 62, withPad: " ", startingAt: 0)) \(shown.leftPad(12)) \(unit.padding(toLength: 9, withPad: " ", startingAt: 0)) \(target)\(ok.map { $0 ? "  ok" : "  MISSED" } ?? "")")
+        fflush(nil)
+    }
+
+    static func clock() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    @discardableResult
+    func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+        let t0 = Self.clock()
+        let r = try body()
+        return (r, (Self.clock() - t0) * 1000)
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
+
+    static func maxRSSMB() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+
+    func fileMB(_ path: String) -> Double {
+        let size = { (p: String) -> Double in Double(((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.int64Value ?? 0) }
+        return (size(path) + size(path + "-wal")) / 1_048_576
+    }
+
+    var binary: String {
+        if let b = o.binary { return b }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return me.appendingPathComponent("fleetdex").path
+    }
+
+    /// Runs the fleetdex binary (posix_spawn, output discarded); returns wall ms and the
+    /// child's peak RSS in MB.
+    func process(_ args: [String]) throws -> (Double, Double, String) {
+        let argv = [binary] + args + ["--db", dbPath]
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pid: pid_t = 0
+        let t0 = Self.clock()
+        guard posix_spawn(&pid, binary, &actions, nil, &cargs, environ) == 0 else { throw FleetError("BenchError", "cannot run \(binary)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        return ((Self.clock() - t0) * 1000, Double(usage.ru_maxrss) / 1024, "")
+    }
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: o.out, withIntermediateDirectories: true)
+        print("fleetdex-bench: \(o.things) things, seed \(o.seed), SQLite \(Connection.libraryVersion), \(ProcessInfo.processInfo.processorCount) cores, out \(o.out)")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + suffix) }
+        var gen = FleetGenerator(seed: o.seed)
+        let (_, genMs) = try time { try gen.writeFleet(o.things, to: fleetPath) }
+        print("  generated \(fleetPath) in \(Int(genMs)) ms")
+        db = try FleetDatabase(path: dbPath)
+        try stageImport()
+        if want("describe") { try stageDescribe() }
+        if want("ingest") || want("evaluate") || want("search") { try stageIngest(gen: &gen) }
+        if want("search") { try stageSearch() }
+        if want("evaluate") { try stageEvaluate() }
+        if want("metrics") { try stageMetrics() }
+        if want("groups") { try stageGroups() }
+        if want("aggregate") { try stageAggregate() }
+        if want("notify") { try stageNotify() }
+        if want("sqlite") && o.sqliteShell { try stageSQLiteShell() }
+        if want("moto") && o.moto { try stageMoto() }
+        record("memory", "peak RSS of the benchmark process", Self.maxRSSMB(), "MB")
+        try writeJSON()
+    }
+
+    // MARK: stages
+
+    func stageImport() throws {
+        let (s, ms) = try time { try Importer(db).importThings(try LineReader(path: fleetPath), at: start) }
+        let rate = Double(s.lines) / (ms / 1000)
+        record("import", "import-things \(s.lines) things, 10 attributes each", rate, "things/s", target: ">= 100000", ok: rate >= 100_000)
+        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        let mb = fileMB(dbPath)
+        record("import", "database size after import", mb, "MB", target: "< 1024 at 1M", ok: mb < 1024 * Double(o.things) / 1_000_000)
+    }
+
+    func stageDescribe() throws {
+        var times: [Double] = []
+        for i in 0..<21 {
+            let (ms, _, _) = try process(["describe-thing", "--thing-name", FleetGenerator.name((i * 7919) % o.things)])
+            times.append(ms)
+        }
+        record("describe", "describe-thing, whole process (median of 21)", median(times), "ms", target: "< 30", ok: median(times) < 30)
+    }
+
+    func stageIngest(gen: inout FleetGenerator) throws {
+        let total = o.events ?? o.things * 5
+        try gen.writeEvents(things: o.things, events: total, start: start, disconnectedShare: 0.02, to: eventsPath)
+        let rss0 = Self.maxRSSMB()
+        let (s, ms) = try time { try Presence(db).ingest(try LineReader(path: eventsPath), batch: 20_000, rejected: { _, _ in }) }
+        let n = s.accepted + s.duplicate + s.stale
+        let rate = Double(n) / (ms / 1000)
+        record("ingest", "ingest-events \(n) events into \(o.things) things", rate, "events/s", target: ">= 200000", ok: rate >= 200_000)
+        record("ingest", "peak RSS growth during ingest (memory flat)", Self.maxRSSMB() - rss0, "MB")
+        extra["ingestSeconds"] = .double(ms / 1000)
+    }
+
+    static let queries: [(String, String)] = [
+        ("exact attribute", "attributes.serial:SN00000042"),
+        ("thing name", "thingName:thing-0000042"),
+        ("group", "thingGroupNames:canary AND attributes.site:site-007"),
+        ("disconnected at a site", "connectivity.connected:false AND attributes.site:site-042"),
+        ("disconnected (2%)", "connectivity.connected:false"),
+        ("prefix wildcard", "attributes.serial:SN0000*"),
+        ("numeric range", "attributes.batteryPct:[40 TO 42] AND attributes.region:eu-central"),
+        ("shadow", "shadow.reported.temp>99.5"),
+        ("violation", "deviceDefender.Bench.*.inViolation:true"),
+        ("leading wildcard", "thingName:*999"),
+        ("bare term", "site-042"),
+        ("everything", "*"),
+    ]
+
+    func stageSearch() throws {
+        let search = Search(db)
+        for (label, q) in Self.queries {
+            var times: [Double] = []
+            var count = 0
+            for _ in 0..<5 {
+                let (r, ms) = try time { try search.searchIndex(indexName: nil, query: q, maxResults: 100, nextToken: nil, at: start) }
+                times.append(ms)
+                count = r["things"]?.arrayValue?.count ?? 0
+            }
+            let selective = ["exact attribute", "thing name", "group", "disconnected at a site"].contains(label)
+            let target = selective ? "< 2" : label == "disconnected (2%)" ? "< 5" : ["leading wildcard", "bare term"].contains(label) ? "< 1500" : ""
+            let limit = selective ? 2.0 : label == "disconnected (2%)" ? 5.0 : 1500.0
+            record("search", "\(label): \(q) [\(count) on page 1], in process", median(times), "ms", target: target, ok: target.isEmpty ? nil : median(times) < limit)
+            if selective {
+                var whole: [Double] = []
+                var peak = 0.0
+                for _ in 0..<5 {
+                    let (ms, rss, _) = try process(["search-index", "--query-string", q, "--at", Timestamp.isoZ(start)])
+                    whole.append(ms)
+                    peak = max(peak, rss)
+                }
+                record("search", "\(label): whole process", median(whole), "ms", target: "< 20", ok: median(whole) < 20)
+            }
+        }
+        var peak = 0.0
+        for (_, q) in Self.queries {
+            let (_, rss, _) = try process(["search-index", "--query-string", q, "--max-results", "500"])
+            peak = max(peak, rss)
+        }
+        record("search", "peak RSS of any search process (max-results 500)", peak, "MB", target: "< 150", ok: peak < 150)
+    }
+
+    func stageEvaluate() throws {
+        _ = try? Defender(db).createSecurityProfile(name: "Bench", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
+                                                    alertTargets: nil, additionalMetrics: nil, at: start)
+        _ = try Defender(db).attachSecurityProfile(name: "Bench", targetARN: db.iotARN("all/things"))
+        let lastEvent = try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start
+        let first = (lastEvent / 300_000 + 1) * 300_000
+        let (r0, ms0) = try time { try EvaluationCycle(db).evaluate(at: first) }
+        record("evaluate", "first tick over \(o.things) things (\(r0.raised) violations raised)", ms0, "ms", target: "< 1000", ok: ms0 < 1000)
+        // 0.5% change state: half reconnect, as many new disconnects.
+        try churn(share: 0.005, at: first + 60_000)
+        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        let size0 = fileMB(dbPath)
+        let (r1, ms1) = try time { try EvaluationCycle(db).evaluate(at: first + 300_000) }
+        record("evaluate", "one tick, 2% disconnected, 0.5% changed (\(r1.raised) raised, \(r1.cleared) cleared)", ms1, "ms", target: "< 1000", ok: ms1 < 1000)
+        try churn(share: 0.005, at: first + 360_000)
+        let (r12, ms12) = try time { try EvaluationCycle(db).evaluate(at: first + 13 * 300_000) }
+        record("evaluate", "catch up \(r12.ticks.count) ticks", ms12, "ms", target: "< 6000", ok: ms12 < 6000)
+        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        let perTick = (fileMB(dbPath) - size0) / 13
+        record("evaluate", "database growth per day of ticks (from 13 ticks)", perTick * 288, "MB/day", target: "< 50", ok: perTick * 288 < 50)
+        extra["lastTick"] = .int(first + 13 * 300_000)
+    }
+
+    /// Flips the connectivity of `share` of the fleet at `at` (half reconnect, half disconnect).
+    func churn(share: Double, at: Int64) throws {
+        let n = max(2, Int(Double(o.things) * share))
+        let p = Presence(db)
+        try db.connection.transaction {
+            let disconnected = try db.connection.query("SELECT client_id, version FROM client WHERE connected = 0 LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1)) }
+            for (c, v) in disconnected {
+                _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .connected, session: "churn-\(at)", version: v + 1))
+            }
+            let connected = try db.connection.query("SELECT client_id, version, session FROM client WHERE connected = 1 ORDER BY random() LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1), $0.text(2)) }
+            for (c, v, s) in connected {
+                _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .disconnected, session: s, version: v, reason: "CONNECTION_LOST"))
+            }
+        }
+    }
+
+    func stageMetrics() throws {
+        // 14 days of evaluated ticks (4,032) for a list-metric-values over one thing.
+        let end = (extra["lastTick"]?.int64Value) ?? (start + 14 * 86_400_000)
+        try db.connection.transaction {
+            let s = try db.connection.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
+            var t = end - 14 * 86_400_000 + 300_000
+            while t <= end {
+                try s.bind([.integer(t), .integer(t)])
+                try s.step()
+                t += 300_000
+            }
+        }
+        if (try? Defender(db).describeSecurityProfile(name: "Bench")) == nil {
+            _ = try Defender(db).createSecurityProfile(name: "Bench", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
+                                                       alertTargets: nil, additionalMetrics: nil, at: start)
+            _ = try Defender(db).attachSecurityProfile(name: "Bench", targetARN: db.iotARN("all/things"))
+        }
+        var times: [Double] = []
+        var count = 0
+        for i in 0..<5 {
+            let (r, ms) = try time { try Defender(db).listMetricValues(thingName: FleetGenerator.name(i), metric: "aws:disconnect-duration",
+                                                                          start: end - 14 * 86_400_000, end: end, dimension: nil, maxResults: 10_000, nextToken: nil) }
+            times.append(ms)
+            count = r["metricDatumList"]?.arrayValue?.count ?? 0
+        }
+        record("metrics", "list-metric-values, one thing, 14 days (\(count) datapoints)", median(times), "ms", target: "< 20", ok: median(times) < 20)
+    }
+
+    func stageGroups() throws {
+        let groups = DynamicGroups(db)
+        let queries = ["connectivity.connected:false", "attributes.site:site-001", "attributes.model:P200 AND attributes.region:eu-central",
+                       "shadow.reported.mode:eco", "thingGroupNames:canary", "attributes.batteryPct<5", "deviceDefender.Bench.*.inViolation:true",
+                       "attributes.firmware:1.2.*", "thingTypeName:Pump AND attributes.zone:z1", "attributes.hwRev:7 AND attributes.rack:r1"]
+        for (i, q) in queries.enumerated() {
+            _ = try? groups.createDynamicThingGroup(name: "bench-\(i)", query: q, indexName: nil, queryVersion: nil, properties: nil, at: start)
+        }
+        try churn(share: 0.01, at: (extra["lastTick"]?.int64Value ?? start) + 10_000)
+        let (r, ms) = try time { try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
+        record("groups", "refresh 10 dynamic groups after 1% churn (\(r.joined) joined, \(r.left) left)", ms, "ms", target: "< 300", ok: ms < 300)
+        let big = "attributes.batteryPct<10"
+        let (_, ms2) = try time { try db.connection.transaction { try groups.createDynamicThingGroup(name: "bench-big", query: big, indexName: nil, queryVersion: nil, properties: nil, at: start) } }
+        let members = try db.connection.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'bench-big'")?.int ?? 0
+        record("groups", "full build of one group with \(members) members", ms2, "ms", target: "< 2000 at 100k", ok: ms2 < 2000)
+    }
+
+    func stageAggregate() throws {
+        guard let agg = try? Aggregations(db) else { return }
+        let (_, ms1) = try time { try agg.statistics(query: "*", field: nil, at: start) }
+        record("aggregate", "get-statistics over the whole fleet", ms1, "ms", target: "< 300", ok: ms1 < 300)
+        let (_, ms2) = try time { try agg.cardinality(query: "*", field: "attributes.site", at: start) }
+        record("aggregate", "get-cardinality attributes.site", ms2, "ms", target: "< 300", ok: ms2 < 300)
+        let (_, ms3) = try time { try agg.percentiles(query: "*", field: "attributes.batteryPct", percents: nil, at: start) }
+        record("aggregate", "get-percentiles attributes.batteryPct", ms3, "ms", target: "< 1000", ok: ms3 < 1000)
+        let (_, ms4) = try time { try agg.buckets(query: "*", field: "attributes.site", maxBuckets: 20, at: start) }
+        record("aggregate", "get-buckets-aggregation attributes.site (20 buckets)", ms4, "ms", target: "< 500", ok: ms4 < 500)
+    }
+
+    func stageNotify() throws {
+        let n = Notifications(db)
+        _ = try n.createQueue(name: "bench-q", attributes: [:], at: start)
+        let url = db.sqsURL("bench-q")
+        try db.connection.transaction { for i in 0..<5000 { _ = try n.sendMessage(url: url, body: "message \(i)", at: start) } }
+        let (_, ms) = try time {
+            var got = 0
+            while got < 5000 {
+                let r = try n.receiveMessage(url: url, max: 10, visibilityTimeout: 30, wait: 0, at: start)
+                let msgs = r["Messages"]?.arrayValue ?? []
+                if msgs.isEmpty { break }
+                for m in msgs { _ = try n.deleteMessage(url: url, receiptHandle: m["ReceiptHandle"]!.stringValue!) }
+                got += msgs.count
+            }
+        }
+        let rate = 5000 / (ms / 1000)
+        record("notify", "receive + delete 5,000 messages, one process", rate, "msg/s", target: ">= 5000", ok: rate >= 5000)
+    }
+
+    func stageSQLiteShell() throws {
+        // The same attribute rows the import writes, inserted by the sqlite3 shell from CSV in one transaction.
+        let csv = o.out + "/attributes.csv"
+        let rowsTotal = try writeAttributeCSV(csv)
+        let dir = o.out + "/shell.sqlite"
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dir + s) }
+        let script = """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE thing_field(field TEXT NOT NULL, lower TEXT, num, thing INTEGER NOT NULL);
+            .mode csv
+            .import \(csv) thing_field
+            CREATE INDEX thing_field_field_lower ON thing_field(field, lower, thing);
+            """
+        let t0 = Self.clock()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [dir]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        input.fileHandleForWriting.closeFile()
+        p.waitUntilExit()
+        let ms = (Self.clock() - t0) * 1000
+        let rate = Double(rowsTotal) / (ms / 1000)
+        record("sqlite", "sqlite3 shell: CSV import of \(rowsTotal) attribute rows + index", rate, "rows/s")
+        let ours = rows.first { $0.what.hasPrefix("import-things") }.map { $0.value * 10 } ?? 0
+        if ours > 0 { record("sqlite", "fleetdex import (attribute rows/s) as a fraction of the shell", ours / rate, "x") }
+        // An indexed lookup through the shell, and the same through fleetdex in process.
+        let c = try Connection(path: dir)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let (_, ms) = try time { try c.query("SELECT thing FROM thing_field WHERE field = 'attributes.serial' AND lower = 'sn00000042'") { $0.int(0) } }
+            times.append(ms)
+        }
+        record("sqlite", "indexed lookup, raw SQLite in process", median(times), "ms")
+    }
+
+    func writeAttributeCSV(_ path: String) throws -> Int {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? h.close() }
+        var buf = ""
+        var n = 0
+        try db.connection.forEach("SELECT field, lower, num, thing FROM thing_field WHERE source = 'a'") { s in
+            buf += "\(s.text(0)),\(s.text(1)),\(s.optionalDouble(2).map { String($0) } ?? ""),\(s.int(3))\n"
+            n += 1
+            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
+        }
+        h.write(Data(buf.utf8))
+        return n
+    }
+
+    func stageMoto() throws {
+        try MotoComparison(bench: self).run()
+    }
+
+    func writeJSON() throws {
+        let doc = jsonObject([
+            ("things", .int(o.things)), ("seed", .int(Int64(o.seed))), ("sqlite", .string(Connection.libraryVersion)),
+            ("cores", .int(ProcessInfo.processInfo.processorCount)),
+            ("rows", .array(rows.map { r in jsonObject([("stage", .string(r.stage)), ("what", .string(r.what)), ("value", .double((r.value * 100).rounded() / 100)),
+                                                         ("unit", .string(r.unit)), ("target", r.target.isEmpty ? nil : .string(r.target)), ("ok", r.ok.map(JSONValue.bool))]) })),
+            ("extra", .object(extra.map { JSONMember($0.key, $0.value) }.sorted { $0.key < $1.key })),
+        ])
+        try (doc.pretty + "\n").write(toFile: o.out + "/bench.json", atomically: true, encoding: .utf8)
+        print("wrote \(o.out)/bench.json")
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
