@@ -30,6 +30,10 @@ public struct Importer {
         let empty = try c.scalar("SELECT 1 FROM thing LIMIT 1") == nil
         try c.execute(script: "PRAGMA cache_size = -262144")
         defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
+        // Into an empty registry, a rollback journal writes each new page once (WAL would write
+        // it twice: to the log, then to the database at the checkpoint). Still one transaction.
+        if empty, c.path != ":memory:" { try c.execute(script: "PRAGMA journal_mode = DELETE") }
+        defer { if empty, c.path != ":memory:" { try? c.execute(script: "PRAGMA journal_mode = WAL") } }
         try c.transaction {
             var deferred: [String] = []
             if empty {

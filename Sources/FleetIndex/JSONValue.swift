@@ -294,6 +294,13 @@ extension JSONValue {
     }
 
     static func escape(_ s: String, into out: inout String) {
+        // Fast path: nothing to escape (the common case for names and attribute values).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {
