@@ -50,7 +50,7 @@ struct Fleetdex: ParsableCommand {
             AddThingToThingGroup.self, RemoveThingFromThingGroup.self, ListThingsInThingGroup.self, ListThingGroupsForThing.self,
             UpdateThingShadow.self, GetThingShadow.self, DeleteThingShadow.self, ImportThings.self,
             // fleet index
-            SearchIndex.self, Search.self, Queries.self,
+            SearchIndex.self, Search.self, Queries.self, GetStatistics.self, GetCardinality.self, GetPercentiles.self, GetBucketsAggregation.self,
             UpdateIndexingConfiguration.self, GetIndexingConfiguration.self, DescribeIndex.self, ListIndices.self,
             // dynamic groups
             CreateDynamicThingGroup.self, UpdateDynamicThingGroup.self, DeleteDynamicThingGroup.self, GroupReport.self,

@@ -1,0 +1,59 @@
+// Aggregations: each statistic against a computation in the test, on random fleets.
+import FleetIndex
+import Testing
+
+@Suite struct AggregationTests {
+    func fleet(seed: UInt64) throws -> (FleetDatabase, [(String, Double?, String, Bool)]) {
+        var rng = SplitMix64(seed: seed)
+        let db = try Fixtures.database()
+        var rows: [(String, Double?, String, Bool)] = []
+        for i in 0..<80 {
+            let battery: Double? = rng.next() % 5 == 0 ? nil : Double(rng.next() % 100)
+            let site = ["Denver", "boulder", "austin"][Int(rng.next() % 3)]
+            var attrs = [("site", site)]
+            if let battery { attrs.append(("battery", String(Int(battery)))) }
+            _ = try Registry(db).createThing(name: "t\(i)", typeName: nil, attributes: attrs, at: 0)
+            let on = rng.next() % 2 == 0
+            if on { try Fixtures.ingest(db, [Fixtures.event("t\(i)", Fixtures.t0, .connected)]) }
+            rows.append(("t\(i)", battery, site, on))
+        }
+        return (db, rows)
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func statisticsMatchAComputation(_ seed: UInt64) throws {
+        let (db, rows) = try fleet(seed: seed)
+        let agg = try Aggregations(db)
+        let values = rows.filter { $0.3 }.compactMap(\.1)
+        let s = try agg.statistics(query: "connectivity.connected:true", field: "attributes.battery", at: 0)["statistics"]!
+        let n = Double(values.count), mean = values.reduce(0, +) / n
+        let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n
+        #expect(s["count"]?.int64Value == Int64(values.count))
+        #expect(abs((s["average"]?.doubleValue ?? 0) - mean) < 1e-9)
+        #expect(s["minimum"]?.doubleValue == values.min() && s["maximum"]?.doubleValue == values.max())
+        #expect(abs((s["variance"]?.doubleValue ?? 0) - variance) < 1e-6)
+        #expect(abs((s["stdDeviation"]?.doubleValue ?? 0) - variance.squareRoot()) < 1e-6)
+        let c = try agg.cardinality(query: "*", field: "attributes.site", at: 0)
+        #expect(c["cardinality"]?.int64Value == Int64(Set(rows.map { $0.2.lowercased() }).count))
+        let p = try agg.percentiles(query: "*", field: "attributes.battery", percents: [0, 50, 100], at: 0)["percentiles"]!.arrayValue!
+        let all = rows.compactMap(\.1).sorted()
+        #expect(p[0]["value"]?.doubleValue == all.first && p[2]["value"]?.doubleValue == all.last)
+        let mid = Double(all.count - 1) / 2
+        #expect(p[1]["value"]?.doubleValue == all[Int(mid)] + (all[min(Int(mid) + 1, all.count - 1)] - all[Int(mid)]) * (mid - Double(Int(mid))))
+        let b = try agg.buckets(query: "*", field: "attributes.site", maxBuckets: 2, at: 0)
+        let counts = Dictionary(grouping: rows, by: { $0.2.lowercased() }).mapValues(\.count).sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        #expect(b["buckets"]?.arrayValue?.map { $0["count"]?.int64Value } == counts.prefix(2).map { Int64($0.value) })
+        let fraction = try agg.statistics(query: "*", field: "connectivity.connected", at: 0)["statistics"]!["average"]?.doubleValue
+        #expect(abs((fraction ?? -1) - Double(rows.filter(\.3).count) / Double(rows.count)) < 1e-9)
+    }
+
+    @Test func emptyResultsAndTypeErrors() throws {
+        let (db, _) = try fleet(seed: 9)
+        let agg = try Aggregations(db)
+        #expect(try agg.statistics(query: "thingName:nobody", field: "attributes.battery", at: 0)["statistics"] == jsonObject([("count", .int(0))]))
+        #expect(try agg.statistics(query: "*", field: "attributes.site", at: 0)["statistics"]?["average"] == nil)
+        #expect(throws: FleetError.self) { try agg.percentiles(query: "*", field: "attributes.site", percents: nil, at: 0) }
+        #expect(throws: FleetError.self) { try agg.buckets(query: "*", field: "registry.version", maxBuckets: 5, at: 0) }
+        #expect(throws: FleetError.self) { try agg.buckets(query: "*", field: "attributes.site", maxBuckets: 10_001, at: 0) }
+    }
+}
