@@ -61,6 +61,9 @@ struct Fleetdex: ParsableCommand {
             ListSecurityProfiles.self, AttachSecurityProfile.self, DetachSecurityProfile.self, ListTargetsForSecurityProfile.self,
             ListSecurityProfilesForTarget.self, ValidateSecurityProfileBehaviors.self, ListActiveViolations.self,
             ListViolationEvents.self, PutVerificationStateOnViolation.self, ListMetricValues.self, Evaluate.self,
+            // mitigation
+            CreateMitigationAction.self, DescribeMitigationAction.self, ListMitigationActions.self, DeleteMitigationAction.self,
+            StartDetectMitigationActionsTask.self, ListDetectMitigationActionsExecutions.self, DescribeDetectMitigationActionsTask.self,
             // notifications
             SNS.self, SQS.self,
         ]
