@@ -85,3 +85,31 @@ import Testing
         #expect(MD5.hex("The quick brown fox jumps over the lazy dog") == "9e107d9d372bb6826bd81d3542a419d6")
     }
 }
+
+@Suite struct WebhookTests {
+    @Test func failingTwiceThenSucceedingDeliversOnceWithBackoff() throws {
+        let db = try Fixtures.database()
+        let n = Notifications(db)
+        let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
+        _ = try n.subscribe(topicARN: topic, protocol: "https", endpoint: "https://ops.example.com/hooks/iot", at: 0)
+        try db.connection.transaction { _ = try n.publish(topicARN: topic, message: "hello", subject: nil, at: 1000) }
+        var calls: [(String, [String: String], String)] = []
+        var answers = [500, 503, 200]
+        let send: WebhookDelivery.Sender = { url, headers, body in calls.append((url, headers, body)); return answers.removeFirst() }
+        let w = WebhookDelivery(db)
+        #expect(try w.deliverDue(at: 1000, send: send) == .init(delivered: 0, failed: 1))
+        #expect(try w.deliverDue(at: 1500, send: send) == .init(delivered: 0, failed: 0))   // backing off (1 s)
+        #expect(try w.deliverDue(at: 2000, send: send) == .init(delivered: 0, failed: 1))
+        #expect(try w.nextAttempt() == 4000)                                                   // then 2 s
+        #expect(try w.deliverDue(at: 4000, send: send) == .init(delivered: 1, failed: 0))
+        #expect(try w.deliverDue(at: 100_000, send: send) == .init(delivered: 0, failed: 0))  // delivered once
+        #expect(calls.count == 3)
+        #expect(calls[0].1["x-amz-sns-message-type"] == "Notification" && calls[0].1["x-amz-sns-topic-arn"] == topic)
+        #expect(try JSONValue.parse(calls[2].2)["Message"]?.stringValue == "hello")
+    }
+
+    @Test func backoffDoublesUpToAnHour() {
+        #expect((1...5).map { WebhookDelivery.backoff(afterFailures: $0) } == [1000, 2000, 4000, 8000, 16000])
+        #expect(WebhookDelivery.backoff(afterFailures: 40) == 3_600_000)
+    }
+}

@@ -220,7 +220,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Start from this tick on a database that has not evaluated it yet.") var since: String?
     func run() throws {
         let db = try g.open()
-        let r = try EvaluationCycle(db).evaluate(at: try g.now(), since: try since.map { try time($0, "--since") })
-        Output.emit(r.json, try g.format())
+        let now = try g.now()
+        let r = try EvaluationCycle(db).evaluate(at: now, since: try since.map { try time($0, "--since") })
+        // Webhook deliveries were committed with their events; send what is due now.
+        let w = try WebhookDelivery(db).deliverDue(at: now)
+        var report = r.json.objectValue ?? []
+        if w.delivered + w.failed > 0 {
+            report.append(JSONMember("webhooksDelivered", .int(w.delivered)))
+            report.append(JSONMember("webhooksToRetry", .int(w.failed)))
+        }
+        Output.emit(.object(report), try g.format())
     }
 }

@@ -123,6 +123,7 @@ struct Run: ParsableCommand {
                 }
                 if atEnd && exitAtEnd { break }
             }
+            try WebhookDelivery(db).deliverDue(at: clock())
             if clock() >= nextEvaluation {
                 let r = try EvaluationCycle(db).evaluate(at: nextEvaluation)
                 log("fleetdex run: evaluated \(r.ticks.count) tick(s) to \(Timestamp.iso(nextEvaluation)): \(r.raised) raised, \(r.cleared) cleared, \(r.alerts) alert(s), \(r.joined) joined, \(r.left) left")

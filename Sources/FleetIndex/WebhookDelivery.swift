@@ -1,0 +1,87 @@
+// FleetIndex: delivery of SNS notifications to http/https subscriptions. Pending
+// deliveries live in the database (written with the violation event), are POSTed with the
+// SNS headers and retried with exponential backoff until the endpoint answers 2xx; a
+// restart resumes them.
+import FleetSQLite
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Sends pending webhook deliveries.
+public struct WebhookDelivery {
+    public let db: FleetDatabase
+    var c: Connection { db.connection }
+    public init(_ db: FleetDatabase) { self.db = db }
+
+    /// One HTTP POST; returns the status code, or nil when no answer came.
+    public typealias Sender = (_ url: String, _ headers: [String: String], _ body: String) -> Int?
+
+    /// The wait before attempt `n + 1` after `n` failures: 1 s, 2 s, 4 s ... at most 1 hour.
+    public static func backoff(afterFailures n: Int) -> Int64 {
+        Int64(min(3_600_000, 1000 << min(n - 1, 22)))
+    }
+
+    public struct Result: Equatable {
+        public var delivered = 0
+        public var failed = 0
+        public init(delivered: Int = 0, failed: Int = 0) {
+            self.delivered = delivered
+            self.failed = failed
+        }
+    }
+
+    /// Attempts every delivery due at `now`.
+    @discardableResult
+    public func deliverDue(at now: Int64, send: Sender = WebhookDelivery.post) throws -> Result {
+        let due = try c.query("""
+            SELECT d.id, d.body, d.message_id, d.attempts, s.endpoint, s.arn, t.arn FROM http_delivery AS d
+            JOIN sns_subscription AS s ON s.id = d.subscription JOIN sns_topic AS t ON t.id = s.topic
+            WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id
+            """, [now]) { s in (s.int(0), s.text(1), s.text(2), Int(s.int(3)), s.text(4), s.text(5), s.text(6)) }
+        var result = Result()
+        for (id, body, messageId, attempts, endpoint, subscription, topic) in due {
+            let headers = ["Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
+                           "x-amz-sns-message-id": messageId, "x-amz-sns-topic-arn": topic, "x-amz-sns-subscription-arn": subscription,
+                           "User-Agent": "fleetdex (Amazon Simple Notification Service Agent)"]
+            let status = send(endpoint, headers, body)
+            if let status, (200..<300).contains(status) {
+                try c.execute("UPDATE http_delivery SET attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?", [now, id])
+                result.delivered += 1
+            } else {
+                let error = status.map { "HTTP \($0)" } ?? "no answer"
+                try c.execute("UPDATE http_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                              [now + Self.backoff(afterFailures: attempts + 1), error, id])
+                result.failed += 1
+            }
+        }
+        return result
+    }
+
+    /// The earliest pending attempt, if any.
+    public func nextAttempt() throws -> Int64? {
+        try c.scalar("SELECT min(next_attempt_at) FROM http_delivery WHERE delivered_at IS NULL")?.int
+    }
+
+    /// A real POST through URLSession (10 s timeout).
+    public static func post(_ url: String, _ headers: [String: String], _ body: String) -> Int? {
+        guard let u = URL(string: url) else { return nil }
+        var request = URLRequest(url: u, timeoutInterval: 10)
+        request.httpMethod = "POST"
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        request.httpBody = Data(body.utf8)
+        let done = DispatchSemaphore(value: 0)
+        let box = StatusBox()
+        let task = URLSession.shared.dataTask(with: request) { _, response, _ in
+            box.status = (response as? HTTPURLResponse)?.statusCode
+            done.signal()
+        }
+        task.resume()
+        if done.wait(timeout: .now() + 12) == .timedOut { task.cancel(); return nil }
+        return box.status
+    }
+}
+
+private final class StatusBox: @unchecked Sendable {
+    var status: Int?
+}
