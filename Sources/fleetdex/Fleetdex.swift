@@ -66,6 +66,8 @@ struct Fleetdex: ParsableCommand {
             StartDetectMitigationActionsTask.self, ListDetectMitigationActionsExecutions.self, DescribeDetectMitigationActionsTask.self,
             // notifications
             SNS.self, SQS.self,
+            // the walkthrough
+            Demo.self,
         ]
     )
 }
