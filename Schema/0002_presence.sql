@@ -34,4 +34,3 @@ CREATE TABLE presence_event (
     client_initiated INTEGER,
     PRIMARY KEY (client, ts, type, session, version)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX presence_event_ts ON presence_event(ts);

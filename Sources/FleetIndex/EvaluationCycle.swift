@@ -91,7 +91,9 @@ public struct EvaluationCycle {
 
     /// Runs the cycle up to `now`.
     public func evaluate(at now: Int64, since: Int64? = nil) throws -> Report {
-        try c.transaction {
+        try c.execute(script: "PRAGMA cache_size = -262144")
+        defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
+        return try c.transaction {
             var report = Report()
             let (ticks, skipped) = try pendingTicks(at: now, since: since)
             report.skippedTicks = skipped

@@ -127,6 +127,9 @@ public struct Presence {
         var summary = Summary()
         var pending = 0
         let cache = Batch()
+        // Updates land all over the client and thing tables: give SQLite a page cache that holds them.
+        try c.execute(script: "PRAGMA cache_size = -262144")
+        defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
         try c.execute(script: "BEGIN IMMEDIATE")
         func commit() throws {
             try flush(cache)

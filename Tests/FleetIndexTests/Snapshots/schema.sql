@@ -243,7 +243,6 @@ CREATE INDEX client_thing ON client(thing);
 CREATE INDEX group_log_group_id_time ON group_log(group_id, time);
 CREATE INDEX http_delivery_next_attempt_at ON http_delivery(next_attempt_at) WHERE delivered_at IS NULL;
 CREATE INDEX mitigation_execution_task ON mitigation_execution(task);
-CREATE INDEX presence_event_ts ON presence_event(ts);
 CREATE INDEX sqs_message_queue_visible_at ON sqs_message(queue, visible_at);
 CREATE INDEX sqs_message_receipt_handle ON sqs_message(receipt_handle);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
