@@ -88,19 +88,29 @@ CREATE TABLE shadow (
     PRIMARY KEY (thing, name)
 ) STRICT, WITHOUT ROWID;
 
--- Every searchable leaf of attributes and shadows, one row per value (arrays give one row
--- per element). field is the query path (attributes.site, shadow.reported.temp,
--- shadow.name.gps.reported.sats, shadow.hasDelta). lower: strings lower-cased; num:
--- numbers and numeric strings; flag: booleans. source: 'a' attributes, 's:' + shadow name.
-CREATE TABLE thing_field (
+-- Every searchable leaf of attributes and shadows, one row per distinct value, in three
+-- tables by type. Each table is its own search index: WITHOUT ROWID, keyed by
+-- (field, value, thing). field is the query path (attributes.site, shadow.reported.temp,
+-- shadow.name.gps.reported.sats, shadow.hasDelta). Text values are lower-cased; an attribute
+-- that is a JSON number literal is in thing_number too. Rows are removed by their exact key
+-- (the engine knows a thing's old values from its documents), so no index on thing is kept.
+CREATE TABLE thing_text (
     field TEXT NOT NULL,
-    lower TEXT,
-    num REAL,
-    flag INTEGER,
-    thing INTEGER NOT NULL REFERENCES thing(id) ON DELETE CASCADE,
-    source TEXT NOT NULL
-) STRICT;
-CREATE INDEX thing_field_field_lower ON thing_field(field, lower, thing) WHERE lower IS NOT NULL;
-CREATE INDEX thing_field_field_num ON thing_field(field, num, thing) WHERE num IS NOT NULL;
-CREATE INDEX thing_field_field_flag ON thing_field(field, flag, thing) WHERE flag IS NOT NULL;
-CREATE INDEX thing_field_thing ON thing_field(thing, source);
+    value TEXT NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE thing_number (
+    field TEXT NOT NULL,
+    value REAL NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE thing_flag (
+    field TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
+) STRICT, WITHOUT ROWID;

@@ -30,23 +30,24 @@ public struct Aggregations {
     }
 
     /// Resolves `field` to the SQL that yields its values for the things in `matching`.
-    func source(_ field: String, matching: String) throws -> Source {
-        let m = "(" + matching + ")"
+    func source(_ field: String, matching: String?) throws -> Source {
+        // `*` matches every thing: no restriction at all (the value tables are scanned by field).
+        func only(_ column: String) -> String { matching.map { " AND \(column) IN (\($0))" } ?? "" }
         switch field {
-        case "thingName": return Source(sql: "SELECT t.name FROM thing AS t WHERE t.id IN \(m)", binds: [], type: .string)
-        case "thingId": return Source(sql: "SELECT t.thing_id FROM thing AS t WHERE t.id IN \(m)", binds: [], type: .string)
+        case "thingName": return Source(sql: "SELECT t.name FROM thing AS t WHERE 1" + only("t.id"), binds: [], type: .string)
+        case "thingId": return Source(sql: "SELECT t.thing_id FROM thing AS t WHERE 1" + only("t.id"), binds: [], type: .string)
         case "thingTypeName":
-            return Source(sql: "SELECT y.name FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(m)", binds: [], type: .string)
+            return Source(sql: "SELECT y.name FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE 1" + only("t.id"), binds: [], type: .string)
         case "thingGroupNames":
-            return Source(sql: "SELECT g.name FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE gm.thing IN \(m)", binds: [], type: .string)
+            return Source(sql: "SELECT g.name FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE 1" + only("gm.thing"), binds: [], type: .string)
         case "connectivity.connected":
-            return Source(sql: "SELECT t.connected FROM thing AS t WHERE t.id IN \(m)", binds: [], type: .boolean)
+            return Source(sql: "SELECT t.connected FROM thing AS t WHERE 1" + only("t.id"), binds: [], type: .boolean)
         case "connectivity.timestamp":
-            return Source(sql: "SELECT t.conn_ts FROM thing AS t WHERE t.conn_ts IS NOT NULL AND t.id IN \(m)", binds: [], type: .number)
+            return Source(sql: "SELECT t.conn_ts FROM thing AS t WHERE t.conn_ts IS NOT NULL" + only("t.id"), binds: [], type: .number)
         case "connectivity.disconnectReason":
-            return Source(sql: "SELECT t.disconnect_reason FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL AND t.id IN \(m)", binds: [], type: .string)
+            return Source(sql: "SELECT t.disconnect_reason FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL" + only("t.id"), binds: [], type: .string)
         case "deviceDefender.violationCount":
-            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) FROM thing AS t WHERE t.id IN \(m)", binds: [], type: .number)
+            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) FROM thing AS t WHERE 1" + only("t.id"), binds: [], type: .number)
         default:
             guard field.hasPrefix("attributes.") || field.hasPrefix("shadow.") else {
                 throw FleetError("InvalidAggregationException", "\(field) cannot be aggregated (thingName, thingTypeName, thingGroupNames, attributes.*, shadow.*, connectivity.*, deviceDefender.violationCount)", exitCode: 65)
@@ -57,21 +58,30 @@ public struct Aggregations {
                 type = declared
             } else {
                 // Undeclared: typed by its values (all numbers: Number; all booleans: Boolean).
-                let kinds = try c.query("SELECT count(lower), count(num), count(flag), count(*) FROM thing_field WHERE field = ?", [field]) { ($0.int(0), $0.int(1), $0.int(2), $0.int(3)) }.first!
-                type = kinds.3 > 0 && kinds.1 == kinds.3 ? .number : (kinds.3 > 0 && kinds.2 == kinds.3 ? .boolean : .string)
+                let texts = try c.scalar("SELECT count(*) FROM thing_text WHERE field = ?", [field])?.int ?? 0
+                let numbers = try c.scalar("SELECT count(*) FROM thing_number WHERE field = ?", [field])?.int ?? 0
+                let flags = try c.scalar("SELECT count(*) FROM thing_flag WHERE field = ?", [field])?.int ?? 0
+                // An attribute that is a number literal is in thing_text and thing_number alike.
+                type = numbers > 0 && numbers >= texts && flags == 0 ? .number : (flags > 0 && texts == 0 && numbers == 0 ? .boolean : .string)
             }
-            let column = switch type {
-            case .number: "f.num"
-            case .boolean: "f.flag"
-            case .string: "coalesce(f.lower, CAST(f.num AS TEXT), CASE f.flag WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)"
+            let table = switch type {
+            case .number: "thing_number"
+            case .boolean: "thing_flag"
+            case .string: "thing_text"
             }
-            return Source(sql: "SELECT \(column) FROM thing_field AS f WHERE f.field = ? AND \(column) IS NOT NULL AND f.thing IN \(m)", binds: [.text(field)], type: type)
+            return Source(sql: "SELECT x.value FROM \(table) AS x WHERE x.field = ?" + only("x.thing"), binds: [.text(field)], type: type)
         }
     }
 
-    func matching(_ query: String, at now: Int64) throws -> (String, [SQLiteValue]) {
+    /// The things `query` matches, as a subquery with its binds; nil for `*` (every thing).
+    func matching(_ query: String, at now: Int64) throws -> (String?, [SQLiteValue]) {
         let q = try Search(db).compile(query, at: now)
+        if q.bound == .all { return (nil, []) }
         return ("SELECT t.id FROM thing AS t WHERE " + q.condition.sql, Search.values(q.condition))
+    }
+
+    func count(_ matching: String?, _ binds: [SQLiteValue]) throws -> Int64 {
+        try c.scalar("SELECT count(*) FROM (\(matching ?? "SELECT id FROM thing"))", binds)?.int ?? 0
     }
 
     func checkIndex(_ indexName: String?) throws {
@@ -84,8 +94,7 @@ public struct Aggregations {
         try checkIndex(indexName)
         let (ids, binds) = try matching(query, at: now)
         guard let field else {
-            let n = try c.scalar("SELECT count(*) FROM (\(ids))", binds)?.int ?? 0
-            return jsonObject([("statistics", jsonObject([("count", .int(n))]))])
+            return jsonObject([("statistics", jsonObject([("count", .int(try count(ids, binds)))]))])
         }
         let src = try source(field, matching: ids)
         let values = src.binds + binds
@@ -152,7 +161,7 @@ public struct Aggregations {
         case .boolean: "CASE v WHEN 1 THEN 'true' ELSE 'false' END"
         case .number: "v"
         }
-        let total = try c.scalar("SELECT count(*) FROM (\(ids))", binds)?.int ?? 0
+        let total = try count(ids, binds)
         let rows = try c.query("SELECT \(key) AS k, count(*) AS n, min(v) FROM (\(src.sql.replacingFirstSelect())) GROUP BY k ORDER BY n DESC, k LIMIT ?",
                                src.binds + binds + [.integer(Int64(limit))]) { s -> JSONValue in
             let k: String = src.type == .number ? JSONValue.double(s.double(0)).compact : (src.type == .string ? s.text(2) : s.text(0))

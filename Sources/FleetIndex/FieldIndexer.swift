@@ -1,5 +1,5 @@
 // FleetIndex: flattens attributes and shadow documents into the searchable leaf rows of
-// `thing_field` (one row per value, arrays element by element).
+// thing_text, thing_number and thing_flag (one row per value, arrays element by element).
 import FleetQuery
 
 /// Turns registry documents into indexed leaf values.

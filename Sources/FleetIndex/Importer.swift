@@ -37,7 +37,7 @@ public struct Importer {
         try c.transaction {
             var deferred: [String] = []
             if empty {
-                let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('thing', 'thing_field')") { ($0.text(0), $0.text(1)) }
+                let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'thing'") { ($0.text(0), $0.text(1)) }
                 for (name, sql) in indexes {
                     try c.execute(script: "DROP INDEX \"\(name)\"")
                     deferred.append(sql)
@@ -69,21 +69,26 @@ public struct Importer {
                     let attrs = try v["attributes"].map { a throws(FleetError) in try Registry.attributes(a) } ?? []
                     let encoded = Registry.encodeAttributes(attrs)
                     try find.bind([.text(name)])
-                    let existing: Int64? = try find.step() ? find.int(0) : nil
+                    var existing: Int64? = nil
+                    var oldAttributes: [(String, String)] = []
+                    if try find.step() {
+                        existing = find.int(0)
+                        oldAttributes = Registry.decodeAttributes(find.text(1))
+                    }
                     find.reset()
                     let id: Int64
                     if let existing {
                         try update.bind([type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(existing)])
                         try update.step()
                         id = existing
-                        try registry.indexAttributes(id, attrs)
+                        try registry.indexAttributes(id, old: oldAttributes, new: attrs)
                         summary.updated += 1
                     } else {
                         try insert.bind([.text(name), .text(name.lowercased()), .text(FleetDatabase.uuid()),
                                          type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(now)])
                         try insert.step()
                         id = c.lastInsertRowID
-                        try registry.indexAttributes(id, attrs, fresh: true)
+                        try registry.indexAttributes(id, old: [], new: attrs)
                         if hasClients { try registry.linkClient(thing: id, name: name) }
                         summary.created += 1
                     }

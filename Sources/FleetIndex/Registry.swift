@@ -89,18 +89,32 @@ public struct Registry {
 
     // MARK: field index maintenance
 
-    func indexAttributes(_ thing: Int64, _ attrs: [(String, String)], fresh: Bool = false) throws {
-        if !fresh { try c.execute("DELETE FROM thing_field WHERE thing = ? AND source = 'a'", [thing]) }
-        try insertFields(thing, FieldIndexer.attributes(attrs), source: "a")
+    var fields: FieldStore { FieldStore(c: c) }
+
+    /// Re-indexes a thing's attributes from `old` to `new`.
+    func indexAttributes(_ thing: Int64, old: [(String, String)], new: [(String, String)]) throws {
+        try fields.replace(thing, old: FieldIndexer.attributes(old), new: FieldIndexer.attributes(new))
     }
 
-    func insertFields(_ thing: Int64, _ fields: [FieldValue], source: String) throws {
-        let s = try c.prepare("INSERT INTO thing_field(field, lower, num, flag, thing, source) VALUES (?, ?, ?, ?, ?, ?)")
-        for f in fields {
-            try s.bind([.text(f.field), f.lower.map(SQLiteValue.text) ?? .null, f.num.map(SQLiteValue.real) ?? .null,
-                        f.flag.map { .integer($0 ? 1 : 0) } ?? .null, .integer(thing), .text(source)])
-            try s.step()
+    /// Every indexed value of a thing, from its documents (attributes and shadows).
+    func indexedValues(_ thing: Int64) throws -> [FieldValue] {
+        var out: [FieldValue] = []
+        if let attrs = try c.scalar("SELECT attributes FROM thing WHERE id = ?", [thing])?.string {
+            out += FieldIndexer.attributes(Registry.decodeAttributes(attrs))
         }
+        let allowed = try db.indexedShadowNames()
+        for (name, doc) in try c.query("SELECT name, document FROM shadow WHERE thing = ?", [thing], { ($0.text(0), $0.text(1)) }) {
+            out += shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: allowed)
+        }
+        return out
+    }
+
+    /// The indexed values of one shadow document (none for a named shadow the filter leaves out).
+    func shadowFields(name: String, document: JSONValue?, allowed: Set<String>?) -> [FieldValue] {
+        guard let document else { return [] }
+        if !name.isEmpty, let allowed, !allowed.contains(name) { return [] }
+        let state = ShadowState(reported: document["state"]?["reported"], desired: document["state"]?["desired"])
+        return FieldIndexer.shadow(state, prefix: name.isEmpty ? "shadow" : "shadow.name." + name)
     }
 
     // MARK: things
@@ -130,7 +144,7 @@ public struct Registry {
             try c.execute("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
                           [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attrs), now])
             let id = c.lastInsertRowID
-            try indexAttributes(id, attrs, fresh: true)
+            try indexAttributes(id, old: [], new: attrs)
             try linkClient(thing: id, name: name)
             return jsonObject([("thingName", .string(name)), ("thingArn", .string(db.thingARN(name))), ("thingId", .string(thingId))])
         }
@@ -193,7 +207,7 @@ public struct Registry {
             }
             try c.execute("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?",
                           [typeValue, Registry.encodeAttributes(attrs), t.id])
-            try indexAttributes(t.id, attrs)
+            try indexAttributes(t.id, old: t.attributes, new: attrs)
             return .object([])
         }
     }
@@ -208,6 +222,7 @@ public struct Registry {
                 throw FleetError.versionConflict("The version for thing \(name) does not match the expected version (expected \(expectedVersion), current \(t.version)).")
             }
             try Defender(db).invalidate(thing: t.id, reason: "the thing was deleted", at: now)
+            try fields.delete(t.id, try indexedValues(t.id))
             try c.execute("DELETE FROM thing WHERE id = ?", [t.id])
             return .object([])
         }
@@ -222,7 +237,7 @@ public struct Registry {
         var sql = "SELECT t.name, y.name, t.attributes, t.version FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name > ?"
         var binds: [SQLiteValue] = [.text(after)]
         if let attributeName {
-            sql += " AND t.id IN (SELECT thing FROM thing_field WHERE field = ? AND lower = ?)"
+            sql += " AND t.id IN (SELECT thing FROM thing_text WHERE field = ? AND value = ?)"
             binds += [.text("attributes." + attributeName), .text((attributeValue ?? "").lowercased())]
         }
         if let typeName { sql += " AND y.name = ?"; binds.append(.text(typeName)) }
@@ -578,29 +593,21 @@ public struct Registry {
             ON CONFLICT(thing, name) DO UPDATE SET document = excluded.document, version = excluded.version,
                 has_delta = excluded.has_delta, updated_at = excluded.updated_at
             """, [thing, name, doc.compact, version, shadowState.delta != nil, now])
-        try indexShadow(thing: thing, name: name, state: shadowState, fresh: old == nil)
+        let allowed = name.isEmpty ? nil : try db.indexedShadowNames()
+        try fields.replace(thing, old: shadowFields(name: name, document: oldDoc, allowed: allowed),
+                           new: shadowFields(name: name, document: doc, allowed: allowed))
         return (stateJSON, version)
-    }
-
-    func indexShadow(thing: Int64, name: String, state: ShadowState, fresh: Bool, allowed: Set<String>?? = .none) throws {
-        let source = "s:" + name
-        if !fresh { try c.execute("DELETE FROM thing_field WHERE thing = ? AND source = ?", [thing, source]) }
-        if !name.isEmpty {
-            let filter = try allowed ?? db.indexedShadowNames()
-            if let filter, !filter.contains(name) { return }
-        }
-        try insertFields(thing, FieldIndexer.shadow(state, prefix: name.isEmpty ? "shadow" : "shadow.name." + name), source: source)
     }
 
     /// Re-indexes every shadow (after the indexing configuration changed).
     func reindexShadows() throws {
+        for table in ["thing_text", "thing_number", "thing_flag"] {
+            try c.execute("DELETE FROM \(table) WHERE field >= 'shadow.' AND field < 'shadow/'")
+        }
         let allowed = try db.indexedShadowNames()
-        try c.execute("DELETE FROM thing_field WHERE source LIKE 's:%'")
         let rows = try c.query("SELECT thing, name, document FROM shadow") { ($0.int(0), $0.text(1), $0.text(2)) }
         for (thing, name, doc) in rows {
-            let d = try? JSONValue.parse(doc)
-            try indexShadow(thing: thing, name: name, state: ShadowState(reported: d?["state"]?["reported"], desired: d?["state"]?["desired"]),
-                            fresh: true, allowed: .some(allowed))
+            try fields.insert(thing, shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: allowed))
         }
     }
 
@@ -616,11 +623,11 @@ public struct Registry {
         let t = try requireThing(thingName)
         let name = shadowName ?? ""
         return try c.transaction {
-            guard try c.scalar("SELECT 1 FROM shadow WHERE thing = ? AND name = ?", [t.id, name]) != nil else {
+            guard let doc = try c.scalar("SELECT document FROM shadow WHERE thing = ? AND name = ?", [t.id, name])?.string else {
                 throw FleetError.notFound("No shadow exists with name: '\(name)'")
             }
+            try fields.delete(t.id, shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: name.isEmpty ? nil : try db.indexedShadowNames()))
             try c.execute("DELETE FROM shadow WHERE thing = ? AND name = ?", [t.id, name])
-            try c.execute("DELETE FROM thing_field WHERE thing = ? AND source = ?", [t.id, "s:" + name])
             return .object([])
         }
     }

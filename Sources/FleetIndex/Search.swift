@@ -223,9 +223,8 @@ public struct Search {
             SELECT DISTINCT g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
             JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = ?
             """, [id]) { $0.text(0) }
-        let fields = try c.query("SELECT field, lower, num, flag FROM thing_field WHERE thing = ?", [id]) {
-            FieldValue(field: $0.text(0), lower: $0.optionalText(1), num: $0.optionalDouble(2), flag: $0.optionalInt(3).map { $0 != 0 })
-        }
+        // From the documents, not from the index tables: the Evaluator checks what the SQL finds.
+        let fields = try Registry(db).indexedValues(id)
         let violations = try c.query("SELECT profile, behavior, metric, last_time, last_value FROM alarm WHERE thing = ? AND in_alarm = 1", [id]) {
             ViolationState(profile: $0.text(0), behavior: $0.text(1), metric: $0.text(2), lastTime: $0.optionalInt(3), lastValue: $0.optionalDouble(4))
         }

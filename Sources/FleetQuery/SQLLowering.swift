@@ -5,7 +5,7 @@
 /// Lowers bound queries to SQL conditions.
 ///
 /// For example, `attributes.site:denver*` lowers to
-/// `t.id IN (SELECT f.thing FROM thing_field AS f WHERE f.field = ? AND f.lower GLOB ?)`
+/// `t.id IN (SELECT x.thing FROM thing_text AS x WHERE x.field = ? AND x.value GLOB ?)`
 /// with binds `['attributes.site', 'denver*']`.
 public struct SQLLowering: Sendable {
     public var dialect: any SQLDialect
@@ -115,20 +115,28 @@ public struct SQLLowering: Sendable {
             if test == .exists { out.append("t.id IN (SELECT m.thing FROM thing_group_member AS m)"); return }
             groups(test, into: &out)
         case .leaf(let path, let isPattern):
-            out.append("t.id IN (SELECT f.thing FROM thing_field AS f WHERE ")
             if test == .exists {
+                // Any value under the path, in any of the three value tables.
                 out.append("(")
-                if isPattern { dialect.appendPatternMatch("f.field", pattern: path, to: &out) } else {
-                    out.append("f.field = "); out.append(bind: .text(path))
+                for (i, table) in ["thing_text", "thing_number", "thing_flag"].enumerated() {
+                    if i > 0 { out.append(" OR ") }
+                    switch table {
+                    case "thing_text": out.append("t.id IN (SELECT x.thing FROM thing_text AS x WHERE ")
+                    case "thing_number": out.append("t.id IN (SELECT x.thing FROM thing_number AS x WHERE ")
+                    default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x WHERE ")
+                    }
+                    fieldMatch(path, isPattern, exists: true, into: &out)
+                    out.append(")")
                 }
-                out.append(" OR ")
-                dialect.appendPatternMatch("f.field", pattern: (isPattern ? path : Lexer.literalGlob(path)) + ".*", to: &out)
-                out.append("))")
+                out.append(")")
                 return
             }
-            if isPattern { dialect.appendPatternMatch("f.field", pattern: path, to: &out) } else {
-                out.append("f.field = "); out.append(bind: .text(path))
+            switch test {
+            case .textEquals, .textGlob, .textRange: out.append("t.id IN (SELECT x.thing FROM thing_text AS x WHERE ")
+            case .numberEquals, .numberRange: out.append("t.id IN (SELECT x.thing FROM thing_number AS x WHERE ")
+            default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x WHERE ")
             }
+            fieldMatch(path, isPattern, exists: false, into: &out)
             out.append(" AND ")
             leafValue(test, into: &out)
             out.append(")")
@@ -182,8 +190,8 @@ public struct SQLLowering: Sendable {
             text("y.name_lower", test, into: &out)
             out.append(")) OR ")
             groups(test, into: &out)
-            out.append(" OR t.id IN (SELECT f.thing FROM thing_field AS f WHERE ")
-            text("f.lower", test, into: &out)
+            out.append(" OR t.id IN (SELECT x.thing FROM thing_text AS x WHERE ")
+            text("x.value", test, into: &out)
             out.append("))")
         }
     }
@@ -194,14 +202,28 @@ public struct SQLLowering: Sendable {
         out.append(")")
     }
 
+    /// `x.field` names the path (or, for `*` segments, matches the pattern); with `exists`, a
+    /// path that is an object also matches the leaves below it.
+    private func fieldMatch(_ path: String, _ isPattern: Bool, exists: Bool, into out: inout SQLFragment) {
+        if exists { out.append("(") }
+        if isPattern { dialect.appendPatternMatch("x.field", pattern: path, to: &out) } else {
+            out.append("x.field = "); out.append(bind: .text(path))
+        }
+        if exists {
+            out.append(" OR ")
+            dialect.appendPatternMatch("x.field", pattern: (isPattern ? path : Lexer.literalGlob(path)) + ".*", to: &out)
+            out.append(")")
+        }
+    }
+
     private func leafValue(_ test: BoundTest, into out: inout SQLFragment) {
         switch test {
         case .textEquals, .textGlob, .textRange:
-            text("f.lower", test, into: &out)
+            text("x.value", test, into: &out)
         case .numberEquals, .numberRange:
-            number("f.num", test, into: &out)
+            number("x.value", test, into: &out)
         case .bool(let b):
-            out.append("f.flag = "); out.append(bind: .integer(b ? 1 : 0))
+            out.append("x.value = "); out.append(bind: .integer(b ? 1 : 0))
         case .exists:
             out.append("1")
         }

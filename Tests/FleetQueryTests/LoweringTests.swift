@@ -9,13 +9,13 @@ import Testing
 
     @Test(arguments: [
         ("thingName:pump-1*", "t.name_lower GLOB ?", [SQLParameter.text("pump-1*")]),
-        ("attributes.site:Denver", "t.id IN (SELECT f.thing FROM thing_field AS f WHERE f.field = ? AND f.lower = ?)",
+        ("attributes.site:Denver", "t.id IN (SELECT x.thing FROM thing_text AS x WHERE x.field = ? AND x.value = ?)",
          [.text("attributes.site"), .text("denver")]),
-        ("attributes.n>=5", "t.id IN (SELECT f.thing FROM thing_field AS f WHERE f.field = ? AND (f.num IS NOT NULL AND f.num >= ?))",
+        ("attributes.n>=5", "t.id IN (SELECT x.thing FROM thing_number AS x WHERE x.field = ? AND (x.value IS NOT NULL AND x.value >= ?))",
          [.text("attributes.n"), .real(5)]),
         ("connectivity.connected:false", "t.connected = ?", [.integer(0)]),
-        ("shadow.reported.location:*", "t.id IN (SELECT f.thing FROM thing_field AS f WHERE (f.field = ? OR f.field GLOB ?))",
-         [.text("shadow.reported.location"), .text("shadow.reported.location.*")]),
+        ("shadow.reported.location:*", "(t.id IN (SELECT x.thing FROM thing_text AS x WHERE (x.field = ? OR x.field GLOB ?)) OR t.id IN (SELECT x.thing FROM thing_number AS x WHERE (x.field = ? OR x.field GLOB ?)) OR t.id IN (SELECT x.thing FROM thing_flag AS x WHERE (x.field = ? OR x.field GLOB ?)))",
+         Array(repeating: [SQLParameter.text("shadow.reported.location"), .text("shadow.reported.location.*")], count: 3).flatMap { $0 }),
         ("deviceDefender.P.*.inViolation:true", "t.id IN (SELECT a.thing FROM alarm AS a WHERE a.in_alarm = 1 AND a.thing IS NOT NULL AND a.profile = ?)",
          [.text("P")]),
         ("thingGroupNames:geo", "t.id IN (SELECT m.thing FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE g.name_lower = ?)",

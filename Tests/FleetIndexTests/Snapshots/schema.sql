@@ -176,14 +176,12 @@ CREATE TABLE thing (
     conn_ts INTEGER,
     disconnect_reason TEXT
 ) STRICT;
-CREATE TABLE thing_field (
+CREATE TABLE thing_flag (
     field TEXT NOT NULL,
-    lower TEXT,
-    num REAL,
-    flag INTEGER,
-    thing INTEGER NOT NULL REFERENCES thing(id) ON DELETE CASCADE,
-    source TEXT NOT NULL
-) STRICT;
+    value INTEGER NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE thing_group (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -210,6 +208,18 @@ CREATE TABLE thing_group_member (
     thing INTEGER NOT NULL REFERENCES thing(id) ON DELETE CASCADE,
     added_at INTEGER NOT NULL,
     PRIMARY KEY (group_id, thing)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE thing_number (
+    field TEXT NOT NULL,
+    value REAL NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE thing_text (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    thing INTEGER NOT NULL,
+    PRIMARY KEY (field, value, thing)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE thing_type (
     id INTEGER PRIMARY KEY,
@@ -247,10 +257,6 @@ CREATE INDEX sqs_message_queue_visible_at ON sqs_message(queue, visible_at);
 CREATE INDEX sqs_message_receipt_handle ON sqs_message(receipt_handle);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
 CREATE INDEX thing_connected_name ON thing(connected, name);
-CREATE INDEX thing_field_field_flag ON thing_field(field, flag, thing) WHERE flag IS NOT NULL;
-CREATE INDEX thing_field_field_lower ON thing_field(field, lower, thing) WHERE lower IS NOT NULL;
-CREATE INDEX thing_field_field_num ON thing_field(field, num, thing) WHERE num IS NOT NULL;
-CREATE INDEX thing_field_thing ON thing_field(thing, source);
 CREATE INDEX thing_group_ancestor_group_id ON thing_group_ancestor(group_id, ancestor);
 CREATE INDEX thing_group_member_thing ON thing_group_member(thing, group_id);
 CREATE INDEX thing_group_name_lower ON thing_group(name_lower);
