@@ -4,9 +4,6 @@
 // restart resumes them.
 import FleetSQLite
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Sends pending webhook deliveries.
 public struct WebhookDelivery {
@@ -63,25 +60,25 @@ public struct WebhookDelivery {
         try c.scalar("SELECT min(next_attempt_at) FROM http_delivery WHERE delivered_at IS NULL")?.int
     }
 
-    /// A real POST through URLSession (10 s timeout).
+    /// A real POST, made by the curl command-line client (10 s timeout). curl keeps TLS and
+    /// HTTP out of this binary: linking FoundationNetworking would add about 5 ms to the start
+    /// of every command for the sake of a rare delivery.
     public static func post(_ url: String, _ headers: [String: String], _ body: String) -> Int? {
-        guard let u = URL(string: url) else { return nil }
-        var request = URLRequest(url: u, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        request.httpBody = Data(body.utf8)
-        let done = DispatchSemaphore(value: 0)
-        let box = StatusBox()
-        let task = URLSession.shared.dataTask(with: request) { _, response, _ in
-            box.status = (response as? HTTPURLResponse)?.statusCode
-            done.signal()
-        }
-        task.resume()
-        if done.wait(timeout: .now() + 12) == .timedOut { task.cancel(); return nil }
-        return box.status
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "POST", "--data-binary", "@-"]
+        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { args += ["-H", "\(k): \(v)"] }
+        p.arguments = args + ["--", url]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        input.fileHandleForWriting.write(Data(body.utf8))
+        try? input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard let code = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), code > 0 else { return nil }
+        return code
     }
-}
-
-private final class StatusBox: @unchecked Sendable {
-    var status: Int?
 }

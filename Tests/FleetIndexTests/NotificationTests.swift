@@ -1,6 +1,7 @@
 // SNS and SQS: one message per violation event, visibility timeouts, redelivery, dead letters.
 import FleetIndex
 import FleetSQLite
+import Foundation
 import Testing
 
 @Suite struct NotificationTests {
@@ -111,5 +112,60 @@ import Testing
     @Test func backoffDoublesUpToAnHour() {
         #expect((1...5).map { WebhookDelivery.backoff(afterFailures: $0) } == [1000, 2000, 4000, 8000, 16000])
         #expect(WebhookDelivery.backoff(afterFailures: 40) == 3_600_000)
+    }
+}
+
+/// A real HTTP server on the loopback (python3), answering 500, 503, then 200.
+@Suite struct WebhookServerTests {
+    @Test func realServerGetsTheMessageOnceDelivered() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-hook-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = """
+            import http.server, sys, json
+            answers = [500, 503, 200]
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers['Content-Length']))
+                    code = answers.pop(0) if answers else 200
+                    with open(sys.argv[1], 'a') as f:
+                        f.write(json.dumps({'code': code, 'type': self.headers['x-amz-sns-message-type'], 'body': body.decode()}) + '\\n')
+                    self.send_response(code); self.end_headers()
+                def log_message(self, *a): pass
+            s = http.server.HTTPServer(('127.0.0.1', 0), H)
+            print(s.server_address[1], flush=True)
+            s.timeout = 20
+            for _ in range(3): s.handle_request()
+            """
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", script, dir.appendingPathComponent("log.jsonl").path]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { server.terminate() }
+        var portText = ""
+        while !portText.hasSuffix("\n") {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            portText += String(decoding: d, as: UTF8.self)
+        }
+        let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let db = try Fixtures.database()
+        let n = Notifications(db)
+        let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
+        _ = try n.subscribe(topicARN: topic, protocol: "http", endpoint: "http://127.0.0.1:\(port)/hook", at: 0)
+        try db.connection.transaction { _ = try n.publish(topicARN: topic, message: "alarm!", subject: nil, at: 0) }
+        let w = WebhookDelivery(db)
+        var delivered = 0
+        var at: Int64 = 0
+        for _ in 0..<3 {
+            delivered += try w.deliverDue(at: at).delivered
+            at = try w.nextAttempt() ?? at
+        }
+        #expect(delivered == 1)
+        server.waitUntilExit()
+        let log = try String(contentsOf: dir.appendingPathComponent("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 3)
+        #expect(log.last?.contains("\"code\": 200") == true && log.last?.contains("alarm!") == true)
     }
 }
