@@ -45,3 +45,9 @@ CREATE TABLE mitigation_execution (
     message TEXT
 ) STRICT;
 CREATE INDEX mitigation_execution_task ON mitigation_execution(task);
+
+-- Things whose searchable state changed since the dynamic groups were last refreshed: the
+-- refresh re-checks only these (unless a change affects every thing, or a query uses `now`).
+CREATE TABLE thing_touch (
+    thing INTEGER PRIMARY KEY
+) STRICT;

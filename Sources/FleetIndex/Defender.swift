@@ -151,6 +151,7 @@ public struct Defender {
             }
             try invalidate(profile: p.name, behavior: nil, reason: "the security profile was deleted", at: now)
             try c.execute("DELETE FROM security_profile WHERE id = ?", [p.id])
+            try db.touchAll()
             return .object([])
         }
     }
@@ -191,6 +192,7 @@ public struct Defender {
             let count = try c.scalar("SELECT count(*) FROM profile_target WHERE arn = ?", [targetARN])?.int ?? 0
             if count >= 5 { throw FleetError.limitExceeded("At most 5 security profiles can be attached to one target") }
             try c.execute("INSERT OR IGNORE INTO profile_target(profile, arn, kind, group_id) VALUES (?, ?, ?, ?)", [p.id, targetARN, kind, group])
+            try db.touchAll()  // deviceDefender.violationCount now exists for new things
             return .object([])
         }
     }
@@ -202,6 +204,7 @@ public struct Defender {
                 throw FleetError.notFound("Security profile \(name) is not attached to \(targetARN)")
             }
             try c.execute("DELETE FROM profile_target WHERE profile = ? AND arn = ?", [p.id, targetARN])
+            try db.touchAll()
             if try c.scalar("SELECT 1 FROM profile_target WHERE profile = ?", [p.id]) == nil {
                 try invalidate(profile: p.name, behavior: nil, reason: "the security profile was detached", at: now)
             }
@@ -243,6 +246,7 @@ public struct Defender {
         let profiles = Dictionary(try c.query("SELECT name, behaviors, alert_targets FROM security_profile") { ($0.text(0), ($0.text(1), $0.optionalText(2))) }, uniquingKeysWith: { a, _ in a })
         let alerts = Alerts(db)
         for r in rows {
+            try c.execute("INSERT OR IGNORE INTO thing_touch(thing) SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL", [r.0, r.1, r.2])
             try c.execute("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?", [r.0, r.1, r.2])
             guard r.6, let vid = r.3 else { continue }
             let p = profiles[r.1]

@@ -62,15 +62,29 @@ public struct DynamicGroups {
     }
 
     /// Brings one group's membership in line with its query; logs joins and leaves.
-    func refresh(group id: Int64, query: String, at now: Int64, reason: String) throws -> (joined: Int, left: Int) {
+    /// `incremental` re-checks only the things in thing_touch (those changed since the last
+    /// refresh); a query that uses `now` always runs over the whole fleet, since time alone
+    /// moves things in and out of it.
+    func refresh(group id: Int64, query: String, at now: Int64, reason: String, incremental: Bool = false) throws -> (joined: Int, left: Int) {
         let search = Search(db)
         let compiled: Search.Compiled
         do { compiled = try search.compile(query, at: now) } catch {
             // A query that no longer binds (an index mode turned off) leaves the membership as it was.
             return (0, 0)
         }
-        let matching = Set(try search.allIDs(compiled))
-        let current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [id]) { $0.int(0) })
+        let matching: Set<Int64>
+        let current: Set<Int64>
+        if incremental && !query.contains("now") {
+            let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE t.id IN (SELECT thing FROM thing_touch) AND " + compiled.condition.sql)
+            try s.bind(Search.values(compiled.condition))
+            var ids = Set<Int64>()
+            while try s.step() { ids.insert(s.int(0)) }
+            matching = ids
+            current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ? AND thing IN (SELECT thing FROM thing_touch)", [id]) { $0.int(0) })
+        } else {
+            matching = Set(try search.allIDs(compiled))
+            current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [id]) { $0.int(0) })
+        }
         let created = try c.scalar("SELECT created_at FROM thing_group WHERE id = ?", [id])?.int ?? 0
         var joined = 0, left = 0
         let name = try c.prepare("SELECT name FROM thing WHERE id = ?")
@@ -81,6 +95,7 @@ public struct DynamicGroups {
         }
         for t in current.subtracting(matching).sorted() {
             try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [id, t])
+            try db.touch(t)
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, ?)",
                           [id, try thingName(t), now, "no longer matches the query (\(reason))"])
             left += 1
@@ -99,6 +114,7 @@ public struct DynamicGroups {
                               [newer, try thingName(t), now])
             }
             try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [id, t, now])
+            try db.touch(t)
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'joined', ?, ?)",
                           [id, try thingName(t), now, "matches the query (\(reason))"])
             joined += 1
@@ -107,15 +123,20 @@ public struct DynamicGroups {
         return (joined, left)
     }
 
-    /// Refreshes every dynamic group, oldest first.
-    public func refreshAll(at now: Int64, reason: String) throws -> (joined: Int, left: Int) {
+    /// Refreshes every dynamic group, oldest first: incrementally over the things changed
+    /// since the last refresh, unless a change touched every thing (`full`).
+    public func refreshAll(at now: Int64, reason: String, full: Bool = false) throws -> (joined: Int, left: Int) {
         let groups = try c.query("SELECT id, query FROM thing_group WHERE query IS NOT NULL ORDER BY created_at, id") { ($0.int(0), $0.text(1)) }
+        let flagged = try db.meta("groups_full_refresh") != nil
+        let everything = full || flagged
         var total = (joined: 0, left: 0)
         for (id, q) in groups {
-            let r = try refresh(group: id, query: q, at: now, reason: reason)
+            let r = try refresh(group: id, query: q, at: now, reason: reason, incremental: !everything)
             total.joined += r.joined
             total.left += r.left
         }
+        try c.execute("DELETE FROM thing_touch")
+        try db.setMeta("groups_full_refresh", nil)
         return total
     }
 

@@ -244,7 +244,7 @@ public struct EvaluationCycle {
             }
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
         }
-        try save(slots)
+        try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
     }
 
     func record(_ e: ViolationRecord, profile: Defender.Profile, behavior: Behavior?, alerts: Alerts, at now: Int64, report: inout Report) throws {
@@ -267,7 +267,7 @@ public struct EvaluationCycle {
     }
 
     /// Writes changed slots back; a slot with no alarm and no streak is deleted.
-    func save(_ slots: [String: Slot]) throws {
+    func save(_ slots: [String: Slot], clientThings: [Int64: Int64]) throws {
         let del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")
         let put = try c.prepare("""
             INSERT INTO alarm(client, profile, behavior, thing, in_alarm, streak, violation_id, metric, start_time, last_value, last_time, last_datapoint)
@@ -278,8 +278,13 @@ public struct EvaluationCycle {
                 verification_state = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_state END,
                 verification_description = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_description END
             """)
+        let touch = try c.prepare("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)")
         for (key, s) in slots where s.changed {
             let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
+            if let thing = s.thing ?? clientThings[Int64(parts[0])!] {
+                try touch.bind([.integer(thing)])
+                try touch.step()
+            }
             let k: [SQLiteValue] = [.integer(Int64(parts[0])!), .text(parts[1]), .text(parts[2])]
             if !s.inAlarm && s.streak == 0 {
                 try del.bind(k)

@@ -51,6 +51,19 @@ public final class FleetDatabase {
         }
     }
 
+    // MARK: change tracking for dynamic groups
+
+    /// Notes that a thing's searchable state changed (dynamic groups re-check it).
+    public func touch(_ thing: Int64) throws {
+        try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)", [thing])
+    }
+
+    /// Notes a change that can move any thing in or out of a group (targets, indexing modes):
+    /// the next refresh runs every group's query over the whole fleet.
+    public func touchAll() throws {
+        try setMeta("groups_full_refresh", "1")
+    }
+
     // MARK: ARNs and ids
 
     public func iotARN(_ resource: String) -> String { "arn:aws:iot:\(region):\(account):\(resource)" }

@@ -112,6 +112,7 @@ public struct Importer {
                             }
                             try member.bind([.integer(gid), .integer(id), .integer(now)])
                             try member.step()
+                            try db.touch(id)
                         }
                     }
                     if let shadow = v["shadow"], !shadow.isNull {

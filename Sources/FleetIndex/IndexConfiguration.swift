@@ -33,6 +33,7 @@ public struct IndexConfiguration {
         try c.transaction {
             try db.setMeta("indexing", config.compact)
             try Registry(db).reindexShadows()
+            try db.touchAll()
         }
         return .object([])
     }

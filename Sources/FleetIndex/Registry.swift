@@ -94,6 +94,7 @@ public struct Registry {
     /// Re-indexes a thing's attributes from `old` to `new`.
     func indexAttributes(_ thing: Int64, old: [(String, String)], new: [(String, String)]) throws {
         try fields.replace(thing, old: FieldIndexer.attributes(old), new: FieldIndexer.attributes(new))
+        try db.touch(thing)
     }
 
     /// Every indexed value of a thing, from its documents (attributes and shadows).
@@ -160,6 +161,7 @@ public struct Registry {
             WHERE id = ?
             """, [name, name, name, thing])
         try c.execute("UPDATE alarm SET thing = ? WHERE client = (SELECT id FROM client WHERE client_id = ?)", [thing, name])
+        try db.touch(thing)
     }
 
     /// DescribeThing.
@@ -474,6 +476,7 @@ public struct Registry {
             if try c.scalar("SELECT 1 FROM thing_group WHERE parent = ?", [g.0]) != nil {
                 throw FleetError.invalid("Cannot delete thing group \(name): it has child groups")
             }
+            try c.execute("INSERT OR IGNORE INTO thing_touch(thing) SELECT thing FROM thing_group_member WHERE group_id = ?", [g.0])
             try c.execute("DELETE FROM thing_group WHERE id = ?", [g.0])
             return .object([])
         }
@@ -492,6 +495,7 @@ public struct Registry {
             if try c.scalar("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?", [g.0, t.id]) != nil { return .object([]) }
             try makeRoom(thing: t.id, thingName: thingName, overrideDynamicGroups: overrideDynamicGroups, at: now)
             try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [g.0, t.id, now])
+            try db.touch(t.id)
             return .object([])
         }
     }
@@ -506,6 +510,7 @@ public struct Registry {
             """, [thing], { $0.int(0) }).first {
             try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [newest, thing])
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'pushed out by a static group added with --override-dynamic-groups')", [newest, thingName, now])
+            try db.touch(thing)
             return
         }
         throw FleetError.limitExceeded("Thing \(thingName) is already in 10 thing groups, the most a thing can belong to"
@@ -521,6 +526,7 @@ public struct Registry {
             }
             if g.1 != nil { throw FleetError.invalid("Things cannot be removed from the dynamic thing group \(group) by hand") }
             try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [g.0, t.id])
+            try db.touch(t.id)
             return .object([])
         }
     }
@@ -596,6 +602,7 @@ public struct Registry {
         let allowed = name.isEmpty ? nil : try db.indexedShadowNames()
         try fields.replace(thing, old: shadowFields(name: name, document: oldDoc, allowed: allowed),
                            new: shadowFields(name: name, document: doc, allowed: allowed))
+        try db.touch(thing)
         return (stateJSON, version)
     }
 
@@ -628,6 +635,7 @@ public struct Registry {
             }
             try fields.delete(t.id, shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: name.isEmpty ? nil : try db.indexedShadowNames()))
             try c.execute("DELETE FROM shadow WHERE thing = ? AND name = ?", [t.id, name])
+            try db.touch(t.id)
             return .object([])
         }
     }

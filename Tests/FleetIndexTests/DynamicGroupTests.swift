@@ -45,3 +45,42 @@ import Testing
         #expect(throws: FleetError.self) { try DynamicGroups(db).createDynamicThingGroup(name: "H", query: "attributes.site:", indexName: nil, queryVersion: nil, properties: nil, at: 0) }
     }
 }
+
+/// The incremental refresh (things touched since the last cycle) gives the membership a full
+/// refresh gives, through random registry, shadow, presence and violation changes.
+@Suite struct IncrementalRefreshTests {
+    @Test(arguments: [1, 2] as [UInt64])
+    func incrementalEqualsFull(_ seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let db = try DifferentialTests.fleet(seed: seed)
+        let queries = ["attributes.site:denver", "connectivity.connected:false", "deviceDefender.P.*.inViolation:true",
+                       "shadow.reported.mode:eco AND NOT thingGroupNames:ops", "thingGroupNames:geo", "thingGroupNames:G0 AND attributes.model:*",
+                       "deviceDefender.violationCount:0", "connectivity.timestamp<now-20m"]
+        for (i, q) in queries.enumerated() {
+            _ = try DynamicGroups(db).createDynamicThingGroup(name: "G\(i)", query: q, indexName: nil, queryVersion: nil, properties: nil, at: Fixtures.t0)
+        }
+        let names = try db.connection.query("SELECT name FROM thing") { $0.text(0) }
+        var at = Fixtures.t0 + 3_600_000
+        for round in 0..<8 {
+            for _ in 0..<6 {
+                let name = names[Int(rng.next() % UInt64(names.count))]
+                switch rng.next() % 5 {
+                case 0: _ = try Registry(db).updateThing(name: name, typeName: nil, removeThingType: false, attributePayload: ([("site", ["denver", "austin"][Int(rng.next() % 2)])], true), expectedVersion: nil)
+                case 1: _ = try Registry(db).updateThingShadow(thingName: name, shadowName: nil, payload: try JSONValue.parse(#"{"state":{"reported":{"mode":"\#(["eco", "boost"][Int(rng.next() % 2)])"}}}"#), at: at)
+                case 2: try Fixtures.ingest(db, [Fixtures.event(name, at - 1000, .connected, session: "r\(round)", version: 100 + Int64(round))])
+                case 3: try Fixtures.ingest(db, [Fixtures.event(name, at - 500, .disconnected, session: "r\(round)", version: 100 + Int64(round))])
+                default:
+                    if rng.next() % 2 == 0 { _ = try Registry(db).addThingToThingGroup(group: "geo-eu", thingName: name, overrideDynamicGroups: false, at: at) }
+                    else { _ = try Registry(db).removeThingFromThingGroup(group: "geo-eu", thingName: name) }
+                }
+            }
+            at += 300_000
+            _ = try EvaluationCycle(db).evaluate(at: at)
+            for (i, q) in queries.enumerated() {
+                let members = try Registry(db).listThingsInThingGroup(group: "G\(i)", recursive: false, maxResults: 250, nextToken: nil)["things"]?
+                    .arrayValue?.compactMap(\.stringValue) ?? []
+                #expect(members == (try Fixtures.search(db, q, at: at)), "round \(round): \(q)")
+            }
+        }
+    }
+}

@@ -221,6 +221,9 @@ CREATE TABLE thing_text (
     thing INTEGER NOT NULL,
     PRIMARY KEY (field, value, thing)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE thing_touch (
+    thing INTEGER PRIMARY KEY
+) STRICT;
 CREATE TABLE thing_type (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
