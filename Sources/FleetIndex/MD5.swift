@@ -20,8 +20,9 @@ public enum MD5 {
         while msg.count % 64 != 56 { msg.append(0) }
         for i in 0..<8 { msg.append(UInt8((bitLength >> (8 * UInt64(i))) & 0xff)) }
         var a0: UInt32 = 0x67452301, b0: UInt32 = 0xefcdab89, c0: UInt32 = 0x98badcfe, d0: UInt32 = 0x10325476
+        var m = [UInt32](repeating: 0, count: 16)
+        let k = Self.k, s = Self.s
         for chunk in stride(from: 0, to: msg.count, by: 64) {
-            var m = [UInt32](repeating: 0, count: 16)
             for i in 0..<16 {
                 let j = chunk + i * 4
                 m[i] = UInt32(msg[j]) | UInt32(msg[j + 1]) << 8 | UInt32(msg[j + 2]) << 16 | UInt32(msg[j + 3]) << 24

@@ -80,10 +80,23 @@ public struct Notifications {
         return jsonObject([("Subscriptions", .array(rows))])
     }
 
+    /// Where a topic's messages go: each subscription, with its queue for `sqs`.
+    public struct Route {
+        var subscription: Int64
+        var queue: Int64?
+    }
+
+    /// The routes of a topic (resolved once per cycle by the alert publisher).
+    public func routes(topicARN: String) throws -> [Route] {
+        let topic = try topicID(topicARN)
+        let subs = try c.query("SELECT id, protocol, endpoint FROM sns_subscription WHERE topic = ?", [topic]) { ($0.int(0), $0.text(1), $0.text(2)) }
+        return subs.map { id, proto, endpoint in Route(subscription: id, queue: proto == "sqs" ? (try? queue(endpoint))?.id : nil) }
+    }
+
     /// Publishes `message` to every subscription of the topic (in the caller's transaction).
     @discardableResult
-    public func publish(topicARN: String, message: String, subject: String?, at now: Int64) throws -> Int {
-        let topic = try topicID(topicARN)
+    public func publish(topicARN: String, message: String, subject: String?, at now: Int64, routes known: [Route]? = nil) throws -> Int {
+        let routes = try known ?? self.routes(topicARN: topicARN)
         let messageId = FleetDatabase.uuid()
         let envelope = jsonObject([
             ("Type", .string("Notification")),
@@ -93,15 +106,19 @@ public struct Notifications {
             ("Message", .string(message)),
             ("Timestamp", .string(Timestamp.isoZ(now))),
         ]).compact
-        let subs = try c.query("SELECT id, protocol, endpoint FROM sns_subscription WHERE topic = ?", [topic]) { ($0.int(0), $0.text(1), $0.text(2)) }
-        for (id, proto, endpoint) in subs {
-            if proto == "sqs" {
-                if let q = try? queue(endpoint) { try enqueue(q.id, body: envelope, at: now) }
+        let md5 = MD5.hex(envelope)
+        let enqueue = try c.prepare("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)")
+        let hook = try c.prepare("INSERT INTO http_delivery(subscription, body, message_id, next_attempt_at) VALUES (?, ?, ?, ?)")
+        for r in routes {
+            if let q = r.queue {
+                try enqueue.bind([.integer(q), .text(FleetDatabase.uuid()), .text(envelope), .text(md5), .integer(now), .integer(now)])
+                try enqueue.step()
             } else {
-                try c.execute("INSERT INTO http_delivery(subscription, body, message_id, next_attempt_at) VALUES (?, ?, ?, ?)", [id, envelope, messageId, now])
+                try hook.bind([.integer(r.subscription), .text(envelope), .text(messageId), .integer(now)])
+                try hook.step()
             }
         }
-        return subs.count
+        return routes.count
     }
 
     public func publishOperation(topicARN: String, message: String, subject: String?, at now: Int64) throws -> JSONValue {
@@ -273,7 +290,7 @@ public struct Notifications {
 
     public func deleteMessage(url: String, receiptHandle: String) throws -> JSONValue {
         let q = try queue(url)
-        try c.execute("DELETE FROM sqs_message WHERE queue = ? AND receipt_handle = ?", [q.id, receiptHandle])
+        try c.execute("DELETE FROM sqs_message WHERE receipt_handle = ? AND +queue = ?", [receiptHandle, q.id])
         if c.changes == 0 {
             throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or the message was received again since)")
         }
@@ -282,7 +299,7 @@ public struct Notifications {
 
     public func changeMessageVisibility(url: String, receiptHandle: String, timeout: Int64, at now: Int64) throws -> JSONValue {
         let q = try queue(url)
-        try c.execute("UPDATE sqs_message SET visible_at = ? WHERE queue = ? AND receipt_handle = ?", [now + timeout * 1000, q.id, receiptHandle])
+        try c.execute("UPDATE sqs_message SET visible_at = ? WHERE receipt_handle = ? AND +queue = ?", [now + timeout * 1000, receiptHandle, q.id])
         if c.changes == 0 { throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle is not a valid receipt handle") }
         return .object([])
     }
