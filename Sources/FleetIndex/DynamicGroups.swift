@@ -23,6 +23,7 @@ public struct DynamicGroups {
             try c.execute("INSERT INTO thing_group(name, name_lower, group_id, properties, created_at, query, query_version, index_name, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'AWS_Things', 'BUILDING')",
                           [name, name.lowercased(), gid, properties?.compact, now, query, queryVersion ?? "2017-09-30"])
             let id = c.lastInsertRowID
+            db.dynamicGroupCreated()
             try c.execute("INSERT INTO thing_group_ancestor(group_id, ancestor, depth) VALUES (?, ?, 0)", [id, id])
             _ = try refresh(group: id, query: query, at: now, reason: "the group was created")
             return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(gid)),

@@ -281,7 +281,7 @@ public struct EvaluationCycle {
         let touch = try c.prepare("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)")
         for (key, s) in slots where s.changed {
             let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
-            if let thing = s.thing ?? clientThings[Int64(parts[0])!] {
+            if db.tracksChanges, let thing = s.thing ?? clientThings[Int64(parts[0])!] {
                 try touch.bind([.integer(thing)])
                 try touch.step()
             }

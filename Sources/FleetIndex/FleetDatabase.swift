@@ -53,8 +53,23 @@ public final class FleetDatabase {
 
     // MARK: change tracking for dynamic groups
 
+    private var hasDynamicGroups: Bool?
+
+    /// Whether changes need tracking: only while a dynamic group exists (a new group is
+    /// built over the whole fleet anyway).
+    public var tracksChanges: Bool {
+        if let known = hasDynamicGroups { return known }
+        let known = (try? connection.scalar("SELECT 1 FROM thing_group WHERE query IS NOT NULL LIMIT 1")) != nil
+        hasDynamicGroups = known
+        return known
+    }
+
+    /// Called when a dynamic group is created.
+    func dynamicGroupCreated() { hasDynamicGroups = true }
+
     /// Notes that a thing's searchable state changed (dynamic groups re-check it).
     public func touch(_ thing: Int64) throws {
+        guard tracksChanges else { return }
         try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)", [thing])
     }
 

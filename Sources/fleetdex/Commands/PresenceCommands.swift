@@ -67,6 +67,12 @@ struct Run: ParsableCommand {
         let db = try g.open()
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
+        // A parent may have started us with these blocked (Foundation's Process does): unblock.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         let presence = Presence(db)
         var fd: Int32 = -1
         if let events {
