@@ -45,6 +45,23 @@ public struct SQLLowering: Sendable {
         out.append(")")
     }
 
+    /// `column` between optional bounds, as `(column IS NOT NULL AND column >= ? AND ...)`.
+    private func range<T>(_ column: StaticString, _ lo: Bound<T>?, _ hi: Bound<T>?, _ bind: (T) -> SQLParameter,
+                          into out: inout SQLFragment) {
+        out.append("(")
+        out.append(column)
+        out.append(" IS NOT NULL")
+        if let lo {
+            out.append(" AND "); out.append(column)
+            out.append(lo.inclusive ? " >= " : " > "); out.append(bind: bind(lo.value))
+        }
+        if let hi {
+            out.append(" AND "); out.append(column)
+            out.append(hi.inclusive ? " <= " : " < "); out.append(bind: bind(hi.value))
+        }
+        out.append(")")
+    }
+
     /// A text test on a lower-cased column.
     private func text(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
         switch test {
@@ -53,18 +70,7 @@ public struct SQLLowering: Sendable {
         case .textGlob(let p):
             dialect.appendPatternMatch(column, pattern: p, to: &out)
         case .textRange(let lo, let hi):
-            out.append("(")
-            out.append(column)
-            out.append(" IS NOT NULL")
-            if let lo {
-                out.append(" AND "); out.append(column)
-                out.append(lo.inclusive ? " >= " : " > "); out.append(bind: .text(lo.value))
-            }
-            if let hi {
-                out.append(" AND "); out.append(column)
-                out.append(hi.inclusive ? " <= " : " < "); out.append(bind: .text(hi.value))
-            }
-            out.append(")")
+            range(column, lo, hi, { .text($0) }, into: &out)
         case .exists:
             out.append(column); out.append(" IS NOT NULL")
         default:
@@ -79,18 +85,7 @@ public struct SQLLowering: Sendable {
             out.append("("); out.append(column); out.append(" IS NOT NULL AND ")
             out.append(column); out.append(" = "); out.append(bind: .real(d)); out.append(")")
         case .numberRange(let lo, let hi):
-            out.append("(")
-            out.append(column)
-            out.append(" IS NOT NULL")
-            if let lo {
-                out.append(" AND "); out.append(column)
-                out.append(lo.inclusive ? " >= " : " > "); out.append(bind: .real(lo.value))
-            }
-            if let hi {
-                out.append(" AND "); out.append(column)
-                out.append(hi.inclusive ? " <= " : " < "); out.append(bind: .real(hi.value))
-            }
-            out.append(")")
+            range(column, lo, hi, { .real($0) }, into: &out)
         case .exists:
             out.append(column); out.append(" IS NOT NULL")
         default:

@@ -2,17 +2,22 @@
 import ArgumentParser
 import FleetIndex
 
+/// The flags every aggregation takes.
+struct AggregationQuery: ParsableArguments {
+    @Option var indexName: String?
+    @Option(parsing: .unconditional, help: "The query, or @NAME for a saved query.") var queryString: String
+    @Option var queryVersion: String?
+}
+
 struct GetStatistics: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get-statistics", abstract: "Count, average, sum, min, max, variance of a field over the matching things.",
         discussion: example("fleetdex get-statistics --query-string 'thingTypeName:Pump' --aggregation-field shadow.reported.temp"))
     @OptionGroup var g: GlobalOptions
-    @Option var indexName: String?
-    @Option(parsing: .unconditional) var queryString: String
+    @OptionGroup var q: AggregationQuery
     @Option var aggregationField: String?
-    @Option var queryVersion: String?
     func run() throws {
         let db = try g.open()
-        Output.emit(try Aggregations(db).statistics(query: try g.savedQueries().resolve(queryString), field: aggregationField, indexName: indexName, at: try g.now()), try g.format())
+        Output.emit(try Aggregations(db).statistics(query: try g.savedQueries().resolve(q.queryString), field: aggregationField, indexName: q.indexName, at: try g.now()), try g.format())
     }
 }
 
@@ -20,13 +25,11 @@ struct GetCardinality: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get-cardinality", abstract: "The number of distinct values of a field over the matching things.",
         discussion: example("fleetdex get-cardinality --query-string '*' --aggregation-field attributes.site"))
     @OptionGroup var g: GlobalOptions
-    @Option var indexName: String?
-    @Option(parsing: .unconditional) var queryString: String
+    @OptionGroup var q: AggregationQuery
     @Option var aggregationField: String?
-    @Option var queryVersion: String?
     func run() throws {
         let db = try g.open()
-        Output.emit(try Aggregations(db).cardinality(query: try g.savedQueries().resolve(queryString), field: aggregationField, indexName: indexName, at: try g.now()), try g.format())
+        Output.emit(try Aggregations(db).cardinality(query: try g.savedQueries().resolve(q.queryString), field: aggregationField, indexName: q.indexName, at: try g.now()), try g.format())
     }
 }
 
@@ -34,15 +37,13 @@ struct GetPercentiles: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get-percentiles", abstract: "Percentiles of a number field (default 1 5 25 50 75 95 99).",
         discussion: example("fleetdex get-percentiles --query-string 'connectivity.connected:true' --aggregation-field shadow.reported.battery --percents 5 50 95"))
     @OptionGroup var g: GlobalOptions
-    @Option var indexName: String?
-    @Option(parsing: .unconditional) var queryString: String
+    @OptionGroup var q: AggregationQuery
     @Option var aggregationField: String
-    @Option var queryVersion: String?
     @Option(parsing: .upToNextOption) var percents: [Double] = []
     func run() throws {
         let db = try g.open()
-        Output.emit(try Aggregations(db).percentiles(query: try g.savedQueries().resolve(queryString), field: aggregationField,
-                                                     percents: percents.isEmpty ? nil : percents, indexName: indexName, at: try g.now()), try g.format())
+        Output.emit(try Aggregations(db).percentiles(query: try g.savedQueries().resolve(q.queryString), field: aggregationField,
+                                                     percents: percents.isEmpty ? nil : percents, indexName: q.indexName, at: try g.now()), try g.format())
     }
 }
 
@@ -50,10 +51,8 @@ struct GetBucketsAggregation: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get-buckets-aggregation", abstract: "The most frequent values of a field (terms buckets); --output table draws a bar per bucket.",
         discussion: example(#"fleetdex get-buckets-aggregation --query-string 'connectivity.connected:false' --aggregation-field attributes.site --buckets-aggregation-type '{"termsAggregation":{"maxBuckets":20}}' --output table"#))
     @OptionGroup var g: GlobalOptions
-    @Option var indexName: String?
-    @Option(parsing: .unconditional) var queryString: String
+    @OptionGroup var q: AggregationQuery
     @Option var aggregationField: String
-    @Option var queryVersion: String?
     @Option var bucketsAggregationType: String
     func run() throws {
         let db = try g.open()
@@ -62,8 +61,8 @@ struct GetBucketsAggregation: ParsableCommand {
             throw FleetError.invalid("--buckets-aggregation-type must hold termsAggregation, e.g. {\"termsAggregation\":{\"maxBuckets\":10}}")
         }
         let maxBuckets = terms["maxBuckets"].flatMap { $0.int64Value.map(Int.init) }
-        let r = try Aggregations(db).buckets(query: try g.savedQueries().resolve(queryString), field: aggregationField, maxBuckets: maxBuckets,
-                                             indexName: indexName, at: try g.now())
+        let r = try Aggregations(db).buckets(query: try g.savedQueries().resolve(q.queryString), field: aggregationField, maxBuckets: maxBuckets,
+                                             indexName: q.indexName, at: try g.now())
         let format = try g.format()
         guard format == .table else { return Output.emit(r, format) }
         let buckets = (r["buckets"]?.arrayValue ?? []).map { ($0["keyValue"]?.stringValue ?? "", $0["count"]?.int64Value ?? 0) }

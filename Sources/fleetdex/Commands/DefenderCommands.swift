@@ -3,6 +3,20 @@ import ArgumentParser
 import FleetIndex
 import Foundation
 
+/// The structured flags of create- and update-security-profile, parsed.
+struct ProfileFlags {
+    var behaviors: JSONValue?
+    var alertTargets: JSONValue?
+    var additionalMetrics: JSONValue?
+
+    init(behaviors: String?, alertWhen: String?, alertTargets: String?, additionalMetrics: String?) throws {
+        if behaviors != nil && alertWhen != nil { throw ValidationError("give --behaviors or --alert-when, not both") }
+        self.behaviors = try alertWhen.map { try Behavior.alertWhen($0) } ?? behaviors.map { try structured($0, "--behaviors") }
+        self.alertTargets = try alertTargets.map { try structured($0, "--alert-targets") }
+        self.additionalMetrics = try additionalMetrics.map { try structured($0, "--additional-metrics-to-retain-v2") }
+    }
+}
+
 struct CreateSecurityProfile: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create-security-profile", abstract: "Create a security profile.",
         discussion: example(#"fleetdex create-security-profile --security-profile-name Disconnect_duration_5m --behaviors '[{"name":"Disconnected_5m","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"less-than","value":{"count":5},"consecutiveDatapointsToAlarm":1,"consecutiveDatapointsToClear":1}}]'"#,
@@ -16,13 +30,10 @@ struct CreateSecurityProfile: ParsableCommand {
     @Option var additionalMetricsToRetainV2: String?
     @Option var tags: String?
     func run() throws {
-        if behaviors != nil && alertWhen != nil { throw ValidationError("give --behaviors or --alert-when, not both") }
-        let db = try g.open()
-        let b = try alertWhen.map { try Behavior.alertWhen($0) } ?? behaviors.map { try structured($0, "--behaviors") }
-        Output.emit(try Defender(db).createSecurityProfile(name: securityProfileName, description: securityProfileDescription, behaviors: b,
-                                                           alertTargets: try alertTargets.map { try structured($0, "--alert-targets") },
-                                                           additionalMetrics: try additionalMetricsToRetainV2.map { try structured($0, "--additional-metrics-to-retain-v2") },
-                                                           at: try g.now()), try g.format())
+        let f = try ProfileFlags(behaviors: behaviors, alertWhen: alertWhen, alertTargets: alertTargets, additionalMetrics: additionalMetricsToRetainV2)
+        Output.emit(try Defender(try g.open()).createSecurityProfile(name: securityProfileName, description: securityProfileDescription, behaviors: f.behaviors,
+                                                                     alertTargets: f.alertTargets, additionalMetrics: f.additionalMetrics, at: try g.now()),
+                    try g.format())
     }
 }
 
@@ -41,11 +52,9 @@ struct UpdateSecurityProfile: ParsableCommand {
     @Flag var deleteAdditionalMetricsToRetain = false
     @Option var expectedVersion: Int64?
     func run() throws {
-        let db = try g.open()
-        let b = try alertWhen.map { try Behavior.alertWhen($0) } ?? behaviors.map { try structured($0, "--behaviors") }
-        Output.emit(try Defender(db).updateSecurityProfile(name: securityProfileName, description: securityProfileDescription, behaviors: b,
-                                                           alertTargets: try alertTargets.map { try structured($0, "--alert-targets") },
-                                                           additionalMetrics: try additionalMetricsToRetainV2.map { try structured($0, "--additional-metrics-to-retain-v2") },
+        let f = try ProfileFlags(behaviors: behaviors, alertWhen: alertWhen, alertTargets: alertTargets, additionalMetrics: additionalMetricsToRetainV2)
+        Output.emit(try Defender(try g.open()).updateSecurityProfile(name: securityProfileName, description: securityProfileDescription, behaviors: f.behaviors,
+                                                           alertTargets: f.alertTargets, additionalMetrics: f.additionalMetrics,
                                                            deleteBehaviors: deleteBehaviors, deleteAlertTargets: deleteAlertTargets,
                                                            deleteAdditionalMetrics: deleteAdditionalMetricsToRetain, expectedVersion: expectedVersion,
                                                            at: try g.now()), try g.format())
