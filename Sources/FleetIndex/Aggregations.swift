@@ -17,6 +17,8 @@ public struct Aggregations {
         var sql: String          // SELECT <value> ... with the matching things bound in `?ids`
         var binds: [SQLiteValue]
         var type: FieldType
+        /// Text values already lower-cased (the leaf tables): group and count them as they are.
+        var lowered = false
     }
 
     /// The custom fields declared in the indexing configuration, name → type.
@@ -69,7 +71,7 @@ public struct Aggregations {
             case .boolean: "thing_flag"
             case .string: "thing_text"
             }
-            return Source(sql: "SELECT x.value FROM \(table) AS x WHERE x.field = ?" + only("x.thing"), binds: [.text(field)], type: type)
+            return Source(sql: "SELECT x.value FROM \(table) AS x WHERE x.field = ?" + only("x.thing"), binds: [.text(field)], type: type, lowered: type == .string)
         }
     }
 
@@ -122,7 +124,7 @@ public struct Aggregations {
         try checkIndex(indexName)
         let (ids, binds) = try matching(query, at: now)
         let src = try source(field ?? "thingName", matching: ids)
-        let expr = src.type == .string ? "lower(v)" : "v"
+        let expr = src.type == .string && !src.lowered ? "lower(v)" : "v"
         let n = try c.scalar("SELECT count(DISTINCT \(expr)) FROM (\(src.sql.replacingFirstSelect()))", src.binds + binds)?.int ?? 0
         return jsonObject([("cardinality", .int(n))])
     }
@@ -157,7 +159,7 @@ public struct Aggregations {
         let (ids, binds) = try matching(query, at: now)
         let src = try source(field, matching: ids)
         let key = switch src.type {
-        case .string: "lower(v)"
+        case .string: src.lowered ? "v" : "lower(v)"
         case .boolean: "CASE v WHEN 1 THEN 'true' ELSE 'false' END"
         case .number: "v"
         }

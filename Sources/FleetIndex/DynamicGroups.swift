@@ -1,6 +1,8 @@
 // FleetIndex: dynamic thing groups: a query whose members are kept in thing_group_member,
 // refreshed on create/update and on every evaluation cycle, with a log of who joined and left.
+import FleetQuery
 import FleetSQLite
+import Foundation
 
 /// Dynamic group operations and the group report.
 public struct DynamicGroups {
@@ -66,7 +68,7 @@ public struct DynamicGroups {
     /// `incremental` re-checks only the things in thing_touch (those changed since the last
     /// refresh); a query that uses `now` always runs over the whole fleet, since time alone
     /// moves things in and out of it.
-    func refresh(group id: Int64, query: String, at now: Int64, reason: String, incremental: Bool = false) throws -> (joined: Int, left: Int) {
+    func refresh(group id: Int64, query: String, at now: Int64, reason: String, touched: Touched? = nil) throws -> (joined: Int, left: Int) {
         let search = Search(db)
         let compiled: Search.Compiled
         do { compiled = try search.compile(query, at: now) } catch {
@@ -75,11 +77,11 @@ public struct DynamicGroups {
         }
         let matching: Set<Int64>
         let current: Set<Int64>
-        if incremental && !query.contains("now") {
-            let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE t.id IN (SELECT thing FROM thing_touch) AND " + compiled.condition.sql)
-            try s.bind(Search.values(compiled.condition))
+        let gname = try groupName(id)
+        if let touched, !query.contains("now") {
+            // The Evaluator re-checks the changed things in memory; nobody else can have moved.
             var ids = Set<Int64>()
-            while try s.step() { ids.insert(s.int(0)) }
+            for (thing, state) in touched.states where Evaluator.evaluate(compiled.bound, state) { ids.insert(thing) }
             matching = ids
             current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ? AND thing IN (SELECT thing FROM thing_touch)", [id]) { $0.int(0) })
         } else {
@@ -96,7 +98,7 @@ public struct DynamicGroups {
         }
         for t in current.subtracting(matching).sorted() {
             try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [id, t])
-            try db.touch(t)
+            try touched?.changed(t, group: gname, joined: false, db: db) ?? db.touch(t)
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, ?)",
                           [id, try thingName(t), now, "no longer matches the query (\(reason))"])
             left += 1
@@ -115,7 +117,7 @@ public struct DynamicGroups {
                               [newer, try thingName(t), now])
             }
             try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [id, t, now])
-            try db.touch(t)
+            try touched?.changed(t, group: gname, joined: true, db: db) ?? db.touch(t)
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'joined', ?, ?)",
                           [id, try thingName(t), now, "matches the query (\(reason))"])
             joined += 1
@@ -124,15 +126,38 @@ public struct DynamicGroups {
         return (joined, left)
     }
 
+    func groupName(_ group: Int64) throws -> String {
+        try c.scalar("SELECT name FROM thing_group WHERE id = ?", [group])?.string ?? ""
+    }
+
+    /// The things changed since the last refresh, held in memory for the Evaluator while the
+    /// groups are refreshed in turn (a join or leave changes the thing's thingGroupNames for
+    /// the groups after it).
+    final class Touched {
+        var states: [Int64: ThingState]
+        init(states: [Int64: ThingState]) { self.states = states }
+
+        func changed(_ thing: Int64, group: String, joined: Bool, db: FleetDatabase) throws {
+            try db.touch(thing)
+            if joined { states[thing]?.groupNames.append(group) } else { states[thing]?.groupNames.removeAll { $0 == group } }
+        }
+    }
+
     /// Refreshes every dynamic group, oldest first: incrementally over the things changed
     /// since the last refresh, unless a change touched every thing (`full`).
     public func refreshAll(at now: Int64, reason: String, full: Bool = false) throws -> (joined: Int, left: Int) {
         let groups = try c.query("SELECT id, query FROM thing_group WHERE query IS NOT NULL ORDER BY created_at, id") { ($0.int(0), $0.text(1)) }
         let flagged = try db.meta("groups_full_refresh") != nil
         let everything = full || flagged
+        let trace = ProcessInfo.processInfo.environment["FLEETDEX_TRACE"] != nil  // per-group timings on stderr
+        var t0 = Date()
+        let touched = everything || groups.isEmpty ? nil : Touched(states: try Search(db).thingStates(inTable: "thing_touch"))
+        if trace { FileHandle.standardError.write(Data("refresh: full=\(everything) touched=\(touched?.states.count ?? -1) load \(Int(Date().timeIntervalSince(t0) * 1000)) ms\n".utf8)) }
         var total = (joined: 0, left: 0)
         for (id, q) in groups {
-            let r = try refresh(group: id, query: q, at: now, reason: reason, incremental: !everything)
+            t0 = Date()
+            let r = try refresh(group: id, query: q, at: now, reason: reason, touched: touched)
+            if trace { FileHandle.standardError.write(Data("refresh: \(q): +\(r.joined) -\(r.left) \(Int(Date().timeIntervalSince(t0) * 1000)) ms\n".utf8)) }
             total.joined += r.joined
             total.left += r.left
         }

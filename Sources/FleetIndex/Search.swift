@@ -215,22 +215,46 @@ public struct Search {
 
     /// The in-memory state of one thing, as the Evaluator sees it (tests and group refresh).
     public func thingState(_ id: Int64) throws -> ThingState? {
-        guard let r = try c.query("""
-            SELECT t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id = ?
-            """, [id], { ($0.text(0), $0.text(1), $0.optionalText(2), $0.int(3) != 0, $0.optionalInt(4), $0.optionalText(5)) }).first else { return nil }
-        let groups = try c.query("""
-            SELECT DISTINCT g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
-            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = ?
-            """, [id]) { $0.text(0) }
-        // From the documents, not from the index tables: the Evaluator checks what the SQL finds.
-        let fields = try Registry(db).indexedValues(id)
-        let violations = try c.query("SELECT profile, behavior, metric, last_time, last_value FROM alarm WHERE thing = ? AND in_alarm = 1", [id]) {
-            ViolationState(profile: $0.text(0), behavior: $0.text(1), metric: $0.text(2), lastTime: $0.optionalInt(3), lastValue: $0.optionalDouble(4))
+        try thingStates(inTable: nil, ids: [id])[id]
+    }
+
+    /// The states of many things at once: those listed in `table` (a one-column table of
+    /// thing ids, such as thing_touch), or `ids`. A handful of set queries, not one per thing;
+    /// leaf values come from the documents, not from the index tables.
+    public func thingStates(inTable table: StaticString?, ids: [Int64] = []) throws -> [Int64: ThingState] {
+        let source: String
+        if let table {
+            source = "SELECT thing FROM " + table.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+        } else {
+            source = "SELECT value FROM json_each(?)"
         }
-        let targeted = try !targetedThings([id]).isEmpty
-        return ThingState(name: r.0, thingId: r.1, typeName: r.2, groupNames: groups, fields: fields, connected: r.3,
-                          connectivityTimestamp: r.4, disconnectReason: r.5, violationCount: targeted ? violations.count : nil,
-                          violations: violations)
+        let binds: [SQLiteValue] = table == nil ? [.text(JSONValue.array(ids.map { .int($0) }).compact)] : []
+        var states: [Int64: ThingState] = [:]
+        var attributes: [Int64: String] = [:]
+        try c.forEach("""
+            SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, t.attributes
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN (\(source))
+            """, binds) { s in
+            states[s.int(0)] = ThingState(name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3), connected: s.int(4) != 0,
+                                          connectivityTimestamp: s.optionalInt(5), disconnectReason: s.optionalText(6))
+            attributes[s.int(0)] = s.text(7)
+        }
+        for (id, text) in attributes { states[id]?.fields = FieldIndexer.attributes(Registry.decodeAttributes(text)) }
+        let registry = Registry(db)
+        let allowed = try db.indexedShadowNames()
+        try c.forEach("SELECT thing, name, document FROM shadow WHERE thing IN (\(source))", binds) { s in
+            states[s.int(0)]?.fields += registry.shadowFields(name: s.text(1), document: try? JSONValue.parse(s.text(2)), allowed: allowed)
+        }
+        try c.forEach("""
+            SELECT DISTINCT m.thing, g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
+            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN (\(source))
+            """, binds) { s in states[s.int(0)]?.groupNames.append(s.text(1)) }
+        try c.forEach("SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm WHERE in_alarm = 1 AND thing IN (\(source))", binds) { s in
+            states[s.int(0)]?.violations.append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
+                                                               lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
+        }
+        let targeted = try targetedThings(Array(states.keys))
+        for id in targeted { if let n = states[id]?.violations.count { states[id]?.violationCount = n } }
+        return states
     }
 }

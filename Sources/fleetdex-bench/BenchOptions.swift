@@ -10,6 +10,7 @@ struct BenchOptions {
     var only: Set<String> = []
     var moto = true
     var sqliteShell = true
+    var reuse = false
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -29,10 +30,12 @@ struct BenchOptions {
             case "--only": o.only = Set(value().split(separator: ",").map(String.init))
             case "--no-moto": o.moto = false
             case "--no-sqlite-shell": o.sqliteShell = false
+            case "--reuse": o.reuse = true
             case "-h", "--help":
                 print("""
                     usage: fleetdex-bench [--things N] [--events N] [--out DIR] [--seed S] [--fleetdex PATH]
                                           [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,moto,sqlite] [--no-moto]
+                                          [--reuse: keep DIR/bench.sqlite from an earlier run; skips generation, import and ingest]
                     Builds a synthetic fleet of N things (10 attributes each) and measures every speed figure
                     of the issues; prints a table and writes DIR/bench.json.
                     """)
