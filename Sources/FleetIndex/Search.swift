@@ -3,6 +3,16 @@
 import FleetQuery
 import FleetSQLite
 
+/// Lets the query compiler's estimator (a Sendable closure) ask the connection for counts; the
+/// closure only runs during `compile`, on the connection's own thread.
+final class ConnectionBox: @unchecked Sendable {
+    let c: Connection
+    init(_ c: Connection) { self.c = c }
+    func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
+        (try? c.scalar(sql, binds))??.int.map(Int.init)
+    }
+}
+
 /// `search-index` and everything else that runs a query.
 public struct Search {
     public let db: FleetDatabase
@@ -24,9 +34,31 @@ public struct Search {
             let tokens = try Lexer.tokens(in: query)
             let syntax = try Parser.parse(query)
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
-            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering().lower(bound))
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: estimator()).lower(bound))
         } catch {
             throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
+        }
+    }
+
+    /// Counts (capped at 20,000) of the things a probeable predicate selects, from the indexes.
+    func estimator() -> @Sendable (BoundField, BoundTest) -> Int? {
+        let box = ConnectionBox(c)
+        return { field, test in
+            let cap = " LIMIT 20000)"
+            switch (field, test) {
+            case (.leaf(let path, false), .textEquals(let v)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_text WHERE field = ? AND value = ?" + cap, [.text(path), .text(v)])
+            case (.leaf(let path, false), .numberEquals(let d)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_number WHERE field = ? AND value = ?" + cap, [.text(path), .real(d)])
+            case (.leaf(let path, false), .bool(let b)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_flag WHERE field = ? AND value = ?" + cap, [.text(path), .integer(b ? 1 : 0)])
+            case (.thingGroupNames, .textEquals(let v)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE g.name_lower = ?" + cap, [.text(v)])
+            case (.violation, _):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [])
+            default:
+                return nil
+            }
         }
     }
 

@@ -10,7 +10,16 @@
 public struct SQLLowering: Sendable {
     public var dialect: any SQLDialect
 
-    public init(dialect: any SQLDialect = SQLiteDialect()) { self.dialect = dialect }
+    /// Estimates how many things a predicate selects (nil: unknown). With it, an AND of
+    /// several indexed predicates drives from the most selective one (an IN list over the
+    /// index) and checks the others per row with correlated EXISTS probes, instead of
+    /// materializing every list.
+    public var estimate: (@Sendable (BoundField, BoundTest) -> Int?)?
+
+    public init(dialect: any SQLDialect = SQLiteDialect(), estimate: (@Sendable (BoundField, BoundTest) -> Int?)? = nil) {
+        self.dialect = dialect
+        self.estimate = estimate
+    }
 
     /// The condition for `query`, to follow `WHERE` in a query over `thing AS t`.
     public func lower(_ query: BoundQuery) -> SQLFragment {
@@ -24,7 +33,21 @@ public struct SQLLowering: Sendable {
         case .all:
             out.append("1")
         case .and(let xs):
-            join(xs, " AND ", into: &out)
+            if let planned = plan(xs) {
+                out.append("(")
+                lower(planned.driver, into: &out)
+                for p in planned.probes {
+                    out.append(" AND ")
+                    if case .predicate(let f, let t) = p { probe(f, t, into: &out) }
+                }
+                for r in planned.rest {
+                    out.append(" AND ")
+                    lower(r, into: &out)
+                }
+                out.append(")")
+            } else {
+                join(xs, " AND ", into: &out)
+            }
         case .or(let xs):
             join(xs, " OR ", into: &out)
         case .not(let x):
@@ -32,6 +55,55 @@ public struct SQLLowering: Sendable {
             lower(x, into: &out)
             out.append(")")
         case .predicate(let field, let test):
+            predicate(field, test, into: &out)
+        }
+    }
+
+    /// Whether a predicate has a per-row probe form (an index seek keyed by the thing).
+    static func probes(_ field: BoundField, _ test: BoundTest) -> Bool {
+        switch (field, test) {
+        case (.leaf(_, false), .textEquals), (.leaf(_, false), .numberEquals), (.leaf(_, false), .bool): return true
+        case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob): return true
+        case (.violation, _): return true
+        default: return false
+        }
+    }
+
+    /// For an AND with two or more probeable predicates and estimates for them: the most
+    /// selective as the driver, the other probeable ones as probes, the rest unchanged.
+    private func plan(_ xs: [BoundQuery]) -> (driver: BoundQuery, probes: [BoundQuery], rest: [BoundQuery])? {
+        guard let estimate else { return nil }
+        var candidates: [(BoundQuery, Int)] = []
+        var rest: [BoundQuery] = []
+        for x in xs {
+            if case .predicate(let f, let t) = x, Self.probes(f, t), let n = estimate(f, t) { candidates.append((x, n)) } else { rest.append(x) }
+        }
+        guard candidates.count >= 2 else { return nil }
+        let sorted = candidates.sorted { $0.1 < $1.1 }
+        return (sorted[0].0, sorted.dropFirst().map(\.0), rest)
+    }
+
+    /// The per-row form of a probeable predicate: `EXISTS (... WHERE ... = t.id)`.
+    private func probe(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) {
+        switch field {
+        case .leaf(let path, _):
+            switch test {
+            case .textEquals(let v):
+                out.append("EXISTS (SELECT 1 FROM thing_text AS x WHERE x.field = "); out.append(bind: .text(path))
+                out.append(" AND x.value = "); out.append(bind: .text(v))
+            case .numberEquals(let d):
+                out.append("EXISTS (SELECT 1 FROM thing_number AS x WHERE x.field = "); out.append(bind: .text(path))
+                out.append(" AND x.value = "); out.append(bind: .real(d))
+            default:
+                out.append("EXISTS (SELECT 1 FROM thing_flag AS x WHERE x.field = "); out.append(bind: .text(path))
+                out.append(" AND x.value = "); out.append(bind: .integer(test == .bool(true) ? 1 : 0))
+            }
+            out.append(" AND x.thing = t.id)")
+        case .thingGroupNames:
+            out.append("EXISTS (SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = t.id AND ")
+            text("g.name_lower", test, into: &out)
+            out.append(")")
+        default:
             predicate(field, test, into: &out)
         }
     }
