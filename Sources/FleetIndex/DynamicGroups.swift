@@ -92,6 +92,7 @@ public struct DynamicGroups {
         var joined = 0, left = 0
         let name = try c.prepare("SELECT name FROM thing WHERE id = ?")
         func thingName(_ t: Int64) throws -> String {
+            if let known = touched?.states[t]?.name { return known }
             try name.bind([.integer(t)])
             defer { name.reset() }
             return try name.step() ? name.text(0) : "?"
@@ -105,7 +106,7 @@ public struct DynamicGroups {
         }
         for t in matching.subtracting(current).sorted() {
             // At most 10 groups per thing: an older dynamic group keeps its place over this one.
-            let count = try c.scalar("SELECT count(*) FROM thing_group_member WHERE thing = ?", [t])?.int ?? 0
+            let count = try touched?.direct[t].map(Int64.init) ?? c.scalar("SELECT count(*) FROM thing_group_member WHERE thing = ?", [t])?.int ?? 0
             if count >= 10 {
                 let newerDynamic = try c.query("""
                     SELECT g.id FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
@@ -113,6 +114,7 @@ public struct DynamicGroups {
                     """, [t, created]) { $0.int(0) }.first
                 guard let newer = newerDynamic else { continue }
                 try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [newer, t])
+                try touched?.changed(t, group: try groupName(newer), joined: false, db: db)
                 try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'an older dynamic group took its place (10 groups per thing)')",
                               [newer, try thingName(t), now])
             }
@@ -135,11 +137,25 @@ public struct DynamicGroups {
     /// the groups after it).
     final class Touched {
         var states: [Int64: ThingState]
-        init(states: [Int64: ThingState]) { self.states = states }
+        /// Direct group memberships per thing (the 10-groups rule).
+        var direct: [Int64: Int] = [:]
 
+        init(_ db: FleetDatabase) throws {
+            states = try Search(db).thingStates(inTable: "thing_touch")
+            try db.connection.forEach("SELECT thing, count(*) FROM thing_group_member WHERE thing IN (SELECT thing FROM thing_touch) GROUP BY thing") {
+                direct[$0.int(0)] = Int($0.int(1))
+            }
+        }
+
+        /// A join or leave of a thing that is already in thing_touch.
         func changed(_ thing: Int64, group: String, joined: Bool, db: FleetDatabase) throws {
-            try db.touch(thing)
-            if joined { states[thing]?.groupNames.append(group) } else { states[thing]?.groupNames.removeAll { $0 == group } }
+            if joined {
+                states[thing]?.groupNames.append(group)
+                direct[thing, default: 0] += 1
+            } else {
+                states[thing]?.groupNames.removeAll { $0 == group }
+                direct[thing, default: 1] -= 1
+            }
         }
     }
 
@@ -151,7 +167,7 @@ public struct DynamicGroups {
         let everything = full || flagged
         let trace = ProcessInfo.processInfo.environment["FLEETDEX_TRACE"] != nil  // per-group timings on stderr
         var t0 = Date()
-        let touched = everything || groups.isEmpty ? nil : Touched(states: try Search(db).thingStates(inTable: "thing_touch"))
+        let touched = everything || groups.isEmpty ? nil : try Touched(db)
         if trace { FileHandle.standardError.write(Data("refresh: full=\(everything) touched=\(touched?.states.count ?? -1) load \(Int(Date().timeIntervalSince(t0) * 1000)) ms\n".utf8)) }
         var total = (joined: 0, left: 0)
         for (id, q) in groups {

@@ -84,3 +84,28 @@ import Testing
         }
     }
 }
+
+@Suite struct GroupLimitTests {
+    /// At most 10 groups per thing: the older dynamic group keeps the thing; a static group
+    /// added with --override-dynamic-groups pushes out the newest dynamic group.
+    @Test func tenGroupsWithDynamicPrecedence() throws {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        _ = try r.createThing(name: "t", typeName: nil, attributes: [("site", "x")], at: 0)
+        for i in 0..<10 { _ = try r.createThingGroup(name: "s\(i)", parent: nil, properties: nil, at: 0) }
+        for i in 0..<8 { _ = try r.addThingToThingGroup(group: "s\(i)", thingName: "t", overrideDynamicGroups: false, at: 0) }
+        _ = try DynamicGroups(db).createDynamicThingGroup(name: "old", query: "attributes.site:x", indexName: nil, queryVersion: nil, properties: nil, at: 1)
+        _ = try DynamicGroups(db).createDynamicThingGroup(name: "new", query: "attributes.site:x", indexName: nil, queryVersion: nil, properties: nil, at: 2)
+        _ = try DynamicGroups(db).createDynamicThingGroup(name: "newest", query: "attributes.site:x", indexName: nil, queryVersion: nil, properties: nil, at: 3)
+        func groups() throws -> [String] {
+            (try r.listThingGroupsForThing(thingName: "t", maxResults: nil, nextToken: nil)["thingGroups"]?.arrayValue ?? []).compactMap { $0["groupName"]?.stringValue }
+        }
+        #expect(try groups().count == 10)
+        #expect(try !groups().contains("newest"))
+        #expect { try r.addThingToThingGroup(group: "s8", thingName: "t", overrideDynamicGroups: false, at: 4) } throws: {
+            ($0 as? FleetError)?.exception == "LimitExceededException"
+        }
+        _ = try r.addThingToThingGroup(group: "s8", thingName: "t", overrideDynamicGroups: true, at: 4)
+        #expect(try groups().contains("s8") && groups().contains("old") && !groups().contains("new"))
+    }
+}
