@@ -122,12 +122,12 @@ public enum Evaluator {
             if test == .exists { return !t.groupNames.isEmpty }
             return t.groupNames.contains { text($0.lowercased(), test) }
         case .leaf(let path, let isPattern):
-            let prefix = (isPattern ? path : Lexer.literalGlob(path)) + ".*"
-            return t.fields.contains { v in
-                let named = isPattern ? Glob.matches(path, v.field) : v.field == path
-                if test == .exists { return named || Glob.matches(prefix, v.field) }
-                return named && leaf(v, test)
+            if test == .exists {
+                let prefix = (isPattern ? path : Lexer.literalGlob(path)) + ".*"
+                return t.fields.contains { v in (isPattern ? Glob.matches(path, v.field) : v.field == path) || Glob.matches(prefix, v.field) }
             }
+            if isPattern { return t.fields.contains { Glob.matches(path, $0.field) && leaf($0, test) } }
+            return t.fields.contains { $0.field == path && leaf($0, test) }
         case .connected:
             switch test {
             case .bool(let b): return t.connected == b

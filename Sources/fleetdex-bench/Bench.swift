@@ -290,7 +290,8 @@ final class Bench {
         }
         // Settle: every group built and the change log empty, as after any evaluation.
         _ = try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench", full: true) }
-        try churn(share: 0.01, at: (extra["lastTick"]?.int64Value ?? start) + 10_000)
+        let latest = max(extra["lastTick"]?.int64Value ?? 0, try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start)
+        try churn(share: 0.01, at: latest + 10_000)
         let (r, ms) = try time { try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
         record("groups", "refresh 10 dynamic groups after 1% churn (\(r.joined) joined, \(r.left) left)", ms, "ms", target: "< 300", ok: ms < 300)
         let big = "attributes.batteryPct<10"
