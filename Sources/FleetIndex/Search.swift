@@ -56,6 +56,8 @@ public struct Search {
                 return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE g.name_lower = ?" + cap, [.text(v)])
             case (.violation, _):
                 return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [])
+            case (.connected, .bool(let b)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = ?" + cap, [.integer(b ? 1 : 0)])
             default:
                 return nil
             }

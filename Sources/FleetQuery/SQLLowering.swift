@@ -69,14 +69,19 @@ public struct SQLLowering: Sendable {
         }
     }
 
-    /// For an AND with two or more probeable predicates and estimates for them: the most
-    /// selective as the driver, the other probeable ones as probes, the rest unchanged.
+    /// For an AND with two or more predicates that can drive (probeable ones, or
+    /// `connectivity.connected`) and estimates for them: the most selective drives, the other
+    /// probeable ones become per-row probes, the rest stay as they are.
     private func plan(_ xs: [BoundQuery]) -> (driver: BoundQuery, probes: [BoundQuery], rest: [BoundQuery])? {
         guard let estimate else { return nil }
         var candidates: [(BoundQuery, Int)] = []
         var rest: [BoundQuery] = []
         for x in xs {
-            if case .predicate(let f, let t) = x, Self.probes(f, t), let n = estimate(f, t) { candidates.append((x, n)) } else { rest.append(x) }
+            if case .predicate(let f, let t) = x, Self.probes(f, t) || f == .connected, let n = estimate(f, t) {
+                candidates.append((x, n))
+            } else {
+                rest.append(x)
+            }
         }
         guard candidates.count >= 2 else { return nil }
         let sorted = candidates.sorted { $0.1 < $1.1 }
@@ -99,6 +104,12 @@ public struct SQLLowering: Sendable {
                 out.append(" AND x.value = "); out.append(bind: .integer(test == .bool(true) ? 1 : 0))
             }
             out.append(" AND x.thing = t.id)")
+        case .connected:
+            if case .bool(let b) = test {
+                out.append("+t.connected = "); out.append(bind: .integer(b ? 1 : 0))
+            } else {
+                predicate(field, test, into: &out)
+            }
         case .thingGroupNames:
             out.append("EXISTS (SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = t.id AND ")
             text("g.name_lower", test, into: &out)

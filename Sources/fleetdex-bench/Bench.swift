@@ -368,6 +368,7 @@ final class Bench {
         record("sqlite", "sqlite3 shell: CSV import of \(rowsTotal) attribute rows into the same keyed table", rate, "rows/s")
         let ours = rows.first { $0.what.hasPrefix("import-things") }.map { $0.value * 10 } ?? 0
         if ours > 0 { record("sqlite", "fleetdex import (attribute rows/s) as a fraction of the shell", ours / rate, "x") }
+        try shellIngestComparison()
         // An indexed lookup through the shell, and the same through fleetdex in process.
         let c = try Connection(path: dir)
         var times: [Double] = []
@@ -376,6 +377,49 @@ final class Bench {
             times.append(ms)
         }
         record("sqlite", "indexed lookup, raw SQLite in process", median(times), "ms")
+    }
+
+    /// The lifecycle events as the presence table holds them, inserted by the sqlite3 shell
+    /// from CSV in one transaction: the raw limit for ingest-events.
+    func shellIngestComparison() throws {
+        let csv = o.out + "/events.csv"
+        FileManager.default.createFile(atPath: csv, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: csv))
+        var buf = ""
+        var n = 0
+        try db.connection.forEach("SELECT client, ts, type, session, version, coalesce(reason, '') FROM presence_event") { s in
+            buf += "\(s.int(0)),\(s.int(1)),\(s.int(2)),\(s.text(3)),\(s.int(4)),\(s.text(5))\n"
+            n += 1
+            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
+        }
+        h.write(Data(buf.utf8))
+        try h.close()
+        guard n > 0 else { return }
+        let target = o.out + "/shell-events.sqlite"
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + s) }
+        let script = """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE presence_event(client INTEGER NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL, session TEXT NOT NULL,
+                version INTEGER NOT NULL, reason TEXT, PRIMARY KEY (client, ts, type, session, version)) WITHOUT ROWID;
+            .mode csv
+            .import \(csv) presence_event
+            """
+        let t0 = Self.clock()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [target]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        input.fileHandleForWriting.closeFile()
+        p.waitUntilExit()
+        let rate = Double(n) / (Self.clock() - t0)
+        record("sqlite", "sqlite3 shell: CSV import of \(n) lifecycle event rows into the same keyed table", rate, "rows/s")
+        if let ours = rows.first(where: { $0.what.hasPrefix("ingest-events") })?.value {
+            record("sqlite", "fleetdex ingest (events/s) as a fraction of the shell", ours / rate, "x")
+        }
     }
 
     func writeAttributeCSV(_ path: String) throws -> Int {
