@@ -3,10 +3,18 @@ import FleetIndex
 import FleetSQLite
 import Foundation
 
+/// All of this test process's databases live under one directory, removed when it exits.
+let testRoot: URL = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-tests-\(getpid())").path) }
+    return root
+}()
+
 enum Fixtures {
     /// A new, migrated database in its own temporary file.
     static func database() throws -> FleetDatabase {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-tests-\(UUID().uuidString)")
+        let dir = testRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return try FleetDatabase(path: dir.appendingPathComponent("fleet.sqlite").path, region: "us-east-1", account: "123456789012")
     }

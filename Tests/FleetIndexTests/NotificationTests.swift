@@ -118,7 +118,7 @@ import Testing
 /// A real HTTP server on the loopback (python3), answering 500, 503, then 200.
 @Suite struct WebhookServerTests {
     @Test func realServerGetsTheMessageOnceDelivered() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-hook-\(UUID().uuidString)")
+        let dir = testRoot.appendingPathComponent("hook-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = """
             import http.server, sys, json

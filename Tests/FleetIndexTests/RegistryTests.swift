@@ -94,7 +94,7 @@ import Testing
 
     @Test func importIsAtomic() throws {
         let db = try Fixtures.database()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        let dir = testRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let good = dir.appendingPathComponent("good.jsonl").path
         let bad = dir.appendingPathComponent("bad.jsonl").path
@@ -121,7 +121,7 @@ import Testing
     }
 
     @Test func notSQLiteIsRefused() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).sqlite").path
+        let path = testRoot.appendingPathComponent("\(UUID().uuidString).sqlite").path
         try String(repeating: "not a database ", count: 100).write(toFile: path, atomically: true, encoding: .utf8)
         let before = try String(contentsOfFile: path, encoding: .utf8)
         #expect(throws: FleetError.self) { try FleetDatabase(path: path) }

@@ -13,8 +13,16 @@ struct CLI {
         return url.appendingPathComponent("fleetdex")
     }()
 
+    /// One directory per test process, removed when it exits.
+    static let root: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cli-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cli-tests-\(getpid())").path) }
+        return root
+    }()
+
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cli-\(UUID().uuidString)")
+        dir = CLI.root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
