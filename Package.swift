@@ -49,7 +49,7 @@ let package = Package(
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
         .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery"]),
-        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite"]),
+        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
     ]
 )
