@@ -71,7 +71,7 @@ public struct DynamicGroups {
     func refresh(group id: Int64, query: String, at now: Int64, reason: String, touched: Touched? = nil) throws -> (joined: Int, left: Int) {
         let search = Search(db)
         let compiled: Search.Compiled
-        do { compiled = try search.compile(query, at: now) } catch {
+        do { compiled = try search.compile(query, at: now, plan: touched == nil) } catch {
             // A query that no longer binds (an index mode turned off) leaves the membership as it was.
             return (0, 0)
         }
@@ -80,10 +80,15 @@ public struct DynamicGroups {
         let gname = try groupName(id)
         if let touched, !query.contains("now") {
             // The Evaluator re-checks the changed things in memory; nobody else can have moved.
-            var ids = Set<Int64>()
-            for (thing, state) in touched.states where Evaluator.evaluate(compiled.bound, state) { ids.insert(thing) }
+            // A dynamic group has no parent or children, so a changed thing is a member exactly
+            // when the group's name is among its groups.
+            var ids = Set<Int64>(), members = Set<Int64>()
+            for (thing, state) in touched.states {
+                if Evaluator.evaluate(compiled.bound, state) { ids.insert(thing) }
+                if state.groupNames.contains(gname) { members.insert(thing) }
+            }
             matching = ids
-            current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ? AND thing IN (SELECT thing FROM thing_touch)", [id]) { $0.int(0) })
+            current = members
         } else {
             matching = Set(try search.allIDs(compiled))
             current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [id]) { $0.int(0) })

@@ -29,12 +29,13 @@ public struct Search {
     }
 
     /// Parses, binds and lowers `query`; errors become InvalidQueryException with a caret.
-    public func compile(_ query: String, at now: Int64, awsLimits: Bool = false) throws -> Compiled {
+    /// `plan: false` skips the selectivity estimates (for a query only evaluated in memory).
+    public func compile(_ query: String, at now: Int64, awsLimits: Bool = false, plan: Bool = true) throws -> Compiled {
         do throws(QueryError) {
             let tokens = try Lexer.tokens(in: query)
             let syntax = try Parser.parse(query)
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
-            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: estimator()).lower(bound))
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator() : nil).lower(bound))
         } catch {
             throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
         }
