@@ -345,26 +345,12 @@ final class Bench {
         let csv = o.out + "/attributes.csv"
         let rowsTotal = try writeAttributeCSV(csv)
         let dir = o.out + "/shell.sqlite"
-        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dir + s) }
-        let script = """
-            PRAGMA journal_mode=WAL;
+        let seconds = try sqliteShell(dir, """
             CREATE TABLE thing_text(field TEXT NOT NULL, value TEXT NOT NULL, thing INTEGER NOT NULL, PRIMARY KEY (field, value, thing)) WITHOUT ROWID;
             .mode csv
             .import \(csv) thing_text
-            """
-        let t0 = Self.clock()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [dir]
-        let input = Pipe()
-        p.standardInput = input
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        input.fileHandleForWriting.closeFile()
-        p.waitUntilExit()
-        let ms = (Self.clock() - t0) * 1000
-        let rate = Double(rowsTotal) / (ms / 1000)
+            """)
+        let rate = Double(rowsTotal) / seconds
         record("sqlite", "sqlite3 shell: CSV import of \(rowsTotal) attribute rows into the same keyed table", rate, "rows/s")
         let ours = rows.first { $0.what.hasPrefix("import-things") }.map { $0.value * 10 } ?? 0
         if ours > 0 { record("sqlite", "fleetdex import (attribute rows/s) as a fraction of the shell", ours / rate, "x") }
@@ -377,6 +363,23 @@ final class Bench {
             times.append(ms)
         }
         record("sqlite", "indexed lookup, raw SQLite in process", median(times), "ms")
+    }
+
+    /// Runs `script` in the sqlite3 shell on a fresh WAL database at `path`; returns the seconds it took.
+    func sqliteShell(_ path: String, _ script: String) throws -> Double {
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) }
+        let t0 = Self.clock()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [path]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data(("PRAGMA journal_mode=WAL;\n" + script).utf8))
+        input.fileHandleForWriting.closeFile()
+        p.waitUntilExit()
+        return Self.clock() - t0
     }
 
     /// The lifecycle events as the presence table holds them, inserted by the sqlite3 shell
@@ -395,27 +398,13 @@ final class Bench {
         h.write(Data(buf.utf8))
         try h.close()
         guard n > 0 else { return }
-        let target = o.out + "/shell-events.sqlite"
-        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + s) }
-        let script = """
-            PRAGMA journal_mode=WAL;
+        let seconds = try sqliteShell(o.out + "/shell-events.sqlite", """
             CREATE TABLE presence_event(client INTEGER NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL, session TEXT NOT NULL,
                 version INTEGER NOT NULL, reason TEXT, PRIMARY KEY (client, ts, type, session, version)) WITHOUT ROWID;
             .mode csv
             .import \(csv) presence_event
-            """
-        let t0 = Self.clock()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [target]
-        let input = Pipe()
-        p.standardInput = input
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        input.fileHandleForWriting.closeFile()
-        p.waitUntilExit()
-        let rate = Double(n) / (Self.clock() - t0)
+            """)
+        let rate = Double(n) / seconds
         record("sqlite", "sqlite3 shell: CSV import of \(n) lifecycle event rows into the same keyed table", rate, "rows/s")
         if let ours = rows.first(where: { $0.what.hasPrefix("ingest-events") })?.value {
             record("sqlite", "fleetdex ingest (events/s) as a fraction of the shell", ours / rate, "x")
