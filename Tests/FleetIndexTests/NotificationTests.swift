@@ -169,3 +169,29 @@ import Testing
         #expect(log.last?.contains("\"code\": 200") == true && log.last?.contains("alarm!") == true)
     }
 }
+
+@Suite struct DeliveryRestartTests {
+    /// A delivery written with its event survives the process: a new connection to the same
+    /// file finds it pending and delivers it.
+    @Test func pendingDeliveriesSurviveARestart() throws {
+        let path: String
+        do {
+            let db = try Fixtures.database()
+            path = db.connection.path
+            let n = Notifications(db)
+            let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
+            _ = try n.subscribe(topicARN: topic, protocol: "https", endpoint: "https://hooks.example/iot", at: 0)
+            _ = try n.createQueue(name: "Q", attributes: [:], at: 0)
+            _ = try n.subscribe(topicARN: topic, protocol: "sqs", endpoint: db.sqsARN("Q"), at: 0)
+            try db.connection.transaction { _ = try n.publish(topicARN: topic, message: "kept", subject: nil, at: 0) }
+            #expect(try WebhookDelivery(db).deliverDue(at: 0, send: { _, _, _ in nil }) == .init(delivered: 0, failed: 1))
+        }
+        let reopened = try FleetDatabase(path: path)
+        var bodies: [String] = []
+        let r = try WebhookDelivery(reopened).deliverDue(at: 10_000, send: { _, _, body in bodies.append(body); return 204 })
+        #expect(r == .init(delivered: 1, failed: 0))
+        #expect(bodies.count == 1 && bodies[0].contains("kept"))
+        let msgs = try Notifications(reopened).receiveMessage(url: "Q", max: 10, visibilityTimeout: nil, wait: 0, at: 10_000)["Messages"]?.arrayValue ?? []
+        #expect(msgs.count == 1)
+    }
+}
