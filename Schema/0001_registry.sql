@@ -20,15 +20,14 @@ CREATE TABLE thing_type (
 CREATE INDEX thing_type_name_lower ON thing_type(name_lower);
 
 -- connected / conn_ts / disconnect_reason mirror the client's connectivity (presence) so
--- that `connectivity.*` queries walk an index in name order. The row is kept narrow (the
--- attributes document lives in thing_attributes): presence updates and the row lookups of
--- a search touch fewer pages.
+-- that `connectivity.*` queries walk an index in name order.
 CREATE TABLE thing (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     name_lower TEXT NOT NULL,
     thing_id TEXT NOT NULL,
     type INTEGER REFERENCES thing_type(id),
+    attributes TEXT NOT NULL DEFAULT '{}',
     version INTEGER NOT NULL DEFAULT 1,
     created_at INTEGER NOT NULL,
     connected INTEGER NOT NULL DEFAULT 0,
@@ -40,12 +39,6 @@ CREATE INDEX thing_thing_id ON thing(thing_id);
 CREATE INDEX thing_type_name ON thing(type, name);
 CREATE INDEX thing_connected_name ON thing(connected, name);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
-
--- A thing's attributes as given (a JSON object of strings); no row when it has none.
-CREATE TABLE thing_attributes (
-    thing INTEGER PRIMARY KEY REFERENCES thing(id) ON DELETE CASCADE,
-    attributes TEXT NOT NULL
-) STRICT;
 
 CREATE TABLE thing_group (
     id INTEGER PRIMARY KEY,

@@ -43,10 +43,9 @@ public struct Importer {
                     deferred.append(sql)
                 }
             }
-            let find = try c.prepare("SELECT t.id, coalesce(ta.attributes, '{}') FROM thing AS t LEFT JOIN thing_attributes AS ta ON ta.thing = t.id WHERE t.name = ?")
-            let insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, version, created_at) VALUES (?, ?, ?, ?, 1, ?)")
-            let update = try c.prepare("UPDATE thing SET type = ?, version = version + 1 WHERE id = ?")
-            let document = try c.prepare("INSERT OR REPLACE INTO thing_attributes(thing, attributes) VALUES (?, ?)")
+            let find = try c.prepare("SELECT id, attributes FROM thing WHERE name = ?")
+            let insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)")
+            let update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
             let member = try c.prepare("INSERT OR IGNORE INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)")
             let hasClients = try c.scalar("SELECT 1 FROM client LIMIT 1") != nil
             while let line = reader.next() {
@@ -79,24 +78,19 @@ public struct Importer {
                     find.reset()
                     let id: Int64
                     if let existing {
-                        try update.bind([type.map(SQLiteValue.integer) ?? .null, .integer(existing)])
+                        try update.bind([type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(existing)])
                         try update.step()
                         id = existing
-                        if attrs.isEmpty { try registry.storeAttributes(id, []) }
                         try registry.indexAttributes(id, old: oldAttributes, new: attrs)
                         summary.updated += 1
                     } else {
                         try insert.bind([.text(name), .text(name.lowercased()), .text(FleetDatabase.uuid()),
-                                         type.map(SQLiteValue.integer) ?? .null, .integer(now)])
+                                         type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(now)])
                         try insert.step()
                         id = c.lastInsertRowID
                         try registry.indexAttributes(id, old: [], new: attrs)
                         if hasClients { try registry.linkClient(thing: id, name: name) }
                         summary.created += 1
-                    }
-                    if !attrs.isEmpty {
-                        try document.bind([.integer(id), .text(encoded)])
-                        try document.step()
                     }
                     if let gs = v["thingGroupNames"], !gs.isNull {
                         guard let list = gs.arrayValue else { throw FleetError.invalid("thingGroupNames must be an array of names") }

@@ -24,9 +24,8 @@ public struct Registry {
 
     func thing(_ name: String) throws -> ThingRow? {
         let rows = try c.query("""
-            SELECT t.id, t.name, t.thing_id, y.name, coalesce(ta.attributes, '{}'), t.version
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type LEFT JOIN thing_attributes AS ta ON ta.thing = t.id
-            WHERE t.name = ?
+            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.version
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name = ?
             """, [name]) { s in
             ThingRow(id: s.int(0), name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3),
                      attributes: Registry.decodeAttributes(s.text(4)), version: s.int(5))
@@ -43,15 +42,6 @@ public struct Registry {
     static func decodeAttributes(_ text: String) -> [(String, String)] {
         guard let v = try? JSONValue.parse(text), case .object(let ms) = v else { return [] }
         return ms.compactMap { m in m.value.stringValue.map { (m.key, $0) } }
-    }
-
-    /// Stores a thing's attributes document (none when it has no attributes).
-    func storeAttributes(_ thing: Int64, _ attrs: [(String, String)]) throws {
-        if attrs.isEmpty {
-            try c.execute("DELETE FROM thing_attributes WHERE thing = ?", [thing])
-        } else {
-            try c.execute("INSERT OR REPLACE INTO thing_attributes(thing, attributes) VALUES (?, ?)", [thing, Registry.encodeAttributes(attrs)])
-        }
     }
 
     static func encodeAttributes(_ attrs: [(String, String)]) -> String {
@@ -110,7 +100,7 @@ public struct Registry {
     /// Every indexed value of a thing, from its documents (attributes and shadows).
     func indexedValues(_ thing: Int64) throws -> [FieldValue] {
         var out: [FieldValue] = []
-        if let attrs = try c.scalar("SELECT attributes FROM thing_attributes WHERE thing = ?", [thing])?.string {
+        if let attrs = try c.scalar("SELECT attributes FROM thing WHERE id = ?", [thing])?.string {
             out += FieldIndexer.attributes(Registry.decodeAttributes(attrs))
         }
         let allowed = try db.indexedShadowNames()
@@ -152,10 +142,9 @@ public struct Registry {
             }
             let thingId = FleetDatabase.uuid()
             let attrs = attributes ?? []
-            try c.execute("INSERT INTO thing(name, name_lower, thing_id, type, version, created_at) VALUES (?, ?, ?, ?, 1, ?)",
-                          [name, name.lowercased(), thingId, type, now])
+            try c.execute("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                          [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attrs), now])
             let id = c.lastInsertRowID
-            try storeAttributes(id, attrs)
             try indexAttributes(id, old: [], new: attrs)
             try linkClient(thing: id, name: name)
             return jsonObject([("thingName", .string(name)), ("thingArn", .string(db.thingARN(name))), ("thingId", .string(thingId))])
@@ -218,8 +207,8 @@ public struct Registry {
                     attrs = p.attributes.filter { !$0.1.isEmpty }
                 }
             }
-            try c.execute("UPDATE thing SET type = ?, version = version + 1 WHERE id = ?", [typeValue, t.id])
-            try storeAttributes(t.id, attrs)
+            try c.execute("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?",
+                          [typeValue, Registry.encodeAttributes(attrs), t.id])
             try indexAttributes(t.id, old: t.attributes, new: attrs)
             return .object([])
         }
@@ -247,10 +236,7 @@ public struct Registry {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let scope = "list-things|\(attributeName ?? "")|\(attributeValue ?? "")|\(typeName ?? "")"
         let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
-        var sql = """
-            SELECT t.name, y.name, coalesce(ta.attributes, '{}'), t.version FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type
-            LEFT JOIN thing_attributes AS ta ON ta.thing = t.id WHERE t.name > ?
-            """
+        var sql = "SELECT t.name, y.name, t.attributes, t.version FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name > ?"
         var binds: [SQLiteValue] = [.text(after)]
         if let attributeName {
             sql += " AND t.id IN (SELECT thing FROM thing_text WHERE field = ? AND value = ?)"

@@ -136,8 +136,8 @@ public struct Search {
         let targeted = try targetedThings(ids)
         var docs: [JSONValue] = []
         let thingStmt = try c.prepare("""
-            SELECT t.name, t.thing_id, y.name, coalesce(ta.attributes, '{}'), t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type LEFT JOIN thing_attributes AS ta ON ta.thing = t.id WHERE t.id = ?
+            SELECT t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id = ?
             """)
         for id in ids {
             try thingStmt.bind([.integer(id)])
@@ -267,9 +267,8 @@ public struct Search {
         var states: [Int64: ThingState] = [:]
         var attributes: [Int64: String] = [:]
         try c.forEach("""
-            SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, coalesce(ta.attributes, '{}')
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type LEFT JOIN thing_attributes AS ta ON ta.thing = t.id
-            WHERE t.id IN (\(source))
+            SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, t.attributes
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN (\(source))
             """, binds) { s in
             states[s.int(0)] = ThingState(name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3), connected: s.int(4) != 0,
                                           connectivityTimestamp: s.optionalInt(5), disconnectReason: s.optionalText(6))

@@ -169,15 +169,12 @@ CREATE TABLE thing (
     name_lower TEXT NOT NULL,
     thing_id TEXT NOT NULL,
     type INTEGER REFERENCES thing_type(id),
+    attributes TEXT NOT NULL DEFAULT '{}',
     version INTEGER NOT NULL DEFAULT 1,
     created_at INTEGER NOT NULL,
     connected INTEGER NOT NULL DEFAULT 0,
     conn_ts INTEGER,
     disconnect_reason TEXT
-) STRICT;
-CREATE TABLE thing_attributes (
-    thing INTEGER PRIMARY KEY REFERENCES thing(id) ON DELETE CASCADE,
-    attributes TEXT NOT NULL
 ) STRICT;
 CREATE TABLE thing_flag (
     field TEXT NOT NULL,
