@@ -48,11 +48,24 @@ struct Monitor {
         return t.unregistered
     }
 
+    /// Is `thing` in one of the groups or below them? (One probe, not the groups' member lists.)
+    func isMember(_ thing: Int64, of groups: [Int64]) throws -> Bool {
+        for g in groups where try c.scalar("""
+            SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
+            WHERE m.thing = ? AND a.ancestor = ? LIMIT 1
+            """, [thing, g]) != nil {
+            return true
+        }
+        return false
+    }
+
     /// The attached profiles that monitor one client or thing.
     func profiles(client: Int64?, thing: Int64?) throws -> [Defender.Profile] {
         try Defender(db).attachedProfiles().filter { p in
             let t = try targets(profile: p.id)
-            return covers(t, thing: thing, members: t.groups.isEmpty ? [] : try groupMembers(t.groups))
+            if t.all { return true }
+            guard let thing else { return t.unregistered }
+            return try t.registered || isMember(thing, of: t.groups)
         }
     }
 }

@@ -124,6 +124,11 @@ import Testing
         #expect(try events(db).map { String($0.split(separator: " ")[0]) } == ["in"])
         #expect(try Fixtures.search(db, "deviceDefender.violationCount:1") == ["in"])
         #expect(try Fixtures.search(db, "deviceDefender.violationCount:*") == ["in"])
+        func points(_ t: String) throws -> Int {
+            try Defender(db).listMetricValues(thingName: t, metric: "aws:disconnect-duration", start: t0, end: t0 + 30 * min,
+                                              dimension: nil, maxResults: nil, nextToken: nil)["metricDatumList"]?.arrayValue?.count ?? -1
+        }
+        #expect(try points("in") == 1 && points("out") == 0)   // only the subgroup's member is monitored
         _ = try r.removeThingFromThingGroup(group: "sub", thingName: "in")
         _ = try EvaluationCycle(db).evaluate(at: t0 + 35 * min)
         #expect(try events(db).last?.hasPrefix("in alarm-invalidated") == true)
