@@ -158,7 +158,7 @@ public struct Defender {
 
     public func listSecurityProfiles(maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: "profiles") } ?? ""
+        let after = try PageToken.position(nextToken, scope: "profiles") ?? ""
         let names = try c.query("SELECT name FROM security_profile WHERE name > ? ORDER BY name LIMIT ?", [after, limit + 1]) { $0.text(0) }
         let page = names.prefix(limit)
         return jsonObject([("securityProfileIdentifiers", .array(page.map { jsonObject([("name", .string($0)), ("arn", .string(db.profileARN($0)))]) })),
@@ -301,7 +301,7 @@ public struct Defender {
         }
         if let profile { _ = try requireProfile(profile) }
         let scope = "active|\(thingName ?? "")|\(profile ?? "")|\(criteriaType ?? "")|\(verificationState ?? "")"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         var sql = """
             SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.last_value, a.last_time, a.start_time,
                    a.verification_state, a.verification_description, p.behaviors
@@ -339,7 +339,7 @@ public struct Defender {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
         guard start <= end else { throw FleetError.invalid("--start-time must not be after --end-time") }
         let scope = "events|\(start)|\(end)|\(thingName ?? "")|\(profile ?? "")|\(verificationState ?? "")"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) }.flatMap { Int64($0) } ?? 0
+        let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? 0
         var sql = """
             SELECT violation_id, client_id, profile, behavior_json, metric_value, time, NULL, verification_state,
                    verification_description, event_type, id
@@ -387,7 +387,7 @@ public struct Defender {
         }
         guard start <= end else { throw FleetError.invalid("--start-time must not be after --end-time") }
         let scope = "metrics|\(thingName)|\(metric)|\(start)|\(end)"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) }.flatMap { Int64($0) } ?? Int64.min
+        let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? Int64.min
         let clientRow = try c.query("SELECT id, thing FROM client WHERE client_id = ?", [thingName]) { ($0.int(0), $0.optionalInt(1)) }.first
         let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [thingName])?.int
         guard clientRow != nil || thing != nil else { throw FleetError.notFound("Thing \(thingName) cannot be found.") }

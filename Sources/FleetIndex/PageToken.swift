@@ -21,6 +21,12 @@ public enum PageToken {
         return position
     }
 
+    /// The position of an optional `--next-token` (nil when there is none).
+    public static func position(_ token: String?, scope: String) throws(FleetError) -> String? {
+        guard let token else { return nil }
+        return try decode(token, scope: scope)
+    }
+
     static func checksum(_ s: String) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325 ^ 0x66_6c_65_65_74_64_65_78  // "fleetdex"
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }

@@ -235,7 +235,7 @@ public struct Registry {
                            maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let scope = "list-things|\(attributeName ?? "")|\(attributeValue ?? "")|\(typeName ?? "")"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         var sql = "SELECT t.name, y.name, t.attributes, t.version FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name > ?"
         var binds: [SQLiteValue] = [.text(after)]
         if let attributeName {
@@ -308,7 +308,7 @@ public struct Registry {
 
     public func listThingTypes(typeName: String?, maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: "types") } ?? ""
+        let after = try PageToken.position(nextToken, scope: "types") ?? ""
         var sql = "SELECT name, properties, deprecated, deprecated_at, created_at FROM thing_type WHERE name > ?"
         var binds: [SQLiteValue] = [.text(after)]
         if let typeName { sql += " AND name = ?"; binds.append(.text(typeName)) }
@@ -436,7 +436,7 @@ public struct Registry {
     public func listThingGroups(parent: String?, namePrefix: String?, recursive: Bool, maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let scope = "groups|\(parent ?? "")|\(namePrefix ?? "")|\(recursive)"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         var sql = "SELECT g.name FROM thing_group AS g WHERE g.name > ?"
         var binds: [SQLiteValue] = [.text(after)]
         if let parent {
@@ -537,7 +537,7 @@ public struct Registry {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
         guard let gid = try groupID(group) else { throw FleetError.notFound("Thing group \(group) cannot be found.") }
         let scope = "members|\(group)|\(recursive)"
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         let sql = recursive
             ? "SELECT DISTINCT t.name FROM thing_group_ancestor AS a JOIN thing_group_member AS m ON m.group_id = a.group_id JOIN thing AS t ON t.id = m.thing WHERE a.ancestor = ? AND t.name > ? ORDER BY t.name LIMIT ?"
             : "SELECT t.name FROM thing_group_member AS m JOIN thing AS t ON t.id = m.thing WHERE m.group_id = ? AND t.name > ? ORDER BY t.name LIMIT ?"
@@ -551,7 +551,7 @@ public struct Registry {
         let limit = try Validation.maxResults(maxResults, default: 25, max: 250)
         let t = try requireThing(thingName)
         let scope = "groups-for|\(thingName)"
-        let after = try nextToken.map { tk throws(FleetError) in try PageToken.decode(tk, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         let names = try c.query("SELECT g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id WHERE m.thing = ? AND g.name > ? ORDER BY g.name LIMIT ?",
                                 [t.id, after, limit + 1]) { $0.text(0) }
         let page = names.prefix(limit)

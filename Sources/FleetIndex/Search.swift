@@ -113,7 +113,7 @@ public struct Search {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 500)
         let q = try compile(query, at: now, awsLimits: awsLimits)
         let scope = "search|" + query
-        let after = try nextToken.map { t throws(FleetError) in try PageToken.decode(t, scope: scope) } ?? ""
+        let after = try PageToken.position(nextToken, scope: scope) ?? ""
         let rows = try page(q, after: after, limit: limit + 1)
         let pageRows = Array(rows.prefix(limit))
         let docs = try documents(pageRows.map(\.0))
