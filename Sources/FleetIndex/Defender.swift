@@ -268,20 +268,11 @@ public struct Defender {
         try invalidate(profile: nil, behavior: nil, thing: thing, reason: reason, at: now)
     }
 
-    static func violationJSON(_ s: Statement, active: Bool) -> JSONValue {
-        // columns: violation_id, thing, profile, behavior_json, value, time, start, state, description, type
+    /// A ViolationEvent from a row of
+    /// (violation_id, client_id, profile, behavior_json, metric_value, time, -, state, description, type).
+    static func violationEventJSON(_ s: Statement) -> JSONValue {
         let behavior = (try? JSONValue.parse(s.text(3))) ?? .object([])
         let value: JSONValue? = s.isNull(4) ? nil : jsonObject([("count", .double(s.double(4)))])
-        if active {
-            return jsonObject([
-                ("violationId", .string(s.text(0))), ("thingName", .string(s.text(1))), ("securityProfileName", .string(s.text(2))),
-                ("behavior", behavior), ("lastViolationValue", value),
-                ("lastViolationTime", s.optionalInt(5).map { .string(Timestamp.iso($0)) }),
-                ("violationStartTime", s.optionalInt(6).map { .string(Timestamp.iso($0)) }),
-                ("verificationState", s.optionalText(7).map(JSONValue.string)),
-                ("verificationStateDescription", s.optionalText(8).map(JSONValue.string)),
-            ])
-        }
         return jsonObject([
             ("violationId", .string(s.text(0))), ("thingName", .string(s.text(1))), ("securityProfileName", .string(s.text(2))),
             ("behavior", behavior), ("metricValue", value),
@@ -352,7 +343,7 @@ public struct Defender {
         if let verificationState { sql += " AND coalesce(verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
         sql += " ORDER BY id LIMIT ?"
         binds.append(.integer(Int64(limit + 1)))
-        let rows = try c.query(sql, binds) { s in (s.int(10), Defender.violationJSON(s, active: false)) }
+        let rows = try c.query(sql, binds) { s in (s.int(10), Defender.violationEventJSON(s)) }
         let page = rows.prefix(limit)
         return jsonObject([("violationEvents", .array(page.map(\.1))),
                            ("nextToken", rows.count > limit ? .string(PageToken.encode(String(page.last!.0), scope: scope)) : nil)])

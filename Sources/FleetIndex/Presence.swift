@@ -128,8 +128,7 @@ public struct Presence {
 
     /// Ingests a stream of JSON Lines (or one JSON array), committing every `batch` events
     /// so that an event counted as accepted is on disk. `rejected` is called for each bad line.
-    public func ingest(_ reader: LineReader, batch: Int = 5000, rejected: (Int, String) -> Void,
-                       committed: (Summary) -> Void = { _ in }) throws -> Summary {
+    public func ingest(_ reader: LineReader, batch: Int = 5000, rejected: (Int, String) -> Void) throws -> Summary {
         var summary = Summary()
         var pending = 0
         let cache = Batch()
@@ -140,7 +139,6 @@ public struct Presence {
         func commit() throws {
             try flush(cache)
             try c.execute(script: "COMMIT")
-            committed(summary)
             try c.execute(script: "BEGIN IMMEDIATE")
             pending = 0
         }
@@ -182,7 +180,6 @@ public struct Presence {
             }
             try flush(cache)
             try c.execute(script: "COMMIT")
-            committed(summary)
         } catch {
             try? c.execute(script: "ROLLBACK")
             throw error

@@ -447,9 +447,7 @@ public struct Registry {
                 sql += " AND g.parent = ?"
             }
             binds.append(.integer(pid))
-        } else if !recursive {
-            // AWS lists every group when no parent is given; --recursive changes nothing then.
-        }
+        }  // without a parent AWS lists every group; --recursive changes nothing then
         if let namePrefix {
             sql += " AND g.name GLOB ?"
             binds.append(.text(Lexer.literalGlob(namePrefix) + "*"))
