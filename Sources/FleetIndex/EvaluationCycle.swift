@@ -146,29 +146,33 @@ public struct EvaluationCycle {
         }
         let alerts = Alerts(db)
         var monitoredKeys = Set<String>()
+        // A client's values of a metric at every tick, computed once however many profiles use it.
         var histories: [Int64: PresenceHistory] = [:]
+        var computed: [String: [Double?]] = [:]
+        func series(_ client: ClientInfo, _ metric: String) throws -> [Double?] {
+            let key = "\(client.id)|\(metric)"
+            if let known = computed[key] { return known }
+            let values: [Double?]
+            if let m = client.maxTs, m > firstPeriodStart {
+                let h = try histories[client.id] ?? PresenceHistory.load(c, client: client.id, until: ticks.last!)
+                histories[client.id] = h
+                values = h.values(metric, ticks: ticks)
+            } else if metric == "aws:disconnect-duration" {
+                values = ticks.map { t in client.mark.map { PresenceHistory.disconnectDuration($0, at: t) } }
+            } else {
+                values = ticks.map { _ in client.maxTs == nil ? nil : 0 }
+            }
+            computed[key] = values
+            return values
+        }
         for p in profiles {
             let targets = try monitor.targets(profile: p.id)
             let members = targets.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers(targets.groups)
-            let metrics = Set(p.behaviors.map(\.metric))
             for client in clients where monitor.covers(targets, thing: client.thing, members: members) {
-                // Values per metric for this client at every tick.
-                var series: [String: [Double?]] = [:]
-                for metric in metrics {
-                    if let m = client.maxTs, m > firstPeriodStart {
-                        let h = try histories[client.id] ?? PresenceHistory.load(c, client: client.id, until: ticks.last!)
-                        histories[client.id] = h
-                        series[metric] = h.values(metric, ticks: ticks)
-                    } else if metric == "aws:disconnect-duration" {
-                        series[metric] = ticks.map { t in client.mark.map { PresenceHistory.disconnectDuration($0, at: t) } }
-                    } else {
-                        series[metric] = ticks.map { _ in client.maxTs == nil ? nil : 0 }
-                    }
-                }
                 for b in p.behaviors {
                     let key = "\(client.id)|\(p.name)|\(b.name)"
                     monitoredKeys.insert(key)
-                    let values = series[b.metric] ?? []
+                    let values = try series(client, b.metric)
                     var slot = slots[key]
                     for (i, tick) in ticks.enumerated() {
                         guard let v = values[i] else {
