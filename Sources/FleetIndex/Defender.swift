@@ -246,9 +246,7 @@ public struct Defender {
         let profiles = Dictionary(try c.query("SELECT name, behaviors, alert_targets FROM security_profile") { ($0.text(0), ($0.text(1), $0.optionalText(2))) }, uniquingKeysWith: { a, _ in a })
         let alerts = Alerts(db)
         for r in rows {
-            if db.tracksChanges {
-                try c.execute("INSERT OR IGNORE INTO thing_touch(thing) SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL", [r.0, r.1, r.2])
-            }
+            try db.touch(selectedBy: "SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL", [r.0, r.1, r.2])
             try c.execute("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?", [r.0, r.1, r.2])
             guard r.6, let vid = r.3 else { continue }
             let p = profiles[r.1]

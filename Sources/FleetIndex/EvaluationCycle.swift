@@ -282,13 +282,9 @@ public struct EvaluationCycle {
                 verification_state = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_state END,
                 verification_description = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_description END
             """)
-        let touch = try c.prepare("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)")
         for (key, s) in slots where s.changed {
             let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
-            if db.tracksChanges, let thing = s.thing ?? clientThings[Int64(parts[0])!] {
-                try touch.bind([.integer(thing)])
-                try touch.step()
-            }
+            if let thing = s.thing ?? clientThings[Int64(parts[0])!] { try db.touch(thing) }
             let k: [SQLiteValue] = [.integer(Int64(parts[0])!), .text(parts[1]), .text(parts[2])]
             if !s.inAlarm && s.streak == 0 {
                 try del.bind(k)

@@ -73,6 +73,12 @@ public final class FleetDatabase {
         try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)", [thing])
     }
 
+    /// Notes that the things a query selects changed (`select` yields thing ids).
+    func touch(selectedBy select: String, _ binds: [any SQLiteBindable]) throws {
+        guard tracksChanges else { return }
+        try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) " + select, binds)
+    }
+
     /// Notes a change that can move any thing in or out of a group (targets, indexing modes):
     /// the next refresh runs every group's query over the whole fleet.
     public func touchAll() throws {

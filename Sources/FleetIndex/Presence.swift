@@ -103,8 +103,6 @@ public struct Presence {
         let client = try c.prepare("UPDATE client SET connected = ?, ts = ?, event_type = ?, session = ?, version = ?, reason = ?, max_ts = ? WHERE id = ?")
         let maxOnly = try c.prepare("UPDATE client SET max_ts = ? WHERE id = ?")
         let thing = try c.prepare("UPDATE thing SET connected = ?, conn_ts = ?, disconnect_reason = ? WHERE id = ?")
-        let touch = try c.prepare("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)")
-        let tracking = db.tracksChanges
         for (_, row) in batch.clients where row.dirty {
             if row.markChanged, let m = row.mark {
                 try client.bind([.integer(m.connected ? 1 : 0), .integer(m.timestamp), .integer(m.kind.rawValue), .text(m.session), .integer(m.version),
@@ -113,10 +111,7 @@ public struct Presence {
                 if let t = row.thing {
                     try thing.bind([.integer(m.connected ? 1 : 0), .integer(m.timestamp), m.connected ? .null : (m.reason.map(SQLiteValue.text) ?? .null), .integer(t)])
                     try thing.step()
-                    if tracking {
-                        try touch.bind([.integer(t)])
-                        try touch.step()
-                    }
+                    try db.touch(t)
                 }
             } else {
                 try maxOnly.bind([row.maxTs.map(SQLiteValue.integer) ?? .null, .integer(row.id)])

@@ -474,7 +474,7 @@ public struct Registry {
             if try c.scalar("SELECT 1 FROM thing_group WHERE parent = ?", [g.0]) != nil {
                 throw FleetError.invalid("Cannot delete thing group \(name): it has child groups")
             }
-            try c.execute("INSERT OR IGNORE INTO thing_touch(thing) SELECT thing FROM thing_group_member WHERE group_id = ?", [g.0])
+            try db.touch(selectedBy: "SELECT thing FROM thing_group_member WHERE group_id = ?", [g.0])
             try c.execute("DELETE FROM thing_group WHERE id = ?", [g.0])
             return .object([])
         }
