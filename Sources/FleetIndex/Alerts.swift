@@ -8,9 +8,9 @@ final class Alerts {
     private var routes: [String: [Notifications.Route]] = [:]
     init(_ db: FleetDatabase) { self.db = db }
 
-    /// Publishes one notification for `event` on `topicARN`; returns the deliveries made.
+    /// Publishes one notification for `event` on `topicARN`; returns its MessageId.
     @discardableResult
-    func publish(_ event: ViolationRecord, topicARN: String, at now: Int64) throws -> Int {
+    func publish(_ event: ViolationRecord, topicARN: String, at now: Int64) throws -> String {
         let n = Notifications(db)
         if routes[topicARN] == nil { routes[topicARN] = try n.routes(topicARN: topicARN) }
         return try n.publish(topicARN: topicARN, message: event.message.compact, subject: nil, at: now, routes: routes[topicARN])

@@ -93,9 +93,10 @@ public struct Notifications {
         return subs.map { id, proto, endpoint in Route(subscription: id, queue: proto == "sqs" ? (try? queue(endpoint))?.id : nil) }
     }
 
-    /// Publishes `message` to every subscription of the topic (in the caller's transaction).
+    /// Publishes `message` to every subscription of the topic (in the caller's transaction);
+    /// returns the SNS MessageId.
     @discardableResult
-    public func publish(topicARN: String, message: String, subject: String?, at now: Int64, routes known: [Route]? = nil) throws -> Int {
+    public func publish(topicARN: String, message: String, subject: String?, at now: Int64, routes known: [Route]? = nil) throws -> String {
         let routes = try known ?? self.routes(topicARN: topicARN)
         let messageId = FleetDatabase.uuid()
         let envelope = jsonObject([
@@ -118,13 +119,12 @@ public struct Notifications {
                 try hook.step()
             }
         }
-        return routes.count
+        return messageId
     }
 
     public func publishOperation(topicARN: String, message: String, subject: String?, at now: Int64) throws -> JSONValue {
         try c.transaction {
-            _ = try publish(topicARN: topicARN, message: message, subject: subject, at: now)
-            return jsonObject([("MessageId", .string(FleetDatabase.uuid()))])
+            jsonObject([("MessageId", .string(try publish(topicARN: topicARN, message: message, subject: subject, at: now)))])
         }
     }
 
