@@ -79,6 +79,38 @@ public struct EvaluationCycle {
         var thing: Int64?
         var metric: String
         var changed = false
+
+        enum Transition { case none, raised, cleared(violationId: String) }
+
+        /// One datapoint through the alarm state machine (semantics.md §3): a streak of
+        /// violating datapoints raises the alarm with a new violationId, a streak of conforming
+        /// ones clears it (the slot then starts over, empty).
+        mutating func apply(_ value: Double, violates: Bool, at tick: Int64, behavior b: Behavior) -> Transition {
+            changed = true
+            lastDatapoint = tick
+            if !inAlarm {
+                guard violates else { streak = 0; return .none }
+                streak += 1
+                guard streak >= b.consecutiveDatapointsToAlarm else { return .none }
+                inAlarm = true
+                streak = 0
+                violationId = FleetDatabase.hex32()
+                startTime = tick
+                lastValue = value
+                lastTime = tick
+                return .raised
+            }
+            if violates {
+                streak = 0
+                lastValue = value
+                lastTime = tick
+                return .none
+            }
+            streak += 1
+            guard streak >= b.consecutiveDatapointsToClear, let id = violationId else { return .none }
+            self = Slot(inAlarm: false, streak: 0, thing: thing, metric: metric, changed: true)
+            return .cleared(violationId: id)
+        }
     }
 
     struct ClientInfo {
@@ -191,42 +223,20 @@ public struct EvaluationCycle {
                             slot = Slot(inAlarm: false, streak: 0, thing: client.thing, metric: b.metric)
                         }
                         var s = slot!
-                        s.changed = true
-                        s.lastDatapoint = tick
                         s.thing = client.thing
-                        if !s.inAlarm {
-                            if violates {
-                                s.streak += 1
-                                if s.streak >= b.consecutiveDatapointsToAlarm {
-                                    s.inAlarm = true
-                                    s.streak = 0
-                                    s.violationId = FleetDatabase.hex32()
-                                    s.startTime = tick
-                                    s.lastValue = v
-                                    s.lastTime = tick
-                                    try record(ViolationRecord(violationId: s.violationId!, thingName: client.clientId, profile: p.name, behavior: b.json,
-                                                               metricValue: v, type: "in-alarm", time: tick),
-                                               profile: p, behavior: b, alerts: alerts, at: now, report: &report)
-                                    report.raised += 1
-                                }
-                            } else {
-                                s.streak = 0
-                            }
-                        } else {
-                            if violates {
-                                s.streak = 0
-                                s.lastValue = v
-                                s.lastTime = tick
-                            } else {
-                                s.streak += 1
-                                if s.streak >= b.consecutiveDatapointsToClear {
-                                    try record(ViolationRecord(violationId: s.violationId!, thingName: client.clientId, profile: p.name, behavior: b.json,
-                                                               metricValue: v, type: "alarm-cleared", time: tick),
-                                               profile: p, behavior: b, alerts: alerts, at: now, report: &report)
-                                    report.cleared += 1
-                                    s = Slot(inAlarm: false, streak: 0, thing: client.thing, metric: b.metric, changed: true)
-                                }
-                            }
+                        switch s.apply(v, violates: violates, at: tick, behavior: b) {
+                        case .raised:
+                            try record(ViolationRecord(violationId: s.violationId!, thingName: client.clientId, profile: p.name, behavior: b.json,
+                                                       metricValue: v, type: "in-alarm", time: tick),
+                                       profile: p, behavior: b, alerts: alerts, at: now, report: &report)
+                            report.raised += 1
+                        case .cleared(let violationId):
+                            try record(ViolationRecord(violationId: violationId, thingName: client.clientId, profile: p.name, behavior: b.json,
+                                                       metricValue: v, type: "alarm-cleared", time: tick),
+                                       profile: p, behavior: b, alerts: alerts, at: now, report: &report)
+                            report.cleared += 1
+                        case .none:
+                            break
                         }
                         slot = s
                     }
