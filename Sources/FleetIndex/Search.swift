@@ -29,23 +29,24 @@ public struct Search {
     }
 
     /// Parses, binds and lowers `query`; errors become InvalidQueryException with a caret.
-    /// `plan: false` skips the selectivity estimates (for a query only evaluated in memory).
-    public func compile(_ query: String, at now: Int64, awsLimits: Bool = false, plan: Bool = true) throws -> Compiled {
+    /// `plan: false` skips the selectivity estimates (for a query only evaluated in memory);
+    /// `ordered: true` plans for a first page in name order rather than every match.
+    public func compile(_ query: String, at now: Int64, awsLimits: Bool = false, plan: Bool = true, ordered: Bool = false) throws -> Compiled {
         do throws(QueryError) {
             let tokens = try Lexer.tokens(in: query)
             let syntax = try Parser.parse(query)
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
-            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator() : nil).lower(bound))
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator() : nil, ordered: ordered).lower(bound))
         } catch {
             throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
         }
     }
 
-    /// Counts (capped at 20,000) of the things a probeable predicate selects, from the indexes.
+    /// Counts (capped at `SQLLowering.estimateCap`) of the things a probeable predicate selects, from the indexes.
     func estimator() -> @Sendable (BoundField, BoundTest) -> Int? {
         let box = ConnectionBox(c)
         return { field, test in
-            let cap = " LIMIT 20000)"
+            let cap = " LIMIT \(SQLLowering.estimateCap))"
             switch (field, test) {
             case (.leaf(let path, false), .textEquals(let v)):
                 return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_text WHERE field = ? AND value = ?" + cap, [.text(path), .text(v)])
@@ -111,7 +112,7 @@ public struct Search {
             throw FleetError.notFound("Index \(indexName) does not exist (fleetdex has AWS_Things)")
         }
         let limit = try Validation.maxResults(maxResults, default: 100, max: 500)
-        let q = try compile(query, at: now, awsLimits: awsLimits)
+        let q = try compile(query, at: now, awsLimits: awsLimits, ordered: true)
         let scope = "search|" + query
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
         let rows = try page(q, after: after, limit: limit + 1)
@@ -230,7 +231,7 @@ public struct Search {
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
     public func explain(_ query: String, at now: Int64, awsLimits: Bool = false) throws -> String {
-        let q = try compile(query, at: now, awsLimits: awsLimits)
+        let q = try compile(query, at: now, awsLimits: awsLimits, ordered: true)
         let (sql, binds) = pageSQL(q, after: "", limit: 100)
         var out = "query:   \(query)\n"
         out += "tokens:  " + q.tokens.dropLast().map { t -> String in

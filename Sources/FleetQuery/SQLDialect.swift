@@ -7,6 +7,9 @@ public protocol SQLDialect: Sendable {
     /// Appends "`column` matches the wildcard pattern" (the pattern uses `*`, `?` and
     /// `[x]` for a literal x, already lower-cased; the column holds lower-cased text).
     func appendPatternMatch(_ column: StaticString, pattern: String, to sql: inout SQLFragment)
+    /// Appends, after a table name, the hint that the named (partial) index must be used;
+    /// nothing where the engine chooses well on its own.
+    func appendIndexHint(_ index: StaticString, to sql: inout SQLFragment)
 }
 
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
@@ -17,5 +20,10 @@ public struct SQLiteDialect: SQLDialect {
         sql.append(column)
         sql.append(" GLOB ")
         sql.append(bind: .text(pattern))
+    }
+    /// SQLite prefers a rowid seek into the wide thing row over a partial index; say which.
+    public func appendIndexHint(_ index: StaticString, to sql: inout SQLFragment) {
+        sql.append(" INDEXED BY ")
+        sql.append(index)
     }
 }

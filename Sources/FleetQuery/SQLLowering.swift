@@ -16,9 +16,19 @@ public struct SQLLowering: Sendable {
     /// materializing every list.
     public var estimate: (@Sendable (BoundField, BoundTest) -> Int?)?
 
-    public init(dialect: any SQLDialect = SQLiteDialect(), estimate: (@Sendable (BoundField, BoundTest) -> Int?)? = nil) {
+    /// Whether the condition serves a first page in name order (`ORDER BY t.name LIMIT n`)
+    /// rather than every match. Then an AND whose every indexed predicate selects at least
+    /// `estimateCap` things walks the name index and probes each thing: a page needs
+    /// page/density probes, instead of reading and sorting every match.
+    public var ordered: Bool
+
+    /// Estimates stop counting here; a predicate that reaches it is "large".
+    public static let estimateCap = 20_000
+
+    public init(dialect: any SQLDialect = SQLiteDialect(), estimate: (@Sendable (BoundField, BoundTest) -> Int?)? = nil, ordered: Bool = false) {
         self.dialect = dialect
         self.estimate = estimate
+        self.ordered = ordered
     }
 
     /// The condition for `query`, to follow `WHERE` in a query over `thing AS t`.
@@ -33,12 +43,30 @@ public struct SQLLowering: Sendable {
         case .all:
             out.append("1")
         case .and(let xs):
-            if let planned = plan(xs) {
+            if let walk = walkPlan(xs) {
+                emitWalk(walk, into: &out)
+            } else if let planned = plan(xs) {
                 out.append("(")
-                lower(planned.driver, into: &out)
-                for p in planned.probes {
+                // Probes that can test the driver's thing column go inside the driver's
+                // subquery: thing rows are then read only for the things that match them all.
+                let inside = planned.probes.filter { if case .predicate(let f, _) = $0 { Self.probesInside(f) } else { false } }
+                let outside = planned.probes.filter { if case .predicate(let f, _) = $0 { !Self.probesInside(f) } else { true } }
+                if !inside.isEmpty, case .predicate(let df, let dt) = planned.driver, let subject = openDriver(df, dt, into: &out) {
+                    for p in inside {
+                        out.append(" AND ")
+                        if case .predicate(let f, let t) = p { probe(f, t, subject: subject, into: &out) }
+                    }
+                    out.append(")")
+                } else {
+                    lower(planned.driver, into: &out)
+                    for p in inside {
+                        out.append(" AND ")
+                        if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
+                    }
+                }
+                for p in outside {
                     out.append(" AND ")
-                    if case .predicate(let f, let t) = p { probe(f, t, into: &out) }
+                    if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
                 }
                 for r in planned.rest {
                     out.append(" AND ")
@@ -55,8 +83,40 @@ public struct SQLLowering: Sendable {
             lower(x, into: &out)
             out.append(")")
         case .predicate(let field, let test):
-            predicate(field, test, into: &out)
+            if let walk = walkPlan([q]) { emitWalk(walk, into: &out) } else { predicate(field, test, into: &out) }
         }
+    }
+
+    /// For an ordered page: when every indexed predicate of an AND is large (and one is not
+    /// `connectivity.connected`, which has its own name-ordered index), the probeable ones
+    /// become probes of the thing walked in name order; the rest stay as they are.
+    private func walkPlan(_ xs: [BoundQuery]) -> (probes: [BoundQuery], rest: [BoundQuery])? {
+        guard ordered, let estimate else { return nil }
+        var probes: [BoundQuery] = []
+        var rest: [BoundQuery] = []
+        for x in xs {
+            if case .predicate(let f, let t) = x, Self.probes(f, t) {
+                guard let n = estimate(f, t), n >= Self.estimateCap else { return nil }
+                probes.append(x)
+            } else {
+                if case .predicate(.connected, let t) = x, let n = estimate(.connected, t), n < Self.estimateCap { return nil }
+                rest.append(x)
+            }
+        }
+        return probes.isEmpty ? nil : (probes, rest)
+    }
+
+    private func emitWalk(_ walk: (probes: [BoundQuery], rest: [BoundQuery]), into out: inout SQLFragment) {
+        out.append("(")
+        for (i, p) in walk.probes.enumerated() {
+            if i > 0 { out.append(" AND ") }
+            if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
+        }
+        for r in walk.rest {
+            out.append(" AND ")
+            lower(r, into: &out)
+        }
+        out.append(")")
     }
 
     /// Whether a predicate has a per-row probe form (an index seek keyed by the thing).
@@ -88,32 +148,76 @@ public struct SQLLowering: Sendable {
         return (sorted[0].0, sorted.dropFirst().map(\.0), rest)
     }
 
-    /// The per-row form of a probeable predicate: `EXISTS (... WHERE ... = t.id)`.
-    private func probe(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) {
+    /// The thing a probe tests: the row of `thing AS t`, or a thing-id column of a driver's subquery.
+    enum ProbeSubject {
+        case row
+        case column(StaticString)
+        func append(to out: inout SQLFragment) {
+            switch self {
+            case .row: out.append("t.id")
+            case .column(let c): out.append(c)
+            }
+        }
+    }
+
+    /// Whether a probe can test any thing-id column (not only `t.id`).
+    static func probesInside(_ field: BoundField) -> Bool {
+        switch field {
+        case .leaf, .thingGroupNames, .connected: true
+        default: false
+        }
+    }
+
+    /// Opens the driver as `t.id IN (SELECT <subject> FROM ... WHERE <condition>` (no closing
+    /// parenthesis, so that probes of the subject can follow) and returns the subject column;
+    /// nil (nothing written) when the driver has no such form.
+    private func openDriver(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) -> ProbeSubject? {
+        switch (field, test) {
+        case (.leaf(let path, let isPattern), .textEquals), (.leaf(let path, let isPattern), .numberEquals), (.leaf(let path, let isPattern), .bool):
+            leafList(path, isPattern, test, into: &out)
+            return .column("x.thing")
+        case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob):
+            groupList(test, into: &out)
+            return .column("m.thing")
+        default:
+            return nil
+        }
+    }
+
+    /// The per-row form of a probeable predicate on the thing `subject`: an index seek keyed
+    /// by the thing (`EXISTS (... WHERE ... = subject)`).
+    private func probe(_ field: BoundField, _ test: BoundTest, subject: ProbeSubject, into out: inout SQLFragment) {
         switch field {
         case .leaf(let path, _):
             switch test {
             case .textEquals(let v):
-                out.append("EXISTS (SELECT 1 FROM thing_text AS x WHERE x.field = "); out.append(bind: .text(path))
-                out.append(" AND x.value = "); out.append(bind: .text(v))
+                out.append("EXISTS (SELECT 1 FROM thing_text AS p WHERE p.field = "); out.append(bind: .text(path))
+                out.append(" AND p.value = "); out.append(bind: .text(v))
             case .numberEquals(let d):
-                out.append("EXISTS (SELECT 1 FROM thing_number AS x WHERE x.field = "); out.append(bind: .text(path))
-                out.append(" AND x.value = "); out.append(bind: .real(d))
+                out.append("EXISTS (SELECT 1 FROM thing_number AS p WHERE p.field = "); out.append(bind: .text(path))
+                out.append(" AND p.value = "); out.append(bind: .real(d))
             default:
-                out.append("EXISTS (SELECT 1 FROM thing_flag AS x WHERE x.field = "); out.append(bind: .text(path))
-                out.append(" AND x.value = "); out.append(bind: .integer(test == .bool(true) ? 1 : 0))
+                out.append("EXISTS (SELECT 1 FROM thing_flag AS p WHERE p.field = "); out.append(bind: .text(path))
+                out.append(" AND p.value = "); out.append(bind: .integer(test == .bool(true) ? 1 : 0))
             }
-            out.append(" AND x.thing = t.id)")
+            out.append(" AND p.thing = "); subject.append(to: &out); out.append(")")
         case .connected:
-            if case .bool(let b) = test {
+            guard case .bool(let b) = test else { predicate(field, test, into: &out); return }
+            if case .row = subject {
+                // The row is read anyway: test its column (+ keeps SQLite off the index).
                 out.append("+t.connected = "); out.append(bind: .integer(b ? 1 : 0))
             } else {
-                predicate(field, test, into: &out)
+                // The disconnected things' index is small and keyed by id: a seek, not a row read.
+                out.append(b ? "NOT EXISTS (SELECT 1 FROM thing AS pc" : "EXISTS (SELECT 1 FROM thing AS pc")
+                dialect.appendIndexHint("thing_disconnected", to: &out)
+                out.append(" WHERE pc.connected = 0 AND pc.id = "); subject.append(to: &out); out.append(")")
             }
         case .thingGroupNames:
-            out.append("EXISTS (SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing = t.id AND ")
-            text("g.name_lower", test, into: &out)
-            out.append(")")
+            // The named groups and their subgroups are found once; per thing, one seek each.
+            out.append("EXISTS (SELECT 1 FROM thing_group_member AS pm WHERE pm.thing = "); subject.append(to: &out)
+            out.append(" AND pm.group_id IN (SELECT pa.group_id FROM thing_group AS pg JOIN thing_group_ancestor AS pa ON pa.ancestor = pg.id WHERE ")
+            text("pg.name_lower", test, into: &out)
+            out.append("))")
         default:
             predicate(field, test, into: &out)
         }
@@ -209,14 +313,7 @@ public struct SQLLowering: Sendable {
                 out.append(")")
                 return
             }
-            switch test {
-            case .textEquals, .textGlob, .textRange: out.append("t.id IN (SELECT x.thing FROM thing_text AS x WHERE ")
-            case .numberEquals, .numberRange: out.append("t.id IN (SELECT x.thing FROM thing_number AS x WHERE ")
-            default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x WHERE ")
-            }
-            fieldMatch(path, isPattern, exists: false, into: &out)
-            out.append(" AND ")
-            leafValue(test, into: &out)
+            leafList(path, isPattern, test, into: &out)
             out.append(")")
         case .connected:
             switch test {
@@ -275,9 +372,26 @@ public struct SQLLowering: Sendable {
     }
 
     private func groups(_ test: BoundTest, into out: inout SQLFragment) {
+        groupList(test, into: &out)
+        out.append(")")
+    }
+
+    /// `t.id IN (SELECT m.thing FROM ... WHERE <group name test>`, left open.
+    private func groupList(_ test: BoundTest, into out: inout SQLFragment) {
         out.append("t.id IN (SELECT m.thing FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE ")
         text("g.name_lower", test, into: &out)
-        out.append(")")
+    }
+
+    /// `t.id IN (SELECT x.thing FROM <value table> AS x WHERE <path> AND <value test>`, left open.
+    private func leafList(_ path: String, _ isPattern: Bool, _ test: BoundTest, into out: inout SQLFragment) {
+        switch test {
+        case .textEquals, .textGlob, .textRange: out.append("t.id IN (SELECT x.thing FROM thing_text AS x WHERE ")
+        case .numberEquals, .numberRange: out.append("t.id IN (SELECT x.thing FROM thing_number AS x WHERE ")
+        default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x WHERE ")
+        }
+        fieldMatch(path, isPattern, exists: false, into: &out)
+        out.append(" AND ")
+        leafValue(test, into: &out)
     }
 
     /// `x.field` names the path (or, for `*` segments, matches the pattern); with `exists`, a

@@ -11,6 +11,7 @@ struct FleetGenerator {
     init(seed: UInt64) { rng = Rng(seed: seed) }
 
     static func name(_ i: Int) -> String { "thing-" + String(format: "%07d", i) }
+    static func serial(_ i: Int) -> String { "SN" + String(format: "%08d", (i &* 2654435761) % 100_000_000) }
 
     /// Writes `n` things to `path`.
     mutating func writeFleet(_ n: Int, to path: String) throws {
@@ -25,7 +26,7 @@ struct FleetGenerator {
             let model = models[Int(rng.next() % UInt64(models.count))]
             let type = ["Pump", "Meter", "Sensor"][i % 3]
             var line = #"{"thingName":"\#(Self.name(i))","thingTypeName":"\#(type)","attributes":{"site":"\#(site)","region":"\#(region)","model":"\#(model)","#
-            line += #""serial":"SN\#(String(format: "%08d", (i &* 2654435761) % 100_000_000))","batteryPct":"\#(rng.next() % 101)","firmware":"\#(1 + rng.next() % 3).\#(rng.next() % 10).\#(rng.next() % 10)","#
+            line += #""serial":"\#(Self.serial(i))","batteryPct":"\#(rng.next() % 101)","firmware":"\#(1 + rng.next() % 3).\#(rng.next() % 10).\#(rng.next() % 10)","#
             line += #""rack":"r\#(rng.next() % 50)","owner":"team-\#(rng.next() % 20)","hwRev":"\#(rng.next() % 8)","zone":"z\#(rng.next() % 12)"}"#
             if rng.next() % 5 == 0 { line += #","thingGroupNames":["\#(["pilot", "canary", "eu-rollout", "maintenance"][Int(rng.next() % 4)])"]"# }
             if rng.next() % 10 == 0 {

@@ -74,6 +74,12 @@ import Testing
         }
     }
 
+    static let plannings: [(String, @Sendable (BoundField, BoundTest) -> Int?)] = [
+        ("every predicate large", { _, _ in SQLLowering.estimateCap }),
+        ("connectivity large, the rest small", { f, _ in f == .connected ? SQLLowering.estimateCap : 3 }),
+        ("groups smallest", { f, _ in f == .thingGroupNames ? 1 : 50 }),
+    ]
+
     @Test(arguments: [1, 2, 3] as [UInt64])
     func sqlEqualsEvaluator(_ seed: UInt64) throws {
         let db = try Self.fleet(seed: seed)
@@ -89,8 +95,51 @@ import Testing
             let sql = Set(try Fixtures.search(db, q, at: now))
             let oracle = Set(states.filter { Evaluator.evaluate(compiled.bound, $0) }.map(\.name))
             #expect(sql == oracle, "\(q): sql-only \(sql.subtracting(oracle).sorted()) evaluator-only \(oracle.subtracting(sql).sorted())")
+            // The planner's other shapes give the same things: walking the name order with
+            // probes (every predicate large), and a driver with probes inside its subquery.
+            for (label, estimate) in Self.plannings {
+                var planned = compiled
+                planned.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound)
+                let got = Set(try search.page(planned, after: "", limit: 1_000_000).map(\.1))
+                #expect(got == oracle, "\(q) planned \(label): \(planned.condition.sql)")
+            }
             if !sql.isEmpty && sql.count < ids.count { nonEmpty += 1 }
         }
         #expect(nonEmpty > 30, "the random queries should select something")
+    }
+
+    /// Every probe kind under every planning, on queries that are sure to combine them.
+    @Test(arguments: [1, 2] as [UInt64])
+    func plannedConjunctionsEqualEvaluator(_ seed: UInt64) throws {
+        let db = try Self.fleet(seed: seed)
+        let now = Fixtures.t0 + 3_600_000
+        let search = Search(db)
+        let states = try db.connection.query("SELECT id FROM thing") { $0.int(0) }.compactMap { try search.thingState($0) }
+        var queries: [String] = []
+        for site in Self.sites.prefix(3) {
+            for model in Self.models.prefix(2) {
+                for connected in ["true", "false"] {
+                    queries += [
+                        "connectivity.connected:\(connected) AND attributes.site:\(site)",
+                        "attributes.model:\(model) AND attributes.site:\(site) AND connectivity.connected:\(connected)",
+                        "thingGroupNames:geo AND connectivity.connected:\(connected) AND attributes.model:\(model)",
+                        "thingGroupNames:g* AND attributes.site:\(site)",
+                        "shadow.reported.on:\(connected) AND attributes.model:\(model)",
+                        "deviceDefender.P.*.inViolation:true AND attributes.site:\(site)",
+                        "attributes.site:\(site) AND NOT thingGroupNames:ops AND connectivity.connected:\(connected)",
+                    ]
+                }
+            }
+        }
+        for q in queries {
+            let compiled = try search.compile(q, at: now)
+            let oracle = Set(states.filter { Evaluator.evaluate(compiled.bound, $0) }.map(\.name))
+            for (label, estimate) in Self.plannings {
+                var planned = compiled
+                planned.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound)
+                let got = Set(try search.page(planned, after: "", limit: 1_000_000).map(\.1))
+                #expect(got == oracle, "\(q) planned \(label): \(planned.condition.sql)")
+            }
+        }
     }
 }
