@@ -39,9 +39,42 @@ public struct Registry {
         return t
     }
 
+    /// The stored attributes (`encodeAttributes`' flat object of strings). Text without
+    /// escapes, the usual case, is split directly; anything else goes through the JSON parser.
     static func decodeAttributes(_ text: String) -> [(String, String)] {
+        var text = text
+        if let fast = text.withUTF8({ splitFlatStrings($0) }) { return fast }
         guard let v = try? JSONValue.parse(text), case .object(let ms) = v else { return [] }
         return ms.compactMap { m in m.value.stringValue.map { (m.key, $0) } }
+    }
+
+    /// `{"k":"v",...}` exactly as `compact` writes it, with no backslash; nil otherwise.
+    static func splitFlatStrings(_ b: UnsafeBufferPointer<UInt8>) -> [(String, String)]? {
+        let quote = UInt8(ascii: "\""), n = b.count
+        guard n >= 2, b[0] == UInt8(ascii: "{"), b[n - 1] == UInt8(ascii: "}") else { return nil }
+        if n == 2 { return [] }
+        var out: [(String, String)] = []
+        var i = 1
+        func string() -> String? {
+            guard i < n, b[i] == quote else { return nil }
+            let start = i + 1
+            var j = start
+            while j < n, b[j] != quote {
+                if b[j] == UInt8(ascii: "\\") || b[j] < 0x20 { return nil }
+                j += 1
+            }
+            guard j < n else { return nil }
+            i = j + 1
+            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self)
+        }
+        while true {
+            guard let k = string(), i < n, b[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            guard let v = string(), i < n else { return nil }
+            out.append((k, v))
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            return b[i] == UInt8(ascii: "}") && i == n - 1 ? out : nil
+        }
     }
 
     static func encodeAttributes(_ attrs: [(String, String)]) -> String {

@@ -42,24 +42,28 @@ public struct Search {
         }
     }
 
-    /// Counts (capped at `SQLLowering.estimateCap`) of the things a probeable predicate selects, from the indexes.
-    func estimator() -> @Sendable (BoundField, BoundTest) -> Int? {
+    /// Counts, up to the planner's limit, of the things a probeable predicate selects, from
+    /// the indexes; a group's from its members' counts (subgroups included).
+    func estimator() -> SQLLowering.Estimator {
         let box = ConnectionBox(c)
-        return { field, test in
-            let cap = " LIMIT \(SQLLowering.estimateCap))"
+        return { field, test, atMost in
+            let cap = " LIMIT ?)"
+            let limit = SQLiteValue.integer(Int64(atMost))
             switch (field, test) {
             case (.leaf(let path, false), .textEquals(let v)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_text WHERE field = ? AND value = ?" + cap, [.text(path), .text(v)])
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_text WHERE field = ? AND value = ?" + cap, [.text(path), .text(v), limit])
             case (.leaf(let path, false), .numberEquals(let d)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_number WHERE field = ? AND value = ?" + cap, [.text(path), .real(d)])
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_number WHERE field = ? AND value = ?" + cap, [.text(path), .real(d), limit])
             case (.leaf(let path, false), .bool(let b)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_flag WHERE field = ? AND value = ?" + cap, [.text(path), .integer(b ? 1 : 0)])
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_flag WHERE field = ? AND value = ?" + cap, [.text(path), .integer(b ? 1 : 0), limit])
             case (.thingGroupNames, .textEquals(let v)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE g.name_lower = ?" + cap, [.text(v)])
+                return box.count("SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower = ?", [.text(v)])
+            case (.thingGroupNames, .textGlob(let p)):
+                return box.count("SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower GLOB ?", [.text(p)])
             case (.violation, _):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [])
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [limit])
             case (.connected, .bool(let b)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = ?" + cap, [.integer(b ? 1 : 0)])
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = ?" + cap, [.integer(b ? 1 : 0), limit])
             default:
                 return nil
             }
@@ -135,32 +139,46 @@ public struct Search {
         let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
         let namedFilter = try db.indexedShadowNames()
         let targeted = try targetedThings(ids)
-        var docs: [JSONValue] = []
-        let thingStmt = try c.prepare("""
-            SELECT t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id = ?
-            """)
-        for id in ids {
-            try thingStmt.bind([.integer(id)])
-            guard try thingStmt.step() else { continue }
-            let name = thingStmt.text(0), thingId = thingStmt.text(1), type = thingStmt.optionalText(2)
-            let attrs = Registry.decodeAttributes(thingStmt.text(3))
-            let connected = thingStmt.int(4) != 0, ts = thingStmt.optionalInt(5), reason = thingStmt.optionalText(6)
-            thingStmt.reset()
-            let groups = try c.query("SELECT g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id WHERE m.thing = ? ORDER BY g.name", [id]) { $0.text(0) }
-            var members: [(String, JSONValue?)] = [("thingName", .string(name)), ("thingId", .string(thingId))]
-            if registry {
-                members.append(("thingTypeName", type.map(JSONValue.string)))
-                members.append(("thingGroupNames", groups.isEmpty ? nil : .array(groups.map(JSONValue.string))))
-                members.append(("attributes", Registry.attributesJSON(attrs)))
+        // One statement per table for the whole page, not one per thing.
+        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        var rows: [Int64: (name: String, thingId: String, type: String?, attributes: String, connected: Bool, ts: Int64?, reason: String?)] = [:]
+        try c.forEach("""
+            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN (SELECT value FROM json_each(?))
+            """, [list]) { s in
+            rows[s.int(0)] = (s.text(1), s.text(2), s.optionalText(3), s.text(4), s.int(5) != 0, s.optionalInt(6), s.optionalText(7))
+        }
+        var groups: [Int64: [String]] = [:]
+        if registry {
+            try c.forEach("""
+                SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
+                WHERE m.thing IN (SELECT value FROM json_each(?)) ORDER BY m.thing, g.name
+                """, [list]) { groups[$0.int(0), default: []].append($0.text(1)) }
+        }
+        var shadowRows: [Int64: [ShadowRow]] = [:]
+        if shadows {
+            try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN (SELECT value FROM json_each(?)) ORDER BY thing, name", [list]) {
+                shadowRows[$0.int(0), default: []].append(ShadowRow(name: $0.text(1), document: $0.text(2), version: $0.int(3), hasDelta: $0.int(4) != 0))
             }
-            if shadows, let s = try shadowText(id, named: named, filter: namedFilter) { members.append(("shadow", .string(s))) }
+        }
+        var docs: [JSONValue] = []
+        docs.reserveCapacity(ids.count)
+        for id in ids {
+            guard let r = rows[id] else { continue }
+            var members: [(String, JSONValue?)] = [("thingName", .string(r.name)), ("thingId", .string(r.thingId))]
+            if registry {
+                let gs = groups[id] ?? []
+                members.append(("thingTypeName", r.type.map(JSONValue.string)))
+                members.append(("thingGroupNames", gs.isEmpty ? nil : .array(gs.map(JSONValue.string))))
+                members.append(("attributes", Registry.attributesJSON(Registry.decodeAttributes(r.attributes))))
+            }
+            if shadows, let s = shadowText(shadowRows[id] ?? [], named: named, filter: namedFilter) { members.append(("shadow", .string(s))) }
             if defender, targeted.contains(id) { members.append(("deviceDefender", .string(try defenderText(id)))) }
             if connectivity {
                 members.append(("connectivity", jsonObject([
-                    ("connected", .bool(connected)),
-                    ("timestamp", ts.map { .int($0) }),
-                    ("disconnectReason", connected ? nil : reason.map(JSONValue.string)),
+                    ("connected", .bool(r.connected)),
+                    ("timestamp", r.ts.map { .int($0) }),
+                    ("disconnectReason", r.connected ? nil : r.reason.map(JSONValue.string)),
                 ])))
             }
             docs.append(jsonObject(members))
@@ -168,11 +186,16 @@ public struct Search {
         return docs
     }
 
+    /// A stored shadow: classic (name '') or named.
+    struct ShadowRow {
+        var name: String
+        var document: String
+        var version: Int64
+        var hasDelta: Bool
+    }
+
     /// The shadow member of a ThingDocument: the classic shadow's sections plus named ones under `name`.
-    func shadowText(_ thing: Int64, named: Bool, filter: Set<String>?) throws -> String? {
-        let rows = try c.query("SELECT name, document, version, has_delta FROM shadow WHERE thing = ? ORDER BY name", [thing]) {
-            ($0.text(0), $0.text(1), $0.int(2), $0.int(3) != 0)
-        }
+    func shadowText(_ rows: [ShadowRow], named: Bool, filter: Set<String>?) -> String? {
         guard !rows.isEmpty else { return nil }
         func section(_ doc: String, _ version: Int64, _ hasDelta: Bool) -> [(String, JSONValue?)] {
             let d = try? JSONValue.parse(doc)
@@ -181,11 +204,11 @@ public struct Search {
         }
         var members: [(String, JSONValue?)] = []
         var namedMembers: [JSONMember] = []
-        for (name, doc, version, hasDelta) in rows {
-            if name.isEmpty {
-                members += section(doc, version, hasDelta)
-            } else if named, filter?.contains(name) ?? true {
-                namedMembers.append(JSONMember(name, jsonObject(section(doc, version, hasDelta))))
+        for r in rows {
+            if r.name.isEmpty {
+                members += section(r.document, r.version, r.hasDelta)
+            } else if named, filter?.contains(r.name) ?? true {
+                namedMembers.append(JSONMember(r.name, jsonObject(section(r.document, r.version, r.hasDelta))))
             }
         }
         if !namedMembers.isEmpty { members.append(("name", .object(namedMembers))) }

@@ -10,11 +10,14 @@
 public struct SQLLowering: Sendable {
     public var dialect: any SQLDialect
 
+    /// How many things a predicate selects, counting no further than `atMost` (nil: unknown).
+    public typealias Estimator = @Sendable (_ field: BoundField, _ test: BoundTest, _ atMost: Int) -> Int?
+
     /// Estimates how many things a predicate selects (nil: unknown). With it, an AND of
     /// several indexed predicates drives from the most selective one (an IN list over the
     /// index) and checks the others per row with correlated EXISTS probes, instead of
     /// materializing every list.
-    public var estimate: (@Sendable (BoundField, BoundTest) -> Int?)?
+    public var estimate: Estimator?
 
     /// Whether the condition serves a first page in name order (`ORDER BY t.name LIMIT n`)
     /// rather than every match. Then an AND whose every indexed predicate selects at least
@@ -23,9 +26,9 @@ public struct SQLLowering: Sendable {
     public var ordered: Bool
 
     /// Estimates stop counting here; a predicate that reaches it is "large".
-    public static let estimateCap = 20_000
+    public static let estimateCap = 10_000
 
-    public init(dialect: any SQLDialect = SQLiteDialect(), estimate: (@Sendable (BoundField, BoundTest) -> Int?)? = nil, ordered: Bool = false) {
+    public init(dialect: any SQLDialect = SQLiteDialect(), estimate: Estimator? = nil, ordered: Bool = false) {
         self.dialect = dialect
         self.estimate = estimate
         self.ordered = ordered
@@ -43,37 +46,12 @@ public struct SQLLowering: Sendable {
         case .all:
             out.append("1")
         case .and(let xs):
-            if let walk = walkPlan(xs) {
-                emitWalk(walk, into: &out)
-            } else if let planned = plan(xs) {
-                out.append("(")
-                // Probes that can test the driver's thing column go inside the driver's
-                // subquery: thing rows are then read only for the things that match them all.
-                let inside = planned.probes.filter { if case .predicate(let f, _) = $0 { Self.probesInside(f) } else { false } }
-                let outside = planned.probes.filter { if case .predicate(let f, _) = $0 { !Self.probesInside(f) } else { true } }
-                if !inside.isEmpty, case .predicate(let df, let dt) = planned.driver, let subject = openDriver(df, dt, into: &out) {
-                    for p in inside {
-                        out.append(" AND ")
-                        if case .predicate(let f, let t) = p { probe(f, t, subject: subject, into: &out) }
-                    }
-                    out.append(")")
-                } else {
-                    lower(planned.driver, into: &out)
-                    for p in inside {
-                        out.append(" AND ")
-                        if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
-                    }
-                }
-                for p in outside {
-                    out.append(" AND ")
-                    if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
-                }
-                for r in planned.rest {
-                    out.append(" AND ")
-                    lower(r, into: &out)
-                }
-                out.append(")")
-            } else {
+            switch plan(xs) {
+            case .walk(let probes, let rest)?:
+                emitWalk((probes, rest), into: &out)
+            case .drive(let driver, let probes, let rest)?:
+                emitDrive(driver, probes, rest, into: &out)
+            case nil:
                 join(xs, " AND ", into: &out)
             }
         case .or(let xs):
@@ -83,27 +61,72 @@ public struct SQLLowering: Sendable {
             lower(x, into: &out)
             out.append(")")
         case .predicate(let field, let test):
-            if let walk = walkPlan([q]) { emitWalk(walk, into: &out) } else { predicate(field, test, into: &out) }
+            if case .walk(let probes, let rest)? = plan([q]) { emitWalk((probes, rest), into: &out) } else { predicate(field, test, into: &out) }
         }
     }
 
-    /// For an ordered page: when every indexed predicate of an AND is large (and one is not
-    /// `connectivity.connected`, which has its own name-ordered index), the probeable ones
-    /// become probes of the thing walked in name order; the rest stay as they are.
-    private func walkPlan(_ xs: [BoundQuery]) -> (probes: [BoundQuery], rest: [BoundQuery])? {
-        guard ordered, let estimate else { return nil }
-        var probes: [BoundQuery] = []
+    /// How an AND of indexed predicates runs.
+    enum Plan {
+        /// Walk the things in name order (an ordered page) and probe each one.
+        case walk(probes: [BoundQuery], rest: [BoundQuery])
+        /// Drive from the most selective predicate's index, probe the others.
+        case drive(driver: BoundQuery, probes: [BoundQuery], rest: [BoundQuery])
+    }
+
+    /// Plans an AND (or a lone predicate) from the estimates, each asked once. With no
+    /// probeable predicate there is nothing to plan (and nothing is counted). For an ordered
+    /// page where every indexed predicate is large (at least `estimateCap`) the probeable ones
+    /// probe things walked in name order (`connectivity.connected` stays a plain condition:
+    /// it has its own name-ordered index). Otherwise, with two or more indexed predicates, the
+    /// most selective drives and the other probeable ones become probes.
+    private func plan(_ xs: [BoundQuery]) -> Plan? {
+        guard let estimate, xs.contains(where: { if case .predicate(let f, let t) = $0 { Self.probes(f, t) } else { false } }) else { return nil }
+        var candidates: [(query: BoundQuery, count: Int, probeable: Bool)] = []
         var rest: [BoundQuery] = []
+        // A walk needs every count to reach the cap; once one falls short, later counts only
+        // need to reach the smallest so far.
+        var walkable = ordered
+        var atMost = Self.estimateCap
         for x in xs {
-            if case .predicate(let f, let t) = x, Self.probes(f, t) {
-                guard let n = estimate(f, t), n >= Self.estimateCap else { return nil }
-                probes.append(x)
+            if case .predicate(let f, let t) = x, Self.probes(f, t) || f == .connected, let n = estimate(f, t, atMost) {
+                candidates.append((x, n, Self.probes(f, t)))
+                if n < Self.estimateCap { walkable = false }
+                if !walkable { atMost = min(atMost, n) }
             } else {
-                if case .predicate(.connected, let t) = x, let n = estimate(.connected, t), n < Self.estimateCap { return nil }
                 rest.append(x)
             }
         }
-        return probes.isEmpty ? nil : (probes, rest)
+        if walkable, candidates.contains(where: \.probeable) {
+            return .walk(probes: candidates.filter(\.probeable).map(\.query), rest: candidates.filter { !$0.probeable }.map(\.query) + rest)
+        }
+        guard candidates.count >= 2, let driver = candidates.indices.min(by: { candidates[$0].count < candidates[$1].count }) else { return nil }
+        return .drive(driver: candidates[driver].query, probes: candidates.indices.filter { $0 != driver }.map { candidates[$0].query }, rest: rest)
+    }
+
+    private func emitDrive(_ driver: BoundQuery, _ probes: [BoundQuery], _ rest: [BoundQuery], into out: inout SQLFragment) {
+        out.append("(")
+        // Probes that can test the driver's thing column go inside the driver's subquery:
+        // thing rows are then read only for the things that pass them all.
+        let inside = probes.filter { if case .predicate(let f, _) = $0 { Self.probesInside(f) } else { false } }
+        let outside = probes.filter { if case .predicate(let f, _) = $0 { !Self.probesInside(f) } else { true } }
+        if !inside.isEmpty, case .predicate(let df, let dt) = driver, driverSubject(df, dt) != nil {
+            driverWithProbes(df, dt, inside, into: &out)
+        } else {
+            lower(driver, into: &out)
+            for p in inside {
+                out.append(" AND ")
+                if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
+            }
+        }
+        for p in outside {
+            out.append(" AND ")
+            if case .predicate(let f, let t) = p { probe(f, t, subject: .row, into: &out) }
+        }
+        for r in rest {
+            out.append(" AND ")
+            lower(r, into: &out)
+        }
+        out.append(")")
     }
 
     private func emitWalk(_ walk: (probes: [BoundQuery], rest: [BoundQuery]), into out: inout SQLFragment) {
@@ -129,25 +152,6 @@ public struct SQLLowering: Sendable {
         }
     }
 
-    /// For an AND with two or more predicates that can drive (probeable ones, or
-    /// `connectivity.connected`) and estimates for them: the most selective drives, the other
-    /// probeable ones become per-row probes, the rest stay as they are.
-    private func plan(_ xs: [BoundQuery]) -> (driver: BoundQuery, probes: [BoundQuery], rest: [BoundQuery])? {
-        guard let estimate else { return nil }
-        var candidates: [(BoundQuery, Int)] = []
-        var rest: [BoundQuery] = []
-        for x in xs {
-            if case .predicate(let f, let t) = x, Self.probes(f, t) || f == .connected, let n = estimate(f, t) {
-                candidates.append((x, n))
-            } else {
-                rest.append(x)
-            }
-        }
-        guard candidates.count >= 2 else { return nil }
-        let sorted = candidates.sorted { $0.1 < $1.1 }
-        return (sorted[0].0, sorted.dropFirst().map(\.0), rest)
-    }
-
     /// The thing a probe tests: the row of `thing AS t`, or a thing-id column of a driver's subquery.
     enum ProbeSubject {
         case row
@@ -168,20 +172,95 @@ public struct SQLLowering: Sendable {
         }
     }
 
-    /// Opens the driver as `t.id IN (SELECT <subject> FROM ... WHERE <condition>` (no closing
-    /// parenthesis, so that probes of the subject can follow) and returns the subject column;
-    /// nil (nothing written) when the driver has no such form.
-    private func openDriver(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) -> ProbeSubject? {
+    /// The thing-id column of a driver that can take probes inside its subquery (nil: none).
+    private func driverSubject(_ field: BoundField, _ test: BoundTest) -> ProbeSubject? {
         switch (field, test) {
-        case (.leaf(let path, let isPattern), .textEquals), (.leaf(let path, let isPattern), .numberEquals), (.leaf(let path, let isPattern), .bool):
-            leafList(path, isPattern, test, into: &out)
-            return .column("x.thing")
-        case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob):
-            groupList(test, into: &out)
-            return .column("m.thing")
-        default:
-            return nil
+        case (.leaf, .textEquals), (.leaf, .numberEquals), (.leaf, .bool): .column("x.thing")
+        case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob): .column("m.thing")
+        default: nil
         }
+    }
+
+    /// Aliases of joined probes (a join per probe keeps its cursor open: cheaper per driver
+    /// row than a correlated EXISTS); probes beyond these stay EXISTS.
+    private static let probeAliases: [StaticString] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"]
+
+    /// `t.id IN (SELECT <subject> FROM <driver> CROSS JOIN <probe> ON ... WHERE <driver
+    /// condition> AND <other probes>)`: the driver's index is walked first (CROSS JOIN keeps
+    /// the order the estimates chose) and each probe is a seek keyed by the driver's thing.
+    /// Duplicates (a thing in two probed groups) do not matter inside IN.
+    private func driverWithProbes(_ field: BoundField, _ test: BoundTest, _ probes: [BoundQuery], into out: inout SQLFragment) {
+        guard let subject = driverSubject(field, test) else { return }
+        switch field {
+        case .leaf:
+            switch test {
+            case .textEquals: out.append("t.id IN (SELECT x.thing FROM thing_text AS x")
+            case .numberEquals: out.append("t.id IN (SELECT x.thing FROM thing_number AS x")
+            default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x")
+            }
+        default:
+            out.append("t.id IN (SELECT m.thing FROM thing_group AS g CROSS JOIN thing_group_ancestor AS a ON a.ancestor = g.id CROSS JOIN thing_group_member AS m ON m.group_id = a.group_id")
+        }
+        var filters: [(BoundField, BoundTest)] = []
+        var aliases = Self.probeAliases[...]
+        for p in probes {
+            guard case .predicate(let f, let t) = p else { continue }
+            if let alias = aliases.first, joinProbe(f, t, alias: alias, subject: subject, into: &out) {
+                aliases = aliases.dropFirst()
+            } else {
+                filters.append((f, t))
+            }
+        }
+        out.append(" WHERE ")
+        switch field {
+        case .leaf(let path, let isPattern):
+            fieldMatch(path, isPattern, exists: false, into: &out)
+            out.append(" AND ")
+            leafValue(test, into: &out)
+        default:
+            text("g.name_lower", test, into: &out)
+        }
+        for (f, t) in filters {
+            out.append(" AND ")
+            probe(f, t, subject: subject, into: &out)
+        }
+        out.append(")")
+    }
+
+    /// ` CROSS JOIN <table> AS alias ON <probe keyed by subject>`; false (nothing written) for
+    /// a probe with no join form (`connectivity.connected:true` is a NOT EXISTS).
+    private func joinProbe(_ field: BoundField, _ test: BoundTest, alias: StaticString, subject: ProbeSubject, into out: inout SQLFragment) -> Bool {
+        func column(_ name: StaticString) { out.append(alias); out.append(name) }
+        switch (field, test) {
+        case (.leaf(let path, _), .textEquals(let v)):
+            out.append(" CROSS JOIN thing_text AS "); out.append(alias); out.append(" ON ")
+            column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
+            column(".value = "); out.append(bind: .text(v))
+        case (.leaf(let path, _), .numberEquals(let d)):
+            out.append(" CROSS JOIN thing_number AS "); out.append(alias); out.append(" ON ")
+            column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
+            column(".value = "); out.append(bind: .real(d))
+        case (.leaf(let path, _), .bool(let b)):
+            out.append(" CROSS JOIN thing_flag AS "); out.append(alias); out.append(" ON ")
+            column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
+            column(".value = "); out.append(bind: .integer(b ? 1 : 0))
+        case (.connected, .bool(false)):
+            out.append(" CROSS JOIN thing AS "); out.append(alias)
+            dialect.appendIndexHint("thing_disconnected", to: &out)
+            out.append(" ON "); column(".connected = 0 AND "); column(".id = "); subject.append(to: &out)
+            return true
+        case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob):
+            out.append(" CROSS JOIN thing_group_member AS "); out.append(alias); out.append(" ON ")
+            column(".thing = "); subject.append(to: &out); out.append(" AND ")
+            column(".group_id IN (SELECT pa.group_id FROM thing_group AS pg JOIN thing_group_ancestor AS pa ON pa.ancestor = pg.id WHERE ")
+            text("pg.name_lower", test, into: &out)
+            out.append(")")
+            return true
+        default:
+            return false
+        }
+        out.append(" AND "); column(".thing = "); subject.append(to: &out)
+        return true
     }
 
     /// The per-row form of a probeable predicate on the thing `subject`: an index seek keyed

@@ -187,6 +187,16 @@ final class Bench {
                 times.append(ms)
                 count = r["things"]?.arrayValue?.count ?? 0
             }
+            // Where the time goes: planning (compile with its estimates), the page query, the documents.
+            var phases: [[Double]] = [[], [], []]
+            for _ in 0..<5 {
+                let (compiled, c) = try time { try search.compile(q, at: start, ordered: true) }
+                let (ids, p) = try time { try search.page(compiled, after: "", limit: 101) }
+                let (_, d) = try time { try search.documents(ids.prefix(100).map(\.0)) }
+                for (i, v) in [c, p, d].enumerated() { phases[i].append(v) }
+            }
+            extra["search.\(label)"] = .string(String(format: "compile %.2f ms, page %.2f ms, documents %.2f ms", median(phases[0]), median(phases[1]), median(phases[2])))
+            print("            compile \(String(format: "%.2f", median(phases[0]))) ms, page \(String(format: "%.2f", median(phases[1]))) ms, documents \(String(format: "%.2f", median(phases[2]))) ms")
             let selective = ["exact attribute", "thing name", "group", "group at a site", "disconnected at a site"].contains(label)
             let target = selective ? "< 2" : label == "disconnected (2%)" ? "< 5" : ["leading wildcard", "bare term"].contains(label) ? "< 1500" : ""
             let limit = selective ? 2.0 : label == "disconnected (2%)" ? 5.0 : 1500.0

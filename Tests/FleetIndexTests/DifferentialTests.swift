@@ -74,10 +74,10 @@ import Testing
         }
     }
 
-    static let plannings: [(String, @Sendable (BoundField, BoundTest) -> Int?)] = [
-        ("every predicate large", { _, _ in SQLLowering.estimateCap }),
-        ("connectivity large, the rest small", { f, _ in f == .connected ? SQLLowering.estimateCap : 3 }),
-        ("groups smallest", { f, _ in f == .thingGroupNames ? 1 : 50 }),
+    static let plannings: [(String, SQLLowering.Estimator)] = [
+        ("every predicate large", { _, _, _ in SQLLowering.estimateCap }),
+        ("connectivity large, the rest small", { f, _, _ in f == .connected ? SQLLowering.estimateCap : 3 }),
+        ("groups smallest", { f, _, _ in f == .thingGroupNames ? 1 : 50 }),
     ]
 
     @Test(arguments: [1, 2, 3] as [UInt64])

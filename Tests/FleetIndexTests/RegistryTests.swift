@@ -127,4 +127,24 @@ import Testing
         #expect(throws: FleetError.self) { try FleetDatabase(path: path) }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
     }
+
+    /// The planner's member counts follow every way membership changes.
+    @Test func groupMemberCountsFollowMembership() throws {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        _ = try r.createThingGroup(name: "plant", parent: nil, properties: nil, at: 0)
+        _ = try r.createThingGroup(name: "line", parent: "plant", properties: nil, at: 0)
+        for i in 0..<6 { _ = try r.createThing(name: "t\(i)", typeName: nil, attributes: [("site", i < 3 ? "a" : "b")], at: 0) }
+        for i in 0..<4 { _ = try r.addThingToThingGroup(group: i < 2 ? "plant" : "line", thingName: "t\(i)", overrideDynamicGroups: false, at: 0) }
+        _ = try? r.addThingToThingGroup(group: "line", thingName: "t3", overrideDynamicGroups: false, at: 0)
+        _ = try r.removeThingFromThingGroup(group: "plant", thingName: "t1")
+        _ = try r.deleteThing(name: "t2", expectedVersion: nil, at: 0)
+        _ = try DynamicGroups(db).createDynamicThingGroup(name: "site-a", query: "attributes.site:a", indexName: nil, queryVersion: nil, properties: nil, at: 0)
+        _ = try r.updateThing(name: "t4", typeName: nil, removeThingType: false, attributePayload: ([("site", "a")], true), expectedVersion: nil)
+        _ = try DynamicGroups(db).refreshAll(at: 2, reason: "test")
+        let rows = try db.connection.query("SELECT name, member_count, (SELECT count(*) FROM thing_group_member AS m WHERE m.group_id = g.id) FROM thing_group AS g ORDER BY name") {
+            "\($0.text(0)) \($0.int(1)) \($0.int(2))"
+        }
+        #expect(rows == ["line 1 1", "plant 1 1", "site-a 3 3"])
+    }
 }

@@ -1,3 +1,9 @@
+CREATE TRIGGER thing_group_member_counted AFTER INSERT ON thing_group_member BEGIN
+    UPDATE thing_group SET member_count = member_count + 1 WHERE id = NEW.group_id;
+END;
+CREATE TRIGGER thing_group_member_uncounted AFTER DELETE ON thing_group_member BEGIN
+    UPDATE thing_group SET member_count = member_count - 1 WHERE id = OLD.group_id;
+END;
 CREATE TABLE alarm (
     client INTEGER NOT NULL REFERENCES client(id) ON DELETE CASCADE,
     profile TEXT NOT NULL,
@@ -196,7 +202,7 @@ CREATE TABLE thing_group (
     query_version TEXT,
     index_name TEXT,
     status TEXT
-) STRICT;
+, member_count INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE thing_group_ancestor (
     group_id INTEGER NOT NULL REFERENCES thing_group(id) ON DELETE CASCADE,
     ancestor INTEGER NOT NULL REFERENCES thing_group(id) ON DELETE CASCADE,
