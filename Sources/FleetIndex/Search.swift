@@ -62,8 +62,10 @@ public struct Search {
                 return box.count("SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower GLOB ?", [.text(p)])
             case (.violation, _):
                 return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [limit])
-            case (.connected, .bool(let b)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = ?" + cap, [.integer(b ? 1 : 0), limit])
+            case (.connected, .bool(false)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing INDEXED BY thing_disconnected WHERE connected = 0" + cap, [limit])
+            case (.connected, .bool(true)):
+                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = 1" + cap, [limit])
             default:
                 return nil
             }
