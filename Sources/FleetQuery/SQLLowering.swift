@@ -73,34 +73,44 @@ public struct SQLLowering: Sendable {
         case drive(driver: BoundQuery, probes: [BoundQuery], rest: [BoundQuery])
     }
 
-    /// Plans an AND (or a lone predicate) from the estimates, each asked once. With no
-    /// probeable predicate there is nothing to plan (and nothing is counted). For an ordered
-    /// page where every indexed predicate is large (at least `estimateCap`) the probeable ones
-    /// probe things walked in name order (`connectivity.connected` stays a plain condition:
-    /// it has its own name-ordered index). Otherwise, with two or more indexed predicates, the
-    /// most selective drives and the other probeable ones become probes.
+    /// Plans an AND (or a lone predicate) from the estimates, each asked once and counted no
+    /// further than the decision needs. With no probeable predicate there is nothing to plan.
+    /// For an ordered page where every probeable predicate is large (at least `estimateCap`)
+    /// they probe things walked in name order (`connectivity.connected` stays a plain
+    /// condition: its own index is in name order). Otherwise the smallest drives and the
+    /// others become probes; a later predicate takes over as driver only when it is under a
+    /// quarter of the driver so far (so it is counted only that far: a driver up to 4x too
+    /// large costs less than counting exactly).
     private func plan(_ xs: [BoundQuery]) -> Plan? {
-        guard let estimate, xs.contains(where: { if case .predicate(let f, let t) = $0 { Self.probes(f, t) } else { false } }) else { return nil }
-        var candidates: [(query: BoundQuery, count: Int, probeable: Bool)] = []
-        var rest: [BoundQuery] = []
-        // A walk needs every count to reach the cap; once one falls short, later counts only
-        // need to reach the smallest so far.
-        var walkable = ordered
-        var atMost = Self.estimateCap
+        guard let estimate else { return nil }
+        var probeable: [BoundQuery] = [], connectivity: [BoundQuery] = [], rest: [BoundQuery] = []
         for x in xs {
-            if case .predicate(let f, let t) = x, Self.probes(f, t) || f == .connected, let n = estimate(f, t, atMost) {
-                candidates.append((x, n, Self.probes(f, t)))
-                if n < Self.estimateCap { walkable = false }
-                if !walkable { atMost = min(atMost, n) }
-            } else {
-                rest.append(x)
-            }
+            if case .predicate(let f, let t) = x, Self.probes(f, t) { probeable.append(x) }
+            else if case .predicate(.connected, .bool) = x { connectivity.append(x) }
+            else { rest.append(x) }
         }
-        if walkable, candidates.contains(where: \.probeable) {
-            return .walk(probes: candidates.filter(\.probeable).map(\.query), rest: candidates.filter { !$0.probeable }.map(\.query) + rest)
+        guard !probeable.isEmpty, ordered || probeable.count + connectivity.count >= 2 else { return nil }
+        var counted: [(query: BoundQuery, count: Int)] = []
+        var walkable = ordered
+        var best: (query: BoundQuery, count: Int)? = nil
+        func take(_ x: BoundQuery, _ f: BoundField, _ t: BoundTest) {
+            let limit = best.map { walkable ? Self.estimateCap : $0.count / 4 + 1 } ?? Self.estimateCap
+            guard let n = estimate(f, t, limit) else { rest.append(x); return }
+            counted.append((x, n))
+            if n < Self.estimateCap { walkable = false }
+            if best == nil || n < best!.count && (walkable || n < limit) { best = (x, n) }
         }
-        guard candidates.count >= 2, let driver = candidates.indices.min(by: { candidates[$0].count < candidates[$1].count }) else { return nil }
-        return .drive(driver: candidates[driver].query, probes: candidates.indices.filter { $0 != driver }.map { candidates[$0].query }, rest: rest)
+        for x in probeable { if case .predicate(let f, let t) = x { take(x, f, t) } }
+        let probes = counted.map(\.query)
+        if walkable, !probes.isEmpty {
+            return .walk(probes: probes, rest: connectivity + rest)
+        }
+        walkable = false
+        for x in connectivity { if case .predicate(let f, let t) = x { take(x, f, t) } }
+        guard let driver = best, counted.count >= 2 else {
+            return nil
+        }
+        return .drive(driver: driver.query, probes: counted.map(\.query).filter { $0 != driver.query }, rest: rest)
     }
 
     private func emitDrive(_ driver: BoundQuery, _ probes: [BoundQuery], _ rest: [BoundQuery], into out: inout SQLFragment) {
