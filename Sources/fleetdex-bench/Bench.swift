@@ -210,12 +210,36 @@ final class Bench {
                 record("search", "\(label): whole process", median(whole), "ms", target: "< 20", ok: median(whole) < 20)
             }
         }
+        try searchTenPercentDisconnected(search)
         var peak = 0.0
         for (_, q) in Self.queries {
             let (_, rss, _) = try process(["search-index", "--query-string", q, "--max-results", "500"], measureMemory: true)
             peak = max(peak, rss)
         }
         record("search", "peak RSS of any search process (max-results 500)", peak, "MB", target: "< 150", ok: peak < 150)
+    }
+
+    /// The issue's figure for `connectivity.connected:false` is at 10% of the fleet: 8% more
+    /// disconnect (through ingest), the first page is timed, and they connect again.
+    func searchTenPercentDisconnected(_ search: Search) throws {
+        let c = db.connection
+        let at = (try c.scalar("SELECT max(ts) FROM presence_event")?.int ?? start) + 1
+        let chosen = try c.query("SELECT client_id, version, session FROM client WHERE connected = 1 AND thing IS NOT NULL ORDER BY id LIMIT ?",
+                                 [o.things * 8 / 100]) { ($0.text(0), $0.int(1), $0.text(2)) }
+        let p = Presence(db)
+        try c.transaction {
+            for (id, v, s) in chosen { _ = try p.ingest(LifecycleEvent(clientId: id, timestamp: at, kind: .disconnected, session: s, version: v, reason: "CONNECTION_LOST")) }
+        }
+        let share = Double(try c.scalar("SELECT count(*) FROM thing WHERE connected = 0")?.int ?? 0) / Double(o.things) * 100
+        var times: [Double] = []
+        for _ in 0..<5 {
+            times.append(try time { try search.searchIndex(indexName: nil, query: "connectivity.connected:false", maxResults: 100, nextToken: nil, at: start) }.1)
+        }
+        record("search", String(format: "connectivity.connected:false at %.0f%% of the fleet, first page of 100, in process", share), median(times), "ms",
+               target: "< 5", ok: median(times) < 5)
+        try c.transaction {
+            for (id, v, _) in chosen { _ = try p.ingest(LifecycleEvent(clientId: id, timestamp: at + 1, kind: .connected, session: "back-\(at)", version: v + 1)) }
+        }
     }
 
     func stageEvaluate() throws {
@@ -364,7 +388,9 @@ final class Bench {
             """)
         let rate = Double(rowsTotal) / seconds
         record("sqlite", "sqlite3 shell: CSV import of \(rowsTotal) attribute rows into the same keyed table", rate, "rows/s")
-        let ours = rows.first { $0.what.hasPrefix("import-things") }.map { $0.value * 10 } ?? 0
+        let perThing = Double(rowsTotal) / Double(max(1, o.things))
+        record("sqlite", String(format: "the same, as things/s (%.1f attribute rows a thing): the most any import can reach", perThing), rate / perThing, "things/s")
+        let ours = rows.first { $0.what.hasPrefix("import-things") }.map { $0.value * perThing } ?? 0
         if ours > 0 { record("sqlite", "fleetdex import (attribute rows/s) as a fraction of the shell", ours / rate, "x") }
         try shellIngestComparison()
         // An indexed lookup through the shell, and the same through fleetdex in process.
@@ -420,6 +446,44 @@ final class Bench {
         record("sqlite", "sqlite3 shell: CSV import of \(n) lifecycle event rows into the same keyed table", rate, "rows/s")
         if let ours = rows.first(where: { $0.what.hasPrefix("ingest-events") })?.value {
             record("sqlite", "fleetdex ingest (events/s) as a fraction of the shell", ours / rate, "x")
+        }
+        try ingestWriteFloor()
+    }
+
+    /// Every write one round of lifecycle events makes (per client: the event row, the client's
+    /// state, the thing's connectivity mirror, with their indexes), done set-based by SQLite
+    /// itself on a copy of the database: no parsing, no statement per row. Ingest cannot beat it.
+    func ingestWriteFloor() throws {
+        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        let copy = o.out + "/floor.sqlite"
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + s) }
+        try FileManager.default.copyItem(atPath: dbPath, toPath: copy)
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + s) } }
+        let c = try Connection(path: copy)
+        try c.execute(script: """
+            PRAGMA cache_size = -262144;
+            CREATE TEMP TABLE ev AS
+                SELECT e.client, e.ts + 3600000 AS ts, 1 - e.type AS type, e.session || 'x' AS session, e.version, e.reason,
+                       e.principal, e.ip, e.client_initiated
+                FROM client AS c JOIN presence_event AS e ON e.client = c.id AND e.ts = c.ts ORDER BY e.client;
+            """)
+        let n = try c.scalar("SELECT count(*) FROM ev")?.int ?? 0
+        let (_, ms) = try time {
+            try c.execute(script: """
+                BEGIN;
+                INSERT OR IGNORE INTO presence_event SELECT * FROM ev;
+                UPDATE client SET connected = 1 - connected, ts = ts + 3600000, event_type = 1 - event_type, session = session || 'x',
+                    max_ts = ts + 3600000 WHERE id IN (SELECT client FROM ev);
+                UPDATE thing SET connected = 1 - connected, conn_ts = conn_ts + 3600000,
+                    disconnect_reason = CASE WHEN connected = 1 THEN 'CONNECTION_LOST' END
+                    WHERE id IN (SELECT thing FROM client WHERE id IN (SELECT client FROM ev));
+                COMMIT;
+                """)
+        }
+        let rate = Double(n) / (ms / 1000)
+        record("sqlite", "SQLite set-based: the writes of \(n) events (event row, client state, thing mirror)", rate, "events/s")
+        if let ours = rows.first(where: { $0.what.hasPrefix("ingest-events") })?.value {
+            record("sqlite", "fleetdex ingest (events/s) as a fraction of that floor", ours / rate, "x")
         }
     }
 
