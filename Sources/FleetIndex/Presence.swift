@@ -133,7 +133,22 @@ public struct Presence {
         try c.execute(script: "PRAGMA cache_size = -262144")
         defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
         try c.execute(script: "BEGIN IMMEDIATE")
+        // A batch is parsed first, then its clients are looked up in key order, then its events
+        // are applied in arrival order: each phase walks one index instead of alternating.
+        var parsed: [(event: LifecycleEvent, line: Int)] = []
+        parsed.reserveCapacity(min(batch, 100_000))
+        func apply() throws {
+            for id in Set(parsed.map(\.event.clientId)).sorted() { _ = try client(id, in: cache) }
+            for (e, line) in parsed {
+                do { summary.add(try ingest(e, batch: cache)) } catch let err as FleetError {
+                    summary.rejected += 1
+                    rejected(line, err.message)
+                }
+            }
+            parsed.removeAll(keepingCapacity: true)
+        }
         func commit() throws {
+            try apply()
             try flush(cache)
             try c.execute(script: "COMMIT")
             try c.execute(script: "BEGIN IMMEDIATE")
@@ -142,8 +157,7 @@ public struct Presence {
         do {
             func one(_ value: JSONValue, _ where_: Int) throws {
                 do {
-                    let e = try LifecycleEvent.parse(value)
-                    summary.add(try ingest(e, batch: cache))
+                    parsed.append((try LifecycleEvent.parse(value), where_))
                     pending += 1
                     if pending >= batch { try commit() }
                 } catch let err as FleetError {
@@ -157,6 +171,7 @@ public struct Presence {
                 do { doc = try JSONValue.parse(bytes: all) } catch {
                     summary.rejected += 1
                     rejected(1, "malformed JSON array: \(error)")
+                    try apply()
                     try flush(cache)
                     try c.execute(script: "COMMIT")
                     return summary
@@ -175,6 +190,7 @@ public struct Presence {
                     try one(v, n)
                 }
             }
+            try apply()
             try flush(cache)
             try c.execute(script: "COMMIT")
         } catch {
