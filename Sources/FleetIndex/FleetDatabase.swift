@@ -79,6 +79,14 @@ public final class FleetDatabase {
         try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) " + select, binds)
     }
 
+    /// Keeps `thing_group.member_count` (the planner's estimate of a group's size) in step with
+    /// thing_group_member: every writer of memberships reports its net change here, once per
+    /// group and operation (a trigger per row cost 5 µs a member in bulk refreshes).
+    func countMembers(_ delta: Int, group: Int64) throws {
+        guard delta != 0 else { return }
+        try connection.execute("UPDATE thing_group SET member_count = member_count + ? WHERE id = ?", [Int64(delta), group])
+    }
+
     /// Notes a change that can move any thing in or out of a group (targets, indexing modes):
     /// the next refresh runs every group's query over the whole fleet.
     public func touchAll() throws {

@@ -36,6 +36,7 @@ public struct Importer {
         defer { if empty, c.path != ":memory:" { try? c.execute(script: "PRAGMA journal_mode = WAL") } }
         try c.transaction {
             var deferred: [String] = []
+            var added: [Int64: Int] = [:]
             if empty {
                 let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'thing'") { ($0.text(0), $0.text(1)) }
                 for (name, sql) in indexes {
@@ -112,6 +113,7 @@ public struct Importer {
                             }
                             try member.bind([.integer(gid), .integer(id), .integer(now)])
                             try member.step()
+                            added[gid, default: 0] += c.changes
                             try db.touch(id)
                         }
                     }
@@ -128,6 +130,7 @@ public struct Importer {
                     throw FleetError(e.exception, "line \(n): \(e.message)", exitCode: 65)
                 }
             }
+            for (gid, n) in added { try db.countMembers(n, group: gid) }
             for sql in deferred { try c.execute(script: sql) }
         }
         return summary

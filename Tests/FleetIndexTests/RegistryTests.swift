@@ -142,9 +142,19 @@ import Testing
         _ = try DynamicGroups(db).createDynamicThingGroup(name: "site-a", query: "attributes.site:a", indexName: nil, queryVersion: nil, properties: nil, at: 0)
         _ = try r.updateThing(name: "t4", typeName: nil, removeThingType: false, attributePayload: ([("site", "a")], true), expectedVersion: nil)
         _ = try DynamicGroups(db).refreshAll(at: 2, reason: "test")
+        // An import adds members (once each, however often a line repeats them) and groups.
+        let dir = testRoot.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("members.jsonl").path
+        try """
+            {"thingName":"t5","thingGroupNames":["line","fresh"]}
+            {"thingName":"t6","thingGroupNames":["fresh"]}
+            {"thingName":"t5","thingGroupNames":["line"]}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        _ = try Importer(db).importThings(try LineReader(path: file), at: 3)
         let rows = try db.connection.query("SELECT name, member_count, (SELECT count(*) FROM thing_group_member AS m WHERE m.group_id = g.id) FROM thing_group AS g ORDER BY name") {
             "\($0.text(0)) \($0.int(1)) \($0.int(2))"
         }
-        #expect(rows == ["line 1 1", "plant 1 1", "site-a 3 3"])
+        #expect(rows == ["fresh 2 2", "line 2 2", "plant 1 1", "site-a 3 3"])
     }
 }

@@ -1,9 +1,3 @@
-CREATE TRIGGER thing_group_member_counted AFTER INSERT ON thing_group_member BEGIN
-    UPDATE thing_group SET member_count = member_count + 1 WHERE id = NEW.group_id;
-END;
-CREATE TRIGGER thing_group_member_uncounted AFTER DELETE ON thing_group_member BEGIN
-    UPDATE thing_group SET member_count = member_count - 1 WHERE id = OLD.group_id;
-END;
 CREATE TABLE alarm (
     client INTEGER NOT NULL REFERENCES client(id) ON DELETE CASCADE,
     profile TEXT NOT NULL,
