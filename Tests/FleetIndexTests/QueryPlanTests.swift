@@ -19,10 +19,13 @@ import Testing
         return db
     }
 
-    func plan(_ q: String) throws -> [String] {
+    /// The plan of a first page: as the engine plans it, or with `estimate` saying how many
+    /// things each predicate selects.
+    func plan(_ q: String, estimate: SQLLowering.Estimator? = nil) throws -> [String] {
         let db = try Self.fleet()
         let s = Search(db)
-        let compiled = try s.compile(q, at: 0)
+        var compiled = try s.compile(q, at: 0)
+        if let estimate { compiled.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound) }
         let (sql, binds) = s.pageSQL(compiled, after: "", limit: 100)
         return try db.connection.queryPlan(sql, binds)
     }
@@ -42,16 +45,6 @@ import Testing
         let p = try plan(q)
         #expect(p.contains { $0.contains(index) }, "\(q): \(p)")
         #expect(!p.contains { $0.contains("SCAN x") || $0.contains("SCAN a ") }, "\(q): \(p)")
-    }
-
-    /// The plan of a first page when the estimator says `estimate` for every predicate.
-    func plan(_ q: String, estimate: @escaping SQLLowering.Estimator) throws -> [String] {
-        let db = try Self.fleet()
-        let s = Search(db)
-        var compiled = try s.compile(q, at: 0)
-        compiled.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound)
-        let (sql, binds) = s.pageSQL(compiled, after: "", limit: 100)
-        return try db.connection.queryPlan(sql, binds)
     }
 
     @Test(arguments: [
