@@ -10,6 +10,9 @@ public protocol SQLDialect: Sendable {
     /// Appends, after a table name, the hint that the named (partial) index must be used;
     /// nothing where the engine chooses well on its own.
     func appendIndexHint(_ index: StaticString, to sql: inout SQLFragment)
+    /// The join keyword (with surrounding spaces) that keeps the written table order, for
+    /// driver-then-probe joins ("JOIN" where the engine plans those well unaided).
+    var orderedJoin: StaticString { get }
 }
 
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
@@ -21,6 +24,8 @@ public struct SQLiteDialect: SQLDialect {
         sql.append(" GLOB ")
         sql.append(bind: .text(pattern))
     }
+    /// SQLite reads `CROSS JOIN` as "keep this order".
+    public var orderedJoin: StaticString { " CROSS JOIN " }
     /// SQLite prefers a rowid seek into the wide thing row over a partial index; say which.
     public func appendIndexHint(_ index: StaticString, to sql: inout SQLFragment) {
         sql.append(" INDEXED BY ")

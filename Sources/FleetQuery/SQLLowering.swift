@@ -195,9 +195,9 @@ public struct SQLLowering: Sendable {
     /// row than a correlated EXISTS); probes beyond these stay EXISTS.
     private static let probeAliases: [StaticString] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"]
 
-    /// `t.id IN (SELECT <subject> FROM <driver> CROSS JOIN <probe> ON ... WHERE <driver
-    /// condition> AND <other probes>)`: the driver's index is walked first (CROSS JOIN keeps
-    /// the order the estimates chose) and each probe is a seek keyed by the driver's thing.
+    /// `t.id IN (SELECT <subject> FROM <driver> JOIN <probe> ON ... WHERE <driver condition>
+    /// AND <other probes>)`: the driver's index is walked first (the dialect's ordered join
+    /// keeps the order the estimates chose) and each probe is a seek keyed by the driver's thing.
     /// Duplicates (a thing in two probed groups) do not matter inside IN.
     private func driverWithProbes(_ field: BoundField, _ test: BoundTest, _ probes: [BoundQuery], into out: inout SQLFragment) {
         guard let subject = driverSubject(field, test) else { return }
@@ -209,7 +209,9 @@ public struct SQLLowering: Sendable {
             default: out.append("t.id IN (SELECT x.thing FROM thing_flag AS x")
             }
         default:
-            out.append("t.id IN (SELECT m.thing FROM thing_group AS g CROSS JOIN thing_group_ancestor AS a ON a.ancestor = g.id CROSS JOIN thing_group_member AS m ON m.group_id = a.group_id")
+            out.append("t.id IN (SELECT m.thing FROM thing_group AS g")
+            out.append(dialect.orderedJoin); out.append("thing_group_ancestor AS a ON a.ancestor = g.id")
+            out.append(dialect.orderedJoin); out.append("thing_group_member AS m ON m.group_id = a.group_id")
         }
         var filters: [(BoundField, BoundTest)] = []
         var aliases = Self.probeAliases[...]
@@ -237,30 +239,30 @@ public struct SQLLowering: Sendable {
         out.append(")")
     }
 
-    /// ` CROSS JOIN <table> AS alias ON <probe keyed by subject>`; false (nothing written) for
+    /// `<ordered join> <table> AS alias ON <probe keyed by subject>`; false (nothing written) for
     /// a probe with no join form (`connectivity.connected:true` is a NOT EXISTS).
     private func joinProbe(_ field: BoundField, _ test: BoundTest, alias: StaticString, subject: ProbeSubject, into out: inout SQLFragment) -> Bool {
         func column(_ name: StaticString) { out.append(alias); out.append(name) }
         switch (field, test) {
         case (.leaf(let path, _), .textEquals(let v)):
-            out.append(" CROSS JOIN thing_text AS "); out.append(alias); out.append(" ON ")
+            out.append(dialect.orderedJoin); out.append("thing_text AS "); out.append(alias); out.append(" ON ")
             column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
             column(".value = "); out.append(bind: .text(v))
         case (.leaf(let path, _), .numberEquals(let d)):
-            out.append(" CROSS JOIN thing_number AS "); out.append(alias); out.append(" ON ")
+            out.append(dialect.orderedJoin); out.append("thing_number AS "); out.append(alias); out.append(" ON ")
             column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
             column(".value = "); out.append(bind: .real(d))
         case (.leaf(let path, _), .bool(let b)):
-            out.append(" CROSS JOIN thing_flag AS "); out.append(alias); out.append(" ON ")
+            out.append(dialect.orderedJoin); out.append("thing_flag AS "); out.append(alias); out.append(" ON ")
             column(".field = "); out.append(bind: .text(path)); out.append(" AND ")
             column(".value = "); out.append(bind: .integer(b ? 1 : 0))
         case (.connected, .bool(false)):
-            out.append(" CROSS JOIN thing AS "); out.append(alias)
+            out.append(dialect.orderedJoin); out.append("thing AS "); out.append(alias)
             dialect.appendIndexHint("thing_disconnected", to: &out)
             out.append(" ON "); column(".connected = 0 AND "); column(".id = "); subject.append(to: &out)
             return true
         case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob):
-            out.append(" CROSS JOIN thing_group_member AS "); out.append(alias); out.append(" ON ")
+            out.append(dialect.orderedJoin); out.append("thing_group_member AS "); out.append(alias); out.append(" ON ")
             column(".thing = "); subject.append(to: &out); out.append(" AND ")
             column(".group_id IN (SELECT pa.group_id FROM thing_group AS pg JOIN thing_group_ancestor AS pa ON pa.ancestor = pg.id WHERE ")
             text("pg.name_lower", test, into: &out)
