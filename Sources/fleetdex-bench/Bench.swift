@@ -197,7 +197,7 @@ final class Bench {
             }
             extra["search.\(label)"] = .string(String(format: "compile %.2f ms, page %.2f ms, documents %.2f ms", median(phases[0]), median(phases[1]), median(phases[2])))
             print("            compile \(String(format: "%.2f", median(phases[0]))) ms, page \(String(format: "%.2f", median(phases[1]))) ms, documents \(String(format: "%.2f", median(phases[2]))) ms")
-            let selective = ["exact attribute", "thing name", "group", "group at a site", "disconnected at a site"].contains(label)
+            let selective = ["exact attribute", "thing name", "group", "disconnected at a site"].contains(label)
             let target = selective ? "< 2" : label == "disconnected (2%)" ? "< 5" : ["leading wildcard", "bare term"].contains(label) ? "< 1500" : ""
             let limit = selective ? 2.0 : label == "disconnected (2%)" ? 5.0 : 1500.0
             record("search", "\(label): \(q) [\(count) on page 1], in process", median(times), "ms", target: target, ok: target.isEmpty ? nil : median(times) < limit)
