@@ -32,11 +32,15 @@ public struct Search {
     /// `plan: false` skips the selectivity estimates (for a query only evaluated in memory);
     /// `ordered: true` plans for a first page in name order rather than every match.
     public func compile(_ query: String, at now: Int64, awsLimits: Bool = false, plan: Bool = true, ordered: Bool = false) throws -> Compiled {
+        try compile(query, at: now, awsLimits: awsLimits, plan: plan, ordered: ordered, log: nil)
+    }
+
+    func compile(_ query: String, at now: Int64, awsLimits: Bool, plan: Bool, ordered: Bool, log: EstimateLog?) throws -> Compiled {
         do throws(QueryError) {
             let tokens = try Lexer.tokens(in: query)
             let syntax = try Parser.parse(query)
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
-            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator() : nil, ordered: ordered).lower(bound))
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator(log: log) : nil, ordered: ordered).lower(bound))
         } catch {
             throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
         }
@@ -44,9 +48,9 @@ public struct Search {
 
     /// Counts, up to the planner's limit, of the things a probeable predicate selects, from
     /// the indexes; a group's from its members' counts (subgroups included).
-    func estimator() -> SQLLowering.Estimator {
+    func estimator(log: EstimateLog? = nil) -> SQLLowering.Estimator {
         let box = ConnectionBox(c)
-        return { field, test, atMost in
+        let count: SQLLowering.Estimator = { field, test, atMost in
             let cap = " LIMIT ?)"
             let limit = SQLiteValue.integer(Int64(atMost))
             switch (field, test) {
@@ -70,6 +74,19 @@ public struct Search {
                 return nil
             }
         }
+        guard let log else { return count }
+        return { field, test, atMost in
+            let n = count(field, test, atMost)
+            let shown = n.map { $0 >= atMost ? "at least \($0)" : "\($0)" } ?? "unknown"
+            log.lines.append("\(BoundQuery.predicate(field, test).sexpr) \(shown) (asked up to \(atMost))")
+            return n
+        }
+    }
+
+    /// What the planner asked the estimator while compiling, for `--explain`. The estimator
+    /// only runs during `compile`, on the connection's thread.
+    final class EstimateLog: @unchecked Sendable {
+        var lines: [String] = []
     }
 
     func catalog() throws(QueryError) -> FieldCatalog {
@@ -256,7 +273,8 @@ public struct Search {
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
     public func explain(_ query: String, at now: Int64, awsLimits: Bool = false) throws -> String {
-        let q = try compile(query, at: now, awsLimits: awsLimits, ordered: true)
+        let log = EstimateLog()
+        let q = try compile(query, at: now, awsLimits: awsLimits, plan: true, ordered: true, log: log)
         let (sql, binds) = pageSQL(q, after: "", limit: 100)
         var out = "query:   \(query)\n"
         out += "tokens:  " + q.tokens.dropLast().map { t -> String in
@@ -268,6 +286,7 @@ public struct Search {
         }.joined(separator: " ") + "\n"
         out += "syntax:  \(q.syntax.sexpr)\n"
         out += "bound:   \(q.bound.sexpr)\n"
+        if !log.lines.isEmpty { out += "estimates:\n" + log.lines.map { "  " + $0 }.joined(separator: "\n") + "\n" }
         out += "sql:     \(sql)\n"
         out += "params:  [" + binds.map(\.description).joined(separator: ", ") + "]\n"
         out += "plan:\n" + (try c.queryPlan(sql, binds)).map { "  " + $0 }.joined(separator: "\n") + "\n"

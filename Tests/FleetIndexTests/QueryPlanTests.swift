@@ -73,4 +73,10 @@ import Testing
         let p = try plan("thingName:pump-1*")
         #expect(!p.contains { $0.contains("SCAN t") && !$0.contains("INDEX") }, "\(p)")
     }
+
+    /// `--explain` says what the planner counted and how far it asked.
+    @Test func explainShowsTheEstimates() throws {
+        let text = try Search(try Self.fleet()).explain("attributes.site:s1 AND connectivity.connected:false", at: 0)
+        #expect(text.contains("estimates:\n  (attributes.site \"s1\") 20 (asked up to 10000)\n  (connectivity.connected false) at least 6 (asked up to 6)\n"), "\(text)")
+    }
 }
