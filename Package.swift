@@ -43,7 +43,9 @@ let package = Package(
         ),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
-        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery"]),
+        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetTestSupport"]),
+        // What the tests and the benchmark share (a seeded generator); not part of fleetdex.
+        .target(name: "FleetTestSupport"),
         // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
         .executableTarget(name: "fleetdex-embed"),
         .plugin(
@@ -52,8 +54,8 @@ let package = Package(
             dependencies: ["fleetdex-embed"]
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
-        .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery"]),
-        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite"], exclude: ["Snapshots"]),
+        .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetTestSupport"]),
+        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
     ]
 )

@@ -1,14 +1,15 @@
 // fleetdex-bench: a deterministic synthetic fleet (things with 10 attributes, groups,
 // shadows) and lifecycle event streams, written as the JSON Lines fleetdex imports.
+import FleetTestSupport
 import Foundation
 
 struct FleetGenerator {
-    var rng: Rng
+    var rng: SplitMix64
     let sites = (1...200).map { "site-\(String(format: "%03d", $0))" }
     let regions = ["us-east", "us-west", "eu-central", "ap-south"]
     let models = ["P200", "P300", "TH-100", "TH-200", "GW-X1", "CAM-4K"]
 
-    init(seed: UInt64) { rng = Rng(seed: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     static func name(_ i: Int) -> String { "thing-" + String(format: "%07d", i) }
     static func serial(_ i: Int) -> String { "SN" + String(format: "%08d", (i &* 2654435761) % 100_000_000) }
@@ -84,17 +85,5 @@ struct FleetGenerator {
             if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
         }
         h.write(Data(buf.utf8))
-    }
-}
-
-struct Rng {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

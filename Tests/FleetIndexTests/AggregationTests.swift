@@ -1,5 +1,6 @@
 // Aggregations: each statistic against a computation in the test, on random fleets.
 import FleetIndex
+import FleetTestSupport
 import Testing
 
 @Suite struct AggregationTests {

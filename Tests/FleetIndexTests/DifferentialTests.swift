@@ -3,6 +3,7 @@
 import FleetIndex
 import FleetQuery
 import FleetSQLite
+import FleetTestSupport
 import Testing
 
 @Suite struct DifferentialTests {

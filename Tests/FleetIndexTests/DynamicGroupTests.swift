@@ -2,6 +2,7 @@
 // logged exactly once.
 import FleetIndex
 import FleetSQLite
+import FleetTestSupport
 import Testing
 
 @Suite struct DynamicGroupTests {

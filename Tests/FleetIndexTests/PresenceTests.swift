@@ -1,6 +1,7 @@
 // Presence: duplicates and disorder do not change the final connectivity.
 import FleetIndex
 import FleetSQLite
+import FleetTestSupport
 import Testing
 
 @Suite struct PresenceTests {
@@ -96,17 +97,5 @@ import Testing
             for p in permutations(rest) { out.append([x] + p) }
         }
         return out
-    }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 // Parser tests: each query's canonical tree, and each malformed query's message and span.
 import FleetQuery
+import FleetTestSupport
 import Testing
 
 struct ParseCase: Sendable, CustomTestStringConvertible {
@@ -81,7 +82,7 @@ struct ParseCase: Sendable, CustomTestStringConvertible {
 
     /// Any bytes give a tree or a positioned error, never a crash.
     @Test func neverCrashesOnArbitraryInput() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let alphabet = Array("ab:()[]{}<>=*?\"\\ -ANDORNOTTO.0123456789\u{e9}\u{1F600}\n\t".unicodeScalars)
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 24)
@@ -95,18 +96,5 @@ struct ParseCase: Sendable, CustomTestStringConvertible {
                 _ = error.rendered(in: s)
             }
         }
-    }
-}
-
-/// A small deterministic generator for tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,0 +1,15 @@
+// FleetTestSupport: what the tests and the benchmark share, never linked into fleetdex.
+
+/// SplitMix64: a small deterministic generator, so that random fleets, event orders and
+/// fuzzed queries are the same on every run for a seed.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}
