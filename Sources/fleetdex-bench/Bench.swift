@@ -424,17 +424,9 @@ final class Bench {
     /// from CSV in one transaction: the raw limit for ingest-events.
     func shellIngestComparison() throws {
         let csv = o.out + "/events.csv"
-        FileManager.default.createFile(atPath: csv, contents: nil)
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: csv))
-        var buf = ""
-        var n = 0
-        try db.connection.forEach("SELECT client, ts, type, session, version, coalesce(reason, '') FROM presence_event") { s in
-            buf += "\(s.int(0)),\(s.int(1)),\(s.int(2)),\(s.text(3)),\(s.int(4)),\(s.text(5))\n"
-            n += 1
-            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
+        let n = try writeCSV(csv, "SELECT client, ts, type, session, version, coalesce(reason, '') FROM presence_event") { s in
+            "\(s.int(0)),\(s.int(1)),\(s.int(2)),\(s.text(3)),\(s.int(4)),\(s.text(5))"
         }
-        h.write(Data(buf.utf8))
-        try h.close()
         guard n > 0 else { return }
         let seconds = try sqliteShell(o.out + "/shell-events.sqlite", """
             CREATE TABLE presence_event(client INTEGER NOT NULL, ts INTEGER NOT NULL, type INTEGER NOT NULL, session TEXT NOT NULL,
@@ -488,19 +480,18 @@ final class Bench {
     }
 
     func writeAttributeCSV(_ path: String) throws -> Int {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? h.close() }
-        var buf = ""
-        var n = 0
         // Shuffled by thing order, as the import writes them.
-        try db.connection.forEach("SELECT field, value, thing FROM thing_text WHERE field >= 'attributes.' AND field < 'attributes/' ORDER BY thing") { s in
-            buf += "\(s.text(0)),\(s.text(1)),\(s.int(2))\n"
-            n += 1
-            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
+        try writeCSV(path, "SELECT field, value, thing FROM thing_text WHERE field >= 'attributes.' AND field < 'attributes/' ORDER BY thing") { s in
+            "\(s.text(0)),\(s.text(1)),\(s.int(2))"
         }
-        h.write(Data(buf.utf8))
-        return n
+    }
+
+    /// Writes one CSV line per row of `sql`; returns the number of lines.
+    func writeCSV(_ path: String, _ sql: String, _ line: (Statement) -> String) throws -> Int {
+        let out = try LineFile(path)
+        try db.connection.forEach(sql) { out.write(line($0)) }
+        try out.close()
+        return out.lines
     }
 
     func stageMoto() throws {

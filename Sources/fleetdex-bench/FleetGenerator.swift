@@ -16,11 +16,7 @@ struct FleetGenerator {
 
     /// Writes `n` things to `path`.
     mutating func writeFleet(_ n: Int, to path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? h.close() }
-        var buf = ""
-        buf.reserveCapacity(1 << 22)
+        let out = try LineFile(path)
         for i in 0..<n {
             let site = sites[Int(rng.next() % UInt64(sites.count))]
             let region = regions[Int(rng.next() % 4)]
@@ -33,20 +29,16 @@ struct FleetGenerator {
             if rng.next() % 10 == 0 {
                 line += #","shadow":{"state":{"reported":{"temp":\#(Double(rng.next() % 1000) / 10),"mode":"\#(["eco", "boost"][Int(rng.next() % 2)])"}}}"#
             }
-            line += "}\n"
-            buf += line
-            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
+            line += "}"
+            out.write(line)
         }
-        h.write(Data(buf.utf8))
+        try out.close()
     }
 
     /// Writes lifecycle events: `perThing` connect/disconnect pairs per thing, in time order
     /// from `start`, leaving `disconnectedShare` of the fleet disconnected at the end.
     mutating func writeEvents(things n: Int, events total: Int, start: Int64, disconnectedShare: Double, to path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? h.close() }
-        var buf = ""
+        let out = try LineFile(path)
         var version = [Int32](repeating: 0, count: n)
         var connected = [Bool](repeating: false, count: n)
         let step = max(1, Int64(3_600_000) / Int64(max(1, total / n)))
@@ -60,15 +52,14 @@ struct FleetGenerator {
             let session = "s\(t)-\(version[t])"
             if connected[t] {
                 let reason = ["CONNECTION_LOST", "MQTT_KEEP_ALIVE_TIMEOUT", "CLIENT_INITIATED_DISCONNECT"][Int(rng.next() % 3)]
-                buf += #"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"disconnected","sessionIdentifier":"\#(session)","principalIdentifier":"p","clientInitiatedDisconnect":false,"disconnectReason":"\#(reason)","versionNumber":\#(version[t])}"# + "\n"
+                out.write(#"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"disconnected","sessionIdentifier":"\#(session)","principalIdentifier":"p","clientInitiatedDisconnect":false,"disconnectReason":"\#(reason)","versionNumber":\#(version[t])}"#)
                 connected[t] = false
             } else {
                 version[t] += 1
-                buf += #"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"connected","sessionIdentifier":"s\#(t)-\#(version[t])","principalIdentifier":"p","ipAddress":"192.0.2.1","versionNumber":\#(version[t])}"# + "\n"
+                out.write(#"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"connected","sessionIdentifier":"s\#(t)-\#(version[t])","principalIdentifier":"p","ipAddress":"192.0.2.1","versionNumber":\#(version[t])}"#)
                 connected[t] = true
             }
             written += 1
-            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
         }
         // Finish: everyone connected except the chosen share.
         let cutoff = Int(Double(n) * disconnectedShare)
@@ -78,12 +69,11 @@ struct FleetGenerator {
             if connected[t] == wantConnected { continue }
             if wantConnected {
                 version[t] += 1
-                buf += #"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"connected","sessionIdentifier":"s\#(t)-\#(version[t])","versionNumber":\#(version[t])}"# + "\n"
+                out.write(#"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"connected","sessionIdentifier":"s\#(t)-\#(version[t])","versionNumber":\#(version[t])}"#)
             } else {
-                buf += #"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"disconnected","sessionIdentifier":"s\#(t)-\#(version[t])","disconnectReason":"CONNECTION_LOST","versionNumber":\#(version[t])}"# + "\n"
+                out.write(#"{"clientId":"\#(Self.name(t))","timestamp":\#(ts),"eventType":"disconnected","sessionIdentifier":"s\#(t)-\#(version[t])","disconnectReason":"CONNECTION_LOST","versionNumber":\#(version[t])}"#)
             }
-            if buf.utf8.count > 1 << 22 { h.write(Data(buf.utf8)); buf = "" }
         }
-        h.write(Data(buf.utf8))
+        try out.close()
     }
 }
