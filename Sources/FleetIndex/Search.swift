@@ -159,7 +159,7 @@ public struct Search {
         let namedFilter = try db.indexedShadowNames()
         let targeted = try targetedThings(ids)
         // One statement per table for the whole page, not one per thing.
-        let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        let list = Self.idList(ids)
         var rows: [Int64: (name: String, thingId: String, type: String?, attributes: String, connected: Bool, ts: Int64?, reason: String?)] = [:]
         try c.forEach("""
             SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
@@ -180,6 +180,7 @@ public struct Search {
                 shadowRows[$0.int(0), default: []].append(ShadowRow(name: $0.text(1), document: $0.text(2), version: $0.int(3), hasDelta: $0.int(4) != 0))
             }
         }
+        let violations = defender ? try activeViolations(in: "SELECT value FROM json_each(?)", [.text(list)]) : [:]
         var docs: [JSONValue] = []
         docs.reserveCapacity(ids.count)
         for id in ids {
@@ -192,7 +193,7 @@ public struct Search {
                 members.append(("attributes", Registry.attributesJSON(Registry.decodeAttributes(r.attributes))))
             }
             if shadows, let s = shadowText(shadowRows[id] ?? [], named: named, filter: namedFilter) { members.append(("shadow", .string(s))) }
-            if defender, targeted.contains(id) { members.append(("deviceDefender", .string(try defenderText(id)))) }
+            if defender, targeted.contains(id) { members.append(("deviceDefender", .string(defenderText(violations[id] ?? [])))) }
             if connectivity {
                 members.append(("connectivity", jsonObject([
                     ("connected", .bool(r.connected)),
@@ -236,39 +237,50 @@ public struct Search {
     }
 
     /// The deviceDefender member: violation count and each active violation.
-    func defenderText(_ thing: Int64) throws -> String {
-        let rows = try c.query("SELECT profile, behavior, metric, last_time, last_value FROM alarm WHERE thing = ? AND in_alarm = 1 ORDER BY profile, behavior", [thing]) {
-            ($0.text(0), $0.text(1), $0.text(2), $0.optionalInt(3), $0.optionalDouble(4))
-        }
+    func defenderText(_ violations: [ViolationState]) -> String {
         var profiles: [JSONMember] = []
-        for r in rows {
-            let b = JSONMember(r.1, jsonObject([("inViolation", .bool(true)), ("metricName", .string(r.2)),
-                                                ("lastViolationTime", r.3.map { .int($0) }),
-                                                ("lastViolationValue", r.4.map { jsonObject([("count", .double($0))]) })]))
-            if let i = profiles.firstIndex(where: { $0.key == r.0 }), case .object(var ms) = profiles[i].value {
+        for v in violations {
+            let b = JSONMember(v.behavior, jsonObject([("inViolation", .bool(true)), ("metricName", .string(v.metric)),
+                                                       ("lastViolationTime", v.lastTime.map { .int($0) }),
+                                                       ("lastViolationValue", v.lastValue.map { jsonObject([("count", .double($0))]) })]))
+            if let i = profiles.firstIndex(where: { $0.key == v.profile }), case .object(var ms) = profiles[i].value {
                 ms.append(b)
                 profiles[i].value = .object(ms)
             } else {
-                profiles.append(JSONMember(r.0, .object([b])))
+                profiles.append(JSONMember(v.profile, .object([b])))
             }
         }
-        return jsonObject([("violationCount", .int(rows.count)), ("securityprofiles", .object(profiles))]).compact
+        return jsonObject([("violationCount", .int(violations.count)), ("securityprofiles", .object(profiles))]).compact
+    }
+
+    /// The active violations of the things `source` selects (SQL yielding thing ids), by
+    /// profile and behavior.
+    func activeViolations(in source: String, _ binds: [SQLiteValue]) throws -> [Int64: [ViolationState]] {
+        var out: [Int64: [ViolationState]] = [:]
+        try c.forEach("""
+            SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm
+            WHERE in_alarm = 1 AND thing IN (\(source)) ORDER BY thing, profile, behavior
+            """, binds) { s in
+            out[s.int(0), default: []].append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
+                                                             lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
+        }
+        return out
     }
 
     /// Which of `ids` an attached profile targets (they carry deviceDefender fields).
     func targetedThings(_ ids: [Int64]) throws -> Set<Int64> {
         if try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil { return Set(ids) }
         var out = Set<Int64>()
-        let s = try c.prepare("""
-            SELECT 1 FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
-            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing = ? LIMIT 1
-            """)
-        for id in ids {
-            try s.bind([.integer(id)])
-            if try s.step() { out.insert(id) }
-            s.reset()
-        }
+        try c.forEach("""
+            SELECT DISTINCT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
+            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN (SELECT value FROM json_each(?))
+            """, [Self.idList(ids)]) { out.insert($0.int(0)) }
         return out
+    }
+
+    /// Thing ids as the JSON array `json_each(?)` reads.
+    static func idList(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
@@ -308,7 +320,7 @@ public struct Search {
         } else {
             source = "SELECT value FROM json_each(?)"
         }
-        let binds: [SQLiteValue] = table == nil ? [.text(JSONValue.array(ids.map { .int($0) }).compact)] : []
+        let binds: [SQLiteValue] = table == nil ? [.text(Self.idList(ids))] : []
         var states: [Int64: ThingState] = [:]
         var attributes: [Int64: String] = [:]
         try c.forEach("""
@@ -329,10 +341,7 @@ public struct Search {
             SELECT DISTINCT m.thing, g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
             JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN (\(source))
             """, binds) { s in states[s.int(0)]?.groupNames.append(s.text(1)) }
-        try c.forEach("SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm WHERE in_alarm = 1 AND thing IN (\(source))", binds) { s in
-            states[s.int(0)]?.violations.append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
-                                                               lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
-        }
+        for (id, vs) in try activeViolations(in: source, binds) { states[id]?.violations = vs }
         let targeted = try targetedThings(Array(states.keys))
         for id in targeted { if let n = states[id]?.violations.count { states[id]?.violationCount = n } }
         return states
