@@ -118,8 +118,7 @@ public struct DynamicGroups {
                     WHERE m.thing = ? AND g.query IS NOT NULL AND g.created_at > ? ORDER BY g.created_at DESC LIMIT 1
                     """, [t, created]) { $0.int(0) }.first
                 guard let newer = newerDynamic else { continue }
-                try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [newer, t])
-                try db.countMembers(-1, group: newer)
+                try db.removeMember(group: newer, thing: t)
                 try touched?.changed(t, group: try groupName(newer), joined: false, db: db)
                 try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'an older dynamic group took its place (10 groups per thing)')",
                               [newer, try thingName(t), now])
@@ -130,6 +129,7 @@ public struct DynamicGroups {
                           [id, try thingName(t), now, "matches the query (\(reason))"])
             joined += 1
         }
+        // Joins and leaves above write rows directly and are counted here, once for the group.
         try db.countMembers(joined - left, group: id)
         try c.execute("UPDATE thing_group SET status = 'ACTIVE' WHERE id = ?", [id])
         return (joined, left)

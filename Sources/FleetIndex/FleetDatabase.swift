@@ -87,6 +87,26 @@ public final class FleetDatabase {
         try connection.execute("UPDATE thing_group SET member_count = member_count + ? WHERE id = ?", [Int64(delta), group])
     }
 
+    /// Puts a thing in a group, counted (bulk writers insert themselves and count once).
+    func addMember(group: Int64, thing: Int64, at now: Int64) throws {
+        try connection.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [group, thing, now])
+        try countMembers(1, group: group)
+    }
+
+    /// Takes a thing out of a group, counted; false when it was not in it.
+    @discardableResult
+    func removeMember(group: Int64, thing: Int64) throws -> Bool {
+        try connection.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [group, thing])
+        let removed = connection.changes > 0
+        if removed { try countMembers(-1, group: group) }
+        return removed
+    }
+
+    /// Uncounts the memberships of a thing about to be deleted (its rows go by cascade).
+    func uncountMemberships(of thing: Int64) throws {
+        try connection.execute("UPDATE thing_group SET member_count = member_count - 1 WHERE id IN (SELECT group_id FROM thing_group_member WHERE thing = ?)", [thing])
+    }
+
     /// Notes a change that can move any thing in or out of a group (targets, indexing modes):
     /// the next refresh runs every group's query over the whole fleet.
     public func touchAll() throws {

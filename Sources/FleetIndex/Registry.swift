@@ -258,8 +258,7 @@ public struct Registry {
             }
             try Defender(db).invalidate(thing: t.id, reason: "the thing was deleted", at: now)
             try fields.delete(t.id, try indexedValues(t.id))
-            // Its memberships go with it (cascade): the groups count one member fewer.
-            try c.execute("UPDATE thing_group SET member_count = member_count - 1 WHERE id IN (SELECT group_id FROM thing_group_member WHERE thing = ?)", [t.id])
+            try db.uncountMemberships(of: t.id)
             try c.execute("DELETE FROM thing WHERE id = ?", [t.id])
             return .object([])
         }
@@ -527,8 +526,7 @@ public struct Registry {
             if g.1 != nil { throw FleetError.invalid("Things cannot be added to the dynamic thing group \(group) by hand; its query decides its members") }
             if try c.scalar("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?", [g.0, t.id]) != nil { return .object([]) }
             try makeRoom(thing: t.id, thingName: thingName, overrideDynamicGroups: overrideDynamicGroups, at: now)
-            try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [g.0, t.id, now])
-            try db.countMembers(1, group: g.0)
+            try db.addMember(group: g.0, thing: t.id, at: now)
             try db.touch(t.id)
             return .object([])
         }
@@ -542,8 +540,7 @@ public struct Registry {
             SELECT g.id FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
             WHERE m.thing = ? AND g.query IS NOT NULL ORDER BY g.created_at DESC, g.id DESC LIMIT 1
             """, [thing], { $0.int(0) }).first {
-            try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [newest, thing])
-            try db.countMembers(-c.changes, group: newest)
+            try db.removeMember(group: newest, thing: thing)
             try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'pushed out by a static group added with --override-dynamic-groups')", [newest, thingName, now])
             try db.touch(thing)
             return
@@ -560,8 +557,7 @@ public struct Registry {
                 throw FleetError.notFound("Thing group \(group) cannot be found.")
             }
             if g.1 != nil { throw FleetError.invalid("Things cannot be removed from the dynamic thing group \(group) by hand") }
-            try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [g.0, t.id])
-            try db.countMembers(-c.changes, group: g.0)
+            try db.removeMember(group: g.0, thing: t.id)
             try db.touch(t.id)
             return .object([])
         }
