@@ -9,26 +9,32 @@ struct FieldStore {
     let c: Connection
 
     func insert(_ thing: Int64, _ fields: [FieldValue]) throws {
-        guard !fields.isEmpty else { return }
-        let text = try c.prepare("INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)")
-        let number = try c.prepare("INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)")
-        let flag = try c.prepare("INSERT OR IGNORE INTO thing_flag(field, value, thing) VALUES (?, ?, ?)")
-        for f in fields {
-            if let s = f.lower { try text.bind([.text(f.field), .text(s), .integer(thing)]); try text.step() }
-            if let n = f.num, n.isFinite { try number.bind([.text(f.field), .real(n), .integer(thing)]); try number.step() }
-            if let b = f.flag { try flag.bind([.text(f.field), .integer(b ? 1 : 0), .integer(thing)]); try flag.step() }
-        }
+        try forEachRow(thing, fields,
+                       text: "INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)",
+                       number: "INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)",
+                       flag: "INSERT OR IGNORE INTO thing_flag(field, value, thing) VALUES (?, ?, ?)")
     }
 
     func delete(_ thing: Int64, _ fields: [FieldValue]) throws {
+        try forEachRow(thing, fields,
+                       text: "DELETE FROM thing_text WHERE field = ? AND value = ? AND thing = ?",
+                       number: "DELETE FROM thing_number WHERE field = ? AND value = ? AND thing = ?",
+                       flag: "DELETE FROM thing_flag WHERE field = ? AND value = ? AND thing = ?")
+    }
+
+    /// Runs, for each stored row of `fields` (a text, number and flag row per value, as it
+    /// has them), the statement of its table, bound to (field, value, thing).
+    private func forEachRow(_ thing: Int64, _ fields: [FieldValue], text: String, number: String, flag: String) throws {
         guard !fields.isEmpty else { return }
-        let text = try c.prepare("DELETE FROM thing_text WHERE field = ? AND value = ? AND thing = ?")
-        let number = try c.prepare("DELETE FROM thing_number WHERE field = ? AND value = ? AND thing = ?")
-        let flag = try c.prepare("DELETE FROM thing_flag WHERE field = ? AND value = ? AND thing = ?")
+        let statements = (text: try c.prepare(text), number: try c.prepare(number), flag: try c.prepare(flag))
+        func run(_ s: Statement, _ field: String, _ value: SQLiteValue) throws {
+            try s.bind([.text(field), value, .integer(thing)])
+            try s.step()
+        }
         for f in fields {
-            if let s = f.lower { try text.bind([.text(f.field), .text(s), .integer(thing)]); try text.step() }
-            if let n = f.num, n.isFinite { try number.bind([.text(f.field), .real(n), .integer(thing)]); try number.step() }
-            if let b = f.flag { try flag.bind([.text(f.field), .integer(b ? 1 : 0), .integer(thing)]); try flag.step() }
+            if let s = f.lower { try run(statements.text, f.field, .text(s)) }
+            if let n = f.num, n.isFinite { try run(statements.number, f.field, .real(n)) }
+            if let b = f.flag { try run(statements.flag, f.field, .integer(b ? 1 : 0)) }
         }
     }
 
