@@ -51,27 +51,28 @@ public struct Search {
     func estimator(log: EstimateLog? = nil) -> SQLLowering.Estimator {
         let box = ConnectionBox(c)
         let count: SQLLowering.Estimator = { field, test, atMost in
-            let cap = " LIMIT ?)"
             let limit = SQLiteValue.integer(Int64(atMost))
+            /// Rows of `from` (a table and its condition), counted up to the limit.
+            func upTo(_ from: String, _ binds: [SQLiteValue]) -> Int? {
+                box.count("SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT ?)", binds + [limit])
+            }
+            /// Members of the groups whose lower-cased name passes `test` (subgroups included).
+            func groupMembers(_ test: String, _ value: String) -> Int? {
+                box.count("""
+                    SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id
+                    JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower
+                    """ + test, [.text(value)])
+            }
             switch (field, test) {
-            case (.leaf(let path, false), .textEquals(let v)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_text WHERE field = ? AND value = ?" + cap, [.text(path), .text(v), limit])
-            case (.leaf(let path, false), .numberEquals(let d)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_number WHERE field = ? AND value = ?" + cap, [.text(path), .real(d), limit])
-            case (.leaf(let path, false), .bool(let b)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing_flag WHERE field = ? AND value = ?" + cap, [.text(path), .integer(b ? 1 : 0), limit])
-            case (.thingGroupNames, .textEquals(let v)):
-                return box.count("SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower = ?", [.text(v)])
-            case (.thingGroupNames, .textGlob(let p)):
-                return box.count("SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower GLOB ?", [.text(p)])
-            case (.violation, _):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM alarm WHERE in_alarm = 1" + cap, [limit])
-            case (.connected, .bool(false)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing INDEXED BY thing_disconnected WHERE connected = 0" + cap, [limit])
-            case (.connected, .bool(true)):
-                return box.count("SELECT count(*) FROM (SELECT 1 FROM thing WHERE connected = 1" + cap, [limit])
-            default:
-                return nil
+            case (.leaf(let path, false), .textEquals(let v)): return upTo("thing_text WHERE field = ? AND value = ?", [.text(path), .text(v)])
+            case (.leaf(let path, false), .numberEquals(let d)): return upTo("thing_number WHERE field = ? AND value = ?", [.text(path), .real(d)])
+            case (.leaf(let path, false), .bool(let b)): return upTo("thing_flag WHERE field = ? AND value = ?", [.text(path), .integer(b ? 1 : 0)])
+            case (.thingGroupNames, .textEquals(let v)): return groupMembers(" = ?", v)
+            case (.thingGroupNames, .textGlob(let p)): return groupMembers(" GLOB ?", p)
+            case (.violation, _): return upTo("alarm WHERE in_alarm = 1", [])
+            case (.connected, .bool(false)): return upTo("thing INDEXED BY thing_disconnected WHERE connected = 0", [])
+            case (.connected, .bool(true)): return upTo("thing WHERE connected = 1", [])
+            default: return nil
             }
         }
         guard let log else { return count }

@@ -119,8 +119,8 @@ public struct SQLLowering: Sendable {
         // thing rows are then read only for the things that pass them all.
         let inside = probes.filter { if case .predicate(let f, _) = $0 { Self.probesInside(f) } else { false } }
         let outside = probes.filter { if case .predicate(let f, _) = $0 { !Self.probesInside(f) } else { true } }
-        if !inside.isEmpty, case .predicate(let df, let dt) = driver, driverSubject(df, dt) != nil {
-            driverWithProbes(df, dt, inside, into: &out)
+        if !inside.isEmpty, case .predicate(let df, let dt) = driver, let subject = driverSubject(df, dt) {
+            driverWithProbes(df, dt, subject: subject, inside, into: &out)
         } else {
             lower(driver, into: &out)
             for p in inside {
@@ -199,8 +199,7 @@ public struct SQLLowering: Sendable {
     /// AND <other probes>)`: the driver's index is walked first (the dialect's ordered join
     /// keeps the order the estimates chose) and each probe is a seek keyed by the driver's thing.
     /// Duplicates (a thing in two probed groups) do not matter inside IN.
-    private func driverWithProbes(_ field: BoundField, _ test: BoundTest, _ probes: [BoundQuery], into out: inout SQLFragment) {
-        guard let subject = driverSubject(field, test) else { return }
+    private func driverWithProbes(_ field: BoundField, _ test: BoundTest, subject: ProbeSubject, _ probes: [BoundQuery], into out: inout SQLFragment) {
         switch field {
         case .leaf:
             switch test {
