@@ -52,7 +52,7 @@ public struct Aggregations {
             return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) FROM thing AS t WHERE 1" + only("t.id"), binds: [], type: .number)
         default:
             guard field.hasPrefix("attributes.") || field.hasPrefix("shadow.") else {
-                throw FleetError("InvalidAggregationException", "\(field) cannot be aggregated (thingName, thingTypeName, thingGroupNames, attributes.*, shadow.*, connectivity.*, deviceDefender.violationCount)", exitCode: 65)
+                throw FleetError(.invalidAggregation, "\(field) cannot be aggregated (thingName, thingTypeName, thingGroupNames, attributes.*, shadow.*, connectivity.*, deviceDefender.violationCount)")
             }
             let declared = try customFields()[field]
             let type: FieldType
@@ -138,7 +138,7 @@ public struct Aggregations {
         let (ids, binds) = try matching(query, at: now)
         let src = try source(field, matching: ids)
         guard src.type == .number else {
-            throw FleetError("InvalidAggregationException", "\(field) is a \(src.type.rawValue) field; percentiles need a Number field", exitCode: 65)
+            throw FleetError(.invalidAggregation, "\(field) is a \(src.type.rawValue) field; percentiles need a Number field")
         }
         let values = try c.query("SELECT v FROM (\(src.sql.replacingFirstSelect())) ORDER BY v", src.binds + binds) { $0.double(0) }
         guard !values.isEmpty else { return jsonObject([("percentiles", .array([]))]) }

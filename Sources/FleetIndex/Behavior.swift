@@ -120,21 +120,21 @@ public struct Behavior: Equatable {
             let cond = String(part).trimmingSpaces
             if cond.isEmpty { continue }
             guard let colon = cond.firstIndex(of: ":"), cond[cond.index(after: colon)...].first == " " || cond.contains(": ") else {
-                throw .invalid("--alert-when '\(cond)': expected 'NAME: METRIC OP VALUE', e.g. 'Disconnected_5m: aws:disconnect-duration >= 5'")
+                throw .invalid(member: "alertWhen", "'\(cond)': expected 'NAME: METRIC OP VALUE', e.g. 'Disconnected_5m: aws:disconnect-duration >= 5'")
             }
             let nameEnd = cond.range(of: ": ")!.lowerBound
             let name = String(cond[..<nameEnd]).trimmingSpaces
             let words = cond[cond.range(of: ": ")!.upperBound...].split(separator: " ").map(String.init)
-            guard words.count >= 3 else { throw .invalid("--alert-when '\(cond)': expected METRIC OP VALUE after the name") }
+            guard words.count >= 3 else { throw .invalid(member: "alertWhen", "'\(cond)': expected METRIC OP VALUE after the name") }
             let metric = words[0], op = words[1]
-            guard let value = Int64(words[2]), value >= 0 else { throw .invalid("--alert-when '\(cond)': '\(words[2])' is not a whole number") }
+            guard let value = Int64(words[2]), value >= 0 else { throw .invalid(member: "alertWhen", "'\(cond)': '\(words[2])' is not a whole number") }
             let aws: String
             switch op {
             case ">": aws = "less-than-equals"
             case ">=": aws = "less-than"
             case "<": aws = "greater-than-equals"
             case "<=": aws = "greater-than"
-            default: throw .invalid("--alert-when '\(cond)': '\(op)' is not one of >, >=, <, <=")
+            default: throw .invalid(member: "alertWhen", "'\(cond)': '\(op)' is not one of >, >=, <, <=")
             }
             var toAlarm: Int64 = 1, toClear: Int64 = 1
             var rest = Array(words.dropFirst(3))
@@ -144,7 +144,7 @@ public struct Behavior: Equatable {
                 } else if rest.count >= 3, rest[0] == "clear", rest[1] == "after", let n = Int64(rest[2]) {
                     toClear = n; rest.removeFirst(rest.count >= 4 && rest[3].hasPrefix("datapoint") ? 4 : 3)
                 } else {
-                    throw .invalid("--alert-when '\(cond)': cannot read '\(rest.joined(separator: " "))' (expected 'for N datapoints' or 'clear after M')")
+                    throw .invalid(member: "alertWhen", "'\(cond)': cannot read '\(rest.joined(separator: " "))' (expected 'for N datapoints' or 'clear after M')")
                 }
             }
             out.append(jsonObject([
@@ -159,7 +159,7 @@ public struct Behavior: Equatable {
                 ("suppressAlerts", .bool(false)),
             ]))
         }
-        guard !out.isEmpty else { throw .invalid("--alert-when holds no condition") }
+        guard !out.isEmpty else { throw .invalid(member: "alertWhen", "holds no condition") }
         return .array(out)
     }
 

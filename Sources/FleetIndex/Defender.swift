@@ -286,7 +286,7 @@ public struct Defender {
                                      maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
         if let criteriaType, !["STATIC", "STATISTICAL", "MACHINE_LEARNING"].contains(criteriaType) {
-            throw FleetError.invalid("--behavior-criteria-type must be STATIC, STATISTICAL or MACHINE_LEARNING")
+            throw FleetError.invalid(member: "behaviorCriteriaType", "must be STATIC, STATISTICAL or MACHINE_LEARNING")
         }
         if let profile { _ = try requireProfile(profile) }
         let scope = "active|\(thingName ?? "")|\(profile ?? "")|\(criteriaType ?? "")|\(verificationState ?? "")"
@@ -326,7 +326,7 @@ public struct Defender {
     public func listViolationEvents(start: Int64, end: Int64, thingName: String?, profile: String?, criteriaType: String?,
                                     verificationState: String?, maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
-        guard start <= end else { throw FleetError.invalid("--start-time must not be after --end-time") }
+        guard start <= end else { throw FleetError.invalid(member: "startTime", "must not be after the end time") }
         let scope = "events|\(start)|\(end)|\(thingName ?? "")|\(profile ?? "")|\(verificationState ?? "")"
         let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? 0
         var sql = """
@@ -350,7 +350,7 @@ public struct Defender {
     /// PutVerificationStateOnViolation.
     public func putVerificationState(violationId: String, state: String, description: String?) throws -> JSONValue {
         guard ["FALSE_POSITIVE", "BENIGN_POSITIVE", "TRUE_POSITIVE", "UNKNOWN"].contains(state) else {
-            throw FleetError.invalid("--verification-state must be FALSE_POSITIVE, BENIGN_POSITIVE, TRUE_POSITIVE or UNKNOWN")
+            throw FleetError.invalid(member: "verificationState", "must be FALSE_POSITIVE, BENIGN_POSITIVE, TRUE_POSITIVE or UNKNOWN")
         }
         guard violationId.count == 32 else { throw FleetError.invalid("violationId must be 32 characters") }
         return try c.transaction {
@@ -370,11 +370,11 @@ public struct Defender {
     public func listMetricValues(thingName: String, metric: String, start: Int64, end: Int64, dimension: String?,
                                  maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 250, max: 10_000)
-        if dimension != nil { throw FleetError.invalid("--dimension-name does not apply to cloud-side metrics") }
+        if dimension != nil { throw FleetError.invalid(member: "dimensionName", "does not apply to cloud-side metrics") }
         guard Behavior.metrics.contains(metric) else {
             throw FleetError.invalid("metric '\(metric)' is not computed by fleetdex (\(Behavior.metrics.sorted().joined(separator: ", ")))")
         }
-        guard start <= end else { throw FleetError.invalid("--start-time must not be after --end-time") }
+        guard start <= end else { throw FleetError.invalid(member: "startTime", "must not be after the end time") }
         let scope = "metrics|\(thingName)|\(metric)|\(start)|\(end)"
         let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? Int64.min
         let clientRow = try c.query("SELECT id, thing FROM client WHERE client_id = ?", [thingName]) { ($0.int(0), $0.optionalInt(1)) }.first

@@ -23,9 +23,9 @@ public final class FleetDatabase {
             connection = try Connection(path: path)
             try Self.migrations().migrate(connection)
         } catch let e as SQLiteError where e.code == 26 {
-            throw FleetError("InvalidRequestException", "\(path) is not a fleetdex database (not SQLite)", exitCode: 65)
+            throw FleetError(.invalidRequest, "\(path) is not a fleetdex database (not SQLite)")
         } catch let e as MigrationError {
-            throw FleetError("InvalidRequestException", "\(path): \(e)", exitCode: 65)
+            throw FleetError(.invalidRequest, "\(path): \(e)")
         }
         let storedRegion = try connection.scalar("SELECT value FROM meta WHERE key = 'region'")?.string
         let storedAccount = try connection.scalar("SELECT value FROM meta WHERE key = 'account'")?.string

@@ -125,9 +125,9 @@ public struct Importer {
                     }
                     summary.lines += 1
                 } catch let e as JSONError {
-                    throw FleetError("InvalidRequestException", "line \(n): malformed JSON: \(e)", exitCode: 65)
+                    throw FleetError(.invalidRequest, "line \(n): malformed JSON: \(e)")
                 } catch let e as FleetError {
-                    throw FleetError(e.exception, "line \(n): \(e.message)", exitCode: 65)
+                    throw FleetError(e.code, "line \(n): \(e.message)")
                 }
             }
             for (gid, n) in added { try db.countMembers(n, group: gid) }

@@ -7,7 +7,7 @@ public struct IndexConfiguration {
     public init(_ db: FleetDatabase) { self.db = db }
 
     public func update(_ config: JSONValue) throws -> JSONValue {
-        guard case .object(let members) = config else { throw FleetError.invalid("--thing-indexing-configuration must be a JSON object") }
+        guard case .object(let members) = config else { throw FleetError.invalid(member: "thingIndexingConfiguration", "must be a JSON object") }
         let allowed: [String: [String]] = [
             "thingIndexingMode": ["OFF", "REGISTRY", "REGISTRY_AND_SHADOW"],
             "thingConnectivityIndexingMode": ["OFF", "STATUS"],

@@ -23,7 +23,7 @@ public final class LineReader {
             owns = false
         } else {
             let f = open(path, O_RDONLY)
-            guard f >= 0 else { throw FleetError("InvalidRequestException", "cannot open \(path): \(String(cString: strerror(errno)))", exitCode: 66) }
+            guard f >= 0 else { throw FleetError(.invalidRequest, "cannot open \(path): \(String(cString: strerror(errno)))") }
             fd = f
             owns = true
         }

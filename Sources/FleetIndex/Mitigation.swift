@@ -26,9 +26,9 @@ public struct Mitigation {
 
     public func createAction(name: String, roleARN: String, params: JSONValue, at now: Int64) throws -> JSONValue {
         try Self.checkActionName(name)
-        guard roleARN.hasPrefix("arn:") else { throw FleetError.invalid("--role-arn must be an IAM role ARN") }
+        guard roleARN.hasPrefix("arn:") else { throw FleetError.invalid(member: "roleArn", "must be an IAM role ARN") }
         guard case .object(let members) = params, members.count == 1, let type = Self.types[members[0].key] else {
-            throw FleetError.invalid("--action-params must hold exactly one of \(Self.types.keys.sorted().joined(separator: ", "))")
+            throw FleetError.invalid(member: "actionParams", "must hold exactly one of \(Self.types.keys.sorted().joined(separator: ", "))")
         }
         if type == "ADD_THINGS_TO_THING_GROUP" {
             guard let groups = params["addThingsToThingGroupParams"]?["thingGroupNames"]?.arrayValue, !groups.isEmpty, groups.count <= 10 else {
@@ -96,18 +96,18 @@ public struct Mitigation {
                           includeSuppressed: Bool, at now: Int64) throws -> JSONValue {
         guard !taskId.isEmpty, taskId.utf8.count <= 128,
               taskId.utf8.allSatisfy({ Validation.isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
-            throw FleetError.invalid("--task-id must be 1 to 128 characters of [a-zA-Z0-9_-]")
+            throw FleetError.invalid(member: "taskId", "must be 1 to 128 characters of [a-zA-Z0-9_-]")
         }
-        guard !actions.isEmpty, actions.count <= 5 else { throw FleetError.invalid("--actions takes 1 to 5 mitigation action names") }
+        guard !actions.isEmpty, actions.count <= 5 else { throw FleetError.invalid(member: "actions", "takes 1 to 5 mitigation action names") }
         let ids = target["violationIds"]?.arrayValue?.compactMap(\.stringValue)
         let profile = target["securityProfileName"]?.stringValue
         let behavior = target["behaviorName"]?.stringValue
-        guard ids != nil || profile != nil else { throw FleetError.invalid("--target needs violationIds or securityProfileName") }
-        if behavior != nil && profile == nil { throw FleetError.invalid("--target behaviorName needs securityProfileName") }
+        guard ids != nil || profile != nil else { throw FleetError.invalid(member: "target", "needs violationIds or securityProfileName") }
+        if behavior != nil && profile == nil { throw FleetError.invalid(member: "target", "behaviorName needs securityProfileName") }
         var start: Int64? = nil, end: Int64? = nil
         if let range {
             guard let s = range["startTime"].flatMap(Self.time), let e = range["endTime"].flatMap(Self.time) else {
-                throw FleetError.invalid("--violation-event-occurrence-range needs startTime and endTime")
+                throw FleetError.invalid(member: "violationEventOccurrenceRange", "needs startTime and endTime")
             }
             start = s; end = e
         }

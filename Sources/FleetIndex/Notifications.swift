@@ -12,7 +12,7 @@ public struct Notifications {
     static func checkName(_ name: String, _ what: String, fifoAllowed: Bool = true) throws(FleetError) {
         guard !name.isEmpty, name.utf8.count <= 256,
               name.utf8.allSatisfy({ Validation.isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }) else {
-            throw FleetError("InvalidParameterException", "\(what) '\(name)' must be 1 to 256 characters of [A-Za-z0-9_-]", exitCode: 65)
+            throw FleetError(.invalidParameter, "\(what) '\(name)' must be 1 to 256 characters of [A-Za-z0-9_-]")
         }
     }
 
@@ -27,7 +27,7 @@ public struct Notifications {
 
     func topicID(_ arn: String) throws -> Int64 {
         guard let id = try c.scalar("SELECT id FROM sns_topic WHERE arn = ? OR name = ?", [arn, arn])?.int else {
-            throw FleetError("NotFoundException", "Topic does not exist: \(arn)")
+            throw FleetError(.notFound, "Topic does not exist: \(arn)")
         }
         return id
     }
@@ -51,10 +51,10 @@ public struct Notifications {
             stored = try queue(endpoint).arn
         case "http", "https":
             guard endpoint.hasPrefix(proto + "://") else {
-                throw FleetError("InvalidParameterException", "Invalid parameter: Endpoint must start with \(proto)://", exitCode: 65)
+                throw FleetError(.invalidParameter, "Invalid parameter: Endpoint must start with \(proto)://")
             }
         default:
-            throw FleetError("InvalidParameterException", "Invalid parameter: Protocol '\(proto)' (fleetdex delivers to sqs, http and https)", exitCode: 65)
+            throw FleetError(.invalidParameter, "Invalid parameter: Protocol '\(proto)' (fleetdex delivers to sqs, http and https)")
         }
         if let existing = try c.scalar("SELECT arn FROM sns_subscription WHERE topic = ? AND protocol = ? AND endpoint = ?", [topic, proto, stored])?.string {
             return jsonObject([("SubscriptionArn", .string(existing))])
@@ -147,7 +147,7 @@ public struct Notifications {
                                   [ref, ref, name], { s in
             Queue(id: s.int(0), name: s.text(1), arn: s.text(2), url: s.text(3), visibility: s.int(4), redriveTarget: s.optionalInt(5), maxReceive: s.optionalInt(6))
         }).first else {
-            throw FleetError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist: \(ref)")
+            throw FleetError(.nonExistentQueue, "The specified queue does not exist: \(ref)")
         }
         return q
     }
@@ -186,7 +186,7 @@ public struct Notifications {
         for (k, v) in attributes {
             switch k {
             case "VisibilityTimeout":
-                guard let s = Int64(v), (0...43200).contains(s) else { throw FleetError("InvalidAttributeValue", "VisibilityTimeout must be 0 to 43200 seconds", exitCode: 65) }
+                guard let s = Int64(v), (0...43200).contains(s) else { throw FleetError(.invalidAttributeValue, "VisibilityTimeout must be 0 to 43200 seconds") }
                 try c.execute("UPDATE sqs_queue SET visibility_timeout = ? WHERE id = ?", [s, q.id])
             case "RedrivePolicy":
                 if v.isEmpty {
@@ -195,15 +195,15 @@ public struct Notifications {
                 }
                 guard let p = try? JSONValue.parse(v), let target = p["deadLetterTargetArn"]?.stringValue,
                       let max = p["maxReceiveCount"]?.int64Value ?? p["maxReceiveCount"]?.stringValue.flatMap({ Int64($0) }), (1...1000).contains(max) else {
-                    throw FleetError("InvalidAttributeValue", "RedrivePolicy must be {\"deadLetterTargetArn\":\"arn:...\",\"maxReceiveCount\":1..1000}", exitCode: 65)
+                    throw FleetError(.invalidAttributeValue, "RedrivePolicy must be {\"deadLetterTargetArn\":\"arn:...\",\"maxReceiveCount\":1..1000}")
                 }
                 let dlq = try queue(target)
-                guard dlq.id != q.id else { throw FleetError("InvalidAttributeValue", "a queue cannot be its own dead-letter queue", exitCode: 65) }
+                guard dlq.id != q.id else { throw FleetError(.invalidAttributeValue, "a queue cannot be its own dead-letter queue") }
                 try c.execute("UPDATE sqs_queue SET redrive_target = ?, max_receive_count = ? WHERE id = ?", [dlq.id, max, q.id])
             case "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "Policy":
                 try c.execute("UPDATE sqs_queue SET attributes = json_set(attributes, '$.' || ?, ?) WHERE id = ?", [k, v, q.id])
             default:
-                throw FleetError("InvalidAttributeName", "Unknown Attribute \(k).", exitCode: 65)
+                throw FleetError(.invalidAttributeName, "Unknown Attribute \(k).")
             }
         }
         return .object([])
@@ -235,7 +235,7 @@ public struct Notifications {
 
     public func sendMessage(url: String, body: String, at now: Int64) throws -> JSONValue {
         let q = try queue(url)
-        guard !body.isEmpty, body.utf8.count <= 262_144 else { throw FleetError("InvalidParameterValue", "the message body must be 1 byte to 256 KiB", exitCode: 65) }
+        guard !body.isEmpty, body.utf8.count <= 262_144 else { throw FleetError(.invalidParameterValue, "the message body must be 1 byte to 256 KiB") }
         let id = FleetDatabase.uuid()
         try c.execute("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
                       [q.id, id, body, MD5.hex(body), now, now])
@@ -248,8 +248,8 @@ public struct Notifications {
     /// data version, so it wakes shortly after another process commits one).
     public func receiveMessage(url: String, max: Int, visibilityTimeout: Int64?, wait: Int, at now: Int64, attributeNames: [String] = [],
                                sleep: (Int) -> Void = { _ in }, clock: () -> Int64 = { 0 }) throws -> JSONValue {
-        guard (1...10).contains(max) else { throw FleetError("InvalidParameterValue", "MaxNumberOfMessages must be between 1 and 10", exitCode: 65) }
-        guard (0...20).contains(wait) else { throw FleetError("InvalidParameterValue", "WaitTimeSeconds must be between 0 and 20", exitCode: 65) }
+        guard (1...10).contains(max) else { throw FleetError(.invalidParameterValue, "MaxNumberOfMessages must be between 1 and 10") }
+        guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
         let q = try queue(url)
         let deadline = clock() + Int64(wait) * 1000
         while true {
@@ -292,7 +292,7 @@ public struct Notifications {
         let q = try queue(url)
         try c.execute("DELETE FROM sqs_message WHERE receipt_handle = ? AND +queue = ?", [receiptHandle, q.id])
         if c.changes == 0 {
-            throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or the message was received again since)")
+            throw FleetError(.receiptHandleIsInvalid, "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or the message was received again since)")
         }
         return .object([])
     }
@@ -300,7 +300,7 @@ public struct Notifications {
     public func changeMessageVisibility(url: String, receiptHandle: String, timeout: Int64, at now: Int64) throws -> JSONValue {
         let q = try queue(url)
         try c.execute("UPDATE sqs_message SET visible_at = ? WHERE receipt_handle = ? AND +queue = ?", [now + timeout * 1000, receiptHandle, q.id])
-        if c.changes == 0 { throw FleetError("ReceiptHandleIsInvalid", "The input receipt handle is not a valid receipt handle") }
+        if c.changes == 0 { throw FleetError(.receiptHandleIsInvalid, "The input receipt handle is not a valid receipt handle") }
         return .object([])
     }
 

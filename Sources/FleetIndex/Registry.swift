@@ -96,7 +96,7 @@ public struct Registry {
     /// Parses `{"attributes":{...},"merge":bool}`; values must be strings (numbers are taken as written).
     public static func attributePayload(_ v: JSONValue?) throws(FleetError) -> (attributes: [(String, String)], merge: Bool)? {
         guard let v else { return nil }
-        guard case .object = v else { throw .invalid("--attribute-payload must be a JSON object") }
+        guard case .object = v else { throw .invalid(member: "attributePayload", "must be a JSON object") }
         let merge = v["merge"]?.boolValue ?? false
         guard let a = v["attributes"] else { return ([], merge) }
         return (try attributes(a), merge)
@@ -215,7 +215,7 @@ public struct Registry {
     public func updateThing(name: String, typeName: String?, removeThingType: Bool,
                             attributePayload: (attributes: [(String, String)], merge: Bool)?,
                             expectedVersion: Int64?) throws -> JSONValue {
-        if typeName != nil && removeThingType { throw FleetError.invalid("--thing-type-name and --remove-thing-type cannot be used together") }
+        if typeName != nil && removeThingType { throw FleetError.invalid(member: "removeThingType", "cannot be true when thingTypeName is given") }
         return try c.transaction {
             let t = try requireThing(name)
             if let expectedVersion, expectedVersion != t.version {
@@ -300,7 +300,7 @@ public struct Registry {
 
     public func createThingType(name: String, properties: JSONValue?, at now: Int64) throws -> JSONValue {
         try Validation.name(name, "thingTypeName")
-        if let p = properties, case .object = p {} else if properties != nil { throw FleetError.invalid("--thing-type-properties must be a JSON object") }
+        if let p = properties, case .object = p {} else if properties != nil { throw FleetError.invalid(member: "thingTypeProperties", "must be a JSON object") }
         if let d = properties?["thingTypeDescription"]?.stringValue, d.utf8.count > 2028 {
             throw FleetError.invalid("thingTypeDescription is longer than 2028 characters")
         }
@@ -413,7 +413,7 @@ public struct Registry {
     }
 
     func validateGroupProperties(_ p: JSONValue) throws {
-        guard case .object = p else { throw FleetError.invalid("--thing-group-properties must be a JSON object") }
+        guard case .object = p else { throw FleetError.invalid(member: "thingGroupProperties", "must be a JSON object") }
         if let d = p["thingGroupDescription"]?.stringValue, d.utf8.count > 2028 {
             throw FleetError.invalid("thingGroupDescription is longer than 2028 characters")
         }
@@ -541,12 +541,12 @@ public struct Registry {
             WHERE m.thing = ? AND g.query IS NOT NULL ORDER BY g.created_at DESC, g.id DESC LIMIT 1
             """, [thing], { $0.int(0) }).first {
             try db.removeMember(group: newest, thing: thing)
-            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'pushed out by a static group added with --override-dynamic-groups')", [newest, thingName, now])
+            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'pushed out by a static group added with overrideDynamicGroups')", [newest, thingName, now])
             try db.touch(thing)
             return
         }
         throw FleetError.limitExceeded("Thing \(thingName) is already in 10 thing groups, the most a thing can belong to"
-            + (overrideDynamicGroups ? "" : " (use --override-dynamic-groups to replace a dynamic group)"))
+            + (overrideDynamicGroups ? "" : " (set overrideDynamicGroups to replace a dynamic group)"))
     }
 
     public func removeThingFromThingGroup(group: String, thingName: String) throws -> JSONValue {

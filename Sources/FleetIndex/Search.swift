@@ -42,7 +42,7 @@ public struct Search {
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
             return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator(log: log) : nil, ordered: ordered).lower(bound))
         } catch {
-            throw FleetError("InvalidQueryException", error.message, exitCode: 65, detail: error.rendered(in: query))
+            throw FleetError(.invalidQuery, error.message, detail: error.rendered(in: query))
         }
     }
 

@@ -94,7 +94,7 @@ final class Bench {
         defer { posix_spawn_file_actions_destroy(&actions) }
         var pid: pid_t = 0
         let t0 = Self.clock()
-        guard posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ) == 0 else { throw FleetError("BenchError", "cannot run \(argv[0])") }
+        guard posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ) == 0 else { throw FleetError(.internalFailure, "cannot run \(argv[0])") }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         let ms = (Self.clock() - t0) * 1000

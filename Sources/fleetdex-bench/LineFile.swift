@@ -10,7 +10,7 @@ final class LineFile {
     private(set) var lines = 0
 
     init(_ path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw FleetError("BenchError", "cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw FleetError(.internalFailure, "cannot create \(path)") }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         buffer.reserveCapacity(1 << 22)
     }

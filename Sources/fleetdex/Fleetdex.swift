@@ -13,7 +13,7 @@ struct Main {
         } catch let e as FleetError {
             Output.fail(e)
         } catch let e as JSONError {
-            Output.fail(FleetError("InvalidRequestException", "malformed JSON: \(e)", exitCode: 65))
+            Output.fail(FleetError(.invalidRequest, "malformed JSON: \(e)"))
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {

@@ -64,7 +64,7 @@ func structured(_ text: String, _ flag: String) throws -> JSONValue {
     if text.hasPrefix("file://") {
         let path = String(text.dropFirst("file://".count))
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FleetError("InvalidRequestException", "\(flag): cannot read \(path)", exitCode: 65)
+            throw FleetError(.invalidRequest, "\(flag): cannot read \(path)")
         }
         body = String(decoding: data, as: UTF8.self)
     }

@@ -8,10 +8,30 @@ enum Output {
     }
 
     static func fail(_ e: FleetError) -> Never {
-        var text = "fleetdex: \(e.exception): \(e.message)\n"
+        var text = "fleetdex: \(e.exception): \(message(e))\n"
         if let d = e.detail { text += d + "\n" }
         FileHandle.standardError.write(Data(text.utf8))
-        exit(e.exitCode)
+        exit(exitCode(e.code))
+    }
+
+    /// 65 when the request itself was bad (a malformed value, JSON, query or event line),
+    /// 1 when the operation failed (not found, conflict, ...).
+    static func exitCode(_ code: FleetError.Code) -> Int32 { code.isBadInput ? 65 : 1 }
+
+    /// The engine's message with the request member it names written as this command's flag
+    /// (`maxResults must be …` becomes `--max-results must be …`).
+    static func message(_ e: FleetError) -> String {
+        guard let member = e.member, e.message.hasPrefix(member) else { return e.message }
+        return flag(member) + e.message.dropFirst(member.count)
+    }
+
+    /// `maxResults` → `--max-results`, `startTime` → `--start-time`.
+    static func flag(_ member: String) -> String {
+        var out = "--"
+        for ch in member {
+            if ch.isUppercase { out += "-" + ch.lowercased() } else { out.append(ch) }
+        }
+        return out
     }
 
     /// Prints an operation's response in the chosen format. An empty response prints

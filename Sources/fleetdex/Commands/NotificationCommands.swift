@@ -153,7 +153,7 @@ struct SQS: ParsableCommand {
             let db = try g.open()
             // With --at the clock is virtual: there is nothing to wait for.
             let wait = g.at == nil ? waitTimeSeconds : 0
-            if !(0...20).contains(waitTimeSeconds) { throw FleetError("InvalidParameterValue", "WaitTimeSeconds must be between 0 and 20", exitCode: 65) }
+            if !(0...20).contains(waitTimeSeconds) { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
             let clock = { Int64(Date().timeIntervalSince1970 * 1000) }
             let r = try Notifications(db).receiveMessage(url: queueUrl, max: maxNumberOfMessages, visibilityTimeout: visibilityTimeout, wait: wait,
                                                          at: g.at == nil ? clock() : try g.now(), attributeNames: attributeNames + messageSystemAttributeNames,

@@ -77,7 +77,7 @@ struct Run: ParsableCommand {
         var fd: Int32 = -1
         if let events {
             fd = events == "-" ? 0 : open(events, O_RDONLY)
-            guard fd >= 0 else { throw FleetError("InvalidRequestException", "cannot open \(events)", exitCode: 66) }
+            guard fd >= 0 else { throw FleetError(.invalidRequest, "cannot open \(events)") }
         }
         var pending: [UInt8] = []
         var lineNumber = 0
