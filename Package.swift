@@ -20,13 +20,16 @@ let package = Package(
         ),
         // The only module that calls C: Connection, Statement, Migrator.
         .target(name: "FleetSQLite", dependencies: ["CSQLite"]),
-        // The fleet query language: Lexer → Parser → Binder → SQLLowering, plus the Evaluator.
-        // Pure Swift: no SQLite, no Foundation.
+        // The fleet query language alone: Lexer → Parser → Binder → BoundQuery, and the
+        // Evaluator. Pure Swift: no SQL, no table names, no Foundation.
         .target(name: "FleetQuery"),
+        // The storage layer: a bound query lowered to SQL (SQLFragment, one SQLDialect per
+        // engine), the planner's shapes. Values only ever bound.
+        .target(name: "FleetStorage", dependencies: ["FleetQuery"]),
         // Registry, presence, defender, alerts, groups, the evaluation cycle.
         .target(
             name: "FleetIndex",
-            dependencies: ["FleetSQLite", "FleetQuery"],
+            dependencies: ["FleetSQLite", "FleetQuery", "FleetStorage"],
             plugins: ["EmbedSchema"]
         ),
         // The command line: flags in, responses out. Nothing about an operation lives here.
@@ -43,7 +46,7 @@ let package = Package(
         ),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
-        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetTestSupport"]),
+        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),
         // What the tests and the benchmark share (a seeded generator); not part of fleetdex.
         .target(name: "FleetTestSupport"),
         // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
@@ -55,7 +58,8 @@ let package = Package(
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
         .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetTestSupport"]),
-        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
+        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
     ]
 )

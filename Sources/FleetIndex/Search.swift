@@ -1,6 +1,7 @@
 // FleetIndex: runs fleet index queries: compiles them with FleetQuery, lowers them to SQL,
 // pages through the results in thingName order and builds AWS's ThingDocument.
 import FleetQuery
+import FleetStorage
 import FleetSQLite
 
 /// Lets the query compiler's estimator (a Sendable closure) ask the connection for counts; the

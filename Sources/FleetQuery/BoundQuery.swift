@@ -79,7 +79,7 @@ public enum BoundTest: Equatable, Sendable {
     }
 }
 
-func formatNumber(_ d: Double) -> String {
+public func formatNumber(_ d: Double) -> String {
     if d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
     return String(d)
 }

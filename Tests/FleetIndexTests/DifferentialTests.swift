@@ -2,6 +2,7 @@
 // in-memory Evaluator's (SQLLogicTest's idea turned inward).
 import FleetIndex
 import FleetQuery
+import FleetStorage
 import FleetSQLite
 import FleetTestSupport
 import Testing

@@ -2,6 +2,7 @@
 // index, with real bound values.
 import FleetIndex
 import FleetQuery
+import FleetStorage
 import FleetSQLite
 import Testing
 

@@ -1,5 +1,7 @@
-// FleetQuery: SQL text plus its bound parameters. Raw SQL only enters as StaticString, so
+// FleetStorage: SQL text plus its bound parameters. Raw SQL only enters as StaticString, so
 // user text can only arrive as a bound parameter.
+
+import FleetQuery
 
 /// A bound parameter of generated SQL.
 public enum SQLParameter: Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -11,7 +13,7 @@ public enum SQLParameter: Equatable, Hashable, Sendable, CustomStringConvertible
         switch self {
         case .integer(let v): String(v)
         case .real(let v): formatNumber(v)
-        case .text(let s): "'" + s.replacingAll("'", with: "''") + "'"
+        case .text(let s): "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
         }
     }
 }

@@ -1,6 +1,8 @@
-// FleetQuery, stage 4: a BoundQuery to a parameterized SQL condition over `thing AS t`,
+// FleetStorage: lowering the query language to SQL: a BoundQuery to a parameterized SQL condition over `thing AS t`,
 // reaching attributes, shadows, groups, connectivity and violations through their
 // indexed tables. Values are always bound; identifiers come only from this file.
+
+import FleetQuery
 
 /// Lowers bound queries to SQL conditions.
 ///

@@ -1,5 +1,7 @@
-// FleetQuery: what differs between the SQL engines fleetdex lowers to. SQLite's GLOB lives
+// FleetStorage: what differs between the SQL engines fleetdex lowers to. SQLite's GLOB lives
 // here; a PostgreSQL dialect would write LIKE/ILIKE with its own escaping.
+
+import FleetQuery
 
 /// The engine-specific parts of generated SQL.
 public protocol SQLDialect: Sendable {

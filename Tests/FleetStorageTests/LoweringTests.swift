@@ -1,5 +1,6 @@
 // SQL lowering: golden SQL and parameters for each construct; values never enter the text.
 import FleetQuery
+import FleetStorage
 import Testing
 
 @Suite struct LoweringTests {
