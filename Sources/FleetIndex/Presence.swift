@@ -12,7 +12,7 @@ public struct Presence {
     public enum Outcome: Equatable { case accepted, duplicate, stale }
 
     /// Counts of one ingest run.
-    public struct Summary: Equatable {
+    public struct Summary: Equatable, Sendable {
         public var accepted = 0
         public var duplicate = 0
         public var stale = 0

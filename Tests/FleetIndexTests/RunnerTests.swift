@@ -1,0 +1,135 @@
+// The runner: intake, evaluation on the clock's boundaries, and webhook delivery on its own
+// thread. Real time appears here only as an upper bound on how long a step may take.
+import FleetIndex
+import Foundation
+import Synchronization
+import Testing
+
+/// Collects what a runner reports.
+final class RunnerLog: Sendable {
+    private let events = Mutex<[RunnerEvent]>([])
+    func add(_ e: RunnerEvent) { events.withLock { $0.append(e) } }
+    var evaluations: [Int64] {
+        events.withLock { $0.compactMap { if case .evaluated(let at, _, _, _, _, _, _) = $0 { return at } else { return nil } } }
+    }
+    var rejections: [Int] {
+        events.withLock { $0.compactMap { if case .rejected(let line, _) = $0 { return line } else { return nil } } }
+    }
+}
+
+/// A TCP port on the loopback that takes connections (the kernel completes the handshake)
+/// and never answers them.
+final class SilentEndpoint {
+    let fd: Int32
+    let port: Int
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0 }
+        }
+        guard bound, listen(fd, 16) == 0 else { close(fd); throw FleetError(.internalFailure, "cannot listen on the loopback") }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+    deinit { close(fd) }
+}
+
+/// Polls `condition` every 10 ms for at most `seconds` of real time.
+func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return try condition()
+}
+
+@Suite struct RunnerTests {
+    static let t0 = Fixtures.ms("2026-11-28T10:00:00Z")
+
+    static func event(_ client: String, _ at: Int64, _ kind: String) -> [UInt8] {
+        Array(#"{"clientId":"\#(client)","timestamp":\#(at),"eventType":"\#(kind)","sessionIdentifier":"s-\#(client)","principalIdentifier":"p","versionNumber":1\#(kind == "disconnected" ? #","disconnectReason":"CONNECTION_LOST","clientInitiatedDisconnect":false"# : "")}"#.utf8)
+    }
+
+    /// A webhook endpoint that accepts the connection and never answers delays neither the
+    /// commits of a slow source nor the evaluation at the clock's next boundary.
+    @Test func silentWebhookDelaysNeitherIntakeNorEvaluation() async throws {
+        let seed = try Fixtures.database()
+        let path = seed.connection.path
+        let endpoint = try SilentEndpoint()
+        let n = Notifications(seed)
+        let topic = try n.createTopic(name: "T", at: Self.t0)["TopicArn"]!.stringValue!
+        _ = try n.subscribe(topicARN: topic, protocol: "http", endpoint: "http://127.0.0.1:\(endpoint.port)/hook", at: Self.t0)
+        try seed.connection.transaction { _ = try n.publish(topicARN: topic, message: "alarm!", subject: nil, at: Self.t0) }
+
+        let clock = ManualClock(Self.t0 + 1_000)
+        let posting = Mutex(0)
+        let log = RunnerLog()
+        let runner = Runner(clock: clock, open: { try FleetDatabase(path: path) },
+                            sender: { url, headers, body in
+                                posting.withLock { $0 += 1 }
+                                return WebhookDelivery.post(url, headers, body)   // curl: 10 s until it gives up
+                            },
+                            report: { log.add($0) })
+        try runner.start()
+        #expect(eventually(5) { posting.withLock { $0 } == 1 }, "the delivery worker reached the silent endpoint")
+
+        // A slow source: one event every 50 ms, each committed well within a second.
+        let reader = try FleetDatabase(path: path)
+        for i in 0..<10 {
+            let started = Date()
+            let r = await runner.submit([PresenceInput(line: i + 1, json: Self.event("c\(i)", Self.t0 + Int64(i) * 1000, "connected"))])
+            #expect(r.summary.accepted == 1)
+            #expect(Date().timeIntervalSince(started) < 1, "event \(i) waited \(Date().timeIntervalSince(started)) s")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try reader.connection.scalar("SELECT count(*) FROM client")?.int == 10)
+
+        // The clock reaches the 10:05 boundary: the evaluation follows within a second.
+        clock.set(Self.t0 + 300_000 + 500)
+        #expect(eventually(1) { log.evaluations == [Self.t0 + 300_000] }, "evaluated: \(log.evaluations)")
+        #expect(posting.withLock { $0 } == 1, "the POST is still in flight")
+
+        // A clean stop does not wait for the POST either.
+        let stopping = Date()
+        let totals = await runner.stop()
+        #expect(Date().timeIntervalSince(stopping) < 2)
+        #expect(totals.accepted == 10)
+        let pending = try reader.connection.scalar("SELECT count(*) FROM http_delivery WHERE delivered_at IS NULL")?.int
+        #expect(pending == 1, "the undelivered notification stays for the next start")
+    }
+
+    /// A followed source through `feed`: bad lines are named with their line numbers, good
+    /// ones kept; a clock that jumps several periods evaluates once, up to the newest boundary.
+    @Test func feedNamesBadLinesAndCatchesUp() async throws {
+        let seed = try Fixtures.database()
+        let path = seed.connection.path
+        let clock = ManualClock(Self.t0 + 1_000)
+        let log = RunnerLog()
+        let runner = Runner(clock: clock, open: { try FleetDatabase(path: path) }, report: { log.add($0) })
+        try runner.start()
+        let lines: [[UInt8]] = [
+            Self.event("a", Self.t0 + 1_000, "connected"),
+            Array("not json".utf8),
+            Self.event("a", Self.t0 + 2_000, "disconnected"),
+            Array(#"{"clientId":"b"}"#.utf8),
+        ]
+        let source = AsyncStream<PresenceInput> { c in
+            for (i, l) in lines.enumerated() { c.yield(PresenceInput(line: i + 1, json: l)) }
+            c.finish()
+        }
+        try await runner.feed(source)
+        clock.set(Self.t0 + 3 * 300_000 + 10)
+        #expect(eventually(2) { log.evaluations.count == 1 })
+        let totals = await runner.stop()
+        #expect(totals.accepted == 2)
+        #expect(totals.rejected == 2)
+        #expect(log.rejections == [2, 4])
+        #expect(log.evaluations == [Self.t0 + 900_000])
+    }
+}
