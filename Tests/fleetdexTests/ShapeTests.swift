@@ -1,6 +1,7 @@
 // Every operation's JSON output checked against the botocore model's output shape, as
 // Model/aws-operations.json records it (keys, required members, types, enums, sizes; see
 // ModelShape.swift), and the checker itself checked on documents that must not fit.
+import FleetIndex
 import Foundation
 import Testing
 
@@ -89,6 +90,71 @@ import Testing
             guard !service.isEmpty else { continue }
             if let problem = try check(r.out, service, operation) { failures.append("\(operation): \(problem)") }
         }
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    /// The operations the steps above leave out, which need a value an earlier output gives
+    /// (a receipt handle, a subscription ARN, a violation id).
+    @Test func theOtherOperationsFitTheirShapes() throws {
+        let cli = try CLI()
+        let acct = "123456789012"
+        var failures: [String] = []
+        @discardableResult
+        func step(_ args: [String], _ service: String, _ operation: String) throws -> JSONValue {
+            let r = try cli.run(args)
+            if r.code != 0 { failures.append("\(args.joined(separator: " ")): exit \(r.code): \(r.err)"); return .null }
+            if !service.isEmpty, let problem = try check(r.out, service, operation) { failures.append("\(operation): \(problem)") }
+            return r.out.allSatisfy(\.isWhitespace) ? .object([]) : try JSONValue.parse(r.out)
+        }
+        try step(["create-thing-type", "--thing-type-name", "Pump"], "iot", "CreateThingType")
+        try step(["deprecate-thing-type", "--thing-type-name", "Pump"], "iot", "DeprecateThingType")
+        try step(["deprecate-thing-type", "--thing-type-name", "Pump", "--undo-deprecate"], "iot", "DeprecateThingType")
+        try step(["delete-thing-type", "--thing-type-name", "Pump"], "iot", "DeleteThingType")
+        try step(["create-thing-group", "--thing-group-name", "g"], "iot", "CreateThingGroup")
+        try step(["delete-thing-group", "--thing-group-name", "g"], "iot", "DeleteThingGroup")
+        let topic = "arn:aws:sns:us-east-1:\(acct):T"
+        try step(["sns", "create-topic", "--name", "T"], "sns", "CreateTopic")
+        try step(["sqs", "create-queue", "--queue-name", "Q"], "sqs", "CreateQueue")
+        try step(["sqs", "get-queue-url", "--queue-name", "Q"], "sqs", "GetQueueUrl")
+        try step(["sqs", "set-queue-attributes", "--queue-url", "Q", "--attributes", #"{"VisibilityTimeout":"10"}"#], "sqs", "SetQueueAttributes")
+        let sub = try step(["sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", "arn:aws:sqs:us-east-1:\(acct):Q"], "sns", "Subscribe")
+        try step(["sns", "list-subscriptions-by-topic", "--topic-arn", topic], "sns", "ListSubscriptionsByTopic")
+        try step(["sns", "publish", "--topic-arn", topic, "--message", "hi", "--subject", "s"], "sns", "Publish")
+        try step(["sqs", "send-message", "--queue-url", "Q", "--message-body", "hello"], "sqs", "SendMessage")
+        let received = try step(["sqs", "receive-message", "--queue-url", "Q", "--max-number-of-messages", "10"], "sqs", "ReceiveMessage")
+        let handles = (received["Messages"]?.arrayValue ?? []).compactMap { $0["ReceiptHandle"]?.stringValue }
+        #expect(handles.count == 2)
+        if let first = handles.first {
+            try step(["sqs", "change-message-visibility", "--queue-url", "Q", "--receipt-handle", first, "--visibility-timeout", "0"], "sqs", "ChangeMessageVisibility")
+            try step(["sqs", "delete-message", "--queue-url", "Q", "--receipt-handle", first], "sqs", "DeleteMessage")
+        }
+        try step(["sqs", "purge-queue", "--queue-url", "Q"], "sqs", "PurgeQueue")
+        if let arn = sub["SubscriptionArn"]?.stringValue {
+            try step(["sns", "unsubscribe", "--subscription-arn", arn], "sns", "Unsubscribe")
+        } else {
+            failures.append("subscribe gave no SubscriptionArn")
+        }
+        try step(["sqs", "delete-queue", "--queue-url", "Q"], "sqs", "DeleteQueue")
+        try step(["sns", "delete-topic", "--topic-arn", topic], "sns", "DeleteTopic")
+        // a violation to verify
+        try step(["create-thing", "--thing-name", "p1"], "iot", "CreateThing")
+        try step(["create-security-profile", "--security-profile-name", "P", "--alert-when", "B: aws:disconnect-duration >= 5"], "iot", "CreateSecurityProfile")
+        try step(["attach-security-profile", "--security-profile-name", "P", "--security-profile-target-arn", "arn:aws:iot:us-east-1:\(acct):all/things"], "iot", "AttachSecurityProfile")
+        try step(["connect", "--thing-name", "p1", "--at", "2026-11-28T10:00:20Z"], "", "")
+        try step(["disconnect", "--thing-name", "p1", "--at", "2026-11-28T10:01:20Z"], "", "")
+        try step(["evaluate", "--at", "2026-11-28T10:10:00Z"], "", "")
+        let active = try step(["list-active-violations"], "iot", "ListActiveViolations")
+        if let id = active["activeViolations"]?.arrayValue?.first?["violationId"]?.stringValue {
+            try step(["put-verification-state-on-violation", "--violation-id", id, "--verification-state", "BENIGN_POSITIVE",
+                      "--verification-state-description", "maintenance"], "iot", "PutVerificationStateOnViolation")
+            try step(["list-active-violations"], "iot", "ListActiveViolations")
+        } else {
+            failures.append("no active violation to verify")
+        }
+        try step(["create-thing-group", "--thing-group-name", "plant"], "iot", "CreateThingGroup")
+        try step(["create-mitigation-action", "--action-name", "q", "--role-arn", "arn:aws:iam::\(acct):role/m",
+                  "--action-params", #"{"addThingsToThingGroupParams":{"thingGroupNames":["plant"]}}"#], "iot", "CreateMitigationAction")
+        try step(["delete-mitigation-action", "--action-name", "q"], "iot", "DeleteMitigationAction")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
