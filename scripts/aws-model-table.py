@@ -9,7 +9,7 @@ The table is read from the installed botocore's service models (nothing is fetch
 what the tests check fleetdex's JSON output against (Tests/fleetdexTests/ModelShape.swift);
 the HTTP server's routing and member binding are meant to read it too. For each service:
 its metadata (protocol, apiVersion, jsonVersion, targetPrefix, signingName, endpointPrefix,
-...) and every error shape it declares (code, httpStatusCode, fault, members). For each
+...) and every error shape it declares (code, httpStatusCode, senderFault, fault, members). For each
 operation: service, name, protocol, HTTP method, request URI template, success status
 code, the errors it may return, and its input and output shapes expanded all the way down.
 
@@ -98,11 +98,12 @@ METADATA_KEYS = ["apiVersion", "awsQueryCompatible", "endpointPrefix", "jsonVers
                  "xmlNamespace"]
 
 # Shape keys: kept as they are, turned into nodes, or dropped. Anything else is an error.
-SHAPE_KEEP = {"type", "enum", "min", "max", "pattern", "sensitive", "box", "exception", "fault", "error",
+SHAPE_KEEP = {"type", "enum", "min", "max", "pattern", "sensitive", "box", "exception", "fault",
               "payload", "flattened", "deprecated", "timestampFormat", "event", "eventstream", "union",
               "document", "streaming", "requiresLength", "xmlNamespace", "xmlOrder", "wrapper",
               "retryable", "awsQueryError"}
-SHAPE_DROP = {"documentation", "deprecatedMessage", "members", "member", "key", "value", "required"}
+SHAPE_DROP = {"documentation", "deprecatedMessage", "members", "member", "key", "value", "required",
+              "error"}  # error: written by error_entry as code, httpStatusCode, senderFault
 # Keys of a member reference (a structure member, a list member, a map key or value, an
 # operation's input or output).
 REF_KEEP = {"location", "locationName", "jsonvalue", "idempotencyToken", "hostLabel", "streaming", "flattened",
