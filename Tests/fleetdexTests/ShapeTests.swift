@@ -238,6 +238,15 @@ import Testing
                 "expected \(problem), got \(found ?? "no problem")")
     }
 
+    /// The same checker on an operation's input (what the HTTP server will bind).
+    @Test func checkerChecksInputs() throws {
+        let model = try Self.model.get()
+        #expect(try model.inputProblems(#"{"thingName":"p1","attributePayload":{"attributes":{"site":"denver"},"merge":true}}"#, "iot", "CreateThing") == [])
+        #expect(try model.inputProblems(#"{"attributePayload":{}}"#, "iot", "CreateThing") == ["$.thingName: required by CreateThingRequest, missing"])
+        #expect(try model.inputProblems(#"{"QueueUrl":"Q","MaxNumberOfMessages":"10"}"#, "sqs", "ReceiveMessage")
+                == ["$.MaxNumberOfMessages: expected an integer (NullableInteger), got a string"])
+    }
+
     /// The table knows every operation the steps above check, and the iot-data operations the server needs.
     @Test func theTableHasTheOperations() throws {
         let model = try Self.model.get()
