@@ -9,6 +9,8 @@ struct BenchOptions {
     var binary: String? = nil
     var only: Set<String> = []
     var moto = true
+    /// The moto comparison's query file; moto_fleet.py is looked for beside it. Absent: the stage is skipped.
+    var motoQueries = "../shared/bench/moto_queries.txt"
     var sqliteShell = true
     var reuse = false
 
@@ -29,12 +31,14 @@ struct BenchOptions {
             case "--fleetdex": o.binary = value()
             case "--only": o.only = Set(value().split(separator: ",").map(String.init))
             case "--no-moto": o.moto = false
+            case "--moto-queries": o.motoQueries = value()
             case "--no-sqlite-shell": o.sqliteShell = false
             case "--reuse": o.reuse = true
             case "-h", "--help":
                 print("""
                     usage: fleetdex-bench [--things N] [--events N] [--out DIR] [--seed S] [--fleetdex PATH]
                                           [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,moto,sqlite] [--no-moto]
+                                          [--moto-queries PATH: default ../shared/bench/moto_queries.txt, moto_fleet.py beside it]
                                           [--reuse: keep DIR/bench.sqlite from an earlier run; skips generation, import and ingest]
                     Builds a synthetic fleet of N things (10 attributes each) and measures every speed figure
                     of the issues; prints a table and writes DIR/bench.json.

@@ -1,6 +1,6 @@
 // fleetdex-bench: the moto peer. The same generated fleet (moto_fleet.py --generate 20000
-// --seed 7) and the same query file run through moto and through fleetdex; result sets are
-// compared and the per-query time ratio is reported.
+// --seed 7) and the same query file (--moto-queries, moto_fleet.py beside it) run through moto
+// and through fleetdex; result sets are compared and the per-query time ratio is reported.
 import FleetIndex
 import Foundation
 
@@ -20,10 +20,15 @@ struct MotoComparison {
 
     func run() throws {
         let out = bench.o.out
-        let shared = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).deletingLastPathComponent().appendingPathComponent("shared/bench").path
-        let script = shared + "/moto_fleet.py", queries = shared + "/moto_queries.txt"
+        // The query file (--moto-queries) and, beside it, the peer that runs it through moto.
+        let queries = bench.o.motoQueries
+        let script = URL(fileURLWithPath: queries).deletingLastPathComponent().appendingPathComponent("moto_fleet.py").path
+        guard FileManager.default.fileExists(atPath: queries) else {
+            print("  moto: no query file at \(queries) (--moto-queries PATH); skipped")
+            return
+        }
         guard FileManager.default.fileExists(atPath: script) else {
-            print("  moto: \(script) not found; skipped")
+            print("  moto: no moto_fleet.py beside \(queries); skipped")
             return
         }
         let dataset = out + "/moto_fleet.jsonl", result = out + "/moto.json"

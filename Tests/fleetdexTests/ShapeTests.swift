@@ -1,30 +1,20 @@
-// Every operation's JSON output checked against the botocore model's output shape with
-// ../shared/tools/awsshape.py (keys, required members, types, enums).
+// Every operation's JSON output checked against the botocore model's output shape, as
+// Model/aws-operations.json records it (keys, required members, types, enums, sizes; see
+// ModelShape.swift), and the checker itself checked on documents that must not fit.
+import FleetIndex
 import Foundation
 import Testing
 
 @Suite struct ShapeTests {
-    static let awsshape = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/tools/awsshape.py")
+    static let model = Result { try AWSModel.load() }
 
     func check(_ json: String, _ service: String, _ operation: String) throws -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.awsshape.path, service, operation]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        input.fileHandleForWriting.write(Data((json.isEmpty ? "{}" : json).utf8))
-        try input.fileHandleForWriting.close()
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? nil : out
+        let problems = try Self.model.get().outputProblems(json, service, operation)
+        return problems.isEmpty ? nil : problems.joined(separator: "\n")
     }
 
     @Test func everyOperationFitsItsShape() throws {
-        #expect(FileManager.default.fileExists(atPath: Self.awsshape.path), "awsshape.py not found at \(Self.awsshape.path)")
+        #expect(FileManager.default.fileExists(atPath: AWSModel.url.path), "the model table is not at \(AWSModel.url.path)")
         let cli = try CLI()
         let at = ["--at", "2026-11-28T10:00:00Z"]
         let acct = "123456789012"
@@ -101,5 +91,173 @@ import Testing
             if let problem = try check(r.out, service, operation) { failures.append("\(operation): \(problem)") }
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    /// The operations the steps above leave out, which need a value an earlier output gives
+    /// (a receipt handle, a subscription ARN, a violation id).
+    @Test func theOtherOperationsFitTheirShapes() throws {
+        let cli = try CLI()
+        let acct = "123456789012"
+        var failures: [String] = []
+        @discardableResult
+        func step(_ args: [String], _ service: String, _ operation: String) throws -> JSONValue {
+            let r = try cli.run(args)
+            if r.code != 0 { failures.append("\(args.joined(separator: " ")): exit \(r.code): \(r.err)"); return .null }
+            if !service.isEmpty, let problem = try check(r.out, service, operation) { failures.append("\(operation): \(problem)") }
+            return r.out.allSatisfy(\.isWhitespace) ? .object([]) : try JSONValue.parse(r.out)
+        }
+        try step(["create-thing-type", "--thing-type-name", "Pump"], "iot", "CreateThingType")
+        try step(["deprecate-thing-type", "--thing-type-name", "Pump"], "iot", "DeprecateThingType")
+        try step(["deprecate-thing-type", "--thing-type-name", "Pump", "--undo-deprecate"], "iot", "DeprecateThingType")
+        try step(["delete-thing-type", "--thing-type-name", "Pump"], "iot", "DeleteThingType")
+        try step(["create-thing-group", "--thing-group-name", "g"], "iot", "CreateThingGroup")
+        try step(["delete-thing-group", "--thing-group-name", "g"], "iot", "DeleteThingGroup")
+        let topic = "arn:aws:sns:us-east-1:\(acct):T"
+        try step(["sns", "create-topic", "--name", "T"], "sns", "CreateTopic")
+        try step(["sqs", "create-queue", "--queue-name", "Q"], "sqs", "CreateQueue")
+        try step(["sqs", "get-queue-url", "--queue-name", "Q"], "sqs", "GetQueueUrl")
+        try step(["sqs", "set-queue-attributes", "--queue-url", "Q", "--attributes", #"{"VisibilityTimeout":"10"}"#], "sqs", "SetQueueAttributes")
+        let sub = try step(["sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", "arn:aws:sqs:us-east-1:\(acct):Q"], "sns", "Subscribe")
+        try step(["sns", "list-subscriptions-by-topic", "--topic-arn", topic], "sns", "ListSubscriptionsByTopic")
+        try step(["sns", "publish", "--topic-arn", topic, "--message", "hi", "--subject", "s"], "sns", "Publish")
+        try step(["sqs", "send-message", "--queue-url", "Q", "--message-body", "hello"], "sqs", "SendMessage")
+        let received = try step(["sqs", "receive-message", "--queue-url", "Q", "--max-number-of-messages", "10"], "sqs", "ReceiveMessage")
+        let handles = (received["Messages"]?.arrayValue ?? []).compactMap { $0["ReceiptHandle"]?.stringValue }
+        #expect(handles.count == 2)
+        if let first = handles.first {
+            try step(["sqs", "change-message-visibility", "--queue-url", "Q", "--receipt-handle", first, "--visibility-timeout", "0"], "sqs", "ChangeMessageVisibility")
+            try step(["sqs", "delete-message", "--queue-url", "Q", "--receipt-handle", first], "sqs", "DeleteMessage")
+        }
+        try step(["sqs", "purge-queue", "--queue-url", "Q"], "sqs", "PurgeQueue")
+        if let arn = sub["SubscriptionArn"]?.stringValue {
+            try step(["sns", "unsubscribe", "--subscription-arn", arn], "sns", "Unsubscribe")
+        } else {
+            failures.append("subscribe gave no SubscriptionArn")
+        }
+        try step(["sqs", "delete-queue", "--queue-url", "Q"], "sqs", "DeleteQueue")
+        try step(["sns", "delete-topic", "--topic-arn", topic], "sns", "DeleteTopic")
+        // a violation to verify
+        try step(["create-thing", "--thing-name", "p1"], "iot", "CreateThing")
+        try step(["create-security-profile", "--security-profile-name", "P", "--alert-when", "B: aws:disconnect-duration >= 5"], "iot", "CreateSecurityProfile")
+        try step(["attach-security-profile", "--security-profile-name", "P", "--security-profile-target-arn", "arn:aws:iot:us-east-1:\(acct):all/things"], "iot", "AttachSecurityProfile")
+        try step(["connect", "--thing-name", "p1", "--at", "2026-11-28T10:00:20Z"], "", "")
+        try step(["disconnect", "--thing-name", "p1", "--at", "2026-11-28T10:01:20Z"], "", "")
+        try step(["evaluate", "--at", "2026-11-28T10:10:00Z"], "", "")
+        let active = try step(["list-active-violations"], "iot", "ListActiveViolations")
+        if let id = active["activeViolations"]?.arrayValue?.first?["violationId"]?.stringValue {
+            try step(["put-verification-state-on-violation", "--violation-id", id, "--verification-state", "BENIGN_POSITIVE",
+                      "--verification-state-description", "maintenance"], "iot", "PutVerificationStateOnViolation")
+            try step(["list-active-violations"], "iot", "ListActiveViolations")
+        } else {
+            failures.append("no active violation to verify")
+        }
+        try step(["create-thing-group", "--thing-group-name", "plant"], "iot", "CreateThingGroup")
+        try step(["create-mitigation-action", "--action-name", "q", "--role-arn", "arn:aws:iam::\(acct):role/m",
+                  "--action-params", #"{"addThingsToThingGroupParams":{"thingGroupNames":["plant"]}}"#], "iot", "CreateMitigationAction")
+        try step(["delete-mitigation-action", "--action-name", "q"], "iot", "DeleteMitigationAction")
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    /// Documents that fit: the checker must pass them, or the table below proves nothing.
+    @Test(arguments: [
+        ("iot", "DescribeThing", #"{"thingName":"p1","thingArn":"arn:aws:iot:us-east-1:123456789012:thing/p1","attributes":{"site":"denver"},"version":1}"#),
+        ("iot", "DeleteThing", "{}"),
+        ("iot", "DeleteThing", ""),
+        ("sqs", "DeleteMessage", ""),
+        ("iot", "DescribeThingType", #"{"thingTypeName":"Pump","thingTypeMetadata":{"deprecated":false,"creationDate":"2026-11-28T10:00:00.000000+00:00"}}"#),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"creationDate":1764324000.5}}"#),
+        ("iot", "SearchIndex", #"{"things":[{"thingName":"p1","connectivity":{"connected":false,"timestamp":1764324000000}}]}"#),
+        ("iot", "GetStatistics", #"{"statistics":{"count":3,"average":1.5,"sum":4.5e0,"minimum":-1}}"#),
+        ("sqs", "GetQueueAttributes", #"{"Attributes":{"QueueArn":"arn:aws:sqs:us-east-1:123456789012:Q","VisibilityTimeout":"30"}}"#),
+        ("sqs", "ReceiveMessage", #"{"Messages":[{"MessageId":"m","Body":"b","MessageAttributes":{"a":{"DataType":"Binary","BinaryValue":"AAE="}}}]}"#),
+        ("iot", "DescribeSecurityProfile", #"{"behaviors":[{"name":"B","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"greater-than-equals","value":{"count":5}}}]}"#),
+    ])
+    func checkerPassesFittingDocuments(service: String, operation: String, json: String) throws {
+        #expect(try check(json, service, operation) == nil)
+    }
+
+    /// Documents that do not fit, each with the problem the checker must name.
+    @Test(arguments: [
+        // unknown keys, at the top and nested
+        ("iot", "DescribeThing", #"{"thingName":"p1","bogus":1}"#, "$.bogus: not a member of DescribeThingResponse"),
+        ("iot", "SearchIndex", #"{"things":[{"thingName":"p1","connectivity":{"connected":true,"since":1}}]}"#,
+         "$.things[0].connectivity.since: not a member of ThingConnectivity"),
+        ("iot", "DescribeThing", #"{"thingName":"p1","thingName":"p2"}"#, "$.thingName: appears twice"),
+        // missing required members
+        ("iot", "DescribeSecurityProfile", #"{"behaviors":[{"metric":"aws:disconnect-duration"}]}"#,
+         "$.behaviors[0].name: required by Behavior, missing"),
+        ("iot", "ListSecurityProfiles", #"{"securityProfileIdentifiers":[{"name":"P"}]}"#,
+         "$.securityProfileIdentifiers[0].arn: required by SecurityProfileIdentifier, missing"),
+        ("iot", "GetIndexingConfiguration", #"{"thingIndexingConfiguration":{}}"#,
+         "$.thingIndexingConfiguration.thingIndexingMode: required by ThingIndexingConfiguration, missing"),
+        // wrong types
+        ("iot", "DescribeThing", #"{"version":"1"}"#, "$.version: expected an integer (Version), got a string"),
+        ("iot", "DescribeThing", #"{"version":1.5}"#, "$.version: 1.5 is not a 64-bit integer (Version)"),
+        ("iot", "DescribeThing", #"{"thingName":7}"#, "$.thingName: expected a string (ThingName), got a number"),
+        ("iot", "DescribeThing", #"{"thingName":null}"#, "$.thingName: null is not a value (ThingName)"),
+        ("iot", "DescribeThing", #"{"attributes":["site"]}"#, "$.attributes: expected a map (Attributes), got an array"),
+        ("iot", "DescribeThing", #"{"attributes":{"site":1}}"#, #"$.attributes["site"]: expected a string (AttributeValue), got a number"#),
+        ("iot", "ListThings", #"{"things":{"thingName":"p1"}}"#, "$.things: expected a list (ThingAttributeList), got an object"),
+        ("iot", "ListThings", #"{"things":["p1"]}"#, "$.things[0]: expected an object (ThingAttribute), got a string"),
+        ("iot", "ListThings", "[]", "$: expected an object (ListThingsResponse), got an array"),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"deprecated":"false"}}"#,
+         "$.thingTypeMetadata.deprecated: expected true or false (Boolean), got a string"),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"deprecated":0}}"#,
+         "$.thingTypeMetadata.deprecated: expected true or false (Boolean), got a number"),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"creationDate":"2026-11-28 10:00:00"}}"#,
+         "$.thingTypeMetadata.creationDate: expected an ISO 8601 time or epoch seconds (CreationDate), got a string"),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"creationDate":"2026-13-28T10:00:00Z"}}"#,
+         "$.thingTypeMetadata.creationDate: expected an ISO 8601 time or epoch seconds (CreationDate), got a string"),
+        ("iot", "DescribeThingType", #"{"thingTypeMetadata":{"creationDate":true}}"#,
+         "$.thingTypeMetadata.creationDate: expected an ISO 8601 time or epoch seconds (CreationDate), got a boolean"),
+        ("iot", "GetStatistics", #"{"statistics":{"average":"1.5"}}"#, "$.statistics.average: expected a number (Average), got a string"),
+        ("iot", "GetStatistics", #"{"statistics":{"count":3000000000}}"#, "$.statistics.count: 3000000000 is not a 32-bit integer (Count)"),
+        ("sqs", "ReceiveMessage", #"{"Messages":[{"MessageAttributes":{"a":{"DataType":"Binary","BinaryValue":"not base64!"}}}]}"#,
+         #"$.Messages[0].MessageAttributes["a"].BinaryValue: not base64 (Binary)"#),
+        // enums, as values and as map keys
+        ("iot", "GetIndexingConfiguration", #"{"thingIndexingConfiguration":{"thingIndexingMode":"EVERYTHING"}}"#,
+         #"$.thingIndexingConfiguration.thingIndexingMode: "EVERYTHING" is not one of ThingIndexingMode's values"#),
+        ("iot", "DescribeSecurityProfile", #"{"behaviors":[{"name":"B","criteria":{"comparisonOperator":"greater"}}]}"#,
+         #"$.behaviors[0].criteria.comparisonOperator: "greater" is not one of ComparisonOperator's values"#),
+        ("sqs", "GetQueueAttributes", #"{"Attributes":{"QueueColour":"blue"}}"#,
+         #"$.Attributes["QueueColour"]: "QueueColour" is not one of QueueAttributeName's values (a key)"#),
+        // sizes
+        ("iot", "DescribeThing", #"{"thingName":""}"#, "$.thingName: 0 characters, fewer than the 1 of ThingName"),
+        ("iot", "DescribeMitigationAction", #"{"actionParams":{"addThingsToThingGroupParams":{"thingGroupNames":[]}}}"#,
+         "$.actionParams.addThingsToThingGroupParams.thingGroupNames: 0 items, fewer than the 1 of ThingGroupNames"),
+        // errors deep inside, and several at once
+        ("iot", "ListActiveViolations", #"{"activeViolations":[{"thingName":"p1"},{"thingName":"p2","behavior":{"name":"B","criteria":{"value":{"count":"5"}}}}]}"#,
+         "$.activeViolations[1].behavior.criteria.value.count: expected an integer (UnsignedLong), got a string"),
+        // no output shape, not JSON
+        ("sqs", "DeleteMessage", #"{"ok":true}"#, "DeleteMessage has no output shape, but the document is not empty"),
+        ("iot", "DescribeThing", #"{"thingName":"p1""#, "not JSON"),
+    ])
+    func checkerRejectsWrongDocuments(service: String, operation: String, json: String, problem: String) throws {
+        let found = try check(json, service, operation)
+        #expect(found?.split(separator: "\n").contains { $0.hasPrefix(problem) } == true,
+                "expected \(problem), got \(found ?? "no problem")")
+    }
+
+    /// The same checker on an operation's input (what the HTTP server will bind).
+    @Test func checkerChecksInputs() throws {
+        let model = try Self.model.get()
+        #expect(try model.inputProblems(#"{"thingName":"p1","attributePayload":{"attributes":{"site":"denver"},"merge":true}}"#, "iot", "CreateThing") == [])
+        #expect(try model.inputProblems(#"{"attributePayload":{}}"#, "iot", "CreateThing") == ["$.thingName: required by CreateThingRequest, missing"])
+        #expect(try model.inputProblems(#"{"QueueUrl":"Q","MaxNumberOfMessages":"10"}"#, "sqs", "ReceiveMessage")
+                == ["$.MaxNumberOfMessages: expected an integer (NullableInteger), got a string"])
+    }
+
+    /// The table knows every operation the steps above check, and the iot-data operations the server needs.
+    @Test func theTableHasTheOperations() throws {
+        let model = try Self.model.get()
+        #expect(model.botocoreVersion != nil)
+        let ops = model.operations
+        #expect(Set(ops.keys) == ["iot", "iot-data", "sns", "sqs"])
+        for name in ["GetThingShadow", "UpdateThingShadow", "DeleteThingShadow", "ListNamedShadowsForThing", "Publish"] {
+            #expect(ops["iot-data"]?.contains(name) == true, "iot-data \(name)")
+        }
+        let op = try model.operation("iot", "DescribeThing")
+        #expect(op["method"] == .string("GET") && op["requestUri"] == .string("/things/{thingName}"))
+        #expect(op["input"]?["members"]?["thingName"]?["location"] == .string("uri"))
     }
 }
