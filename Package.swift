@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // fleetdex: AWS IoT fleet indexing and Device Defender Detect, self-contained over SQLite.
 import PackageDescription
 
@@ -10,6 +10,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The server only (fleetdex-server): HTTP, and SHA-256/HMAC for SigV4.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev); nothing vendored.
@@ -44,6 +48,25 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
         ),
+        // The AWS wire protocols over HTTP (iot rest-json, iot-data, SNS query, SQS json/query),
+        // SigV4, presence over HTTP. Its own executable, so the CLI's start-up stays as it is.
+        .target(
+            name: "FleetServer",
+            dependencies: [
+                "FleetIndex", "FleetQuery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            plugins: ["EmbedSchema"]
+        ),
+        .executableTarget(
+            name: "fleetdex-server",
+            dependencies: ["FleetServer"],
+            swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+        ),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
         .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),
@@ -61,5 +84,6 @@ let package = Package(
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
+        .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex"]),
     ]
 )

@@ -1,5 +1,6 @@
 // Build-tool plugin: embeds the top-level Schema/ migrations and Queries/ saved queries into
-// the FleetIndex module as string literals. It passes the *directories* to the generator and
+// the FleetIndex module as string literals, and Model/ (the botocore operation table) into
+// FleetServer. It passes the *directories* to the generator and
 // lists them as inputs, so a newly added file is picked up on the next build.
 import Foundation
 import PackagePlugin
@@ -8,10 +9,25 @@ import PackagePlugin
 struct EmbedSchema: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
         let root = context.package.directoryURL
+        let fm = FileManager.default
+        if target.name == "FleetServer" {
+            // The server's routing and member binding come from the botocore model table.
+            let model = root.appending(path: "Model")
+            let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedModel.swift")
+            let files = ((try? fm.contentsOfDirectory(at: model, includingPropertiesForKeys: nil)) ?? []).filter { $0.pathExtension == "json" }
+            return [
+                .buildCommand(
+                    displayName: "Embedding Model/",
+                    executable: try context.tool(named: "fleetdex-embed").url,
+                    arguments: ["--model", model.path, output.path],
+                    inputFiles: [model] + files,
+                    outputFiles: [output]
+                )
+            ]
+        }
         let schema = root.appending(path: "Schema")
         let queries = root.appending(path: "Queries")
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedFiles.swift")
-        let fm = FileManager.default
         func files(_ dir: URL) -> [URL] {
             ((try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? [])
                 .filter { $0.pathExtension == "sql" || $0.pathExtension == "fq" }

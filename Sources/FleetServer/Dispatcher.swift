@@ -1,0 +1,175 @@
+// FleetServer: one port, every service. A request is authenticated (SigV4, whose credential
+// scope names the service), routed to its protocol (iot and iot-data: rest-json; sns: query;
+// sqs: JSON 1.0, or query for older SDKs), bound to an operation's members, answered by the
+// engine, and serialized back. `/_fleetdex/…` are fleetdex's own paths.
+import FleetIndex
+import Foundation
+
+/// The server's settings.
+public struct ServerConfiguration: Sendable {
+    public var databasePath: String
+    public var accessKeyId = "test"
+    public var secretAccessKey = "test"
+    public var region = "us-east-1"
+    /// What `describe-endpoint` returns and the server certificate names.
+    public var endpointAddress = "localhost"
+    /// A static token for `POST /_fleetdex/presence` (`x-fleetdex-token` or `Authorization: Bearer`),
+    /// as a topic rule's HTTP action can send fixed headers.
+    public var presenceToken: String?
+    /// Body limits: API calls, presence batches.
+    public var maxBodyBytes = 1 << 20
+    public var maxPresenceBytes = 64 << 20
+    public init(databasePath: String) { self.databasePath = databasePath }
+}
+
+/// Answers requests.
+public final class Dispatcher: Sendable {
+    let configuration: ServerConfiguration
+    let model: ModelTable
+    let pool: DatabasePool
+    let signer: SigV4
+    let runner: Runner?
+    private let rest: [String: RestJSONProtocol]
+    private let json: [String: JSONProtocol]
+    private let query: [String: QueryProtocol]
+    /// Signing name → service.
+    private let bySigningName: [String: String]
+    private let clock: any FleetClock
+
+    public init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
+                clock: any FleetClock = SystemClock()) {
+        self.configuration = configuration
+        self.model = model
+        self.pool = pool
+        self.runner = runner
+        self.clock = clock
+        var rest: [String: RestJSONProtocol] = [:], json: [String: JSONProtocol] = [:], query: [String: QueryProtocol] = [:]
+        var names: [String: String] = [:]
+        for (name, s) in model.services {
+            names[s.signingName] = name
+            switch s.protocolName {
+            case "rest-json": rest[name] = RestJSONProtocol(service: s)
+            case "json": json[name] = JSONProtocol(service: s); query[name] = QueryProtocol(service: s)
+            case "query": query[name] = QueryProtocol(service: s)
+            default: break
+            }
+        }
+        self.rest = rest
+        self.json = json
+        self.query = query
+        self.bySigningName = names
+        signer = SigV4(accessKeyId: configuration.accessKeyId, secretAccessKey: configuration.secretAccessKey,
+                       region: configuration.region, services: Set(names.keys))
+    }
+
+    /// Which service and protocol a request speaks, before (or without) its signature.
+    enum Route {
+        case rest(String), json(String), query(String)
+        var service: String {
+            switch self { case .rest(let s), .json(let s), .query(let s): s }
+        }
+        var protocolName: String {
+            switch self { case .rest: "rest-json"; case .json: "json"; case .query: "query" }
+        }
+    }
+
+    func route(_ r: SignedRequest, signingName: String?, form: [String: String]?) -> Route {
+        if let target = r.header("x-amz-target"), target.hasPrefix("AmazonSQS.") { return .json("sqs") }
+        if let form, form["Action"] != nil {
+            if let s = signingName.flatMap({ bySigningName[$0] }), query[s] != nil { return .query(s) }
+            return .query(form["Version"] == "2012-11-05" ? "sqs" : "sns")
+        }
+        if let s = signingName.flatMap({ bySigningName[$0] }) {
+            if rest[s] != nil { return .rest(s) }
+            if json[s] != nil { return .json(s) }
+            if query[s] != nil { return .query(s) }
+        }
+        return .rest("iot")
+    }
+
+    /// The signing name a request's credential scope claims (unverified; for routing errors).
+    static func claimedSigningName(_ r: SignedRequest) -> String? {
+        let credential: Substring?
+        if let auth = r.header("authorization"), let range = auth.range(of: "Credential=") {
+            credential = auth[range.upperBound...].split(separator: ",").first
+        } else {
+            credential = r.queryItems.first { $0.0 == "X-Amz-Credential" }.map { Substring($0.1) }
+        }
+        guard let parts = credential?.split(separator: "/"), parts.count == 5 else { return nil }
+        return String(parts[3])
+    }
+
+    public func handle(_ r: SignedRequest) async -> WireResponse {
+        let requestId = UUID().uuidString.lowercased()
+        if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
+        if r.rawPath == "/_fleetdex/presence" { return await presence(r, requestId: requestId) }
+        let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
+            || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
+        let form = isForm ? QueryProtocol.parameters(r) : nil
+        let claimed = Self.claimedSigningName(r)
+        let route = route(r, signingName: claimed, form: form)
+        do {
+            _ = try signer.verify(r, now: clock.now() / 1000)
+        } catch {
+            return fail(AuthErrors.code(error, protocol: route.protocolName), route, requestId: requestId)
+        }
+        do {
+            switch route {
+            case .rest(let s):
+                guard let p = rest[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
+                guard r.body.count <= configuration.maxBodyBytes else { throw FleetError(.requestTooLarge, "the request body is over \(configuration.maxBodyBytes) bytes") }
+                let (op, input) = try p.bind(r)
+                return p.respond(op, try await call(s, op, input))
+            case .json(let s):
+                guard let p = json[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
+                let (op, input) = try p.bind(r)
+                return p.respond(op, try await call(s, op, input))
+            case .query(let s):
+                guard let p = query[s] else { throw FleetError(.invalidAction, "unknown service \(s)") }
+                let (op, input) = try p.bind(form ?? QueryProtocol.parameters(r))
+                return p.respond(op, try await call(s, op, input), requestId: requestId)
+            }
+        } catch let e as FleetError {
+            return fail(e, route, requestId: requestId)
+        } catch {
+            return fail(FleetError(.internalFailure, "\(error)"), route, requestId: requestId)
+        }
+    }
+
+    func fail(_ e: FleetError, _ route: Route, requestId: String) -> WireResponse {
+        guard let service = model.services[route.service] else {
+            return WireResponse(status: e.httpStatus, contentType: "application/json", text: jsonObject([("message", .string(e.message))]).compact)
+        }
+        switch route {
+        case .rest: return RestJSONProtocol.error(e, service: service)
+        case .json: return JSONProtocol.error(e, service: service)
+        case .query: return QueryProtocol.error(e, service: service, requestId: requestId)
+        }
+    }
+
+    /// Runs an operation's handler on a pooled database handle. SQS long polling waits here,
+    /// between attempts, without holding a handle.
+    func call(_ service: String, _ op: OperationModel, _ input: OperationInput) async throws -> JSONValue {
+        guard let handler = Operations.handler(service: service, operation: op.name) else {
+            throw FleetError(.unknownOperation, "fleetdex does not implement \(service) \(op.name)")
+        }
+        let wait = service == "sqs" && op.name == "ReceiveMessage" ? try input.int("WaitTimeSeconds") ?? 0 : 0
+        guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
+        let deadline = clock.now() + Int64(wait) * 1000
+        while true {
+            let result = try pool.with { db in try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input) }
+            if wait == 0 || !(result["Messages"]?.arrayValue?.isEmpty ?? true) || clock.now() >= deadline { return result }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    func health() -> WireResponse {
+        let body = jsonObject([("status", .string("ok")), ("version", .string(FleetServerVersion.string)),
+                               ("database", .string(configuration.databasePath)), ("region", .string(configuration.region))])
+        return WireResponse(status: 200, contentType: "application/json", text: body.compact)
+    }
+}
+
+public enum FleetServerVersion {
+    public static let string = "0.3.0"
+}

@@ -1,0 +1,95 @@
+// FleetServer: `fleetdex serve`. The AWS API on one port for the AWS CLI, boto3 and the SDKs
+// (`--endpoint-url`), presence over HTTP, and the engine's runner: events committed in
+// batches, evaluation on every 5-minute boundary, webhook deliveries on their own thread.
+// SIGTERM/SIGINT finish the requests in flight and the batch in hand, then exit 0.
+import ArgumentParser
+import FleetIndex
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+public struct ServeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Answer the AWS wire protocols (iot, iot-data, sns, sqs) with SigV4, and presence over HTTP.",
+        discussion: """
+            Example:
+              fleetdex serve --db fleet.sqlite --port 4510 --access-key-id AKIDLOCAL --secret-access-key s3cret &
+              aws iot create-thing --thing-name test_thing --endpoint-url http://127.0.0.1:4510
+            """)
+
+    @Option(help: "The database (else $FLEETDEX_DB, else ./fleetdex.sqlite).") var db: String?
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port, printed on start).") var port = 4510
+    @Option(help: "The access key id requests are signed with (else $FLEETDEX_ACCESS_KEY_ID, else test).") var accessKeyId: String?
+    @Option(help: "The secret access key (else $FLEETDEX_SECRET_ACCESS_KEY, else test).") var secretAccessKey: String?
+    @Option(help: "The region of the credential scope (else $FLEETDEX_REGION, else us-east-1).") var region: String?
+    @Option(help: "What describe-endpoint answers.") var endpointAddress = "localhost"
+    @Option(help: "A static token accepted for POST /_fleetdex/presence (x-fleetdex-token or Authorization: Bearer).") var presenceToken: String?
+    @Option(help: "The largest presence body, in bytes.") var maxPresenceBytes = 64 << 20
+    @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
+
+    public init() {}
+
+    public func run() async throws { try await serve() }
+
+    public func serve() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let path = db ?? env["FLEETDEX_DB"] ?? "fleetdex.sqlite"
+        var config = ServerConfiguration(databasePath: path)
+        let givenKey = accessKeyId ?? env["FLEETDEX_ACCESS_KEY_ID"]
+        let givenSecret = secretAccessKey ?? env["FLEETDEX_SECRET_ACCESS_KEY"]
+        config.accessKeyId = givenKey ?? "test"
+        config.secretAccessKey = givenSecret ?? "test"
+        config.endpointAddress = endpointAddress
+        config.presenceToken = presenceToken ?? env["FLEETDEX_PRESENCE_TOKEN"]
+        config.maxPresenceBytes = maxPresenceBytes
+        let opened = try FleetDatabase(path: path, region: region ?? env["FLEETDEX_REGION"], account: env["FLEETDEX_ACCOUNT"])
+        config.region = opened.region
+        let open: @Sendable () throws -> FleetDatabase = { try FleetDatabase(path: path) }
+        var runnerConfiguration = Runner.Configuration()
+        runnerConfiguration.evaluates = !noEvaluate
+        let runner = Runner(configuration: runnerConfiguration, open: open, report: { event in
+            switch event {
+            case .rejected: break   // named in the response to the request that sent it
+            case .evaluated(let at, let ticks, let raised, let cleared, let alerts, let joined, let left):
+                Self.log("evaluated \(ticks) tick(s) to \(Timestamp.iso(at)): \(raised) raised, \(cleared) cleared, \(alerts) alert(s), \(joined) joined, \(left) left")
+            case .delivered(let delivered, let failed):
+                Self.log("webhooks: \(delivered) delivered, \(failed) failed")
+            case .failed(let m):
+                Self.log("error: \(m)")
+            }
+        })
+        try runner.start()
+        let dispatcher = Dispatcher(configuration: config, pool: DatabasePool(open: open), runner: runner)
+        if givenKey == nil || givenSecret == nil {
+            Self.log("no --access-key-id/--secret-access-key: requests must be signed with the key pair test/test")
+        }
+        var logger = Logger(label: "fleetdex")
+        logger.logLevel = .warning
+        let app = Application(
+            responder: WireResponder(dispatcher: dispatcher),
+            server: .http1(configuration: .init(idleTimeout: .seconds(120))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "fleetdex"),
+            services: [RunnerService(runner: runner)],
+            onServerRunning: { [host, region = config.region] channel in
+                let bound = channel.localAddress?.port ?? 0
+                ServeCommand.log("listening on http://\(host):\(bound) (database \(path), region \(region))")
+            },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        Self.log("stopped")
+    }
+
+    static func log(_ s: String) { FileHandle.standardError.write(Data("fleetdex serve: \(s)\n".utf8)) }
+}
+
+/// Stops the runner (commits the batch in hand) when the server shuts down.
+struct RunnerService: Service {
+    let runner: Runner
+    func run() async throws {
+        try? await gracefulShutdown()
+        _ = await runner.stop()
+    }
+}

@@ -1,0 +1,302 @@
+// FleetServer: AWS Signature Version 4, verified as AWS verifies it: the canonical request
+// rebuilt from what arrived, the credential scope (date, this server's region, the service),
+// the signing key derived from the secret, a constant-time compare of the signatures, and at
+// most 15 minutes between the signature's time and the server's clock. Both forms: the
+// `Authorization` header and the presigned query string.
+import Crypto
+import Foundation
+
+/// A request as it arrived on the wire: the raw (still percent-encoded) path and query.
+public struct SignedRequest: Sendable {
+    public var method: String
+    public var rawPath: String
+    public var rawQuery: String
+    /// Header names in any case; a name may repeat.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method
+        self.rawPath = rawPath
+        self.rawQuery = rawQuery
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first { $0.name.lowercased() == n }?.value
+    }
+
+    /// The query's pairs, percent-decoded.
+    public var queryItems: [(String, String)] {
+        guard !rawQuery.isEmpty else { return [] }
+        return rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (SigV4.percentDecode(String(kv[0])), kv.count > 1 ? SigV4.percentDecode(String(kv[1])) : "")
+        }
+    }
+}
+
+/// The outcome of checking a signature.
+public enum SigV4Failure: Error, Equatable, Sendable {
+    /// No `Authorization` header and no presigned query.
+    case missing
+    /// An access key id this server does not know.
+    case unknownKey(String)
+    /// The scope names another region, another service, or a date other than the request's.
+    case badScope(String)
+    /// The signature's time is more than 15 minutes from the server's clock, or a presigned
+    /// URL has expired.
+    case expired(String)
+    /// Malformed header or query parameters.
+    case malformed(String)
+    /// The signature does not match.
+    case mismatch
+}
+
+/// Verifies requests signed with one key pair.
+public struct SigV4: Sendable {
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    public var region: String
+    /// The services the scope may name (signing names: iot, iotdata, sns, sqs).
+    public var services: Set<String>
+    public static let maxSkew: Int64 = 15 * 60
+
+    public init(accessKeyId: String, secretAccessKey: String, region: String, services: Set<String>) {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.region = region
+        self.services = services
+    }
+
+    /// What a verified request's scope says.
+    public struct Verified: Equatable, Sendable {
+        public var service: String
+        public var accessKeyId: String
+    }
+
+    /// Checks `request` at `now` (epoch seconds).
+    public func verify(_ request: SignedRequest, now: Int64) throws(SigV4Failure) -> Verified {
+        if let auth = request.header("authorization") {
+            return try verifyHeader(auth, request, now: now)
+        }
+        let query = request.queryItems
+        if query.contains(where: { $0.0 == "X-Amz-Signature" }) {
+            return try verifyPresigned(query, request, now: now)
+        }
+        throw .missing
+    }
+
+    private func verifyHeader(_ auth: String, _ request: SignedRequest, now: Int64) throws(SigV4Failure) -> Verified {
+        guard auth.hasPrefix("AWS4-HMAC-SHA256 ") else { throw .malformed("the Authorization header is not AWS4-HMAC-SHA256") }
+        var fields: [String: String] = [:]
+        for part in auth.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        }
+        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
+            throw .malformed("the Authorization header needs Credential, SignedHeaders and Signature")
+        }
+        guard let date = request.header("x-amz-date") else { throw .malformed("the request has no X-Amz-Date header") }
+        let payload = request.header("x-amz-content-sha256") ?? Self.hex(SHA256.hash(data: request.body))
+        let verified = try checkScope(credential, date: date, now: now, expires: nil)
+        let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: false)
+        try checkSignature(signature, canonical: canonical, date: date, scope: credential)
+        return verified
+    }
+
+    private func verifyPresigned(_ query: [(String, String)], _ request: SignedRequest, now: Int64) throws(SigV4Failure) -> Verified {
+        func param(_ k: String) -> String? { query.first { $0.0 == k }?.1 }
+        guard param("X-Amz-Algorithm") == "AWS4-HMAC-SHA256" else { throw .malformed("X-Amz-Algorithm must be AWS4-HMAC-SHA256") }
+        guard let credential = param("X-Amz-Credential"), let date = param("X-Amz-Date"),
+              let signed = param("X-Amz-SignedHeaders"), let signature = param("X-Amz-Signature") else {
+            throw .malformed("a presigned request needs X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Signature")
+        }
+        guard let expires = param("X-Amz-Expires").flatMap({ Int64($0) }), (1...604_800).contains(expires) else {
+            throw .malformed("X-Amz-Expires must be 1 to 604800 seconds")
+        }
+        let verified = try checkScope(credential, date: date, now: now, expires: expires)
+        let payload = request.header("x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD"
+        let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
+        try checkSignature(signature, canonical: canonical, date: date, scope: credential)
+        return verified
+    }
+
+    /// `AKID/20150830/us-east-1/iam/aws4_request`, checked against the key, the request's
+    /// date, this region and the services served; the time against the clock.
+    private func checkScope(_ credential: String, date: String, now: Int64, expires: Int64?) throws(SigV4Failure) -> Verified {
+        let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, parts[4] == "aws4_request" else { throw .malformed("Credential must be KEY/DATE/REGION/SERVICE/aws4_request") }
+        guard Self.constantTimeEqual(Array(parts[0].utf8), Array(accessKeyId.utf8)) else { throw .unknownKey(parts[0]) }
+        guard let signedAt = Self.parseAmzDate(date) else { throw .malformed("X-Amz-Date '\(date)' is not yyyyMMddTHHmmssZ") }
+        guard parts[1] == String(date.prefix(8)) else { throw .badScope("the credential's date \(parts[1]) is not the request's date \(date.prefix(8))") }
+        guard parts[2] == region else { throw .badScope("Credential should be scoped to a valid region, not '\(parts[2])'; this server's region is \(region)") }
+        guard services.contains(parts[3]) else { throw .badScope("Credential should be scoped to a valid service, not '\(parts[3])'") }
+        if let expires {
+            if now > signedAt + expires { throw .expired("the presigned request expired at \(Self.amzDate(signedAt + expires))") }
+            if signedAt > now + Self.maxSkew { throw .expired("the signature's date \(date) is more than 15 minutes in the future") }
+        } else if abs(now - signedAt) > Self.maxSkew {
+            throw .expired("Signature expired: \(date) is not within 15 minutes of the server's time \(Self.amzDate(now))")
+        }
+        return Verified(service: parts[3], accessKeyId: parts[0])
+    }
+
+    private func checkSignature(_ signature: String, canonical: String, date: String, scope credential: String) throws(SigV4Failure) {
+        let scope = credential.split(separator: "/").dropFirst().joined(separator: "/")
+        let stringToSign = "AWS4-HMAC-SHA256\n\(date)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonical.utf8))))"
+        let expected = Self.signature(secret: secretAccessKey, date: String(date.prefix(8)), region: region,
+                                      service: String(credential.split(separator: "/")[3]), stringToSign: stringToSign)
+        guard Self.constantTimeEqual(Array(expected.utf8), Array(signature.lowercased().utf8)) else { throw .mismatch }
+    }
+
+    /// The canonical request of SigV4: method, URI, query, headers, signed header names, payload hash.
+    func canonicalRequest(_ r: SignedRequest, signedHeaders: String, payloadHash: String,
+                          excludingSignatureParameter: Bool) throws(SigV4Failure) -> String {
+        let names = signedHeaders.split(separator: ";").map { $0.lowercased() }
+        guard !names.isEmpty, names.contains("host") else { throw .malformed("SignedHeaders must include host") }
+        var lines: [String] = []
+        for name in names {
+            let values = r.headers.filter { $0.name.lowercased() == name }.map { Self.trimAll($0.value) }
+            guard !values.isEmpty else { throw .malformed("the signed header '\(name)' is missing") }
+            lines.append("\(name):\(values.joined(separator: ","))")
+        }
+        var pairs: [(String, String)] = []
+        for (k, v) in r.queryItems where !(excludingSignatureParameter && k == "X-Amz-Signature") {
+            pairs.append((Self.percentEncode(k), Self.percentEncode(v)))
+        }
+        pairs.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+        let query = pairs.map { p in p.0 + "=" + p.1 }.joined(separator: "&")
+        let headerBlock: String = lines.joined(separator: "\n") + "\n"
+        let parts: [String] = [r.method.uppercased(), Self.canonicalURI(r.rawPath), query, headerBlock, names.joined(separator: ";"), payloadHash]
+        return parts.joined(separator: "\n")
+    }
+
+    // MARK: pieces
+
+    /// The path with dot segments removed, percent-encoded once more (every service but S3
+    /// signs the already-encoded path encoded again).
+    static func canonicalURI(_ rawPath: String) -> String {
+        var out: [Substring] = []
+        for seg in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            if seg == "." { continue }
+            if seg == ".." { _ = out.popLast(); continue }
+            out.append(seg)
+        }
+        let path = "/" + out.joined(separator: "/")
+        return percentEncode(path, keepSlash: true)
+    }
+
+    static func signature(secret: String, date: String, region: String, service: String, stringToSign: String) -> String {
+        func hmac(_ key: [UInt8], _ msg: String) -> [UInt8] {
+            Array(HMAC<SHA256>.authenticationCode(for: Array(msg.utf8), using: SymmetricKey(data: key)))
+        }
+        let kDate = hmac(Array("AWS4\(secret)".utf8), date)
+        let kSigning = hmac(hmac(hmac(kDate, region), service), "aws4_request")
+        return hex(hmac(kSigning, stringToSign))
+    }
+
+    static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String { hex(Array(digest)) }
+
+    /// Compares without stopping at the first difference.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return diff == 0
+    }
+
+    /// A header value as signed: leading and trailing blanks dropped, runs of blanks made one
+    /// space (the case is kept).
+    static func trimAll(_ v: String) -> String {
+        v.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+
+    /// RFC 3986 unreserved characters stay; everything else is %XX (upper-case hex).
+    static func percentEncode(_ s: String, keepSlash: Bool = false) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            case UInt8(ascii: "/") where keepSlash:
+                out.append("/")
+            default:
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out
+    }
+
+    /// `%XX` sequences decoded (a `+` stays a `+`, as SigV4 signs it).
+    static func percentDecode(_ s: String) -> String {
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(v)
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `20150830T123600Z` → epoch seconds.
+    static func parseAmzDate(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r { guard u[i] >= 48 && u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
+            return v
+        }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13), let se = num(13..<15),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 60 else { return nil }
+        return daysFromCivil(y, mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + se)
+    }
+
+    static func amzDate(_ t: Int64) -> String {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let secs = t - days * 86_400
+        let (y, m, d) = civilFromDays(days)
+        return String(y).leftPadded(4) + String(m).leftPadded(2) + String(d).leftPadded(2) + "T"
+            + String(secs / 3600).leftPadded(2) + String(secs / 60 % 60).leftPadded(2) + String(secs % 60).leftPadded(2) + "Z"
+    }
+
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int64(era * 146_097 + doe - 719_468)
+    }
+
+    static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}
