@@ -121,7 +121,10 @@ struct SQS: ParsableCommand {
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
         @Option(parsing: .upToNextOption) var attributeNames: [String] = []
-        func run() throws { Output.emit(try Notifications(try g.open()).getQueueAttributes(url: queueUrl, names: attributeNames), try g.format()) }
+        func run() throws {
+            let db = try g.open()
+            Output.emit(try Notifications(db).getQueueAttributes(url: queueUrl, names: attributeNames, at: try g.now()), try g.format())
+        }
     }
     struct SetQueueAttributes: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-queue-attributes", abstract: "Set VisibilityTimeout or a RedrivePolicy (dead-letter queue).",
