@@ -40,6 +40,16 @@ public enum Timestamp {
         return ms
     }
 
+    /// An epoch number of a JSON document (a structured flag's timestamp member): seconds,
+    /// milliseconds from 13 digits on, as on the command line; nil when it is not finite or
+    /// lies outside the range (never a trap).
+    public static func epoch(_ d: Double) -> Int64? {
+        guard d.isFinite, d >= 0 else { return nil }
+        let ms = (d >= Double(millisecondThreshold) ? d : d * 1000).rounded()
+        guard ms <= Double(latest) else { return nil }
+        return Int64(ms)
+    }
+
     static let dot = UInt8(ascii: "."), minus = UInt8(ascii: "-"), plus = UInt8(ascii: "+"), colon = UInt8(ascii: ":")
     static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
     static let outOfRange = ParseError("it lies outside 1970-01-01T00:00:00Z … 9999-12-31T23:59:59.999Z")

@@ -105,6 +105,16 @@ import Testing
         do { _ = try Timestamp.read(text) } catch { #expect(error.reason.contains(reason), "\(text): \(error.reason)") }
     }
 
+    /// JSON epoch numbers (a structured flag's timestamps) follow the same rules and never trap.
+    @Test(arguments: [
+        (1_795_860_000.0, Optional(t)), (1_795_860_000.123, t + 123), (1_795_860_000_000.0, t), (0.0, 0),
+        (253_402_300_799.999, 253_402_300_799_999), (253_402_300_800.0, nil), (1e300, nil), (-1.0, nil),
+        (Double.nan, nil), (Double.infinity, nil), (9.3e18, nil),
+    ])
+    func epochNumbers(_ d: Double, _ ms: Int64?) {
+        #expect(Timestamp.epoch(d) == ms)
+    }
+
     @Test func tableIsLargeEnough() {
         #expect(Self.valid.count + Self.invalid.count >= 40)
     }

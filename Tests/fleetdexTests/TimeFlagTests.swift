@@ -114,3 +114,17 @@ import Testing
         #expect(try cli.run("describe-thing", "--thing-name", "d", "--at", "2026-11-28T10:00:00Z").err.isEmpty)  // not using the time
     }
 }
+
+@Suite struct JSONTimeTests {
+    /// A timestamp member of a structured flag out of range is an error, not a crash.
+    @Test(arguments: ["1e300", "-5", "253402300800", "\"2026-02-31T00:00:00Z\""])
+    func occurrenceRangeOutOfRange(_ start: String) throws {
+        let cli = try CLI()
+        try cli.run("create-mitigation-action", "--action-name", "q", "--role-arn", "arn:aws:iam::123456789012:role/r",
+                    "--action-params", #"{"addThingsToThingGroupParams":{"thingGroupNames":["g"]}}"#)
+        let r = try cli.run("start-detect-mitigation-actions-task", "--task-id", "t", "--target", #"{"securityProfileName":"P"}"#,
+                            "--actions", "q", "--violation-event-occurrence-range", #"{"startTime":\#(start),"endTime":1796112600}"#)
+        #expect(r.code == 65)
+        #expect(r.err.hasPrefix("fleetdex: InvalidRequestException: --violation-event-occurrence-range needs startTime and endTime"), "\(r.err)")
+    }
+}
