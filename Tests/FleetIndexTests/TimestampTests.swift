@@ -120,7 +120,7 @@ import Testing
     }
 
     /// Every format fleetdex prints (the AWS CLI v2 `+00:00` form, the SNS envelope's `Z`
-    /// form, the demo's `Z` form without milliseconds) reads back as the same instant.
+    /// form, the demo's `Z` form without milliseconds, epoch numbers) reads back as the same instant.
     @Test func printedTimesReadBack() throws {
         var rng = SplitMix64(seed: 0x7105_2026)
         for k in 0..<5000 {
@@ -134,7 +134,10 @@ import Testing
             #expect(Timestamp.parse(Timestamp.isoZ(ms)) == ms, "\(Timestamp.isoZ(ms))")
             let seconds = ms - ms % 1000
             #expect(Timestamp.parse(Timestamp.isoZ(seconds).replacingOccurrences(of: ".000Z", with: "Z")) == seconds)
+            // Epoch numbers fleetdex prints: milliseconds (SentTimestamp, connectivity.timestamp)
+            // from 2001-09-09 on, seconds (CreatedTimestamp, a shadow's timestamp) always.
             #expect(Timestamp.parse(String(ms)) == (ms >= Timestamp.millisecondThreshold ? ms : ms * 1000 > Timestamp.latest ? nil : ms * 1000))
+            #expect(Timestamp.parse(String(ms / 1000)) == ms / 1000 * 1000)
         }
     }
 
