@@ -107,7 +107,7 @@ public struct Mitigation {
         var start: Int64? = nil, end: Int64? = nil
         if let range {
             guard let s = range["startTime"].flatMap(Self.time), let e = range["endTime"].flatMap(Self.time) else {
-                throw FleetError.invalid(member: "violationEventOccurrenceRange", "needs startTime and endTime")
+                throw FleetError.invalid(member: "violationEventOccurrenceRange", "needs startTime and endTime, times in the years 1970 to 9999")
             }
             start = s; end = e
         }
@@ -156,7 +156,7 @@ public struct Mitigation {
 
     static func time(_ v: JSONValue) -> Int64? {
         if let s = v.stringValue { return Timestamp.parse(s) }
-        if let d = v.doubleValue { return d < 1e11 ? Int64(d * 1000) : Int64(d) }
+        if let d = v.doubleValue { return Timestamp.epoch(d) }
         return nil
     }
 

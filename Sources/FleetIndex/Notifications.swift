@@ -1,6 +1,12 @@
 // FleetIndex: the SNS topics and SQS queues of the walkthrough, kept in the fleet's database:
 // publish fans out to subscriptions in the caller's transaction; receive hides a message for
 // its visibility timeout; a redrive policy moves poison messages to a dead-letter queue.
+//
+// The clock rule (commands run on the system clock or on a virtual `--at`, and may mix them):
+// a message nobody has received is visible to every receive, whatever its clock; a receive at
+// R with timeout V hides the messages it returns from receives whose clock lies in [R, R + V)
+// and from no other (a receive on a clock behind R gets the message again: at least once,
+// never hidden). Any receipt handle a queue issued for a message deletes it while it exists.
 import FleetSQLite
 
 /// SNS and SQS operations (shapes of the botocore `sns` and `sqs` models).
@@ -209,10 +215,17 @@ public struct Notifications {
         return .object([])
     }
 
-    public func getQueueAttributes(url: String, names: [String]) throws -> JSONValue {
+    /// The condition under which a message is visible to a receive at `?` (bound twice).
+    static let visibleAt = "(receive_count = 0 OR visible_at <= ? OR received_at > ?)"
+
+    /// The message counts are those a receive at `now` sees (without `now`: messages never
+    /// received are visible, received ones not).
+    public func getQueueAttributes(url: String, names: [String], at now: Int64? = nil) throws -> JSONValue {
         let q = try queue(url)
-        let visible = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count = 0", [q.id])?.int ?? 0
-        let inFlight = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count > 0", [q.id])?.int ?? 0
+        let total = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ?", [q.id])?.int ?? 0
+        let visible = try now.map { try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND \(Self.visibleAt)", [q.id, $0, $0])?.int ?? 0 }
+            ?? c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count = 0", [q.id])?.int ?? 0
+        let inFlight = total - visible
         let created = try c.scalar("SELECT created_at FROM sqs_queue WHERE id = ?", [q.id])?.int ?? 0
         var all: [(String, String)] = [
             ("QueueArn", q.arn),
@@ -250,10 +263,15 @@ public struct Notifications {
                                sleep: (Int) -> Void = { _ in }, clock: () -> Int64 = { 0 }) throws -> JSONValue {
         guard (1...10).contains(max) else { throw FleetError(.invalidParameterValue, "MaxNumberOfMessages must be between 1 and 10") }
         guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
+        if let v = visibilityTimeout, !(0...43200).contains(v) {
+            throw FleetError(.invalidParameterValue, "VisibilityTimeout must be between 0 and 43200 seconds")
+        }
         let q = try queue(url)
-        let deadline = clock() + Int64(wait) * 1000
+        let start = clock()
+        let deadline = start + Int64(wait) * 1000
         while true {
-            let got = try receiveOnce(q, max: max, visibility: visibilityTimeout ?? q.visibility, at: now, attributeNames: attributeNames)
+            // The receive's clock moves on while it waits.
+            let got = try receiveOnce(q, max: max, visibility: visibilityTimeout ?? q.visibility, at: now &+ (clock() &- start), attributeNames: attributeNames)
             if !got.isEmpty || wait == 0 || clock() >= deadline {
                 return got.isEmpty ? .object([]) : jsonObject([("Messages", .array(got))])
             }
@@ -264,18 +282,27 @@ public struct Notifications {
     func receiveOnce(_ q: Queue, max: Int, visibility: Int64, at now: Int64, attributeNames: [String]) throws -> [JSONValue] {
         try c.transaction {
             var out: [JSONValue] = []
+            // One receive returns a message once, even when its visibility timeout is 0.
+            var returned: [Int64] = []
             while out.count < max {
-                let rows = try c.query("SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?",
-                                       [q.id, now, max - out.count]) { s in (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4), s.int(5)) }
+                let rows = try c.query("""
+                    SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message
+                    WHERE queue = ? AND \(Self.visibleAt) AND id NOT IN (SELECT value FROM json_each(?))
+                    ORDER BY visible_at, id LIMIT ?
+                    """, [q.id, now, now, "[" + returned.map(String.init).joined(separator: ",") + "]", max - out.count]) { s in
+                    (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4), s.int(5))
+                }
                 if rows.isEmpty { break }
                 for r in rows {
                     if let maxReceive = q.maxReceive, let dlq = q.redriveTarget, r.4 >= maxReceive {
-                        try c.execute("UPDATE sqs_message SET queue = ?, receive_count = 0, receipt_handle = NULL, visible_at = ? WHERE id = ?", [dlq, now, r.0])
+                        try c.execute("UPDATE sqs_message SET queue = ?, receive_count = 0, receipt_handle = NULL, received_at = NULL, visible_at = ? WHERE id = ?",
+                                      [dlq, now, r.0])
                         continue
                     }
-                    let handle = PageToken.base64url(Array((r.1 + "#" + FleetDatabase.hex32()).utf8))
-                    try c.execute("UPDATE sqs_message SET receive_count = receive_count + 1, visible_at = ?, receipt_handle = ? WHERE id = ?",
-                                  [now + visibility * 1000, handle, r.0])
+                    returned.append(r.0)
+                    let handle = Self.receiptHandle(messageId: r.1, receive: r.4 + 1)
+                    try c.execute("UPDATE sqs_message SET receive_count = receive_count + 1, visible_at = ?, received_at = ?, receipt_handle = ? WHERE id = ?",
+                                  [Self.later(now, seconds: visibility), now, handle, r.0])
                     var attrs: [JSONMember] = []
                     let all = attributeNames.contains("All")
                     if all || attributeNames.contains("ApproximateReceiveCount") { attrs.append(JSONMember("ApproximateReceiveCount", .string(String(r.4 + 1)))) }
@@ -288,18 +315,46 @@ public struct Notifications {
         }
     }
 
+    /// A receipt handle: the message and which receive of it, with 128 random bits.
+    static func receiptHandle(messageId: String, receive: Int64) -> String {
+        PageToken.base64url(Array((messageId + "#" + String(receive) + "#" + FleetDatabase.hex32()).utf8))
+    }
+
+    /// The message and receive a handle names, when it has the shape `receiptHandle` gives.
+    static func issued(_ handle: String) -> (messageId: String, receive: Int64)? {
+        guard handle.utf8.count <= 1024, let bytes = PageToken.unbase64url(handle) else { return nil }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: "#", omittingEmptySubsequences: false)
+        guard parts.count == 3, let n = Int64(parts[1]), n >= 1, parts[2].utf8.count == 32,
+              parts[2].utf8.allSatisfy({ Validation.isAlnum($0) }) else { return nil }
+        return (String(parts[0]), n)
+    }
+
+    /// `now` plus a visibility timeout, saturating instead of overflowing.
+    static func later(_ now: Int64, seconds: Int64) -> Int64 {
+        let (ms, o1) = seconds.multipliedReportingOverflow(by: 1000)
+        let (sum, o2) = now.addingReportingOverflow(ms)
+        return o1 || o2 ? Int64.max : sum
+    }
+
+    /// Deletes a message by any receipt handle this queue issued for it (the latest or an
+    /// earlier one, as standard SQS queues do), while the message exists.
     public func deleteMessage(url: String, receiptHandle: String) throws -> JSONValue {
         let q = try queue(url)
         try c.execute("DELETE FROM sqs_message WHERE receipt_handle = ? AND +queue = ?", [receiptHandle, q.id])
+        if c.changes == 0, let (messageId, n) = Self.issued(receiptHandle) {
+            try c.execute("DELETE FROM sqs_message WHERE queue = ? AND message_id = ? AND receive_count >= ?", [q.id, messageId, n])
+        }
         if c.changes == 0 {
-            throw FleetError(.receiptHandleIsInvalid, "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or the message was received again since)")
+            throw FleetError(.receiptHandleIsInvalid, "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or not issued by this queue)")
         }
         return .object([])
     }
 
     public func changeMessageVisibility(url: String, receiptHandle: String, timeout: Int64, at now: Int64) throws -> JSONValue {
+        guard (0...43200).contains(timeout) else { throw FleetError(.invalidParameterValue, "VisibilityTimeout must be between 0 and 43200 seconds") }
         let q = try queue(url)
-        try c.execute("UPDATE sqs_message SET visible_at = ? WHERE receipt_handle = ? AND +queue = ?", [now + timeout * 1000, receiptHandle, q.id])
+        try c.execute("UPDATE sqs_message SET visible_at = ?, received_at = ? WHERE receipt_handle = ? AND +queue = ?",
+                      [Self.later(now, seconds: timeout), now, receiptHandle, q.id])
         if c.changes == 0 { throw FleetError(.receiptHandleIsInvalid, "The input receipt handle is not a valid receipt handle") }
         return .object([])
     }

@@ -15,7 +15,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "json (the AWS CLI v2 shape), table or text; some commands add csv, names or chart.")
     var output: OutputFormat?
 
-    @Option(name: .long, help: "The time the command runs at: ISO 8601 (2026-11-28T10:05:00Z) or epoch ms. Default: the system clock.")
+    @Option(name: .long, help: ArgumentHelp("The time the command runs at: \(timeFormats). Default: the system clock.", valueName: "time"),
+            transform: checkedTime)
     var at: String?
 
     @Option(name: .long, help: "The saved-query directory (else $FLEETDEX_QUERIES, else ./Queries).")
@@ -34,10 +35,11 @@ struct GlobalOptions: ParsableArguments {
         return try FleetDatabase(path: databasePath, region: env["FLEETDEX_REGION"], account: env["FLEETDEX_ACCOUNT"])
     }
 
-    /// `--at`, or the system clock.
+    /// `--at`, or the system clock. A `--at` before the last evaluated tick is warned about.
     func now() throws -> Int64 {
         guard let at else { return Int64(Date().timeIntervalSince1970 * 1000) }
-        guard let ms = Timestamp.parse(at) else { throw ValidationError("--at '\(at)' is not a time (ISO 8601 such as 2026-11-28T10:05:00Z, or epoch ms)") }
+        let ms = try time(at, "--at")
+        warnIfBeforeLastTick(ms)
         return ms
     }
 
@@ -52,10 +54,9 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Parses a time flag.
+/// Parses a time flag (see `timeFormats`).
 func time(_ s: String, _ flag: String) throws -> Int64 {
-    guard let ms = Timestamp.parse(s) else { throw ValidationError("\(flag) '\(s)' is not a time (ISO 8601 or epoch ms)") }
-    return ms
+    do { return try Timestamp.read(s) } catch { throw ValidationError("The value '\(s)' is invalid for '\(flag)': not a time: \(error.reason)") }
 }
 
 /// A structured flag: JSON text, or `file://PATH` holding it (as the AWS CLI takes them).

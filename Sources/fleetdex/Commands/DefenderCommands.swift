@@ -165,8 +165,8 @@ struct ListViolationEvents: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list-violation-events", abstract: "List in-alarm, alarm-cleared and alarm-invalidated events in a time range.",
         discussion: example("fleetdex list-violation-events --start-time 2026-11-28T10:00:00Z --end-time 2026-11-28T11:00:00Z"))
     @OptionGroup var g: GlobalOptions
-    @Option var startTime: String
-    @Option var endTime: String
+    @Option(help: ArgumentHelp("From this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var startTime: String
+    @Option(help: ArgumentHelp("Up to this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var endTime: String
     @Option var thingName: String?
     @Option var securityProfileName: String?
     @Option var behaviorCriteriaType: String?
@@ -199,8 +199,8 @@ struct ListMetricValues: ParsableCommand {
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
     @Option var metricName: String
-    @Option var startTime: String
-    @Option var endTime: String
+    @Option(help: ArgumentHelp("From this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var startTime: String
+    @Option(help: ArgumentHelp("Up to this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var endTime: String
     @Option var dimensionName: String?
     @Option var dimensionValueOperator: String?
     @Option var maxResults: Int?
@@ -226,7 +226,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Run the evaluation cycle: every 5-minute tick since the last one, up to --at; then refresh dynamic groups.",
         discussion: example("fleetdex evaluate --at 2026-11-28T10:10:00Z"))
     @OptionGroup var g: GlobalOptions
-    @Option(help: "Start from this tick on a database that has not evaluated it yet.") var since: String?
+    @Option(help: ArgumentHelp("Start from this tick on a database that has not evaluated it yet: \(timeFormats).", valueName: "time"), transform: checkedTime) var since: String?
     func run() throws {
         let db = try g.open()
         let now = try g.now()

@@ -51,7 +51,7 @@ struct GroupReport: ParsableCommand {
         discussion: example("fleetdex group-report --since 2026-11-28T00:00:00Z --output table", "fleetdex group-report --thing-group-name Lost --output csv > lost.csv"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String?
-    @Option(help: "Joins and leaves from this time on (default: 24 hours before --at).") var since: String?
+    @Option(help: ArgumentHelp("Joins and leaves from this time on (default: 24 hours before --at): \(timeFormats).", valueName: "time"), transform: checkedTime) var since: String?
     func run() throws {
         let db = try g.open()
         let now = try g.now()

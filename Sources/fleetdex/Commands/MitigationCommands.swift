@@ -66,8 +66,8 @@ struct ListDetectMitigationActionsExecutions: ParsableCommand {
     @Option var taskId: String?
     @Option var violationId: String?
     @Option var thingName: String?
-    @Option var startTime: String?
-    @Option var endTime: String?
+    @Option(help: ArgumentHelp("From this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var startTime: String?
+    @Option(help: ArgumentHelp("Up to this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var endTime: String?
     func run() throws {
         Output.emit(try Mitigation(try g.open()).listExecutions(taskId: taskId, violationId: violationId, thingName: thingName,
                                                                start: try startTime.map { try time($0, "--start-time") }, end: try endTime.map { try time($0, "--end-time") }),

@@ -121,7 +121,10 @@ struct SQS: ParsableCommand {
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
         @Option(parsing: .upToNextOption) var attributeNames: [String] = []
-        func run() throws { Output.emit(try Notifications(try g.open()).getQueueAttributes(url: queueUrl, names: attributeNames), try g.format()) }
+        func run() throws {
+            let db = try g.open()
+            Output.emit(try Notifications(db).getQueueAttributes(url: queueUrl, names: attributeNames, at: try g.now()), try g.format())
+        }
     }
     struct SetQueueAttributes: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-queue-attributes", abstract: "Set VisibilityTimeout or a RedrivePolicy (dead-letter queue).",
@@ -145,15 +148,15 @@ struct SQS: ParsableCommand {
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
         @Option var maxNumberOfMessages: Int = 1
-        @Option var visibilityTimeout: Int64?
-        @Option var waitTimeSeconds: Int = 0
+        @Option(help: "Hide the messages received for this many seconds: 0 to 43200 (default: the queue's VisibilityTimeout).", transform: seconds(0...43200))
+        var visibilityTimeout: Int64?
+        @Option(help: "Wait up to this many seconds for a message: 0 to 20 (ignored with --at).", transform: seconds(0...20)) var waitTimeSeconds: Int = 0
         @Option(parsing: .upToNextOption) var attributeNames: [String] = []
         @Option(parsing: .upToNextOption) var messageSystemAttributeNames: [String] = []
         func run() throws {
             let db = try g.open()
             // With --at the clock is virtual: there is nothing to wait for.
             let wait = g.at == nil ? waitTimeSeconds : 0
-            if !(0...20).contains(waitTimeSeconds) { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
             let clock = { Int64(Date().timeIntervalSince1970 * 1000) }
             let r = try Notifications(db).receiveMessage(url: queueUrl, max: maxNumberOfMessages, visibilityTimeout: visibilityTimeout, wait: wait,
                                                          at: g.at == nil ? clock() : try g.now(), attributeNames: attributeNames + messageSystemAttributeNames,
@@ -175,7 +178,7 @@ struct SQS: ParsableCommand {
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
         @Option var receiptHandle: String
-        @Option var visibilityTimeout: Int64
+        @Option(help: "Seconds from now until the message is visible again: 0 to 43200.", transform: seconds(0...43200)) var visibilityTimeout: Int64
         func run() throws {
             Output.emit(try Notifications(try g.open()).changeMessageVisibility(url: queueUrl, receiptHandle: receiptHandle, timeout: visibilityTimeout, at: try g.now()), try g.format())
         }

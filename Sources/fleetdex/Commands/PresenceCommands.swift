@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
         discussion: example("fleetdex run --events - < live-stream.jsonl", "fleetdex run --events presence.jsonl --interval 300"))
     @OptionGroup var g: GlobalOptions
     @Option(help: "A file to follow, or - for standard input.") var events: String?
-    @Option(help: "Seconds between evaluations, aligned to the clock (default 300, the tick).") var interval: Int = 300
+    @Option(help: "Seconds between evaluations, aligned to the clock: 1 to 86400 (default 300, the tick).", transform: seconds(1...86400)) var interval: Int = 300
     @Flag(help: "Stop when the events input ends (instead of waiting for more).") var exitAtEnd = false
 
     func run() throws {

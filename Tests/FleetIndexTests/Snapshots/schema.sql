@@ -151,7 +151,7 @@ CREATE TABLE sqs_message (
     visible_at INTEGER NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
     receipt_handle TEXT
-) STRICT;
+, received_at INTEGER) STRICT;
 CREATE TABLE sqs_queue (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
