@@ -89,8 +89,11 @@ public final class Runner: Sendable {
     public func start() throws {
         _ = try open()
         delivery.start()
+        // The first boundary is the one after the start, whenever the thread gets going.
+        let step = max(1, configuration.interval)
+        let first = (clock.now() / step + 1) * step
         let thread = Thread { [self] in
-            writerLoop()
+            writerLoop(firstEvaluation: first)
             finished.fire()
         }
         thread.name = "fleetdex-writer"
@@ -131,7 +134,7 @@ public final class Runner: Sendable {
 
     // MARK: the writer
 
-    private func writerLoop() {
+    private func writerLoop(firstEvaluation: Int64) {
         let db: FleetDatabase
         do { db = try open() } catch {
             report(.failed("cannot open the database: \(error)"))
@@ -140,7 +143,7 @@ public final class Runner: Sendable {
         }
         let presence = Presence(db)
         let step = max(1, configuration.interval)
-        var nextEvaluation = (clock.now() / step + 1) * step
+        var nextEvaluation = firstEvaluation
         while true {
             let due = configuration.evaluates ? nextEvaluation : Int64.max
             let work = inbox.take(max: configuration.batchSize, until: { [clock] in clock.now() >= due },
