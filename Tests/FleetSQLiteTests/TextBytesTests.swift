@@ -1,0 +1,37 @@
+// Text goes into SQLite and comes back byte for byte: U+0000 inside a value is part of it
+// (a NUL-terminated bind or read would cut the value there).
+import FleetSQLite
+import Foundation
+import Testing
+
+/// A text argument, named with its escapes (a raw NUL would garble the test log).
+struct Text: CustomTestStringConvertible, Sendable {
+    let value: String
+    init(_ value: String) { self.value = value }
+    var testDescription: String { value.debugDescription }
+}
+
+@Suite struct TextBytesTests {
+    static let texts: [Text] = ["nul\u{0}A", "nul\u{0}B", "\u{0}", "x\u{0}y\u{0}", "", "héllo\u{0}wörld", "\u{0}\u{0}\u{0}", "emoji 👩‍💻\u{0}end"].map(Text.init)
+
+    @Test(arguments: texts)
+    func textRoundTripsWithItsBytes(_ t: Text) throws {
+        let s = t.value
+        let db = try Connection(path: ":memory:")
+        #expect(try db.scalar("SELECT ?", [s]) == .text(s))
+        #expect(try db.scalar("SELECT length(CAST(? AS BLOB))", [s])?.int == Int64(s.utf8.count))
+        try db.execute(script: "CREATE TABLE t(v TEXT NOT NULL) STRICT")
+        try db.execute("INSERT INTO t VALUES (?)", [s])
+        #expect(try db.query("SELECT v FROM t", [], { $0.text(0) }) == [s])
+        #expect(try db.query("SELECT v FROM t", [], { $0.value(0) }) == [.text(s)])
+        #expect(try db.scalar("SELECT count(*) FROM t WHERE v = ?", [s])?.int == 1)
+    }
+
+    @Test func valuesThatDifferAfterANulStayApart() throws {
+        let db = try Connection(path: ":memory:")
+        try db.execute(script: "CREATE TABLE client(id TEXT PRIMARY KEY) STRICT")
+        for id in ["nul\u{0}A", "nul\u{0}B", "nul"] { try db.execute("INSERT INTO client VALUES (?)", [id]) }
+        #expect(try db.scalar("SELECT count(*) FROM client")?.int == 3)
+        #expect(try db.scalar("SELECT count(*) FROM client WHERE id = ?", ["nul"])?.int == 1)
+    }
+}
