@@ -1,5 +1,6 @@
 // Text goes into SQLite and comes back byte for byte: U+0000 inside a value is part of it
-// (a NUL-terminated bind or read would cut the value there).
+// (a NUL-terminated bind or read would cut the value there), and an unopenable database
+// file is reported with its path and the reason.
 import FleetSQLite
 import Foundation
 import Testing
@@ -33,5 +34,31 @@ struct Text: CustomTestStringConvertible, Sendable {
         for id in ["nul\u{0}A", "nul\u{0}B", "nul"] { try db.execute("INSERT INTO client VALUES (?)", [id]) }
         #expect(try db.scalar("SELECT count(*) FROM client")?.int == 3)
         #expect(try db.scalar("SELECT count(*) FROM client WHERE id = ?", ["nul"])?.int == 1)
+    }
+
+    static let unopenable: [(String, String)] = [
+        ("missing/sub/fleet.sqlite", "the directory <dir>/missing/sub does not exist"),
+        ("file/fleet.sqlite", "<dir>/file is not a directory"),
+        ("dir", "it is a directory"),
+    ]
+
+    @Test(arguments: unopenable)
+    func anUnopenableDatabaseNamesThePathAndTheCause(_ relative: String, _ cause: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-sqlite-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/dir", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
+        let path = dir + "/" + relative
+        let e = try #require(throws: SQLiteError.self) { try Connection(path: path) }
+        #expect(e.code == 14)
+        #expect(e.message == "cannot open database \(path): " + cause.replacingOccurrences(of: "<dir>", with: dir))
+    }
+
+    @Test func aPathWithANulIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-sqlite-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect { try Connection(path: dir + "/a\u{0}b.sqlite") } throws: { ($0 as? SQLiteError)?.message.contains("NUL byte") == true }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/a"))
     }
 }
