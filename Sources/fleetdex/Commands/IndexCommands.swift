@@ -134,7 +134,7 @@ struct Queries: ParsableCommand {
 
 struct UpdateIndexingConfiguration: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update-indexing-configuration", abstract: "Choose what the fleet index holds.",
-        discussion: example(#"fleetdex update-indexing-configuration --thing-indexing-configuration '{"thingIndexingMode":"REGISTRY_AND_SHADOW","thingConnectivityIndexingMode":"STATUS"}'"#))
+        discussion: "A mode left out is OFF, as in AWS.\n\n" + example(#"fleetdex update-indexing-configuration --thing-indexing-configuration '{"thingIndexingMode":"REGISTRY_AND_SHADOW","thingConnectivityIndexingMode":"STATUS","deviceDefenderIndexingMode":"VIOLATIONS","namedShadowIndexingMode":"ON"}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingIndexingConfiguration: String?
     @Option var thingGroupIndexingConfiguration: String?
