@@ -2,6 +2,7 @@
 // and the response is printed. Nothing about an operation lives here.
 import ArgumentParser
 import FleetIndex
+import FleetSQLite
 import Foundation
 
 @main
@@ -14,19 +15,33 @@ struct Main {
             Output.fail(e)
         } catch let e as JSONError {
             Output.fail(FleetError(.invalidRequest, "malformed JSON: \(e)"))
+        } catch let e as SQLiteError {
+            // The database could not be opened or SQLite failed: its message names the path
+            // and the cause; the statement, when there is one, follows.
+            Output.error("InternalFailureException", e.sql == nil ? e.message : e.description)
+            exit(1)
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {
             let code = Fleetdex.exitCode(for: error)
             if code == .success { Fleetdex.exit(withError: error) }
             if code.rawValue == 64 || error is ValidationError {
-                let message = Fleetdex.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                FileHandle.standardError.write(Data("fleetdex: UsageError: \(message)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n".utf8))
+                Output.error("UsageError", usageMessage(Fleetdex.message(for: error)), hint: "(see 'fleetdex --help' or 'fleetdex COMMAND --help')")
                 exit(64)
             }
-            FileHandle.standardError.write(Data("fleetdex: InternalFailureException: \(error)\n".utf8))
+            Output.error("InternalFailureException", "\(error)")
             exit(1)
         }
+    }
+
+    /// The argument parser's message on one line: a list of values under it ("  - json")
+    /// is folded into the line.
+    static func usageMessage(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard var message = lines.first else { return text }
+        let values = lines.dropFirst().filter { $0.hasPrefix("  - ") }.map { $0.dropFirst(4) }
+        if !values.isEmpty { message += " " + values.joined(separator: ", ") }
+        return message
     }
 }
 

@@ -31,14 +31,18 @@ struct CLI {
     @discardableResult
     func run(_ args: String..., stdin: String? = nil) throws -> Result { try run(args, stdin: stdin) }
 
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    /// Runs fleetdex in `cwd` (default: the test's directory) with `$FLEETDEX_DB` and
+    /// `$FLEETDEX_QUERIES` in the test's directory; `environment` sets (or, with nil, unsets)
+    /// variables on top.
+    func run(_ args: [String], stdin: String? = nil, in cwd: URL? = nil, environment: [String: String?] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
-        p.currentDirectoryURL = dir
+        p.currentDirectoryURL = cwd ?? dir
         var env = ProcessInfo.processInfo.environment
         env["FLEETDEX_DB"] = dir.appendingPathComponent("fleet.sqlite").path
         env["FLEETDEX_QUERIES"] = dir.appendingPathComponent("Queries").path
+        for (k, v) in environment { env[k] = v }
         p.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
@@ -74,11 +78,22 @@ struct CLI {
         (["create-thing", "--thing-name", "bad name"], 65, "fleetdex: InvalidRequestException: thingName 'bad name' must match [a-zA-Z0-9:_-]+\n"),
         (["create-thing", "--thing-name", "a", "--attribute-payload", "{oops"], 65,
          "fleetdex: InvalidRequestException: --attribute-payload is not valid JSON: expected a string key at byte 1\n"),
+        // A query error: the message once, then the query with a caret.
         (["search-index", "--query-string", "thingName:"], 65,
-         "fleetdex: InvalidQueryException: expected a value after ':', found end of query\nerror[parse]: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
+         "fleetdex: InvalidQueryException: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
         (["search", "thingNme:x"], 65,
-         "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\nerror[bind]: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
+         "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
         (["describe-thing", "--thing-name", "a", "--bogus"], 64, "fleetdex: UsageError: Unknown option '--bogus'\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        // A database that cannot be opened: the path and why.
+        (["describe-thing", "--thing-name", "a", "--db", "no-such-dir/fleet.sqlite"], 1,
+         "fleetdex: InternalFailureException: cannot open database no-such-dir/fleet.sqlite: the directory no-such-dir does not exist\n"),
+        // Control characters and NUL in a message are written as escapes: the error stays one line.
+        (["describe-thing", "--thing-name", "a\nb\u{1}c\u{7f}\td"], 65,
+         "fleetdex: InvalidRequestException: thingName 'a\\nb\\u{01}c\\u{7f}\\td' must match [a-zA-Z0-9:_-]+\n"),
+        (["search", "x\u{1b}[31m AND attributes.a:("], 65,
+         "fleetdex: InvalidQueryException: unexpected '['\n  | x\\u{1b}[31m AND attributes.a:(\n  |        ^\n"),
+        (["search", "attributes.a\u{1}b:("], 65,
+         "fleetdex: InvalidQueryException: expected a clause, found end of query\n  | attributes.a\\u{01}b:(\n  | " + String(repeating: " ", count: 21) + "^\n"),
     ] as [([String], Int32, String)])
     func failures(_ args: [String], _ code: Int32, _ stderr: String) throws {
         let r = try CLI().run(args)
