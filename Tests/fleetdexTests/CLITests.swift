@@ -87,6 +87,13 @@ struct CLI {
         // A database that cannot be opened: the path and why.
         (["describe-thing", "--thing-name", "a", "--db", "no-such-dir/fleet.sqlite"], 1,
          "fleetdex: InternalFailureException: cannot open database no-such-dir/fleet.sqlite: the directory no-such-dir does not exist\n"),
+        (["describe-thing", "--thing-name", "a", "--db", ""], 64,
+         "fleetdex: UsageError: --db must name a database file\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        // --output names the formats this command prints.
+        (["describe-thing", "--thing-name", "a", "--output", "yaml"], 64,
+         "fleetdex: UsageError: --output 'yaml' is not a format of this command (use json, table or text)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        (["search", "x", "--output", "chart"], 64,
+         "fleetdex: UsageError: --output 'chart' is not a format of this command (use json, table, text, names or csv)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
         // Control characters and NUL in a message are written as escapes: the error stays one line.
         (["describe-thing", "--thing-name", "a\nb\u{1}c\u{7f}\td"], 65,
          "fleetdex: InvalidRequestException: thingName 'a\\nb\\u{01}c\\u{7f}\\td' must match [a-zA-Z0-9:_-]+\n"),
@@ -100,6 +107,25 @@ struct CLI {
         #expect(r.code == code)
         #expect(r.err == stderr)
         #expect(r.out.isEmpty)
+    }
+
+    /// (command, formats its --help names, formats it must not name)
+    static let helpFormats: [([String], [String], [String])] = [
+        (["describe-thing"], ["json", "table", "text"], ["csv", "names", "chart"]),
+        (["sqs", "receive-message"], ["json", "table", "text"], ["csv", "names", "chart"]),
+        (["search"], ["json", "table", "text", "names", "csv"], ["chart"]),
+        (["list-metric-values"], ["json", "table", "text", "chart"], ["csv", "names"]),
+        (["group-report"], ["table", "json", "text", "csv"], ["names", "chart"]),
+    ]
+
+    @Test(arguments: helpFormats)
+    func helpListsTheFormatsTheCommandTakes(_ command: [String], _ named: [String], _ absent: [String]) throws {
+        let cli = try CLI()
+        let help = try cli.run(command + ["--help"]).out
+        // The --output entry, up to the next option.
+        let entry = try #require(help.components(separatedBy: "\n  --output <format>").dropFirst().first?.components(separatedBy: "\n  --").first)
+        for f in named { #expect(entry.contains(f), "\(command) --help does not name \(f)") }
+        for f in absent { #expect(!entry.contains(f), "\(command) --help names \(f), which it refuses") }
     }
 
     @Test func ingestNamesRejectedLinesAndKeepsGoodOnes() throws {

@@ -27,7 +27,7 @@ struct Search: ParsableCommand {
         discussion: example("fleetdex search 'thingTypeName:Pump AND shadow.reported.temp>70' --output table",
                             "fleetdex search --saved disconnected-5m --output names",
                             "fleetdex search 'attributes.site:denver*' --explain"))
-    @OptionGroup var g: GlobalOptions
+    @OptionGroup var g: Options<SearchFormats>
     @Argument(help: "The query (or @NAME).") var query: String?
     @Option(help: "Run the saved query NAME.") var saved: String?
     @Option var maxResults: Int?
@@ -85,7 +85,7 @@ struct Queries: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List saved queries.", discussion: example("fleetdex queries list"))
-        @OptionGroup var g: GlobalOptions
+        @OptionGroup var g: Options<ListingFormats>
         func run() throws {
             let all = g.savedQueries().list()
             let format = try g.format(default: .table)
