@@ -72,19 +72,22 @@ struct Options<Formats: OutputFormats>: ParsableArguments {
     @Option(name: .long, help: "The time the command runs at: ISO 8601 (2026-11-28T10:05:00Z) or epoch ms. Default: the system clock.")
     var at: String?
 
-    @Option(name: .long, help: "The saved-query directory (else $FLEETDEX_QUERIES, else ./Queries).")
+    @Option(name: .long, help: "The saved-query directory (else $FLEETDEX_QUERIES, else DB.queries beside the database file DB).")
     var queries: String?
 
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["FLEETDEX_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "fleetdex.sqlite"
     }
 
+    /// `--queries`, else `$FLEETDEX_QUERIES`, else `<database file>.queries` beside the database:
+    /// the same folder from whichever directory the command runs in.
     var queriesDirectory: String {
-        queries ?? ProcessInfo.processInfo.environment["FLEETDEX_QUERIES"].flatMap { $0.isEmpty ? nil : $0 } ?? "Queries"
+        queries ?? ProcessInfo.processInfo.environment["FLEETDEX_QUERIES"].flatMap { $0.isEmpty ? nil : $0 } ?? databasePath + ".queries"
     }
 
     func validate() throws {
         if db?.isEmpty == true { throw ValidationError("--db must name a database file") }
+        if queries?.isEmpty == true { throw ValidationError("--queries must name a directory") }
         if let output, !Formats.formats.contains(where: { $0.rawValue == output }) {
             throw ValidationError("--output '\(output)' is not a format of this command (use \(Formats.list))")
         }

@@ -128,6 +128,44 @@ struct CLI {
         for f in absent { #expect(!entry.contains(f), "\(command) --help names \(f), which it refuses") }
     }
 
+    @Test func savedQueriesAreFoundFromAnyDirectory() throws {
+        let cli = try CLI()
+        let a = cli.dir.appendingPathComponent("a"), b = cli.dir.appendingPathComponent("b")
+        for d in [a, b] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        let db = cli.dir.appendingPathComponent("data/fleet.sqlite")
+        try FileManager.default.createDirectory(at: db.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let env: [String: String?] = ["FLEETDEX_QUERIES": nil, "FLEETDEX_DB": db.path]
+        try cli.run(["create-thing", "--thing-name", "pump-17", "--attribute-payload", #"{"attributes":{"site":"denver"}}"#], in: a, environment: env)
+        let saved = try cli.run(["queries", "save", "denver", "attributes.site:denver"], in: a, environment: env)
+        #expect(saved.code == 0)
+        #expect(saved.out.contains(db.path + ".queries/denver.fq"))
+        #expect(FileManager.default.fileExists(atPath: db.path + ".queries/denver.fq"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: a.path).isEmpty, "nothing written where the user stands")
+        for cwd in [a, b] {
+            #expect(try cli.run(["search", "@denver", "--output", "names"], in: cwd, environment: env).out == "pump-17\n")
+            #expect(try cli.run(["search", "--saved", "denver", "--output", "names"], in: cwd, environment: env).out == "pump-17\n")
+            #expect(try cli.run(["queries", "list", "--output", "json"], in: cwd, environment: env).out.contains(#""name": "denver""#))
+        }
+        // --queries and $FLEETDEX_QUERIES come first.
+        let other = cli.dir.appendingPathComponent("other").path
+        #expect(try cli.run(["search", "@denver"], in: b, environment: ["FLEETDEX_QUERIES": other, "FLEETDEX_DB": db.path]).code == 1)
+        #expect(try cli.run(["search", "@denver", "--queries", other], in: b, environment: env).err.contains("no saved query 'denver' in \(other)"))
+        // The shipped queries are there from anywhere.
+        #expect(try cli.run(["queries", "show", "lost-30d"], in: b, environment: env).code == 0)
+    }
+
+    @Test func aSavedQueryFileThatIsNotUTF8IsNamed() throws {
+        let cli = try CLI()
+        let dir = cli.dir.appendingPathComponent("Queries")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data([0x74, 0x68, 0xff, 0xfe, 0x3a]).write(to: dir.appendingPathComponent("latin.fq"))
+        for args in [["search", "--saved", "latin"], ["search", "@latin"], ["queries", "show", "latin"]] {
+            let r = try cli.run(args)
+            #expect(r.code == 65)
+            #expect(r.err == "fleetdex: InvalidRequestException: saved query file \(dir.path)/latin.fq is not UTF-8 text\n")
+        }
+    }
+
     @Test func ingestNamesRejectedLinesAndKeepsGoodOnes() throws {
         let cli = try CLI()
         let events = """

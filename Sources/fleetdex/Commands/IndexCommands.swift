@@ -80,7 +80,7 @@ struct Search: ParsableCommand {
 }
 
 struct Queries: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queries", abstract: "Saved queries: Queries/<name>.fq files.",
+    static let configuration = CommandConfiguration(commandName: "queries", abstract: "Saved queries: NAME.fq files in --queries DIR, else $FLEETDEX_QUERIES, else DB.queries beside the database.",
         subcommands: [List.self, Show.self, Save.self, Delete.self])
 
     struct List: ParsableCommand {
