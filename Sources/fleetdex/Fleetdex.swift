@@ -9,7 +9,7 @@ import Foundation
 struct Main {
     static func main() {
         do {
-            var command = try Fleetdex.parseAsRoot()
+            var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let e as FleetError {
             Output.fail(e)
@@ -45,13 +45,38 @@ struct Main {
     }
 }
 
+extension Fleetdex {
+    /// The iot-data operations fleetdex runs (`fleetdex iot-data get-thing-shadow …`).
+    static let iotDataCommands = ["update-thing-shadow", "get-thing-shadow", "delete-thing-shadow"]
+
+    /// The arguments without a leading service name: `fleetdex iot create-thing …` is
+    /// `fleetdex create-thing …`, as `aws iot create-thing …` is, and `fleetdex iot-data
+    /// get-thing-shadow …` is `fleetdex get-thing-shadow …`. (`sns` and `sqs` are commands
+    /// of their own.)
+    static func withoutServicePrefix(_ args: [String]) throws -> [String] {
+        guard let service = args.first, service == "iot" || service == "iot-data" else { return args }
+        let rest = Array(args.dropFirst())
+        guard let command = rest.first, !command.hasPrefix("-") else { return rest }
+        if ["iot", "iot-data", "sns", "sqs"].contains(command) {
+            throw ValidationError("'\(service) \(command)': write 'fleetdex \(command) …' (\(command) is a service of its own)")
+        }
+        if service == "iot-data" && !iotDataCommands.contains(command) && command != "help" {
+            throw ValidationError("fleetdex iot-data runs \(iotDataCommands.joined(separator: ", ")); '\(command)' is not one of them")
+        }
+        return rest
+    }
+}
+
 struct Fleetdex: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleetdex",
         abstract: "AWS IoT fleet indexing and Device Defender Detect, self-contained over SQLite.",
         discussion: """
             AWS operations take the `aws iot` names, flags and JSON output; fleetdex's own commands \
-            ingest lifecycle events, evaluate, search, save queries and report on groups.
+            ingest lifecycle events, evaluate, search, save queries and report on groups. \
+            A leading `iot` is optional (`fleetdex iot create-thing …` runs create-thing, so an \
+            `aws iot` command line works with `aws` replaced by `fleetdex`); `iot-data` may lead \
+            update-thing-shadow, get-thing-shadow and delete-thing-shadow.
 
             Example:
               fleetdex create-thing --thing-name pump-17 --attribute-payload '{"attributes":{"site":"denver"}}'

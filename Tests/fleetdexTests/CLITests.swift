@@ -101,12 +101,30 @@ struct CLI {
          "fleetdex: InvalidQueryException: unexpected '['\n  | x\\u{1b}[31m AND attributes.a:(\n  |        ^\n"),
         (["search", "attributes.a\u{1}b:("], 65,
          "fleetdex: InvalidQueryException: expected a clause, found end of query\n  | attributes.a\\u{01}b:(\n  | " + String(repeating: " ", count: 21) + "^\n"),
+        // A service prefix names an AWS service fleetdex re-creates.
+        (["iot-data", "create-thing", "--thing-name", "a"], 64,
+         "fleetdex: UsageError: fleetdex iot-data runs update-thing-shadow, get-thing-shadow, delete-thing-shadow; 'create-thing' is not one of them\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        (["iot", "sns", "list-topics"], 64,
+         "fleetdex: UsageError: 'iot sns': write 'fleetdex sns …' (sns is a service of its own)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
     ] as [([String], Int32, String)])
     func failures(_ args: [String], _ code: Int32, _ stderr: String) throws {
         let r = try CLI().run(args)
         #expect(r.code == code)
         #expect(r.err == stderr)
         #expect(r.out.isEmpty)
+    }
+
+    @Test func iotIsAServicePrefix() throws {
+        let cli = try CLI()
+        let created = try cli.run("iot", "create-thing", "--thing-name", "pump-17")
+        #expect(created.code == 0 && created.out.contains(#""thingName": "pump-17""#))
+        #expect(try cli.run("iot", "describe-thing", "--thing-name", "pump-17").out == cli.run("describe-thing", "--thing-name", "pump-17").out)
+        let shadow = try cli.run("iot-data", "update-thing-shadow", "--thing-name", "pump-17", "--payload", #"{"state":{"reported":{"temp":71.5}}}"#)
+        #expect(shadow.code == 0)
+        #expect(try cli.run("iot-data", "get-thing-shadow", "--thing-name", "pump-17").out.contains(#""temp": 71.5"#))
+        #expect(try cli.run("iot", "search-index", "--query-string", "shadow.reported.temp>70", "--output", "text").out.contains("pump-17"))
+        #expect(try cli.run("iot", "--help").out == cli.run("--help").out)
+        #expect(try cli.run("iot", "create-thing", "--help").out == cli.run("create-thing", "--help").out)
     }
 
     /// (command, formats its --help names, formats it must not name)
