@@ -35,12 +35,16 @@ struct Main {
     }
 
     /// The argument parser's message on one line: a list of values under it ("  - json")
-    /// is folded into the line.
+    /// is folded into the line, and an unknown option gets how to pass a value that starts
+    /// with a dash.
     static func usageMessage(_ text: String) -> String {
         let lines = text.split(separator: "\n").map(String.init)
         guard var message = lines.first else { return text }
         let values = lines.dropFirst().filter { $0.hasPrefix("  - ") }.map { $0.dropFirst(4) }
         if !values.isEmpty { message += " " + values.joined(separator: ", ") }
+        if message.hasPrefix("Unknown option '-") {
+            message += " (a value that starts with '-' is written --flag=VALUE, or after '--' as an argument)"
+        }
         return message
     }
 }

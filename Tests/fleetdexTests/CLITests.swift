@@ -83,7 +83,8 @@ struct CLI {
          "fleetdex: InvalidQueryException: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
         (["search", "thingNme:x"], 65,
          "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
-        (["describe-thing", "--thing-name", "a", "--bogus"], 64, "fleetdex: UsageError: Unknown option '--bogus'\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        (["describe-thing", "--thing-name", "a", "--bogus"], 64,
+         "fleetdex: UsageError: Unknown option '--bogus' (a value that starts with '-' is written --flag=VALUE, or after '--' as an argument)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
         // A database that cannot be opened: the path and why.
         (["describe-thing", "--thing-name", "a", "--db", "no-such-dir/fleet.sqlite"], 1,
          "fleetdex: InternalFailureException: cannot open database no-such-dir/fleet.sqlite: the directory no-such-dir does not exist\n"),
@@ -182,6 +183,25 @@ struct CLI {
             #expect(r.code == 65)
             #expect(r.err == "fleetdex: InvalidRequestException: saved query file \(dir.path)/latin.fq is not UTF-8 text\n")
         }
+    }
+
+    /// A query that starts with '-' (NOT) as a user would pass it.
+    static let dashQueries: [[String]] = [
+        ["search", "--output", "text", "--query-string", "-thingName:t1"],
+        ["search", "--output", "text", "--query-string=-thingName:t1"],
+        ["search", "--output", "text", "--", "-thingName:t1"],
+        ["search-index", "--output", "text", "--query-string", "-thingName:t1"],
+        ["iot", "search-index", "--output", "text", "--query-string=-thingName:t1"],
+    ]
+
+    @Test(arguments: dashQueries)
+    func aQueryThatStartsWithADash(_ args: [String]) throws {
+        let cli = try CLI()
+        try cli.run("create-thing", "--thing-name", "t1")
+        try cli.run("create-thing", "--thing-name", "t2")
+        let r = try cli.run(args)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("t2") && !r.out.contains("t1"))
     }
 
     @Test func ingestNamesRejectedLinesAndKeepsGoodOnes() throws {

@@ -26,9 +26,11 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Search the fleet (the short form of search-index).",
         discussion: example("fleetdex search 'thingTypeName:Pump AND shadow.reported.temp>70' --output table",
                             "fleetdex search --saved disconnected-5m --output names",
-                            "fleetdex search 'attributes.site:denver*' --explain"))
+                            "fleetdex search 'attributes.site:denver*' --explain",
+                            "fleetdex search --query-string '-x*'     # a query that starts with '-' (or: fleetdex search -- '-x*')"))
     @OptionGroup var g: Options<SearchFormats>
     @Argument(help: "The query (or @NAME).") var query: String?
+    @Option(parsing: .unconditional, help: "The query, as the argument; it may start with '-'.") var queryString: String?
     @Option(help: "Run the saved query NAME.") var saved: String?
     @Option var maxResults: Int?
     @Option var nextToken: String?
@@ -38,7 +40,10 @@ struct Search: ParsableCommand {
         let db = try g.open()
         let saved = g.savedQueries()
         let text: String
-        if let name = self.saved { text = try saved.get(name).query } else if let query { text = try saved.resolve(query) } else {
+        if [self.saved, query, queryString].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one query: the argument, --query-string or --saved NAME")
+        }
+        if let name = self.saved { text = try saved.get(name).query } else if let q = query ?? queryString { text = try saved.resolve(q) } else {
             throw ValidationError("give a query or --saved NAME")
         }
         let search = FleetIndex.Search(db)
