@@ -1,6 +1,8 @@
-// FleetIndex: saved queries, one file each: `Queries/<name>.fq`, optional leading `#`
-// comment lines (the first is the description), then the query text. The queries shipped
-// in the repository's Queries/ are embedded and used when the directory lacks them.
+// FleetIndex: saved queries, one file each: `<directory>/<name>.fq`, optional leading `#`
+// comment lines (the first is the description), then the query text. The front end picks
+// the directory (the CLI: --queries, $FLEETDEX_QUERIES, else `<database>.queries`). The
+// queries shipped in the repository's Queries/ are embedded and used when the directory
+// lacks them.
 import Foundation
 
 /// Saved-query files.
