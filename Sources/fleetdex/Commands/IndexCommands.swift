@@ -27,9 +27,10 @@ struct Search: ParsableCommand {
         discussion: example("fleetdex search 'thingTypeName:Pump AND shadow.reported.temp>70' --output table",
                             "fleetdex search --saved disconnected-5m --output names",
                             "fleetdex search 'attributes.site:denver*' --explain",
-                            "fleetdex search --query-string '-x*'     # a query that starts with '-' (or: fleetdex search -- '-x*')"))
+                            "fleetdex search --query-string '-thingName:pump-17'",
+                            "fleetdex search -- '-thingName:pump-17'"))
     @OptionGroup var g: Options<SearchFormats>
-    @Argument(help: "The query (or @NAME).") var query: String?
+    @Argument(help: "The query (or @NAME); one that starts with '-' goes after '--' or in --query-string.") var query: String?
     @Option(parsing: .unconditional, help: "The query, as the argument; it may start with '-'.") var queryString: String?
     @Option(help: "Run the saved query NAME.") var saved: String?
     @Option var maxResults: Int?
