@@ -62,3 +62,16 @@ struct Text: CustomTestStringConvertible, Sendable {
         #expect(!FileManager.default.fileExists(atPath: dir + "/a"))
     }
 }
+
+/// A value's description is an SQL literal of the same value (`--explain` prints parameters so).
+@Suite struct LiteralTests {
+    static let values: [SQLiteValue] = [.null, .integer(-42), .real(2.5), .text(""), .text("it's"), .text("nul\u{0}A"),
+                                        .text("a\nb\tc\u{1b}[0m"), .text("\u{0}"), .blob([0, 1, 15, 16, 255]), .blob([])]
+
+    @Test(arguments: values)
+    func descriptionIsALiteralOfTheValue(_ v: SQLiteValue) throws {
+        let db = try Connection(path: ":memory:")
+        #expect(try db.scalar("SELECT " + v.description) == v)
+        #expect(!v.description.contains("\n") && !v.description.unicodeScalars.contains("\u{0}"))
+    }
+}
