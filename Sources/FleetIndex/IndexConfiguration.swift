@@ -6,19 +6,24 @@ public struct IndexConfiguration {
     public let db: FleetDatabase
     public init(_ db: FleetDatabase) { self.db = db }
 
+    /// The indexing modes of a thing indexing configuration, with the values AWS gives
+    /// those a request leaves out: OFF (only `thingIndexingMode` is required).
+    static let modes: [(member: String, values: [String], omitted: String)] = [
+        ("thingIndexingMode", ["OFF", "REGISTRY", "REGISTRY_AND_SHADOW"], "OFF"),
+        ("thingConnectivityIndexingMode", ["OFF", "STATUS"], "OFF"),
+        ("deviceDefenderIndexingMode", ["OFF", "VIOLATIONS"], "OFF"),
+        ("namedShadowIndexingMode", ["OFF", "ON"], "OFF"),
+    ]
+
+    /// UpdateIndexingConfiguration: the configuration replaces the previous one; a mode it
+    /// leaves out is OFF, as in AWS, and `get` shows it so.
     public func update(_ config: JSONValue) throws -> JSONValue {
         guard case .object(let members) = config else { throw FleetError.invalid(member: "thingIndexingConfiguration", "must be a JSON object") }
-        let allowed: [String: [String]] = [
-            "thingIndexingMode": ["OFF", "REGISTRY", "REGISTRY_AND_SHADOW"],
-            "thingConnectivityIndexingMode": ["OFF", "STATUS"],
-            "deviceDefenderIndexingMode": ["OFF", "VIOLATIONS"],
-            "namedShadowIndexingMode": ["OFF", "ON"],
-        ]
-        guard config["thingIndexingMode"]?.stringValue != nil else { throw FleetError.invalid("thingIndexingMode is required") }
+        guard config["thingIndexingMode"] != nil else { throw FleetError.invalid("thingIndexingMode is required") }
         for m in members {
-            if let values = allowed[m.key] {
-                guard let v = m.value.stringValue, values.contains(v) else {
-                    throw FleetError.invalid("\(m.key) must be one of \(values.joined(separator: ", "))")
+            if let mode = Self.modes.first(where: { $0.member == m.key }) {
+                guard let v = m.value.stringValue, mode.values.contains(v) else {
+                    throw FleetError.invalid("\(m.key) must be one of \(mode.values.joined(separator: ", "))")
                 }
             } else if !["managedFields", "customFields", "filter"].contains(m.key) {
                 throw FleetError.invalid("unknown member '\(m.key)' in the thing indexing configuration")
@@ -29,18 +34,39 @@ public struct IndexConfiguration {
                 throw FleetError.invalid("filter.namedShadowNames must be a list of at most 10 shadow names")
             }
         }
+        // Connectivity, violations and named shadows are fields of the thing index: it must be on.
+        if config["thingIndexingMode"]?.stringValue == "OFF" {
+            for mode in Self.modes.dropFirst() {
+                if let v = config[mode.member]?.stringValue, v != "OFF" {
+                    throw FleetError.invalid("\(mode.member) \(v) needs thingIndexingMode REGISTRY or REGISTRY_AND_SHADOW (it is OFF)")
+                }
+            }
+        }
+        let stored: [(String, JSONValue?)] = Self.modes.map { ($0.member, .string(config[$0.member]?.stringValue ?? $0.omitted)) }
+            + ["managedFields", "customFields", "filter"].map { ($0, config[$0]) }
         let c = db.connection
         try c.transaction {
-            try db.setMeta("indexing", config.compact)
+            try db.setMeta("indexing", jsonObject(stored).compact)
             try Registry(db).reindexShadows()
             try db.touchAll()
         }
         return .object([])
     }
 
+    /// GetIndexingConfiguration: every mode, OFF ones too (AWS returns them all), as the
+    /// index uses them (a configuration stored before omitted modes meant OFF reads them as on).
     public func get() throws -> JSONValue {
-        jsonObject([("thingIndexingConfiguration", try db.indexingConfiguration()),
-                    ("thingGroupIndexingConfiguration", jsonObject([("thingGroupIndexingMode", .string("OFF"))]))])
+        let config = try db.indexingConfiguration()
+        let index = try db.catalog()
+        let modes: [(String, JSONValue?)] = [
+            ("thingIndexingMode", .string(!index.registry ? "OFF" : index.shadow ? "REGISTRY_AND_SHADOW" : "REGISTRY")),
+            ("thingConnectivityIndexingMode", .string(index.connectivity ? "STATUS" : "OFF")),
+            ("deviceDefenderIndexingMode", .string(index.deviceDefender ? "VIOLATIONS" : "OFF")),
+            ("namedShadowIndexingMode", .string(index.namedShadows ? "ON" : "OFF")),
+        ]
+        let rest = ["managedFields", "customFields", "filter"].map { ($0, config[$0]) }
+        return jsonObject([("thingIndexingConfiguration", jsonObject(modes + rest)),
+                           ("thingGroupIndexingConfiguration", jsonObject([("thingGroupIndexingMode", .string("OFF"))]))])
     }
 
     public func describeIndex(name: String) throws -> JSONValue {

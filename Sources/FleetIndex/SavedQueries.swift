@@ -1,6 +1,8 @@
-// FleetIndex: saved queries, one file each: `Queries/<name>.fq`, optional leading `#`
-// comment lines (the first is the description), then the query text. The queries shipped
-// in the repository's Queries/ are embedded and used when the directory lacks them.
+// FleetIndex: saved queries, one file each: `<directory>/<name>.fq`, optional leading `#`
+// comment lines (the first is the description), then the query text. The front end picks
+// the directory (the CLI: --queries, $FLEETDEX_QUERIES, else `<database>.queries`). The
+// queries shipped in the repository's Queries/ are embedded and used when the directory
+// lacks them.
 import Foundation
 
 /// Saved-query files.
@@ -57,9 +59,23 @@ public struct SavedQueries {
         return out.values.sorted { $0.name < $1.name }
     }
 
+    /// The text of a saved-query file, nil when there is none; a file that cannot be read or
+    /// is not UTF-8 is an error naming it.
+    func read(_ file: String) throws -> String? {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { return nil }
+            throw FleetError.invalid("saved query file \(file) cannot be read" + (isDirectory.boolValue ? " (it is a directory)" : ""))
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw FleetError.invalid("saved query file \(file) is not UTF-8 text")
+        }
+        return text
+    }
+
     public func get(_ name: String) throws -> Entry {
         try Self.checkName(name)
-        if let text = try? String(contentsOfFile: path(name), encoding: .utf8) {
+        if let text = try read(path(name)) {
             return Self.parse(name: name, text: text, shipped: false)
         }
         if let (_, text) = FleetDatabase.shippedQueries.first(where: { $0.0 == name + ".fq" }) {

@@ -1,6 +1,11 @@
 // FleetSQLite: one database connection (WAL, busy timeout, foreign keys), its statement
 // cache and transactions. One Connection per owner; it is not shared across threads.
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A connection to one SQLite database file (or `:memory:`).
 ///
@@ -19,11 +24,18 @@ public final class Connection {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX
+        // A C string ends at the first NUL: such a path would name another file.
+        guard !path.utf8.contains(0) else {
+            throw SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN,
+                              message: "cannot open database \(path.debugDescription): the path contains a NUL byte")
+        }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let systemErrno = db.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close(db)
-            throw SQLiteError(code: rc, extendedCode: rc, message: message)
+            let cause = rc & 0xff == SQLITE_CANTOPEN ? Self.whyNotOpened(path, systemErrno: systemErrno) : message
+            throw SQLiteError(code: rc & 0xff, extendedCode: rc, message: "cannot open database \(path): \(cause)")
         }
         self.handle = db
         self.path = path
@@ -34,6 +46,33 @@ public final class Connection {
         if path != ":memory:" && !readOnly {
             try execute(script: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         }
+    }
+
+    /// Why `path` cannot be opened, in the terms of the file system: the directory that is
+    /// missing, a directory in the way, or the system's reason (permission denied, ...).
+    static func whyNotOpened(_ path: String, systemErrno: Int32) -> String {
+        var dir = path
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        if let slash = dir.lastIndex(of: "/") {
+            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
+        } else {
+            dir = "."
+        }
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return "it is a directory" }
+        if stat(dir, &st) != 0 {
+            let e = errno
+            if e == ENOENT || e == ENOTDIR { return "the directory \(dir) does not exist" }
+            return "\(dir): " + reason(e)
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR { return "\(dir) is not a directory" }
+        if systemErrno != 0 { return reason(systemErrno) }
+        return "unable to open the database file"
+    }
+
+    private static func reason(_ e: Int32) -> String {
+        guard let r = strerror(e) else { return "error \(e)" }
+        return String(cString: r).lowercased()
     }
 
     deinit {

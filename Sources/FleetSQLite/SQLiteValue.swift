@@ -8,14 +8,31 @@ public enum SQLiteValue: Equatable, Hashable, Sendable, CustomStringConvertible 
     case text(String)
     case blob([UInt8])
 
+    /// The value as an SQL literal (`--explain` prints the parameters so): text with control
+    /// characters or NUL spells them `char(N)`, so the literal stays one line and means the same.
     public var description: String {
         switch self {
         case .null: "NULL"
         case .integer(let v): String(v)
         case .real(let v): String(v)
-        case .text(let v): "'" + v.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
-        case .blob(let v): "x'" + v.map { String($0, radix: 16) }.joined() + "'"
+        case .text(let v): Self.literal(v)
+        case .blob(let v): "x'" + v.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "'"
         }
+    }
+
+    static func literal(_ s: String) -> String {
+        var parts: [String] = []
+        var run = ""
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7f {
+                if !run.isEmpty { parts.append("'" + run + "'"); run = "" }
+                parts.append("char(\(u.value))")
+            } else {
+                if u == "'" { run += "''" } else { run.unicodeScalars.append(u) }
+            }
+        }
+        if !run.isEmpty || parts.isEmpty { parts.append("'" + run + "'") }
+        return parts.joined(separator: " || ")
     }
 
     public var int: Int64? {

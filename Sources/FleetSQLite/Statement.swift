@@ -35,7 +35,8 @@ public final class Statement {
             case .null: rc = sqlite3_bind_null(handle, i)
             case .integer(let v): rc = sqlite3_bind_int64(handle, i, v)
             case .real(let v): rc = sqlite3_bind_double(handle, i, v)
-            case .text(let v): rc = sqlite3_bind_text(handle, i, v, -1, csqlite_transient())
+            // By byte length: text may hold U+0000, which a NUL-terminated bind would cut off.
+            case .text(let v): rc = sqlite3_bind_text64(handle, i, v, sqlite3_uint64(v.utf8.count), csqlite_transient(), UInt8(SQLITE_UTF8))
             case .blob(let v):
                 rc = v.withUnsafeBytes {
                     sqlite3_bind_blob(handle, i, $0.baseAddress, Int32($0.count), csqlite_transient())
@@ -71,9 +72,11 @@ public final class Statement {
 
     public func double(_ i: Int) -> Double { sqlite3_column_double(handle, Int32(i)) }
 
+    /// A text column, read by its byte length (so U+0000 inside it survives).
     public func text(_ i: Int) -> String {
         guard let p = sqlite3_column_text(handle, Int32(i)) else { return "" }
-        return String(cString: p)
+        let n = Int(sqlite3_column_bytes(handle, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
     public func optionalText(_ i: Int) -> String? { isNull(i) ? nil : text(i) }

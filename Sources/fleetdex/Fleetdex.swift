@@ -2,31 +2,72 @@
 // and the response is printed. Nothing about an operation lives here.
 import ArgumentParser
 import FleetIndex
+import FleetSQLite
 import Foundation
 
 @main
 struct Main {
     static func main() {
         do {
-            var command = try Fleetdex.parseAsRoot()
+            var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let e as FleetError {
             Output.fail(e)
         } catch let e as JSONError {
             Output.fail(FleetError(.invalidRequest, "malformed JSON: \(e)"))
+        } catch let e as SQLiteError {
+            // The database could not be opened or SQLite failed: its message names the path
+            // and the cause; the statement, when there is one, follows.
+            Output.error("InternalFailureException", e.sql == nil ? e.message : e.description)
+            exit(1)
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {
             let code = Fleetdex.exitCode(for: error)
             if code == .success { Fleetdex.exit(withError: error) }
             if code.rawValue == 64 || error is ValidationError {
-                let message = Fleetdex.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                FileHandle.standardError.write(Data("fleetdex: UsageError: \(message)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n".utf8))
+                Output.error("UsageError", usageMessage(Fleetdex.message(for: error)), hint: "(see 'fleetdex --help' or 'fleetdex COMMAND --help')")
                 exit(64)
             }
-            FileHandle.standardError.write(Data("fleetdex: InternalFailureException: \(error)\n".utf8))
+            Output.error("InternalFailureException", "\(error)")
             exit(1)
         }
+    }
+
+    /// The argument parser's message on one line: a list of values under it ("  - json")
+    /// is folded into the line, and an unknown option gets how to pass a value that starts
+    /// with a dash.
+    static func usageMessage(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard var message = lines.first else { return text }
+        let values = lines.dropFirst().filter { $0.hasPrefix("  - ") }.map { $0.dropFirst(4) }
+        if !values.isEmpty { message += " " + values.joined(separator: ", ") }
+        if message.hasPrefix("Unknown option '-") {
+            message += " (a value that starts with '-' is written --flag=VALUE, or after '--' as an argument)"
+        }
+        return message
+    }
+}
+
+extension Fleetdex {
+    /// The iot-data operations fleetdex runs (`fleetdex iot-data get-thing-shadow …`).
+    static let iotDataCommands = ["update-thing-shadow", "get-thing-shadow", "delete-thing-shadow"]
+
+    /// The arguments without a leading service name: `fleetdex iot create-thing …` is
+    /// `fleetdex create-thing …`, as `aws iot create-thing …` is, and `fleetdex iot-data
+    /// get-thing-shadow …` is `fleetdex get-thing-shadow …`. (`sns` and `sqs` are commands
+    /// of their own.)
+    static func withoutServicePrefix(_ args: [String]) throws -> [String] {
+        guard let service = args.first, service == "iot" || service == "iot-data" else { return args }
+        let rest = Array(args.dropFirst())
+        guard let command = rest.first, !command.hasPrefix("-") else { return rest }
+        if ["iot", "iot-data", "sns", "sqs"].contains(command) {
+            throw ValidationError("'\(service) \(command)': write 'fleetdex \(command) …' (\(command) is a service of its own)")
+        }
+        if service == "iot-data" && !iotDataCommands.contains(command) && command != "help" {
+            throw ValidationError("fleetdex iot-data runs \(iotDataCommands.joined(separator: ", ")); '\(command)' is not one of them")
+        }
+        return rest
     }
 }
 
@@ -36,7 +77,10 @@ struct Fleetdex: ParsableCommand {
         abstract: "AWS IoT fleet indexing and Device Defender Detect, self-contained over SQLite.",
         discussion: """
             AWS operations take the `aws iot` names, flags and JSON output; fleetdex's own commands \
-            ingest lifecycle events, evaluate, search, save queries and report on groups.
+            ingest lifecycle events, evaluate, search, save queries and report on groups. \
+            A leading `iot` is optional (`fleetdex iot create-thing …` runs create-thing, so an \
+            `aws iot` command line works with `aws` replaced by `fleetdex`); `iot-data` may lead \
+            update-thing-shadow, get-thing-shadow and delete-thing-shadow.
 
             Example:
               fleetdex create-thing --thing-name pump-17 --attribute-payload '{"attributes":{"site":"denver"}}'

@@ -8,10 +8,76 @@ enum Output {
     }
 
     static func fail(_ e: FleetError) -> Never {
-        var text = "fleetdex: \(e.exception): \(message(e))\n"
-        if let d = e.detail { text += d + "\n" }
+        var text = "fleetdex: \(e.exception): \(escaped(message(e)))\n"
+        if let d = e.detail { text += detailLines(d, message: e.message).joined(separator: "\n") + "\n" }
         FileHandle.standardError.write(Data(text.utf8))
         exit(exitCode(e.code))
+    }
+
+    /// Writes `fleetdex: <exception>: <message>` to stderr, the message on one line.
+    static func error(_ exception: String, _ message: String, hint: String? = nil) {
+        var text = "fleetdex: \(exception): \(escaped(message))\n"
+        if let hint { text += hint + "\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// The lines under an error's message (the query with a caret), each escaped, the caret
+    /// kept under the same characters. A first line that only repeats the message
+    /// (`error[parse]: <message>`, as the query compiler renders it) is left out: the
+    /// message is already on the line above.
+    static func detailLines(_ detail: String, message: String) -> [String] {
+        var lines = detail.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let first = lines.first, first.hasPrefix("error["), first.hasSuffix("]: " + message) { lines.removeFirst() }
+        var out: [String] = []
+        var i = 0
+        while i < lines.count {
+            let line = lines[i]
+            let next = i + 1 < lines.count ? lines[i + 1] : nil
+            // "  | <query>" over "  |   ^^^": widen the caret line where an escape widens the query.
+            if line.hasPrefix("  | "), let caret = next, caret.hasPrefix("  | "),
+               caret.dropFirst(4).allSatisfy({ $0 == " " || $0 == "^" }) {
+                var shown = "  | ", under = "  | "
+                var marks = caret.dropFirst(4).makeIterator()
+                for ch in line.dropFirst(4) {
+                    let e = escaped(String(ch))
+                    let mark = marks.next() ?? " "
+                    shown += e
+                    under += String(repeating: mark, count: e.count)
+                }
+                while let mark = marks.next() { under.append(mark) }
+                while under.hasSuffix(" ") && under.count > 4 { under.removeLast() }
+                out += [shown, under]
+                i += 2
+            } else {
+                out.append(escaped(line))
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// `s` with what a terminal would act on written out: a newline as `\n`, a tab as `\t`,
+    /// a carriage return as `\r`, other C0 controls, DEL and C1 controls as `\u{XX}`, and
+    /// the line and paragraph separators as `\u{2028}` and `\u{2029}`. An error stays one line.
+    static func escaped(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: needsEscape) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            guard needsEscape(u) else { out.unicodeScalars.append(u); continue }
+            switch u {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                let hex = String(u.value, radix: 16)
+                out += "\\u{" + (hex.count < 2 ? "0" + hex : hex) + "}"
+            }
+        }
+        return out
+    }
+
+    static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7f...0x9f).contains(u.value) || u.value == 0x2028 || u.value == 0x2029
     }
 
     /// 65 when the request itself was bad (a malformed value, JSON, query or event line),

@@ -31,14 +31,18 @@ struct CLI {
     @discardableResult
     func run(_ args: String..., stdin: String? = nil) throws -> Result { try run(args, stdin: stdin) }
 
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    /// Runs fleetdex in `cwd` (default: the test's directory) with `$FLEETDEX_DB` and
+    /// `$FLEETDEX_QUERIES` in the test's directory; `environment` sets (or, with nil, unsets)
+    /// variables on top.
+    func run(_ args: [String], stdin: String? = nil, in cwd: URL? = nil, environment: [String: String?] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = args
-        p.currentDirectoryURL = dir
+        p.currentDirectoryURL = cwd ?? dir
         var env = ProcessInfo.processInfo.environment
         env["FLEETDEX_DB"] = dir.appendingPathComponent("fleet.sqlite").path
         env["FLEETDEX_QUERIES"] = dir.appendingPathComponent("Queries").path
+        for (k, v) in environment { env[k] = v }
         p.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
@@ -74,17 +78,130 @@ struct CLI {
         (["create-thing", "--thing-name", "bad name"], 65, "fleetdex: InvalidRequestException: thingName 'bad name' must match [a-zA-Z0-9:_-]+\n"),
         (["create-thing", "--thing-name", "a", "--attribute-payload", "{oops"], 65,
          "fleetdex: InvalidRequestException: --attribute-payload is not valid JSON: expected a string key at byte 1\n"),
+        // A query error: the message once, then the query with a caret.
         (["search-index", "--query-string", "thingName:"], 65,
-         "fleetdex: InvalidQueryException: expected a value after ':', found end of query\nerror[parse]: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
+         "fleetdex: InvalidQueryException: expected a value after ':', found end of query\n  | thingName:\n  |           ^\n"),
         (["search", "thingNme:x"], 65,
-         "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\nerror[bind]: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
-        (["describe-thing", "--thing-name", "a", "--bogus"], 64, "fleetdex: UsageError: Unknown option '--bogus'\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+         "fleetdex: InvalidQueryException: unknown field 'thingNme'; did you mean 'thingName'?\n  | thingNme:x\n  | ^^^^^^^^\n"),
+        (["describe-thing", "--thing-name", "a", "--bogus"], 64,
+         "fleetdex: UsageError: Unknown option '--bogus' (a value that starts with '-' is written --flag=VALUE, or after '--' as an argument)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        // A database that cannot be opened: the path and why.
+        (["describe-thing", "--thing-name", "a", "--db", "no-such-dir/fleet.sqlite"], 1,
+         "fleetdex: InternalFailureException: cannot open database no-such-dir/fleet.sqlite: the directory no-such-dir does not exist\n"),
+        (["describe-thing", "--thing-name", "a", "--db", ""], 64,
+         "fleetdex: UsageError: --db must name a database file\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        // --output names the formats this command prints.
+        (["describe-thing", "--thing-name", "a", "--output", "yaml"], 64,
+         "fleetdex: UsageError: --output 'yaml' is not a format of this command (use json, table or text)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        (["search", "x", "--output", "chart"], 64,
+         "fleetdex: UsageError: --output 'chart' is not a format of this command (use json, table, text, names or csv)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        // Control characters and NUL in a message are written as escapes: the error stays one line.
+        (["describe-thing", "--thing-name", "a\nb\u{1}c\u{7f}\td"], 65,
+         "fleetdex: InvalidRequestException: thingName 'a\\nb\\u{01}c\\u{7f}\\td' must match [a-zA-Z0-9:_-]+\n"),
+        (["search", "x\u{1b}[31m AND attributes.a:("], 65,
+         "fleetdex: InvalidQueryException: unexpected '['\n  | x\\u{1b}[31m AND attributes.a:(\n  |        ^\n"),
+        (["search", "attributes.a\u{1}b:("], 65,
+         "fleetdex: InvalidQueryException: expected a clause, found end of query\n  | attributes.a\\u{01}b:(\n  | " + String(repeating: " ", count: 21) + "^\n"),
+        // A service prefix names an AWS service fleetdex re-creates.
+        (["iot-data", "create-thing", "--thing-name", "a"], 64,
+         "fleetdex: UsageError: fleetdex iot-data runs update-thing-shadow, get-thing-shadow, delete-thing-shadow; 'create-thing' is not one of them\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
+        (["iot", "sns", "list-topics"], 64,
+         "fleetdex: UsageError: 'iot sns': write 'fleetdex sns …' (sns is a service of its own)\n(see 'fleetdex --help' or 'fleetdex COMMAND --help')\n"),
     ] as [([String], Int32, String)])
     func failures(_ args: [String], _ code: Int32, _ stderr: String) throws {
         let r = try CLI().run(args)
         #expect(r.code == code)
         #expect(r.err == stderr)
         #expect(r.out.isEmpty)
+    }
+
+    @Test func iotIsAServicePrefix() throws {
+        let cli = try CLI()
+        let created = try cli.run("iot", "create-thing", "--thing-name", "pump-17")
+        #expect(created.code == 0 && created.out.contains(#""thingName": "pump-17""#))
+        #expect(try cli.run("iot", "describe-thing", "--thing-name", "pump-17").out == cli.run("describe-thing", "--thing-name", "pump-17").out)
+        let shadow = try cli.run("iot-data", "update-thing-shadow", "--thing-name", "pump-17", "--payload", #"{"state":{"reported":{"temp":71.5}}}"#)
+        #expect(shadow.code == 0)
+        #expect(try cli.run("iot-data", "get-thing-shadow", "--thing-name", "pump-17").out.contains(#""temp": 71.5"#))
+        #expect(try cli.run("iot", "search-index", "--query-string", "shadow.reported.temp>70", "--output", "text").out.contains("pump-17"))
+        #expect(try cli.run("iot", "--help").out == cli.run("--help").out)
+        #expect(try cli.run("iot", "create-thing", "--help").out == cli.run("create-thing", "--help").out)
+    }
+
+    /// (command, formats its --help names, formats it must not name)
+    static let helpFormats: [([String], [String], [String])] = [
+        (["describe-thing"], ["json", "table", "text"], ["csv", "names", "chart"]),
+        (["sqs", "receive-message"], ["json", "table", "text"], ["csv", "names", "chart"]),
+        (["search"], ["json", "table", "text", "names", "csv"], ["chart"]),
+        (["list-metric-values"], ["json", "table", "text", "chart"], ["csv", "names"]),
+        (["group-report"], ["table", "json", "text", "csv"], ["names", "chart"]),
+    ]
+
+    @Test(arguments: helpFormats)
+    func helpListsTheFormatsTheCommandTakes(_ command: [String], _ named: [String], _ absent: [String]) throws {
+        let cli = try CLI()
+        let help = try cli.run(command + ["--help"]).out
+        // The --output entry, up to the next option.
+        let entry = try #require(help.components(separatedBy: "\n  --output <format>").dropFirst().first?.components(separatedBy: "\n  --").first)
+        for f in named { #expect(entry.contains(f), "\(command) --help does not name \(f)") }
+        for f in absent { #expect(!entry.contains(f), "\(command) --help names \(f), which it refuses") }
+    }
+
+    @Test func savedQueriesAreFoundFromAnyDirectory() throws {
+        let cli = try CLI()
+        let a = cli.dir.appendingPathComponent("a"), b = cli.dir.appendingPathComponent("b")
+        for d in [a, b] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        let db = cli.dir.appendingPathComponent("data/fleet.sqlite")
+        try FileManager.default.createDirectory(at: db.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let env: [String: String?] = ["FLEETDEX_QUERIES": nil, "FLEETDEX_DB": db.path]
+        try cli.run(["create-thing", "--thing-name", "pump-17", "--attribute-payload", #"{"attributes":{"site":"denver"}}"#], in: a, environment: env)
+        let saved = try cli.run(["queries", "save", "denver", "attributes.site:denver"], in: a, environment: env)
+        #expect(saved.code == 0)
+        #expect(saved.out.contains(db.path + ".queries/denver.fq"))
+        #expect(FileManager.default.fileExists(atPath: db.path + ".queries/denver.fq"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: a.path).isEmpty, "nothing written where the user stands")
+        for cwd in [a, b] {
+            #expect(try cli.run(["search", "@denver", "--output", "names"], in: cwd, environment: env).out == "pump-17\n")
+            #expect(try cli.run(["search", "--saved", "denver", "--output", "names"], in: cwd, environment: env).out == "pump-17\n")
+            #expect(try cli.run(["queries", "list", "--output", "json"], in: cwd, environment: env).out.contains(#""name": "denver""#))
+        }
+        // --queries and $FLEETDEX_QUERIES come first.
+        let other = cli.dir.appendingPathComponent("other").path
+        #expect(try cli.run(["search", "@denver"], in: b, environment: ["FLEETDEX_QUERIES": other, "FLEETDEX_DB": db.path]).code == 1)
+        #expect(try cli.run(["search", "@denver", "--queries", other], in: b, environment: env).err.contains("no saved query 'denver' in \(other)"))
+        // The shipped queries are there from anywhere.
+        #expect(try cli.run(["queries", "show", "lost-30d"], in: b, environment: env).code == 0)
+    }
+
+    @Test func aSavedQueryFileThatIsNotUTF8IsNamed() throws {
+        let cli = try CLI()
+        let dir = cli.dir.appendingPathComponent("Queries")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data([0x74, 0x68, 0xff, 0xfe, 0x3a]).write(to: dir.appendingPathComponent("latin.fq"))
+        for args in [["search", "--saved", "latin"], ["search", "@latin"], ["queries", "show", "latin"]] {
+            let r = try cli.run(args)
+            #expect(r.code == 65)
+            #expect(r.err == "fleetdex: InvalidRequestException: saved query file \(dir.path)/latin.fq is not UTF-8 text\n")
+        }
+    }
+
+    /// A query that starts with '-' (NOT) as a user would pass it.
+    static let dashQueries: [[String]] = [
+        ["search", "--output", "text", "--query-string", "-thingName:t1"],
+        ["search", "--output", "text", "--query-string=-thingName:t1"],
+        ["search", "--output", "text", "--", "-thingName:t1"],
+        ["search-index", "--output", "text", "--query-string", "-thingName:t1"],
+        ["iot", "search-index", "--output", "text", "--query-string=-thingName:t1"],
+    ]
+
+    @Test(arguments: dashQueries)
+    func aQueryThatStartsWithADash(_ args: [String]) throws {
+        let cli = try CLI()
+        try cli.run("create-thing", "--thing-name", "t1")
+        try cli.run("create-thing", "--thing-name", "t2")
+        let r = try cli.run(args)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("t2") && !r.out.contains("t1"))
     }
 
     @Test func ingestNamesRejectedLinesAndKeepsGoodOnes() throws {

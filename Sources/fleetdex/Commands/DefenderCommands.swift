@@ -196,7 +196,7 @@ struct PutVerificationStateOnViolation: ParsableCommand {
 struct ListMetricValues: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list-metric-values", abstract: "A thing's datapoints of a metric at each evaluated tick (--output chart draws them).",
         discussion: example("fleetdex list-metric-values --thing-name test_thing --metric-name aws:disconnect-duration --start-time 2026-11-28T10:00:00Z --end-time 2026-11-28T10:30:00Z"))
-    @OptionGroup var g: GlobalOptions
+    @OptionGroup var g: Options<ChartFormats>
     @Option var thingName: String
     @Option var metricName: String
     @Option(help: ArgumentHelp("From this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var startTime: String

@@ -49,7 +49,7 @@ struct DeleteDynamicThingGroup: ParsableCommand {
 struct GroupReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "group-report", abstract: "For each dynamic group: query, status, members, and who joined and left since a time.",
         discussion: example("fleetdex group-report --since 2026-11-28T00:00:00Z --output table", "fleetdex group-report --thing-group-name Lost --output csv > lost.csv"))
-    @OptionGroup var g: GlobalOptions
+    @OptionGroup var g: Options<ReportFormats>
     @Option var thingGroupName: String?
     @Option(help: ArgumentHelp("Joins and leaves from this time on (default: 24 hours before --at): \(timeFormats).", valueName: "time"), transform: checkedTime) var since: String?
     func run() throws {

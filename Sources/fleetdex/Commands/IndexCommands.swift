@@ -26,9 +26,12 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Search the fleet (the short form of search-index).",
         discussion: example("fleetdex search 'thingTypeName:Pump AND shadow.reported.temp>70' --output table",
                             "fleetdex search --saved disconnected-5m --output names",
-                            "fleetdex search 'attributes.site:denver*' --explain"))
-    @OptionGroup var g: GlobalOptions
-    @Argument(help: "The query (or @NAME).") var query: String?
+                            "fleetdex search 'attributes.site:denver*' --explain",
+                            "fleetdex search --query-string '-thingName:pump-17'",
+                            "fleetdex search -- '-thingName:pump-17'"))
+    @OptionGroup var g: Options<SearchFormats>
+    @Argument(help: "The query (or @NAME); one that starts with '-' goes after '--' or in --query-string.") var query: String?
+    @Option(parsing: .unconditional, help: "The query, as the argument; it may start with '-'.") var queryString: String?
     @Option(help: "Run the saved query NAME.") var saved: String?
     @Option var maxResults: Int?
     @Option var nextToken: String?
@@ -38,7 +41,10 @@ struct Search: ParsableCommand {
         let db = try g.open()
         let saved = g.savedQueries()
         let text: String
-        if let name = self.saved { text = try saved.get(name).query } else if let query { text = try saved.resolve(query) } else {
+        if [self.saved, query, queryString].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one query: the argument, --query-string or --saved NAME")
+        }
+        if let name = self.saved { text = try saved.get(name).query } else if let q = query ?? queryString { text = try saved.resolve(q) } else {
             throw ValidationError("give a query or --saved NAME")
         }
         let search = FleetIndex.Search(db)
@@ -80,12 +86,12 @@ struct Search: ParsableCommand {
 }
 
 struct Queries: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queries", abstract: "Saved queries: Queries/<name>.fq files.",
+    static let configuration = CommandConfiguration(commandName: "queries", abstract: "Saved queries: NAME.fq files in --queries DIR, else $FLEETDEX_QUERIES, else DB.queries beside the database.",
         subcommands: [List.self, Show.self, Save.self, Delete.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List saved queries.", discussion: example("fleetdex queries list"))
-        @OptionGroup var g: GlobalOptions
+        @OptionGroup var g: Options<ListingFormats>
         func run() throws {
             let all = g.savedQueries().list()
             let format = try g.format(default: .table)
@@ -134,7 +140,7 @@ struct Queries: ParsableCommand {
 
 struct UpdateIndexingConfiguration: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "update-indexing-configuration", abstract: "Choose what the fleet index holds.",
-        discussion: example(#"fleetdex update-indexing-configuration --thing-indexing-configuration '{"thingIndexingMode":"REGISTRY_AND_SHADOW","thingConnectivityIndexingMode":"STATUS"}'"#))
+        discussion: "A mode left out is OFF, as in AWS.\n\n" + example(#"fleetdex update-indexing-configuration --thing-indexing-configuration '{"thingIndexingMode":"REGISTRY_AND_SHADOW","thingConnectivityIndexingMode":"STATUS","deviceDefenderIndexingMode":"VIOLATIONS","namedShadowIndexingMode":"ON"}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingIndexingConfiguration: String?
     @Option var thingGroupIndexingConfiguration: String?
