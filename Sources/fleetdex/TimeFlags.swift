@@ -32,7 +32,7 @@ func seconds(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
 
 nonisolated(unsafe) private var warnedBeforeLastTick = false
 
-extension GlobalOptions {
+extension Options {
     /// One line on stderr when `--at` lies before the last evaluated tick of an existing
     /// database: the command still runs, but evaluation will not revisit those ticks.
     func warnIfBeforeLastTick(_ at: Int64) {

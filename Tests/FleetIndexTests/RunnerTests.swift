@@ -110,14 +110,14 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
             let started = Date()
             let r = await runner.submit([PresenceInput(line: i + 1, json: Self.event("c\(i)", Self.t0 + Int64(i) * 1000, "connected"))])
             #expect(r.summary.accepted == 1)
-            #expect(Date().timeIntervalSince(started) < 2, "event \(i) waited \(Date().timeIntervalSince(started)) s")
+            #expect(Date().timeIntervalSince(started) < 5, "event \(i) waited \(Date().timeIntervalSince(started)) s")
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try reader.connection.scalar("SELECT count(*) FROM client")?.int == 10)
 
         // The clock reaches the 10:05 boundary: the evaluation follows within a second.
         clock.set(Self.t0 + 300_000 + 500)
-        #expect(eventually(2) { log.evaluations == [Self.t0 + 300_000] }, "evaluated: \(log.evaluations)")
+        #expect(eventually(5) { log.evaluations == [Self.t0 + 300_000] }, "evaluated: \(log.evaluations)")
         #expect(posting.withLock { $0 } == 1, "the POST is still in flight")
 
         // A clean stop does not wait for the POST either.
