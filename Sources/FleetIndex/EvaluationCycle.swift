@@ -198,21 +198,48 @@ public struct EvaluationCycle {
         let targets = try profiles.map { try monitor.targets(profile: $0.id) }
         // The clients visited: those that can change state. A connected client with no event in
         // the span, no alarm slot and no open metric run has the value 0 at every tick, which
-        // conforms to every behavior whose zero conforms and continues its closed run. Every
-        // client is visited when that does not hold or what is monitored may have changed
-        // (a profile changed, a target other than all/things), and new clients are visited once.
+        // conforms to every behavior whose zero conforms and continues its closed run; new clients
+        // are visited once. Every client is visited when a behavior's zero violates. After a
+        // profile change, or while a profile targets anything but all/things, the clients whose
+        // monitored metrics differ from those their runs record are visited too (to start or end
+        // their runs): one pass over the client ids and the latest runs, not over every client.
         let firstPeriodStart = ticks[0] - PresenceHistory.period
         let zeroViolates = profiles.contains { $0.behaviors.contains { $0.violates(0) } }
         let flagged = try db.meta("metrics_full_visit") != nil
-        let visitAll = zeroViolates || flagged || !targets.allSatisfy(\.all)
+        let members = try targets.map { $0.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers($0.groups) }
+        let masks = profiles.map { p in Set(p.behaviors.map(\.metric)).union(p.retained).reduce(UInt8(0)) { m, name in m | MetricCode.bit(name) } }
+        let before = previous ?? Self.earliest - 1
+        var latestRuns: [Int64: [Int64: MetricRun]]? = nil
+        var changed: [Int64] = []
+        if zeroViolates || flagged || !targets.allSatisfy(\.all) {
+            let latest = try MetricRuns(c: c).allLatest(upTo: before)
+            latestRuns = latest
+            try c.forEach("SELECT id, thing FROM client") { s in
+                let id = s.int(0), thing = s.optionalInt(1)
+                var want: UInt8 = 0
+                for i in profiles.indices where monitor.covers(targets[i], thing: thing, members: members[i]) { want |= masks[i] }
+                var have: UInt8 = 0
+                for (code, run) in latest[id] ?? [:] where run.start != nil { have |= MetricCode.bit(code) }
+                if want != have { changed.append(id) }
+            }
+        }
+        let visitAll = zeroViolates || changed.count > 20_000
         let knownClients = try db.meta("metrics_client_hwm").flatMap { Int64($0) } ?? 0
-        let clientSQL = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
-            + (visitAll ? "" : " WHERE connected = 0 OR max_ts > ? OR id > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)")
-        let clients = try c.query(clientSQL, visitAll ? [] : [firstPeriodStart, knownClients]) { s in
+        let columns = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
+        let client = { (s: Statement) in
             ClientInfo(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
                        mark: s.isNull(3) ? nil : PresenceMark(timestamp: Self.clamp(s.int(3)), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
                                                               session: s.text(5), version: s.int(6), reason: s.optionalText(7)),
                        maxTs: s.optionalInt(8))
+        }
+        var clients: [ClientInfo]
+        if visitAll {
+            clients = try c.query(columns, [], client)
+        } else {
+            clients = try c.query(columns + " WHERE connected = 0 OR max_ts > ? OR id > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
+                                  [firstPeriodStart, knownClients], client)
+            let seen = Set(clients.map(\.id))
+            for id in changed where !seen.contains(id) { clients += try c.query(columns + " WHERE id = ?", [id], client) }
         }
         // Alarm slots with a running streak or an active alarm.
         var slots: [String: Slot] = [:]
@@ -246,8 +273,8 @@ public struct EvaluationCycle {
             computed[key] = values
             return values
         }
-        for (p, targets) in zip(profiles, targets) {
-            let members = targets.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers(targets.groups)
+        for (i, p) in profiles.enumerated() {
+            let targets = targets[i], members = members[i]
             let metrics = Set(p.behaviors.map(\.metric)).union(p.retained)
             for client in clients where monitor.covers(targets, thing: client.thing, members: members) {
                 monitoredMetrics[client.id, default: []].formUnion(metrics)
@@ -311,19 +338,19 @@ public struct EvaluationCycle {
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
         }
         try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
-        try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, visitAll: visitAll, series: series)
+        try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, latestRuns: latestRuns, series: series)
         try db.setMeta("metrics_full_visit", nil)
         if let maxClient = try c.scalar("SELECT max(id) FROM client")?.int { try db.setMeta("metrics_client_hwm", String(maxClient)) }
     }
 
     /// Stores the datapoints of the visited clients as runs: what each tick saw when it was
-    /// evaluated, whatever arrives later. On a visit of every client, pairs no longer monitored
-    /// get a gap (no datapoints from the first tick on).
-    func storeDatapoints(clients: [ClientInfo], monitored: [Int64: Set<String>], ticks: [Int64], previous: Int64?, visitAll: Bool,
-                         series: (ClientInfo, String) throws -> [Double?]) throws {
+    /// evaluated, whatever arrives later. When the latest runs of every client are at hand
+    /// (monitoring may have changed), pairs no longer monitored get a gap (no datapoints from the
+    /// first tick on).
+    func storeDatapoints(clients: [ClientInfo], monitored: [Int64: Set<String>], ticks: [Int64], previous: Int64?,
+                         latestRuns all: [Int64: [Int64: MetricRun]]?, series: (ClientInfo, String) throws -> [Double?]) throws {
         let runs = MetricRuns(c: c)
         let before = previous ?? Self.earliest - 1
-        let all = visitAll ? try runs.allLatest(upTo: before) : nil
         for client in clients {
             let metrics = monitored[client.id] ?? []
             var codes = Set<Int64>()

@@ -98,6 +98,9 @@ public struct PresenceHistory {
 enum MetricCode {
     static let names = ["aws:disconnect-duration", "aws:num-disconnects", "aws:num-connection-attempts", "aws:num-authorization-failures"]
     static func code(_ name: String) -> Int64? { names.firstIndex(of: name).map { Int64($0 + 1) } }
+    /// A metric's bit in a set of metrics.
+    static func bit(_ code: Int64) -> UInt8 { (1...4).contains(code) ? UInt8(1) << UInt8(code - 1) : 0 }
+    static func bit(_ name: String) -> UInt8 { code(name).map(bit) ?? 0 }
 }
 
 /// A run of one client's datapoints of one metric as the evaluation saw them, from `first`
