@@ -319,3 +319,28 @@ import Testing
         #expect(r.json["evaluatedThrough"]?.stringValue == "9999-12-31T23:55:00+00:00")
     }
 }
+
+extension DatapointTests {
+    /// A group target: a thing that joins the group has datapoints from the next tick on, one
+    /// that leaves has none from the next tick on; neither needs an event of its own.
+    @Test func groupTargetMembershipStartsAndEndsDatapoints() throws {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        _ = try r.createThingGroup(name: "g", parent: nil, properties: nil, at: 0)
+        for t in ["stays", "joins", "leaves"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }
+        for t in ["stays", "leaves"] { _ = try r.addThingToThingGroup(group: "g", thingName: t, overrideDynamicGroups: false, at: 0) }
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.groupARN("g"))
+        try Fixtures.ingest(db, ["stays", "joins", "leaves"].map { Fixtures.event($0, Self.t0 - 3_600_000, .connected) })
+        let cycle = EvaluationCycle(db)
+        let t1 = Self.tick0 + Self.tick
+        _ = try cycle.evaluate(at: t1)
+        _ = try cycle.evaluate(at: t1 + Self.tick)
+        _ = try r.addThingToThingGroup(group: "g", thingName: "joins", overrideDynamicGroups: false, at: t1 + Self.tick + 1)
+        _ = try r.removeThingFromThingGroup(group: "g", thingName: "leaves")
+        _ = try cycle.evaluate(at: t1 + 3 * Self.tick)
+        #expect(try Self.points(db, "stays").keys.sorted() == [t1, t1 + Self.tick, t1 + 2 * Self.tick, t1 + 3 * Self.tick])
+        #expect(try Self.points(db, "joins").keys.sorted() == [t1 + 2 * Self.tick, t1 + 3 * Self.tick])
+        #expect(try Self.points(db, "leaves").keys.sorted() == [t1, t1 + Self.tick])
+    }
+}
