@@ -1,8 +1,10 @@
 // FleetIndex: the evaluation cycle. For each 5-minute UTC tick not yet processed, in
 // order: compute the cloud-side metrics of every monitored client from its presence history,
-// run each behavior's alarm state machine, write violation events and publish alerts; then
-// refresh the dynamic groups and prune what retention allows. One transaction: a cycle
-// happens whole or not at all, and running it twice changes nothing the second time.
+// run each behavior's alarm state machine, write violation events and publish alerts, store the
+// datapoints as seen (metric runs); then refresh the dynamic groups and prune what retention
+// allows. One transaction: a cycle happens whole or not at all, and running it twice changes
+// nothing the second time. No stored value is trusted to be in range: times outside
+// 1970–9999 are skipped or clamped, and arithmetic on stored values cannot overflow.
 import FleetSQLite
 
 /// `evaluate --at T`.
@@ -14,6 +16,10 @@ public struct EvaluationCycle {
     public static let tick: Int64 = 300_000
     public static let retention: Int64 = 14 * 86_400_000
     public static let noDataLimit: Int64 = 2 * 86_400_000
+    /// The times the engine evaluates at: 1970-01-01T00:00:00Z through 9999-12-31T23:59:59.999Z.
+    public static let earliest: Int64 = 0
+    public static let latest: Int64 = 253_402_300_799_999
+    static func clamp(_ t: Int64) -> Int64 { min(max(t, earliest), latest) }
 
     /// What one cycle changed.
     public struct Report: Equatable {
@@ -26,6 +32,8 @@ public struct EvaluationCycle {
         public var alerts = 0
         public var joined = 0
         public var left = 0
+        /// Set when no tick ran because ticks after `at` were evaluated already.
+        public var evaluatedThrough: Int64?
 
         public var json: JSONValue {
             jsonObject([
@@ -40,16 +48,24 @@ public struct EvaluationCycle {
                 ("alertsPublished", .int(alerts)),
                 ("groupJoins", .int(joined)),
                 ("groupLeaves", .int(left)),
+                ("evaluatedThrough", evaluatedThrough.map { .string(Timestamp.iso($0)) }),
             ])
         }
     }
 
+    /// The last tick processed (a stored tick outside 1970–9999 is ignored).
+    func processedTick() throws -> Int64? {
+        try c.scalar("SELECT max(tick) FROM evaluated_tick WHERE tick >= ? AND tick <= ?", [Self.earliest, Self.latest])?.int
+    }
+
     /// The ticks `evaluate --at now [--since]` processes, oldest first, and how many were skipped.
     public func pendingTicks(at now: Int64, since: Int64?) throws -> ([Int64], Int) {
+        let now = Self.clamp(now)
         let last = now - Timestamp.floorDiv(now, Self.tick).1
-        let processed = try c.scalar("SELECT max(tick) FROM evaluated_tick")?.int
+        let processed = try processedTick()
         var first: Int64
         if let since {
+            let since = Self.clamp(since)
             let s = since + (Self.tick - Timestamp.floorDiv(since, Self.tick).1) % Self.tick
             first = max(s, (processed ?? Int64.min / 2) + Self.tick)
         } else if let processed {
@@ -83,18 +99,18 @@ public struct EvaluationCycle {
         enum Transition { case none, raised, cleared(violationId: String) }
 
         /// One datapoint through the alarm state machine (semantics.md §3): a streak of
-        /// violating datapoints raises the alarm with a new violationId, a streak of conforming
-        /// ones clears it (the slot then starts over, empty).
+        /// violating datapoints raises the alarm (the caller gives it its violationId), a streak
+        /// of conforming ones clears it (the slot then starts over, empty).
         mutating func apply(_ value: Double, violates: Bool, at tick: Int64, behavior b: Behavior) -> Transition {
             changed = true
             lastDatapoint = tick
             if !inAlarm {
                 guard violates else { streak = 0; return .none }
-                streak += 1
+                streak = min(streak, 10) + 1
                 guard streak >= b.consecutiveDatapointsToAlarm else { return .none }
                 inAlarm = true
                 streak = 0
-                violationId = FleetDatabase.hex32()
+                violationId = nil
                 startTime = tick
                 lastValue = value
                 lastTime = tick
@@ -106,7 +122,7 @@ public struct EvaluationCycle {
                 lastTime = tick
                 return .none
             }
-            streak += 1
+            streak = min(streak, 10) + 1
             guard streak >= b.consecutiveDatapointsToClear, let id = violationId else { return .none }
             self = Slot(inAlarm: false, streak: 0, thing: thing, metric: metric, changed: true)
             return .cleared(violationId: id)
@@ -121,22 +137,31 @@ public struct EvaluationCycle {
         var maxTs: Int64?
     }
 
-    /// Runs the cycle up to `now`.
+    /// Runs the cycle up to `now` (1970–9999).
     public func evaluate(at now: Int64, since: Int64? = nil) throws -> Report {
+        guard (Self.earliest...Self.latest).contains(now) else {
+            throw FleetError.invalid(member: "at", "\(now) is not a time between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (epoch ms 0 to \(Self.latest))")
+        }
+        if let since, !(Self.earliest...Self.latest).contains(since) {
+            throw FleetError.invalid(member: "since", "\(since) is not a time between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (epoch ms 0 to \(Self.latest))")
+        }
         try c.execute(script: "PRAGMA cache_size = -262144")
         defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
         return try c.transaction {
             var report = Report()
+            let previous = try processedTick()
             let (ticks, skipped) = try pendingTicks(at: now, since: since)
             report.skippedTicks = skipped
             report.ticks = ticks
             if !ticks.isEmpty {
-                try evaluateTicks(ticks, at: now, report: &report)
+                try evaluateTicks(ticks, previous: previous, at: now, report: &report)
                 let insert = try c.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
                 for t in ticks {
                     try insert.bind([.integer(t), .integer(now)])
-                    try insert.step()
+                    _ = try insert.step()
                 }
+            } else if let previous, previous > now {
+                report.evaluatedThrough = previous
             }
             // Later stages: dynamic groups see the violations as they now stand.
             let groups = try DynamicGroups(db).refreshAll(at: now, reason: ticks.last.map { "evaluation at tick \(Timestamp.iso($0))" } ?? "evaluation")
@@ -147,37 +172,88 @@ public struct EvaluationCycle {
         }
     }
 
+    /// Retention: ticks and violation events at every cycle; violations, behaviors and metric
+    /// runs (a pass over their tables) once a day of ticks.
     func prune(now: Int64) throws {
         let cutoff = now - Self.retention
-        try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
         try c.execute("DELETE FROM evaluated_tick WHERE tick < ?", [cutoff])
+        try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
+        let pruned = try db.meta("detect_pruned_at").flatMap { Int64($0) }
+        if let pruned, pruned <= now, pruned > now - 86_400_000 { return }
+        try ViolationStore(db).prune(before: cutoff)
+        try MetricRuns(c: c).prune(before: cutoff)
+        try db.setMeta("detect_pruned_at", String(now))
     }
 
-    func evaluateTicks(_ ticks: [Int64], at now: Int64, report: inout Report) throws {
+    /// Notes a change of what the attached profiles monitor: the next cycle visits every client
+    /// (to start or end their metric runs).
+    static func monitoringChanged(_ db: FleetDatabase) throws {
+        try db.setMeta("metrics_full_visit", "1")
+    }
+
+    func evaluateTicks(_ ticks: [Int64], previous: Int64?, at now: Int64, report: inout Report) throws {
         let defender = Defender(db)
         let monitor = Monitor(db)
         let profiles = try defender.attachedProfiles()
-        // A connected client with no event in the span and no alarm slot has the value 0 at every
-        // tick, which conforms to every behavior whose zero conforms: it need not be visited.
+        let targets = try profiles.map { try monitor.targets(profile: $0.id) }
+        // The clients visited: those that can change state. A connected client with no event in
+        // the span, no alarm slot and no open metric run has the value 0 at every tick, which
+        // conforms to every behavior whose zero conforms and continues its closed run; new clients
+        // are visited once. Every client is visited when a behavior's zero violates. After a
+        // profile change, or while a profile targets anything but all/things, the clients whose
+        // monitored metrics differ from those their runs record are visited too (to start or end
+        // their runs): one pass over the client ids and the latest runs, not over every client.
         let firstPeriodStart = ticks[0] - PresenceHistory.period
         let zeroViolates = profiles.contains { $0.behaviors.contains { $0.violates(0) } }
-        let clientSQL = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
-            + (zeroViolates ? "" : " WHERE connected = 0 OR max_ts > ? OR id IN (SELECT client FROM alarm)")
-        let clients = try c.query(clientSQL, zeroViolates ? [] : [firstPeriodStart]) { s in
+        let flagged = try db.meta("metrics_full_visit") != nil
+        let members = try targets.map { $0.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers($0.groups) }
+        let masks = profiles.map { p in Set(p.behaviors.map(\.metric)).union(p.retained).reduce(UInt8(0)) { m, name in m | MetricCode.bit(name) } }
+        let before = previous ?? Self.earliest - 1
+        var latestRuns: [Int64: [Int64: MetricRun]]? = nil
+        var changed: [Int64] = []
+        if zeroViolates || flagged || !targets.allSatisfy(\.all) {
+            let latest = try MetricRuns(c: c).allLatest(upTo: before)
+            latestRuns = latest
+            try c.forEach("SELECT id, thing FROM client") { s in
+                let id = s.int(0), thing = s.optionalInt(1)
+                var want: UInt8 = 0
+                for i in profiles.indices where monitor.covers(targets[i], thing: thing, members: members[i]) { want |= masks[i] }
+                var have: UInt8 = 0
+                for (code, run) in latest[id] ?? [:] where run.start != nil { have |= MetricCode.bit(code) }
+                if want != have { changed.append(id) }
+            }
+        }
+        let visitAll = zeroViolates || changed.count > 20_000
+        let knownClients = try db.meta("metrics_client_hwm").flatMap { Int64($0) } ?? 0
+        let columns = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
+        let client = { (s: Statement) in
             ClientInfo(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
-                       mark: s.isNull(3) ? nil : PresenceMark(timestamp: s.int(3), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
+                       mark: s.isNull(3) ? nil : PresenceMark(timestamp: Self.clamp(s.int(3)), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
                                                               session: s.text(5), version: s.int(6), reason: s.optionalText(7)),
                        maxTs: s.optionalInt(8))
+        }
+        var clients: [ClientInfo]
+        if visitAll {
+            clients = try c.query(columns, [], client)
+        } else {
+            clients = try c.query(columns + " WHERE connected = 0 OR max_ts > ? OR id > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
+                                  [firstPeriodStart, knownClients], client)
+            let seen = Set(clients.map(\.id))
+            for id in changed where !seen.contains(id) { clients += try c.query(columns + " WHERE id = ?", [id], client) }
         }
         // Alarm slots with a running streak or an active alarm.
         var slots: [String: Slot] = [:]
         try c.forEach("SELECT client, profile, behavior, in_alarm, streak, violation_id, start_time, last_value, last_time, last_datapoint, thing, metric FROM alarm") { s in
-            slots["\(s.int(0))|\(s.text(1))|\(s.text(2))"] = Slot(inAlarm: s.int(3) != 0, streak: Int(s.int(4)), violationId: s.optionalText(5),
-                                                                  startTime: s.optionalInt(6), lastValue: s.optionalDouble(7), lastTime: s.optionalInt(8),
-                                                                  lastDatapoint: s.optionalInt(9), thing: s.optionalInt(10), metric: s.text(11))
+            slots["\(s.int(0))|\(s.text(1))|\(s.text(2))"] = Slot(inAlarm: s.int(3) != 0, streak: Int(min(max(s.int(4), 0), 10)), violationId: s.optionalText(5),
+                                                                  startTime: s.optionalInt(6).map(Self.clamp), lastValue: s.optionalDouble(7),
+                                                                  lastTime: s.optionalInt(8).map(Self.clamp),
+                                                                  lastDatapoint: s.optionalInt(9).map(Self.clamp), thing: s.optionalInt(10), metric: s.text(11))
         }
         let alerts = Alerts(db)
+        let store = ViolationStore(db)
         var monitoredKeys = Set<String>()
+        // The metrics each visited client is monitored by (behaviors and additionalMetricsToRetainV2).
+        var monitoredMetrics: [Int64: Set<String>] = [:]
         // A client's values of a metric at every tick, computed once however many profiles use it.
         var histories: [Int64: PresenceHistory] = [:]
         var computed: [String: [Double?]] = [:]
@@ -197,10 +273,11 @@ public struct EvaluationCycle {
             computed[key] = values
             return values
         }
-        for p in profiles {
-            let targets = try monitor.targets(profile: p.id)
-            let members = targets.groups.isEmpty ? Set<Int64>() : try monitor.groupMembers(targets.groups)
+        for (i, p) in profiles.enumerated() {
+            let targets = targets[i], members = members[i]
+            let metrics = Set(p.behaviors.map(\.metric)).union(p.retained)
             for client in clients where monitor.covers(targets, thing: client.thing, members: members) {
+                monitoredMetrics[client.id, default: []].formUnion(metrics)
                 for b in p.behaviors {
                     let key = "\(client.id)|\(p.name)|\(b.name)"
                     monitoredKeys.insert(key)
@@ -210,7 +287,7 @@ public struct EvaluationCycle {
                         guard let v = values[i] else {
                             if var s = slot, s.inAlarm, let last = s.lastDatapoint ?? s.startTime, tick - last >= Self.noDataLimit {
                                 try emit(invalidated: &s, client: client, profile: p, behavior: b, tick: tick, reason: "no datapoint for 2 days",
-                                         alerts: alerts, report: &report)
+                                         store: store, alerts: alerts, report: &report)
                                 slot = nil
                                 slots[key] = Slot(inAlarm: false, streak: 0, metric: b.metric, changed: true)
                             }
@@ -226,14 +303,16 @@ public struct EvaluationCycle {
                         s.thing = client.thing
                         switch s.apply(v, violates: violates, at: tick, behavior: b) {
                         case .raised:
-                            try record(ViolationRecord(violationId: s.violationId!, thingName: client.clientId, profile: p.name, behavior: b.json,
+                            let vid = try store.newViolation(client: client.id, profile: p.name, behavior: b.json, at: tick)
+                            s.violationId = vid
+                            try record(ViolationRecord(violationId: vid, client: client.id, thingName: client.clientId, profile: p.name, behavior: b.json,
                                                        metricValue: v, type: "in-alarm", time: tick),
-                                       profile: p, behavior: b, alerts: alerts, at: now, report: &report)
+                                       profile: p, behavior: b, store: store, alerts: alerts, at: now, report: &report)
                             report.raised += 1
                         case .cleared(let violationId):
-                            try record(ViolationRecord(violationId: violationId, thingName: client.clientId, profile: p.name, behavior: b.json,
+                            try record(ViolationRecord(violationId: violationId, client: client.id, thingName: client.clientId, profile: p.name, behavior: b.json,
                                                        metricValue: v, type: "alarm-cleared", time: tick),
-                                       profile: p, behavior: b, alerts: alerts, at: now, report: &report)
+                                       profile: p, behavior: b, store: store, alerts: alerts, at: now, report: &report)
                             report.cleared += 1
                         case .none:
                             break
@@ -254,15 +333,51 @@ public struct EvaluationCycle {
             if s.inAlarm, let p = byName[parts[1]] {
                 let b = p.behaviors.first { $0.name == parts[2] }
                 try emit(invalidated: &s, client: client, profile: p, behavior: b, behaviorName: parts[2], tick: ticks.last!,
-                         reason: "the thing is no longer a target of the profile", alerts: alerts, report: &report)
+                         reason: "the thing is no longer a target of the profile", store: store, alerts: alerts, report: &report)
             }
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
         }
         try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
+        try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, latestRuns: latestRuns, series: series)
+        try db.setMeta("metrics_full_visit", nil)
+        if let maxClient = try c.scalar("SELECT max(id) FROM client")?.int { try db.setMeta("metrics_client_hwm", String(maxClient)) }
     }
 
-    func record(_ e: ViolationRecord, profile: Defender.Profile, behavior: Behavior?, alerts: Alerts, at now: Int64, report: inout Report) throws {
-        try e.insert(c)
+    /// Stores the datapoints of the visited clients as runs: what each tick saw when it was
+    /// evaluated, whatever arrives later. When the latest runs of every client are at hand
+    /// (monitoring may have changed), pairs no longer monitored get a gap (no datapoints from the
+    /// first tick on).
+    func storeDatapoints(clients: [ClientInfo], monitored: [Int64: Set<String>], ticks: [Int64], previous: Int64?,
+                         latestRuns all: [Int64: [Int64: MetricRun]]?, series: (ClientInfo, String) throws -> [Double?]) throws {
+        let runs = MetricRuns(c: c)
+        let before = previous ?? Self.earliest - 1
+        for client in clients {
+            let metrics = monitored[client.id] ?? []
+            var codes = Set<Int64>()
+            for metric in metrics.sorted() {
+                guard let code = MetricCode.code(metric) else { continue }
+                codes.insert(code)
+                let latest = try all.map { $0[client.id]?[code] } ?? runs.latest(client: client.id, metric: code, upTo: before)
+                var s = MetricSeries(latest: latest)
+                var prev = previous
+                for (t, v) in zip(ticks, try series(client, metric)) {
+                    s.append(v.flatMap { Int64(exactly: $0) }, at: t, previous: prev)
+                    prev = t
+                }
+                try runs.write(client: client.id, metric: code, s.writes)
+            }
+            // Pairs no longer monitored: a gap from the first tick on.
+            for (code, latest) in all?[client.id] ?? [:] where !codes.contains(code) && latest.start != nil {
+                var s = MetricSeries(latest: latest)
+                s.append(nil, at: ticks[0], previous: previous)
+                try runs.write(client: client.id, metric: code, s.writes)
+            }
+        }
+    }
+
+    func record(_ e: ViolationRecord, profile: Defender.Profile, behavior: Behavior?, store: ViolationStore, alerts: Alerts, at now: Int64,
+                report: inout Report) throws {
+        try store.insert(e)
         if let topic = profile.alertTopic, !(behavior?.suppressAlerts ?? false) {
             try alerts.publish(e, topicARN: topic, at: now)
             report.alerts += 1
@@ -270,16 +385,16 @@ public struct EvaluationCycle {
     }
 
     func emit(invalidated s: inout Slot, client: ClientInfo, profile: Defender.Profile, behavior: Behavior?, behaviorName: String? = nil,
-              tick: Int64, reason: String, alerts: Alerts, report: inout Report) throws {
+              tick: Int64, reason: String, store: ViolationStore, alerts: Alerts, report: inout Report) throws {
         guard s.inAlarm, let vid = s.violationId else { return }
         let bjson = behavior?.json ?? jsonObject([("name", .string(behaviorName ?? ""))])
-        try record(ViolationRecord(violationId: vid, thingName: client.clientId, profile: profile.name, behavior: bjson, metricValue: s.lastValue,
-                                   type: "alarm-invalidated", time: tick, verificationState: "UNKNOWN", verificationDescription: reason),
-                   profile: profile, behavior: behavior, alerts: alerts, at: tick, report: &report)
+        try record(ViolationRecord(violationId: vid, client: client.id, thingName: client.clientId, profile: profile.name, behavior: bjson,
+                                   metricValue: s.lastValue, type: "alarm-invalidated", time: tick, verificationState: "UNKNOWN",
+                                   verificationDescription: reason),
+                   profile: profile, behavior: behavior, store: store, alerts: alerts, at: tick, report: &report)
         report.invalidated += 1
         s.inAlarm = false
     }
-
     /// Writes changed slots back; a slot with no alarm and no streak is deleted.
     func save(_ slots: [String: Slot], clientThings: [Int64: Int64]) throws {
         let del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")

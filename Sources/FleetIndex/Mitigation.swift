@@ -186,10 +186,7 @@ public struct Mitigation {
             }
         }
         if !onlyActive {
-            var sql = "SELECT violation_id, client_id, profile, behavior FROM violation_event WHERE event_type = 'in-alarm'"
-            var binds: [SQLiteValue] = []
-            if let start, let end { sql += " AND time >= ? AND time <= ?"; binds += [.integer(start), .integer(end)] }
-            try c.forEach(sql + " ORDER BY time, id", binds) { s in add(Violation(id: s.text(0), thing: s.text(1), profile: s.text(2), behavior: s.text(3))) }
+            for e in try ViolationStore(db).inAlarmEvents(start: start, end: end) { add(Violation(id: e.0, thing: e.1, profile: e.2, behavior: e.3)) }
         }
         return out
     }

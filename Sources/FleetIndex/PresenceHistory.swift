@@ -1,6 +1,7 @@
 // FleetIndex: the cloud-side metrics of one client, derived from its lifecycle event history
 // at any tick: aws:disconnect-duration from the connectivity at the tick, and the event counts
-// of the 5-minute period ending at the tick. Nothing here is stored per tick.
+// of the 5-minute period ending at the tick; and the datapoints as evaluated, stored as runs
+// (`metric_run`): a few rows per outage, not a row per tick.
 import FleetSQLite
 
 /// One client's event history, sorted, and the metrics computed from it.
@@ -22,10 +23,11 @@ public struct PresenceHistory {
         }
     }
 
-    /// Loads a client's events with timestamps up to `until`.
+    /// Loads a client's events with timestamps from 1970 up to `until` (a stored timestamp
+    /// outside 1970–9999 is skipped: it cannot be ordered or subtracted safely).
     public static func load(_ c: Connection, client: Int64, until: Int64) throws -> PresenceHistory {
-        let rows = try c.query("SELECT ts, type, session, version, reason FROM presence_event WHERE client = ? AND ts <= ?",
-                               [client, until]) { s in
+        let rows = try c.query("SELECT ts, type, session, version, reason FROM presence_event WHERE client = ? AND ts >= ? AND ts <= ?",
+                               [client, EvaluationCycle.earliest, min(until, EvaluationCycle.latest)]) { s in
             let kind = LifecycleEvent.Kind(rawValue: s.int(1)) ?? .connected
             return Event(mark: PresenceMark(timestamp: s.int(0), kind: kind, session: s.text(2), version: s.int(3), reason: s.optionalText(4)),
                          failed: kind == .connectFailed)
@@ -52,13 +54,19 @@ public struct PresenceHistory {
             }
             return out
         default:
-            return ticks.map { tick in Double(count(metric, tick: tick)) }
+            // No datapoint before the client's first event.
+            let first = events.first?.mark.timestamp
+            return ticks.map { tick in first.map { $0 <= tick } == true ? Double(count(metric, tick: tick)) : nil }
         }
     }
 
-    /// Whole minutes since the disconnect, or 0 while connected.
+    /// Whole minutes since the disconnect, or 0 while connected. A stored timestamp outside
+    /// 1970–9999 counts as 1970 (never an overflow).
     public static func disconnectDuration(_ mark: PresenceMark, at tick: Int64) -> Double {
-        mark.connected ? 0 : Double(max(0, (tick - mark.timestamp) / 60_000))
+        guard !mark.connected else { return 0 }
+        let since = min(max(mark.timestamp, EvaluationCycle.earliest), EvaluationCycle.latest)
+        let (d, overflow) = tick.subtractingReportingOverflow(since)
+        return overflow ? 0 : Double(max(0, d / 60_000))
     }
 
     /// Events of the metric's kind in the period (tick − 5 min, tick].
@@ -83,5 +91,145 @@ public struct PresenceHistory {
             i += 1
         }
         return n
+    }
+}
+
+/// The metrics' codes in `metric_run.metric`.
+enum MetricCode {
+    static let names = ["aws:disconnect-duration", "aws:num-disconnects", "aws:num-connection-attempts", "aws:num-authorization-failures"]
+    static func code(_ name: String) -> Int64? { names.firstIndex(of: name).map { Int64($0 + 1) } }
+    /// A metric's bit in a set of metrics.
+    static func bit(_ code: Int64) -> UInt8 { (1...4).contains(code) ? UInt8(1) << UInt8(code - 1) : 0 }
+    static func bit(_ name: String) -> UInt8 { code(name).map(bit) ?? 0 }
+}
+
+/// A run of one client's datapoints of one metric as the evaluation saw them, from `first`
+/// until the next run of the pair (migration 0008 describes the row).
+struct MetricRun: Equatable {
+    var first: Int64
+    var last: Int64?
+    var start: Int64?
+    var step: Int64
+    /// The row exists (keyed by client, metric, first); `dirty`: it changed.
+    var stored = false
+    var dirty = false
+
+    /// The datapoint at an evaluated tick `t` of the run's span; nil: none.
+    func value(at t: Int64) -> Int64? {
+        guard let start else { return nil }
+        if let last, t > last { return 0 }
+        return MetricRun.linear(start, step, from: first, to: t)
+    }
+
+    /// start + step × whole ticks from `from` to `to`; nil on overflow or before `from`.
+    static func linear(_ start: Int64, _ step: Int64, from: Int64, to: Int64) -> Int64? {
+        let (d, o1) = to.subtractingReportingOverflow(from)
+        guard !o1, d >= 0 else { return nil }
+        let (m, o2) = step.multipliedReportingOverflow(by: d / EvaluationCycle.tick)
+        let (v, o3) = start.addingReportingOverflow(m)
+        return o2 || o3 ? nil : v
+    }
+}
+
+/// The runs of one (client, metric), extended tick by tick: a datapoint that continues the
+/// current run changes nothing (an open run predicts it, a closed one rests at 0); the second
+/// datapoint of an open run sets its step; anything else closes the open run at the previous
+/// tick and starts a new run.
+struct MetricSeries {
+    private(set) var current: MetricRun?
+    private(set) var changed: [MetricRun] = []
+
+    init(latest: MetricRun?) { current = latest }
+
+    /// Appends the datapoint `v` (nil: none) of tick `t`; `previous` is the evaluated tick before it.
+    mutating func append(_ v: Int64?, at t: Int64, previous: Int64?) {
+        guard var cur = current else {
+            if let v { current = MetricRun(first: t, last: v == 0 ? t : nil, start: v, step: 0) }
+            return
+        }
+        if cur.value(at: t) == v { return }
+        if let v, cur.last == nil, let s = cur.start, let previous, cur.first == previous {
+            let k = (t - cur.first) / EvaluationCycle.tick
+            let (diff, o) = v.subtractingReportingOverflow(s)
+            if !o, k > 0, diff % k == 0 {
+                cur.step = diff / k
+                cur.dirty = true
+                current = cur
+                return
+            }
+        }
+        if cur.last == nil {
+            cur.last = max(previous ?? cur.first, cur.first)
+            cur.dirty = true
+            current = cur
+            if cur.value(at: t) == v { return }
+        }
+        if cur.dirty || !cur.stored { changed.append(cur) }
+        current = MetricRun(first: t, last: v == nil || v == 0 ? t : nil, start: v, step: 0)
+    }
+
+    /// Every run to write: changed rows and new ones.
+    var writes: [MetricRun] {
+        guard let cur = current, cur.dirty || !cur.stored else { return changed }
+        return changed + [cur]
+    }
+}
+
+/// Reading and writing `metric_run`.
+struct MetricRuns {
+    let c: Connection
+
+    static func run(_ s: Statement, from i: Int) -> MetricRun {
+        MetricRun(first: s.int(i), last: s.optionalInt(i + 1), start: s.optionalInt(i + 2), step: s.int(i + 3), stored: true)
+    }
+
+    /// The latest run of a pair that starts at or before `tick`.
+    func latest(client: Int64, metric: Int64, upTo tick: Int64) throws -> MetricRun? {
+        try c.query("SELECT first_tick, last_tick, start_value, step FROM metric_run WHERE client = ? AND metric = ? AND first_tick <= ? ORDER BY first_tick DESC LIMIT 1",
+                    [client, metric, tick]) { MetricRuns.run($0, from: 0) }.first
+    }
+
+    /// The latest run of every pair that starts at or before `tick` (one pass over the table).
+    func allLatest(upTo tick: Int64) throws -> [Int64: [Int64: MetricRun]] {
+        var out: [Int64: [Int64: MetricRun]] = [:]
+        try c.forEach("SELECT client, metric, max(first_tick), last_tick, start_value, step FROM metric_run WHERE first_tick <= ? GROUP BY client, metric", [tick]) { s in
+            out[s.int(0), default: [:]][s.int(1)] = MetricRuns.run(s, from: 2)
+        }
+        return out
+    }
+
+    /// The runs of a pair that cover ticks from `from` through `through`, in order.
+    func covering(client: Int64, metric: Int64, from: Int64, through: Int64) throws -> [MetricRun] {
+        try c.query("""
+            SELECT first_tick, last_tick, start_value, step FROM metric_run WHERE client = ?1 AND metric = ?2 AND first_tick <= ?4
+            AND first_tick >= coalesce((SELECT max(first_tick) FROM metric_run WHERE client = ?1 AND metric = ?2 AND first_tick <= ?3), ?3)
+            ORDER BY first_tick
+            """, [client, metric, from, through]) { MetricRuns.run($0, from: 0) }
+    }
+
+    func write(client: Int64, metric: Int64, _ runs: [MetricRun]) throws {
+        guard !runs.isEmpty else { return }
+        let insert = try c.prepare("INSERT OR REPLACE INTO metric_run(client, metric, first_tick, last_tick, start_value, step) VALUES (?, ?, ?, ?, ?, ?)")
+        let update = try c.prepare("UPDATE metric_run SET last_tick = ?, start_value = ?, step = ? WHERE client = ? AND metric = ? AND first_tick = ?")
+        for r in runs {
+            let last = r.last.map(SQLiteValue.integer) ?? .null, start = r.start.map(SQLiteValue.integer) ?? .null
+            if r.stored {
+                try update.bind([last, start, .integer(r.step), .integer(client), .integer(metric), .integer(r.first)])
+                _ = try update.step()
+            } else {
+                try insert.bind([.integer(client), .integer(metric), .integer(r.first), last, start, .integer(r.step)])
+                _ = try insert.step()
+            }
+        }
+    }
+
+    /// Drops the runs that cover nothing at or after `cutoff`: those followed by a run that
+    /// starts by then, and gaps (no datapoints) that start by then.
+    func prune(before cutoff: Int64) throws {
+        try c.execute("""
+            DELETE FROM metric_run WHERE EXISTS (SELECT 1 FROM metric_run AS n WHERE n.client = metric_run.client
+                AND n.metric = metric_run.metric AND n.first_tick > metric_run.first_tick AND n.first_tick <= ?)
+            """, [cutoff])
+        try c.execute("DELETE FROM metric_run WHERE start_value IS NULL AND first_tick <= ?", [cutoff])
     }
 }

@@ -15,9 +15,23 @@ import Testing
         return db
     }
 
+    /// Every violation event as list-violation-events shows it, oldest first.
+    static func listedEvents(_ db: FleetDatabase) throws -> [JSONValue] {
+        var out: [JSONValue] = []
+        var token: String? = nil
+        repeat {
+            let r = try Defender(db).listViolationEvents(start: 0, end: Fixtures.ms("2100-01-01T00:00:00Z"), thingName: nil, profile: nil, criteriaType: nil,
+                                                         verificationState: nil, maxResults: 250, nextToken: token)
+            out += r["violationEvents"]?.arrayValue ?? []
+            token = r["nextToken"]?.stringValue
+        } while token != nil
+        return out
+    }
+
+    /// "thing type time value" of every violation event.
     func events(_ db: FleetDatabase) throws -> [String] {
-        try db.connection.query("SELECT client_id, event_type, time, metric_value, violation_id FROM violation_event ORDER BY id") {
-            "\($0.text(0)) \($0.text(1)) \(Timestamp.iso($0.int(2))) \(Int($0.double(3)))"
+        try Self.listedEvents(db).map { e in
+            "\(e["thingName"]?.stringValue ?? "") \(e["violationEventType"]?.stringValue ?? "") \(e["violationEventTime"]?.stringValue ?? "") \(e["metricValue"]?["count"]?.int64Value ?? 0)"
         }
     }
 
@@ -30,7 +44,7 @@ import Testing
         try Fixtures.ingest(db, [Fixtures.event("d", t0 + 16 * min, .connected, session: "s2", version: 2)])
         #expect(try cycle.evaluate(at: t0 + 20 * min).cleared == 1)
         #expect(try events(db) == ["d in-alarm 2026-11-28T10:10:00+00:00 8", "d alarm-cleared 2026-11-28T10:20:00+00:00 0"])
-        let ids = Set(try db.connection.query("SELECT violation_id FROM violation_event") { $0.text(0) })
+        let ids = Set(try Self.listedEvents(db).compactMap { $0["violationId"]?.stringValue })
         #expect(ids.count == 1)
     }
 
@@ -61,7 +75,7 @@ import Testing
                                  Fixtures.event("d", t0 + 21 * min, .disconnected, session: "s2", version: 2)])
         _ = try EvaluationCycle(db).evaluate(at: t0, since: nil)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 40 * min)
-        let rows = try db.connection.query("SELECT event_type, violation_id FROM violation_event ORDER BY id") { ($0.text(0), $0.text(1)) }
+        let rows = try Self.listedEvents(db).map { ($0["violationEventType"]?.stringValue ?? "", $0["violationId"]?.stringValue ?? "") }
         #expect(rows.map(\.0) == ["in-alarm", "alarm-cleared", "in-alarm"])
         #expect(rows[0].1 == rows[1].1 && rows[2].1 != rows[0].1)
     }

@@ -55,6 +55,15 @@ CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
+CREATE TABLE metric_run (
+    client INTEGER NOT NULL REFERENCES client(id) ON DELETE CASCADE,
+    metric INTEGER NOT NULL,
+    first_tick INTEGER NOT NULL,
+    last_tick INTEGER,
+    start_value INTEGER,
+    step INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (client, metric, first_tick)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE mitigation_action (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -234,18 +243,29 @@ CREATE TABLE thing_type (
     deprecated_at INTEGER,
     created_at INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE violation_event (
+CREATE TABLE violation (
     id INTEGER PRIMARY KEY,
-    violation_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    behavior TEXT NOT NULL,
-    behavior_json TEXT NOT NULL,
-    metric_value REAL,
-    event_type TEXT NOT NULL,
-    time INTEGER NOT NULL,
+    client INTEGER NOT NULL REFERENCES client(id),
+    behavior INTEGER NOT NULL REFERENCES violation_behavior(id),
+    last_time INTEGER NOT NULL,
     verification_state TEXT,
-    verification_description TEXT
+    verification_description TEXT,
+    invalidation_reason TEXT,
+    legacy_id TEXT
+) STRICT;
+CREATE TABLE violation_behavior (
+    id INTEGER PRIMARY KEY,
+    profile TEXT NOT NULL,
+    name TEXT NOT NULL,
+    json TEXT NOT NULL,
+    UNIQUE (profile, json)
+) STRICT;
+CREATE TABLE "violation_event" (
+    id INTEGER PRIMARY KEY,
+    violation INTEGER NOT NULL REFERENCES violation(id),
+    type INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    metric_value INTEGER
 ) STRICT;
 CREATE INDEX alarm_profile_behavior ON alarm(profile, behavior, thing) WHERE in_alarm = 1;
 CREATE INDEX alarm_thing ON alarm(thing) WHERE in_alarm = 1;
@@ -255,6 +275,7 @@ CREATE INDEX client_max_ts ON client(max_ts);
 CREATE INDEX client_thing ON client(thing);
 CREATE INDEX group_log_group_id_time ON group_log(group_id, time);
 CREATE INDEX http_delivery_next_attempt_at ON http_delivery(next_attempt_at) WHERE delivered_at IS NULL;
+CREATE INDEX metric_run_open ON metric_run(client) WHERE last_tick IS NULL;
 CREATE INDEX mitigation_execution_task ON mitigation_execution(task);
 CREATE INDEX sqs_message_queue_visible_at ON sqs_message(queue, visible_at);
 CREATE INDEX sqs_message_receipt_handle ON sqs_message(receipt_handle);
@@ -270,4 +291,4 @@ CREATE INDEX thing_thing_id ON thing(thing_id);
 CREATE INDEX thing_type_name ON thing(type, name);
 CREATE INDEX thing_type_name_lower ON thing_type(name_lower);
 CREATE INDEX violation_event_time ON violation_event(time);
-CREATE INDEX violation_event_violation_id ON violation_event(violation_id);
+CREATE UNIQUE INDEX violation_legacy_id ON violation(legacy_id) WHERE legacy_id IS NOT NULL;
