@@ -118,10 +118,18 @@ public struct SigV4: Sendable {
             throw .malformed("X-Amz-Expires must be 1 to 604800 seconds")
         }
         let verified = try checkScope(credential, date: date, now: now, expires: expires)
-        let payload = request.header("x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD"
-        let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
-        try checkSignature(signature, canonical: canonical, date: date, scope: credential)
-        return verified
+        // Presigning signs the body's hash (botocore for every service but S3) or, as S3's
+        // presigners do, UNSIGNED-PAYLOAD: either is accepted.
+        let payloads = request.header("x-amz-content-sha256").map { [$0] } ?? [Self.hex(SHA256.hash(data: request.body)), "UNSIGNED-PAYLOAD"]
+        var failure = SigV4Failure.mismatch
+        for payload in payloads {
+            let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
+            do {
+                try checkSignature(signature, canonical: canonical, date: date, scope: credential)
+                return verified
+            } catch { failure = error }
+        }
+        throw failure
     }
 
     /// `AKID/20150830/us-east-1/iam/aws4_request`, checked against the key, the request's

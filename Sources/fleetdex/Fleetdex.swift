@@ -8,6 +8,8 @@ import Foundation
 @main
 struct Main {
     static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "serve" { Serve.exec(Array(args.dropFirst())) }
         do {
             var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(Array(CommandLine.arguments.dropFirst())))
             try command.run()
@@ -110,6 +112,8 @@ struct Fleetdex: ParsableCommand {
             StartDetectMitigationActionsTask.self, ListDetectMitigationActionsExecutions.self, DescribeDetectMitigationActionsTask.self,
             // notifications
             SNS.self, SQS.self,
+            // the AWS API on the wire
+            Serve.self,
             // the walkthrough
             Demo.self,
         ]

@@ -29,8 +29,9 @@ final class ServerProcess {
     init(_ extra: [String] = ["--no-evaluate"]) throws {
         dir = Self.root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        process.executableURL = Self.binaries.appendingPathComponent("fleetdex-server")
-        process.arguments = ["--db", dir.appendingPathComponent("fleet.sqlite").path, "--port", "0",
+        // `fleetdex serve` runs fleetdex-server in its place: the same process, signals and all.
+        process.executableURL = Self.binaries.appendingPathComponent("fleetdex")
+        process.arguments = ["serve", "--db", dir.appendingPathComponent("fleet.sqlite").path, "--port", "0",
                              "--access-key-id", "AKIDLOCAL", "--secret-access-key", "s3cret"] + extra
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice

@@ -60,3 +60,15 @@ import Testing
         #expect(server.stop() == 0)
     }
 }
+
+/// Requests no SDK would send (malformed bodies, unknown operations, oversized bodies, the
+/// SQS query protocol of older SDKs), signed with botocore's signer.
+@Suite struct RawRequestTests {
+    @Test func malformedAndOldProtocolRequests() throws {
+        let server = try ServerProcess()
+        let (status, out) = try ServerProcess.run(["python3", WireClientTests.clients.appendingPathComponent("raw_requests.py").path, server.endpoint])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains(" 0 failed"), "\(out)")
+        #expect(server.stop() == 0)
+    }
+}

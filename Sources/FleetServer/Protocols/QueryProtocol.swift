@@ -87,7 +87,9 @@ struct QueryProtocol {
 
     func respond(_ op: OperationModel, _ output: JSONValue, requestId: String) -> WireResponse {
         var xml = "<?xml version=\"1.0\"?>\n<\(op.name)Response xmlns=\"\(namespace)\">"
-        if let wrapper = op.resultWrapper {
+        // SQS's JSON model names no result element; its query answers use `<ActionResult>`.
+        let hasOutput = !(op.output?["members"]?.objectValue ?? []).isEmpty
+        if let wrapper = op.resultWrapper ?? (hasOutput ? op.name + "Result" : nil) {
             xml += "<\(wrapper)>"
             for m in op.output?["members"]?.objectValue ?? [] {
                 if let v = output[m.key], !v.isNull { xml += element(singularName(m.key, m.value), v, m.value) }
