@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# What the tests need on a fresh Debian machine, beside the Swift toolchain: the system SQLite,
+# curl (webhooks), the sqlite3 shell (the benchmark's comparison), and the real AWS clients the
+# server's tests drive (the AWS CLI and boto3; botocore also regenerates Model/).
+# Installs only what is missing. Run as root (or with sudo).
+set -euo pipefail
+
+missing=()
+pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev pkg-config)
+command -v curl >/dev/null || missing+=(curl)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+command -v python3 >/dev/null || missing+=(python3 python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null
+fi
+
+py=()
+python3 -c 'import boto3' 2>/dev/null || py+=(boto3)
+command -v aws >/dev/null || py+=(awscli)
+if [ ${#py[@]} -gt 0 ]; then
+    python3 -m pip install -q "${py[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${py[@]}"
+fi
