@@ -54,13 +54,21 @@ public final class FleetDatabase {
     // MARK: change tracking for dynamic groups
 
     private var hasDynamicGroups: Bool?
+    /// `PRAGMA data_version` when "no dynamic group" was last read: another connection's
+    /// commit (another process, another handle of a server) changes it.
+    private var checkedAtVersion: Int64?
 
     /// Whether changes need tracking: only while a dynamic group exists (a new group is
-    /// built over the whole fleet anyway).
+    /// built over the whole fleet anyway). "Yes" is kept (tracking with no group left only
+    /// writes rows the next refresh drops); "no" is read again once another connection has
+    /// committed, so a long-running process sees a group another process created.
     public var tracksChanges: Bool {
-        if let known = hasDynamicGroups { return known }
+        if hasDynamicGroups == true { return true }
+        let version = try? connection.scalar("PRAGMA data_version")?.int
+        if hasDynamicGroups == false, version != nil, version == checkedAtVersion { return false }
         let known = (try? connection.scalar("SELECT 1 FROM thing_group WHERE query IS NOT NULL LIMIT 1")) != nil
         hasDynamicGroups = known
+        checkedAtVersion = version
         return known
     }
 

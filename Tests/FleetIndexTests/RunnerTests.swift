@@ -157,4 +157,66 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
         #expect(log.rejections == [2, 4])
         #expect(log.evaluations == [Self.t0 + 900_000])
     }
+
+    /// A runner that has run a while, then another handle (another process, another server
+    /// connection) creates a profile and a dynamic group: the runner's next cycle evaluates the
+    /// profile and keeps the group up to date with what the runner itself ingests.
+    @Test func anotherHandlesProfileAndGroupAreSeenAtTheNextCycle() async throws {
+        let seed = try Fixtures.database()
+        let path = seed.connection.path
+        for name in ["t1", "t2"] { _ = try Registry(seed).createThing(name: name, typeName: nil, attributes: nil, at: Self.t0) }
+        let clock = ManualClock(Self.t0 + 1_000)
+        let log = RunnerLog()
+        let runner = Runner(clock: clock, open: { try FleetDatabase(path: path) }, report: { log.add($0) })
+        try runner.start()
+        // The runner ingests and evaluates with no profile and no dynamic group.
+        let first = await runner.submit([PresenceInput(line: 1, json: Self.event("t1", Self.t0 + 1_000, "connected")),
+                                 PresenceInput(line: 2, json: Self.event("t1", Self.t0 + 60_000, "disconnected"))])
+        #expect(first.summary.accepted == 2, "\(first)")
+        clock.set(Self.t0 + 300_000)
+        #expect(eventually(5) { log.evaluations.count == 1 })
+
+        // A long-lived handle (a server's pooled connection) writes to the registry while no
+        // dynamic group exists.
+        let server = try FleetDatabase(path: path)
+        _ = try Registry(server).updateThing(name: "t1", typeName: nil, removeThingType: false,
+                                             attributePayload: ([("site", "boulder")], true), expectedVersion: nil)
+        // Another handle creates the profile and the groups.
+        let other = try FleetDatabase(path: path)
+        _ = try Defender(other).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil,
+                                                      additionalMetrics: nil, at: Self.t0 + 310_000)
+        _ = try Defender(other).attachSecurityProfile(name: "P", targetARN: other.iotARN("all/things"))
+        for (name, query) in [("Lost", "connectivity.disconnectReason:CONNECTION_LOST"), ("Violating", "deviceDefender.P.*.inViolation:true"),
+                              ("Denver", "attributes.site:denver")] {
+            _ = try DynamicGroups(other).createDynamicThingGroup(name: name, query: query, indexName: nil, queryVersion: nil, properties: nil,
+                                                                 at: Self.t0 + 310_000)
+        }
+        func members(_ g: String) throws -> [String] {
+            try Registry(other).listThingsInThingGroup(group: g, recursive: false, maxResults: nil, nextToken: nil)["things"]?.arrayValue?
+                .compactMap(\.stringValue) ?? []
+        }
+        #expect(try members("Lost") == ["t1"])
+        #expect(try members("Violating") == [])
+
+        // The long-lived handle moves t2 to Denver; the runner ingests t2's disconnect, then
+        // evaluates the next ticks.
+        _ = try Registry(server).updateThing(name: "t2", typeName: nil, removeThingType: false,
+                                             attributePayload: ([("site", "denver")], true), expectedVersion: nil)
+        _ = await runner.submit([PresenceInput(line: 3, json: Self.event("t2", Self.t0 + 320_000, "connected")),
+                                 PresenceInput(line: 4, json: Self.event("t2", Self.t0 + 330_000, "disconnected"))])
+        clock.set(Self.t0 + 900_000)
+        #expect(eventually(5) { log.evaluations.count == 2 })
+        // After the groups' first full build, only tracked changes refresh them.
+        _ = try Registry(server).updateThing(name: "t1", typeName: nil, removeThingType: false,
+                                             attributePayload: ([("site", "denver")], true), expectedVersion: nil)
+        clock.set(Self.t0 + 1_200_000)
+        #expect(eventually(5) { log.evaluations.count == 3 })
+        _ = await runner.stop()
+        let violations = try Defender(other).listActiveViolations(thingName: nil, profile: "P", criteriaType: nil, verificationState: nil,
+                                                                  maxResults: nil, nextToken: nil)["activeViolations"]?.arrayValue ?? []
+        #expect(Set(violations.compactMap { $0["thingName"]?.stringValue }) == ["t1", "t2"])
+        #expect(try members("Lost") == ["t1", "t2"], "t2's disconnect, ingested by the runner, is tracked for the group")
+        #expect(try members("Violating") == ["t1", "t2"])
+        #expect(try members("Denver") == ["t1", "t2"], "the long-lived handle's registry writes are tracked for the new group")
+    }
 }
