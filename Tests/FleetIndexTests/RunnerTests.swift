@@ -74,8 +74,8 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
 @Suite struct RunnerTests {
     static let t0 = Fixtures.ms("2026-11-28T10:00:00Z")
 
-    static func event(_ client: String, _ at: Int64, _ kind: String) -> [UInt8] {
-        Array(#"{"clientId":"\#(client)","timestamp":\#(at),"eventType":"\#(kind)","sessionIdentifier":"s-\#(client)","principalIdentifier":"p","versionNumber":1\#(kind == "disconnected" ? #","disconnectReason":"CONNECTION_LOST","clientInitiatedDisconnect":false"# : "")}"#.utf8)
+    static func event(_ client: String, _ at: Int64, _ kind: String, session: String? = nil) -> [UInt8] {
+        Array(#"{"clientId":"\#(client)","timestamp":\#(at),"eventType":"\#(kind)","sessionIdentifier":"\#(session ?? "s-" + client)","principalIdentifier":"p","versionNumber":1\#(kind == "disconnected" ? #","disconnectReason":"CONNECTION_LOST","clientInitiatedDisconnect":false"# : "")}"#.utf8)
     }
 
     /// A webhook endpoint that accepts the connection and never answers delays neither the
@@ -218,5 +218,60 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
         #expect(try members("Lost") == ["t1", "t2"], "t2's disconnect, ingested by the runner, is tracked for the group")
         #expect(try members("Violating") == ["t1", "t2"])
         #expect(try members("Denver") == ["t1", "t2"], "the long-lived handle's registry writes are tracked for the new group")
+    }
+
+    /// Readers on their own handles (search, describe, metric values) in parallel with the
+    /// runner committing thousands of events and evaluating: no reader ever fails.
+    @Test func readersNeverFailWhileTheRunnerWrites() async throws {
+        let seed = try Fixtures.database()
+        let path = seed.connection.path
+        for i in 0..<50 { _ = try Registry(seed).createThing(name: "t\(i)", typeName: nil, attributes: [("site", "s\(i % 5)")], at: Self.t0) }
+        _ = try Defender(seed).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil,
+                                                     additionalMetrics: nil, at: Self.t0)
+        _ = try Defender(seed).attachSecurityProfile(name: "P", targetARN: seed.iotARN("all/things"))
+        let clock = ManualClock(Self.t0 + 1_000)
+        let runner = Runner(clock: clock, open: { try FleetDatabase(path: path) })
+        try runner.start()
+        let stop = Mutex(false)
+        let counts = Mutex((reads: 0, failures: [String]()))
+        let readers = (0..<2).map { r in
+            Thread {
+                guard let db = try? FleetDatabase(path: path) else { counts.withLock { $0.failures.append("open") }; return }
+                var i = 0
+                while !stop.withLock({ $0 }) {
+                    do {
+                        switch i % 3 {
+                        case 0: _ = try Search(db).searchIndex(indexName: nil, query: "connectivity.connected:false AND attributes.site:s\(i % 5)",
+                                                               maxResults: 100, nextToken: nil, at: Self.t0)
+                        case 1: _ = try Registry(db).describeThing(name: "t\((i + r) % 50)")
+                        default: _ = try Defender(db).listMetricValues(thingName: "t\(i % 50)", metric: "aws:disconnect-duration", start: Self.t0,
+                                                                       end: Self.t0 + 86_400_000, dimension: nil, maxResults: nil, nextToken: nil)
+                        }
+                        counts.withLock { $0.reads += 1 }
+                    } catch {
+                        counts.withLock { $0.failures.append("\(error)") }
+                    }
+                    i += 1
+                }
+            }
+        }
+        for t in readers { t.start() }
+        var accepted = 0
+        for round in 0..<40 {
+            var batch: [PresenceInput] = []
+            for i in 0..<50 {
+                let at = Self.t0 + Int64(round) * 60_000 + Int64(i) * 100
+                batch.append(PresenceInput(line: round * 100 + i, json: Self.event("t\(i)", at, round % 2 == 0 ? "connected" : "disconnected", session: "s\(round / 2)")))
+            }
+            accepted += await runner.submit(batch).summary.accepted
+            if round % 5 == 4 { clock.advance(by: 300_000) }
+        }
+        _ = await runner.stop()
+        stop.withLock { $0 = true }
+        while readers.contains(where: { $0.isExecuting }) { try await Task.sleep(for: .milliseconds(10)) }
+        let (reads, failures) = counts.withLock { ($0.reads, $0.failures) }
+        #expect(accepted == 2_000)
+        #expect(reads >= 1_000, "\(reads) reads")
+        #expect(failures.isEmpty, "\(failures.count) failed reads: \(failures.prefix(3))")
     }
 }
