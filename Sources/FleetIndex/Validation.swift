@@ -32,9 +32,9 @@ public enum Validation {
     }
 
     /// `maxResults` within AWS's bounds.
-    public static func maxResults(_ v: Int?, default d: Int, max: Int) throws(FleetError) -> Int {
+    public static func maxResults(_ v: Int?, default d: Int, max: Int, member: String = "maxResults") throws(FleetError) -> Int {
         guard let v else { return d }
-        guard v >= 1 && v <= max else { throw .invalid(member: "maxResults", "must be between 1 and \(max), got \(v)") }
+        guard v >= 1 && v <= max else { throw .invalid(member: member, "must be between 1 and \(max), got \(v)") }
         return v
     }
 }

@@ -237,6 +237,28 @@ public enum Operations {
             return try Registry(c.db).updateThingShadow(thingName: i.required("thingName"), shadowName: i.string("shadowName"), payload: payload, at: c.now)
         },
         "DeleteThingShadow": { c, i in try Registry(c.db).deleteThingShadow(thingName: i.required("thingName"), shadowName: i.string("shadowName")) },
+        "ListNamedShadowsForThing": { c, i in
+            try Registry(c.db).listNamedShadowsForThing(thingName: i.required("thingName"), pageSize: i.int("pageSize"),
+                                                        nextToken: i.string("nextToken"), at: c.now)
+        },
+        // Until the MQTT endpoint exists, only the shadow topics have somewhere to go.
+        "Publish": { c, i in
+            let topic = try i.required("topic")
+            let parts = topic.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 5, parts[0] == "$aws", parts[1] == "things", parts[3] == "shadow" else {
+                throw FleetError.invalid(member: "topic", "'\(topic)' has no subscriber here: fleetdex takes $aws/things/THING/shadow/... topics")
+            }
+            let thing = parts[2]
+            let named = parts.count >= 7 && parts[4] == "name"
+            let shadow = named ? parts[5] : nil
+            switch named ? Array(parts[6...]) : Array(parts[4...]) {
+            case ["update"]: _ = try Registry(c.db).updateThingShadow(thingName: thing, shadowName: shadow, payload: shadowDocument(i), at: c.now)
+            case ["delete"]: _ = try Registry(c.db).deleteThingShadow(thingName: thing, shadowName: shadow)
+            case ["get"]: _ = try Registry(c.db).getThingShadow(thingName: thing, shadowName: shadow)
+            default: throw FleetError.invalid(member: "topic", "'\(topic)' is not a shadow request topic (update, get, delete)")
+            }
+            return empty
+        },
     ]
 
     /// The `payload` blob of an iot-data request, as the JSON document it must be.

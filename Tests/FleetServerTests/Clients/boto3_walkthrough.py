@@ -187,6 +187,12 @@ check("sqs long poll waits on an empty queue", empty == [] and time.time() - sta
 data.update_thing_shadow(thingName="test_thing", payload=json.dumps({"state": {"reported": {"temp": 71.5}}}).encode())
 doc = json.loads(data.get_thing_shadow(thingName="test_thing")["payload"].read())
 check("iot-data get_thing_shadow", doc["state"]["reported"]["temp"] == 71.5, doc)
+data.update_thing_shadow(thingName="test_thing", shadowName="config", payload=b'{"state":{"desired":{"rate":5}}}')
+data.publish(topic="$aws/things/test_thing/shadow/name/battery/update", payload=b'{"state":{"reported":{"pct":80}}}')
+names = data.list_named_shadows_for_thing(thingName="test_thing")["results"]
+check("iot-data list_named_shadows_for_thing (one from publish)", names == ["battery", "config"], names)
+code = error_code(data.publish, topic="a/b", payload=b"x")
+check("iot-data publish elsewhere -> InvalidRequestException", code[0] == "InvalidRequestException", code)
 check("iot search by shadow", [x["thingName"] for x in iot.search_index(queryString="shadow.reported.temp>70")["things"]] == ["test_thing"])
 
 # clean-up
