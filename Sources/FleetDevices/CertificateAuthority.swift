@@ -52,7 +52,7 @@ public struct CertificateAuthority {
         }
         return try c.transaction {
             if let ca = try existing(db) { return ca }  // made meanwhile by another process
-            let algorithm = try algorithm ?? (db.meta("ca_key_algorithm").flatMap(KeyAlgorithm.init(rawValue:))) ?? .ecP256
+            let algorithm = algorithm ?? .ecP256
             let key = try algorithm.generate()
             let name = try DistinguishedName {
                 OrganizationName("fleetdex")

@@ -266,6 +266,28 @@ public struct Certificates {
                                     thingNames: things.map(\.0), exclusiveThing: things.first { $0.1 == "EXCLUSIVE_THING" }?.0)
     }
 
+    /// The `iot:Certificate.*` policy variables of a stored certificate: `Subject.` and
+    /// `Issuer.` with CommonName, Organization, OrganizationalUnit, Country, State, Locality
+    /// (the first value of each; AWS's multi-valued `.List` forms are not made).
+    public func policyVariables(certificateId: String) throws -> [String: String] {
+        guard let r = try find(certificateId), let cert = try? Certificate(pemEncoded: r.pem) else { return [:] }
+        var out: [String: String] = [:]
+        let names: [(ASN1ObjectIdentifier, String)] = [
+            (.RDNAttributeType.commonName, "CommonName"), (.RDNAttributeType.organizationName, "Organization"),
+            (.RDNAttributeType.organizationalUnitName, "OrganizationalUnit"), (.RDNAttributeType.countryName, "Country"),
+            (.RDNAttributeType.stateOrProvinceName, "State"), (.RDNAttributeType.localityName, "Locality"),
+        ]
+        for (prefix, dn) in [("Subject.", cert.subject), ("Issuer.", cert.issuer)] {
+            for rdn in dn {
+                for a in rdn {
+                    guard let name = names.first(where: { $0.0 == a.type })?.1, let text = String(a.value) else { continue }
+                    if out[prefix + name] == nil { out[prefix + name] = text }
+                }
+            }
+        }
+        return out
+    }
+
     // MARK: thing principals
 
     func thingRow(_ name: String) throws -> Int64 {

@@ -274,7 +274,8 @@ public struct Policies {
 
     /// The policy context of an MQTT connection by `clientId` with certificate `principal`:
     /// the thing is the one attached exclusively, else the attached thing named `clientId`
-    /// (AWS's rule); IsAttached says whether a thing named `clientId` is attached.
+    /// (AWS's rule); IsAttached says whether a thing named `clientId` is attached; the
+    /// `iot:Certificate.*` variables come from the certificate.
     public func connectionContext(principal: String, clientId: String, sourceIp: String? = nil) throws -> PolicyContext {
         let things = try c.query("""
             SELECT t.name, p.type, y.name, t.attributes FROM thing_principal AS p JOIN thing AS t ON t.id = p.thing
@@ -285,8 +286,11 @@ public struct Policies {
         if let thing, case .object(let ms)? = try? JSONValue.parse(thing.3) {
             for m in ms { if let s = m.value.stringValue { attrs[m.key] = s } }
         }
+        let certs = Certificates(db)
+        let certificate = try certs.certificateId(fromARN: principal).map { try certs.policyVariables(certificateId: $0) } ?? [:]
         return PolicyContext(clientId: clientId, thingName: thing?.0, thingTypeName: thing?.2,
-                             isAttached: things.contains { $0.0 == clientId }, thingAttributes: attrs, sourceIp: sourceIp)
+                             isAttached: things.contains { $0.0 == clientId }, thingAttributes: attrs,
+                             certificate: certificate, sourceIp: sourceIp)
     }
 
     /// Whether the certificate `principal`, connected as `clientId`, may do `action` on `resource`.

@@ -165,6 +165,14 @@ import Testing
         #expect(try p.authorize(principal: arn, clientId: "pump-17", action: "iot:Publish", resource: "arn:aws:iot:us-east-1:123456789012:topic/boulder/t") == .implicitDeny)
         let ctx = try p.connectionContext(principal: arn, clientId: "pump-17")
         #expect(ctx.thingName == "pump-17" && ctx.isAttached == true && ctx.thingAttributes == ["site": "denver"])
+        #expect(ctx.certificate["Subject.CommonName"] == "fleetdex IoT Certificate")
+        #expect(ctx.certificate["Issuer.Organization"] == "fleetdex")
+        let csr = try certs.createCertificateFromCsr(csr: try DeviceFixtures.csr(commonName: "pump-17"), setAsActive: true, at: t0)
+        let csrArn = csr["certificateArn"]!.stringValue!
+        _ = try p.createPolicy(name: "ByCN", document: #"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:Certificate.Subject.CommonName}"}}"#, at: t0)
+        _ = try p.attachPolicy(name: "ByCN", target: csrArn, at: t0)
+        #expect(try p.authorize(principal: csrArn, clientId: "pump-17", action: "iot:Connect", resource: client) == .allowed)
+        #expect(try p.authorize(principal: csrArn, clientId: "pump-18", action: "iot:Connect", resource: client + "8") == .implicitDeny)
         // Only the default version counts.
         _ = try p.createPolicyVersion(name: "Thing", document: PolicyTests.doc(#"{"Effect":"Deny","Action":"iot:*","Resource":"*"}"#), setAsDefault: true, at: t0)
         #expect(try p.authorize(principal: arn, clientId: "pump-17", action: "iot:Connect", resource: client) == .explicitDeny)

@@ -187,8 +187,14 @@ import Testing
         }
         let root = try cli.run(["get-root-ca"])
         #expect(root.code == 0 && root.out.hasPrefix("-----BEGIN CERTIFICATE-----") && !root.out.contains("PRIVATE KEY"))
-        let keys = try step(["create-keys-and-certificate", "--set-as-active"], "iot", "CreateKeysAndCertificate")
+        let keyFile = cli.dir.appendingPathComponent("device.key").path, certFile = cli.dir.appendingPathComponent("device.pem").path
+        let keys = try step(["create-keys-and-certificate", "--set-as-active", "--private-key-outfile", keyFile, "--certificate-pem-outfile", certFile],
+                            "iot", "CreateKeysAndCertificate")
         #expect(keys["keyPair"]?["PrivateKey"]?.stringValue?.contains("PRIVATE KEY") == true)
+        // The AWS CLI's outfiles: the key owner-only.
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8) == keys["keyPair"]?["PrivateKey"]?.stringValue)
+        #expect(try String(contentsOfFile: certFile, encoding: .utf8) == keys["certificatePem"]?.stringValue)
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let id = keys["certificateId"]?.stringValue ?? "", arn = keys["certificateArn"]?.stringValue ?? ""
         let csr = try step(["create-certificate-from-csr", "--certificate-signing-request=" + Self.csr], "iot", "CreateCertificateFromCsr")
         try step(["describe-certificate", "--certificate-id", id], "iot", "DescribeCertificate")
