@@ -78,7 +78,7 @@ OPERATIONS = {
         # policies
         "CreatePolicy", "GetPolicy", "ListPolicies", "DeletePolicy", "CreatePolicyVersion",
         "ListPolicyVersions", "GetPolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion",
-        "AttachPolicy", "DetachPolicy", "ListAttachedPolicies", "ListTargetsForPolicy",
+        "AttachPolicy", "DetachPolicy", "ListAttachedPolicies", "ListTargetsForPolicy", "TestAuthorization",
     ],
     "iot-data": [
         # shadows: the CLI's update-/get-/delete-thing-shadow print the shadow document itself

@@ -104,6 +104,12 @@ public struct CertificateAuthority {
         try load(db, algorithm: algorithm, at: now).certificatePEM
     }
 
+    /// The MQTT endpoint's server certificate and key, signed by the CA of `db` (made if need be).
+    public static func serverCertificate(_ db: FleetDatabase, dnsNames: [String] = ["localhost"], ipAddresses: [String] = ["127.0.0.1"],
+                                         at now: Int64) throws -> (certificatePEM: String, privateKeyPEM: String) {
+        try load(db, at: now).issueServerCertificate(dnsNames: dnsNames, ipAddresses: ipAddresses, at: now)
+    }
+
     // MARK: issuing
 
     /// A device certificate for `publicKey`, valid from `now` to the end of 2049 (as AWS's own).

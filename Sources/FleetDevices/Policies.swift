@@ -293,6 +293,73 @@ public struct Policies {
                              certificate: certificate, sourceIp: sourceIp)
     }
 
+    /// TestAuthorization: each authInfo decided against the principal's policies (plus
+    /// `policyNamesToAdd`, less `policyNamesToSkip`) in the context of a connection by
+    /// `clientId`. An authInfo with several resources is allowed when every one is; a
+    /// policy is listed as allowing (explicitly denying) when it does so for any of them.
+    public func testAuthorization(principal: String?, clientId: String?, authInfos: JSONValue,
+                                  policyNamesToAdd: [String], policyNamesToSkip: [String]) throws -> JSONValue {
+        guard let infos = authInfos.arrayValue, (1...10).contains(infos.count) else {
+            throw FleetError.invalid(member: "authInfos", "must be a list of 1 to 10 authorization infos")
+        }
+        let actions = ["PUBLISH": "iot:Publish", "SUBSCRIBE": "iot:Subscribe", "RECEIVE": "iot:Receive", "CONNECT": "iot:Connect"]
+        var parsed: [(type: String, resources: [String])] = []
+        for info in infos {
+            guard case .object = info, let type = info["actionType"]?.stringValue, actions[type] != nil else {
+                throw FleetError.invalid(member: "authInfos", "entries need an actionType of PUBLISH, SUBSCRIBE, RECEIVE or CONNECT")
+            }
+            guard let rs = info["resources"]?.arrayValue, !rs.isEmpty, rs.allSatisfy({ $0.stringValue != nil }) else {
+                throw FleetError.invalid(member: "authInfos", "entries need a non-empty list of resources (ARNs)")
+            }
+            parsed.append((type, rs.compactMap(\.stringValue)))
+        }
+        var named: [(name: String, doc: PolicyDocument)] = []
+        var context = PolicyContext(clientId: clientId)
+        if let principal {
+            try Certificates(db).checkPrincipal(principal)
+            named = try c.query("""
+                SELECT p.name, v.document FROM policy_target AS t JOIN policy AS p ON p.id = t.policy
+                JOIN policy_version AS v ON v.policy = p.id AND v.version = p.default_version
+                WHERE t.target = ? ORDER BY p.name
+                """, [principal]) { ($0.text(0), $0.text(1)) }.compactMap { r in (try? PolicyDocument.parse(r.1)).map { (r.0, $0) } }
+            if let clientId { context = try connectionContext(principal: principal, clientId: clientId) }
+        }
+        for name in policyNamesToAdd where !named.contains(where: { $0.name == name }) {
+            let p = try require(name)
+            guard let d = try document(p.id, p.defaultVersion) else { continue }
+            named.append((name, try PolicyDocument.parse(d.text)))
+        }
+        named.removeAll { policyNamesToSkip.contains($0.name) }
+        func refs(_ names: [String]) -> JSONValue {
+            jsonObject([("policies", .array(names.map { jsonObject([("policyName", .string($0)), ("policyArn", .string(policyARN($0)))]) }))])
+        }
+        var results: [JSONValue] = []
+        for info in parsed {
+            let action = actions[info.type]!
+            var allowing: [String] = [], denying: [String] = [], silent: [String] = []
+            var decision = PolicyDecision.allowed
+            for r in info.resources {
+                let d = PolicyEvaluator.evaluate(named.map(\.doc), action: action, resource: r, context: context)
+                if d == .explicitDeny || (d == .implicitDeny && decision == .allowed) { decision = d }
+            }
+            for p in named {
+                let ds = info.resources.map { PolicyEvaluator.evaluate([p.doc], action: action, resource: $0, context: context) }
+                if ds.contains(.explicitDeny) { denying.append(p.name) }
+                else if ds.contains(.allowed) { allowing.append(p.name) }
+                else { silent.append(p.name) }
+            }
+            let missing = PolicyEvaluator.unresolved(named.map(\.doc), action: action, context: context)
+            results.append(jsonObject([
+                ("authInfo", jsonObject([("actionType", .string(info.type)), ("resources", .array(info.resources.map(JSONValue.string)))])),
+                ("allowed", refs(allowing)),
+                ("denied", jsonObject([("implicitDeny", refs(silent)), ("explicitDeny", refs(denying))])),
+                ("authDecision", .string(decision == .allowed ? "ALLOWED" : decision == .explicitDeny ? "EXPLICIT_DENY" : "IMPLICIT_DENY")),
+                ("missingContextValues", .array(missing.map(JSONValue.string))),
+            ]))
+        }
+        return jsonObject([("authResults", .array(results))])
+    }
+
     /// Whether the certificate `principal`, connected as `clientId`, may do `action` on `resource`.
     public func authorize(principal: String, clientId: String, action: String, resource: String) throws -> PolicyDecision {
         PolicyEvaluator.evaluate(try effectivePolicies(principal: principal), action: action, resource: resource,

@@ -92,6 +92,30 @@ public enum PolicyEvaluator {
         evaluate(policies, action: action, resource: resource, context: context).isAllowed
     }
 
+    /// The policy variables and context keys of the statements for `action` that `context`
+    /// cannot resolve (TestAuthorization's missingContextValues), by name, sorted.
+    public static func unresolved(_ policies: [PolicyDocument], action: String, context: PolicyContext) -> [String] {
+        let act = Array(action.lowercased().unicodeScalars)
+        var names = Set<String>()
+        func scan(_ text: String) {
+            var rest = Substring(text)
+            while let open = rest.range(of: "${"), let close = rest[open.upperBound...].firstIndex(of: "}") {
+                let name = String(rest[open.upperBound..<close])
+                if !["*", "?", "$"].contains(name), context.value(name) == nil { names.insert(name) }
+                rest = rest[rest.index(after: close)...]
+            }
+        }
+        for p in policies {
+            for s in p.statements {
+                let hit = s.actions.contains { a in pattern(a.lowercased(), nil).map { match($0, act) } ?? false }
+                guard hit != s.notAction else { continue }
+                s.resources.forEach(scan)
+                for c in s.conditions { c.values.forEach(scan) }
+            }
+        }
+        return names.sorted()
+    }
+
     /// Whether one statement applies to the request.
     public static func applies(_ s: PolicyStatement, action: String, resource: String, context: PolicyContext) -> Bool {
         let act = Array(action.lowercased().unicodeScalars)

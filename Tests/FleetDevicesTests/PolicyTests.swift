@@ -177,4 +177,40 @@ import Testing
         _ = try p.createPolicyVersion(name: "Thing", document: PolicyTests.doc(#"{"Effect":"Deny","Action":"iot:*","Resource":"*"}"#), setAsDefault: true, at: t0)
         #expect(try p.authorize(principal: arn, clientId: "pump-17", action: "iot:Connect", resource: client) == .explicitDeny)
     }
+
+    @Test func testAuthorization() throws {
+        let db = try DeviceFixtures.database()
+        let p = Policies(db), certs = Certificates(db)
+        _ = try Registry(db).createThing(name: "pump-17", typeName: nil, attributes: nil, at: t0)
+        let arn = try certs.createKeysAndCertificate(setAsActive: true, keyAlgorithm: .ecP256, at: t0)["certificateArn"]!.stringValue!
+        _ = try certs.attachThingPrincipal(thingName: "pump-17", principal: arn, type: nil, at: t0)
+        let topic = "arn:aws:iot:us-east-1:123456789012:topic/"
+        _ = try p.createPolicy(name: "Own", document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Connect","iot:Publish"],"Resource":["arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}","arn:aws:iot:us-east-1:123456789012:topic/${iot:ClientId}/*"]}]}"#, at: t0)
+        _ = try p.createPolicy(name: "NoAdmin", document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/pump-17/admin"}]}"#, at: t0)
+        _ = try p.createPolicy(name: "Extra", document: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Subscribe","Resource":"*"}]}"#, at: t0)
+        _ = try p.attachPolicy(name: "Own", target: arn, at: t0)
+        _ = try p.attachPolicy(name: "NoAdmin", target: arn, at: t0)
+        let infos = try JSONValue.parse(#"[{"actionType":"PUBLISH","resources":["\#(topic)pump-17/t"]},{"actionType":"PUBLISH","resources":["\#(topic)pump-17/t","\#(topic)pump-17/admin"]},{"actionType":"SUBSCRIBE","resources":["arn:aws:iot:us-east-1:123456789012:topicfilter/x"]},{"actionType":"CONNECT","resources":["arn:aws:iot:us-east-1:123456789012:client/pump-17"]}]"#)
+        let r = try p.testAuthorization(principal: arn, clientId: "pump-17", authInfos: infos, policyNamesToAdd: [], policyNamesToSkip: [])
+        let results = try #require(r["authResults"]?.arrayValue)
+        #expect(results.map { $0["authDecision"]!.stringValue! } == ["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY", "ALLOWED"])
+        #expect(results[0]["allowed"]?["policies"]?.arrayValue?.map { $0["policyName"]!.stringValue! } == ["Own"])
+        #expect(results[0]["denied"]?["implicitDeny"]?["policies"]?.arrayValue?.map { $0["policyName"]!.stringValue! } == ["NoAdmin"])
+        #expect(results[1]["denied"]?["explicitDeny"]?["policies"]?.arrayValue?.map { $0["policyName"]!.stringValue! } == ["NoAdmin"])
+        // Added and skipped policies.
+        let sub = try JSONValue.parse(#"[{"actionType":"SUBSCRIBE","resources":["arn:aws:iot:us-east-1:123456789012:topicfilter/x"]}]"#)
+        let added = try p.testAuthorization(principal: arn, clientId: "pump-17", authInfos: sub, policyNamesToAdd: ["Extra"], policyNamesToSkip: [])
+        #expect(added["authResults"]?.arrayValue?.first?["authDecision"]?.stringValue == "ALLOWED")
+        let skipped = try p.testAuthorization(principal: arn, clientId: "pump-17", authInfos: infos, policyNamesToAdd: [], policyNamesToSkip: ["NoAdmin"])
+        #expect(skipped["authResults"]?.arrayValue?[1]["authDecision"]?.stringValue == "ALLOWED")
+        // A missing client id leaves the thing and client variables unresolved.
+        let bare = try p.testAuthorization(principal: arn, clientId: nil, authInfos: infos, policyNamesToAdd: [], policyNamesToSkip: [])
+        #expect(bare["authResults"]?.arrayValue?[0]["missingContextValues"]?.arrayValue == [.string("iot:ClientId"), .string("iot:Connection.Thing.ThingName")])
+        #expect(bare["authResults"]?.arrayValue?[0]["authDecision"]?.stringValue == "IMPLICIT_DENY")
+        // Errors.
+        #expect(DeviceFixtures.exception { try p.testAuthorization(principal: arn, clientId: nil, authInfos: .array([]), policyNamesToAdd: [], policyNamesToSkip: []) } == "InvalidRequestException")
+        #expect(DeviceFixtures.exception { try p.testAuthorization(principal: arn, clientId: nil, authInfos: try JSONValue.parse(#"[{"actionType":"FLY","resources":["x"]}]"#), policyNamesToAdd: [], policyNamesToSkip: []) } == "InvalidRequestException")
+        #expect(DeviceFixtures.exception { try p.testAuthorization(principal: arn, clientId: nil, authInfos: sub, policyNamesToAdd: ["Nope"], policyNamesToSkip: []) } == "ResourceNotFoundException")
+        #expect(DeviceFixtures.exception { try p.testAuthorization(principal: "arn:aws:iot:us-east-1:123456789012:cert/" + String(repeating: "a", count: 64), clientId: nil, authInfos: sub, policyNamesToAdd: [], policyNamesToSkip: []) } == "ResourceNotFoundException")
+    }
 }

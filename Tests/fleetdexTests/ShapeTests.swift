@@ -215,6 +215,10 @@ import Testing
         try step(["attach-policy", "--policy-name", "Dev", "--target", arn], "iot", "AttachPolicy")
         try step(["list-attached-policies", "--target", arn], "iot", "ListAttachedPolicies")
         try step(["list-targets-for-policy", "--policy-name", "Dev"], "iot", "ListTargetsForPolicy")
+        let auth = try step(["test-authorization", "--principal", arn, "--client-id", "d1", "--auth-infos",
+                             #"[{"actionType":"CONNECT","resources":["arn:aws:iot:us-east-1:123456789012:client/d1"]},{"actionType":"PUBLISH","resources":["arn:aws:iot:us-east-1:123456789012:topic/t"]}]"#],
+                            "iot", "TestAuthorization")
+        #expect(auth["authResults"]?.arrayValue?.compactMap { $0["authDecision"]?.stringValue } == ["ALLOWED", "IMPLICIT_DENY"])
         try step(["detach-policy", "--policy-name", "Dev", "--target", arn], "iot", "DetachPolicy")
         try step(["delete-policy", "--policy-name", "Dev"], "iot", "DeletePolicy")
         try step(["detach-thing-principal", "--thing-name", "d1", "--principal", arn], "iot", "DetachThingPrincipal")

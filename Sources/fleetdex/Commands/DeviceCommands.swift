@@ -312,3 +312,20 @@ struct ListTargetsForPolicy: ParsableCommand {
         Output.emit(try Policies(try g.open()).listTargetsForPolicy(name: policyName, pageSize: pageSize, marker: marker), try g.format())
     }
 }
+
+struct TestAuthorization: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "test-authorization",
+        abstract: "Decide MQTT actions against a principal's policies, as a connection by --client-id would be decided.",
+        discussion: example(#"fleetdex test-authorization --principal arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2 --client-id pump-17 --auth-infos '[{"actionType":"PUBLISH","resources":["arn:aws:iot:us-east-1:123456789012:topic/pump-17/t"]}]'"#))
+    @OptionGroup var g: GlobalOptions
+    @Option var principal: String?
+    @Option var clientId: String?
+    @Option(help: "JSON or file://: [{\"actionType\":\"PUBLISH|SUBSCRIBE|RECEIVE|CONNECT\",\"resources\":[ARN,...]}]") var authInfos: String
+    @Option(parsing: .upToNextOption) var policyNamesToAdd: [String] = []
+    @Option(parsing: .upToNextOption) var policyNamesToSkip: [String] = []
+    func run() throws {
+        let infos = try structured(authInfos, "--auth-infos")
+        Output.emit(try Policies(try g.open()).testAuthorization(principal: principal, clientId: clientId, authInfos: infos,
+                                                                 policyNamesToAdd: policyNamesToAdd, policyNamesToSkip: policyNamesToSkip), try g.format())
+    }
+}
