@@ -2,6 +2,7 @@
 // the server certificate for the MQTT endpoint, RSA on request.
 import FleetDevices
 import FleetIndex
+import FleetSQLite
 import Foundation
 import SwiftASN1
 import Testing
@@ -71,5 +72,41 @@ import X509
     @Test func anInMemoryDatabaseHasNoPlaceForTheKey() throws {
         let db = try FleetDatabase(path: ":memory:")
         #expect(DeviceFixtures.exception { try CertificateAuthority.load(db, at: DeviceFixtures.t0) } == "InvalidRequestException")
+    }
+
+    /// No private key is kept in the database, and none but create-keys-and-certificate's
+    /// response carries one.
+    @Test func privateKeysStayOutOfTheDatabaseAndOtherResponses() throws {
+        let db = try DeviceFixtures.database()
+        let certs = Certificates(db), policies = Policies(db)
+        let t0 = DeviceFixtures.t0
+        _ = try Registry(db).createThing(name: "d", typeName: nil, attributes: nil, at: t0)
+        let keys = try certs.createKeysAndCertificate(setAsActive: true, keyAlgorithm: .ecP256, at: t0)
+        #expect(keys.compact.contains("PRIVATE KEY"))
+        let id = keys["certificateId"]!.stringValue!, arn = keys["certificateArn"]!.stringValue!
+        let doc = #"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iot:*","Resource":"*"}}"#
+        let outputs: [JSONValue] = [
+            try certs.createCertificateFromCsr(csr: try DeviceFixtures.csr(), setAsActive: false, at: t0),
+            try certs.registerCertificateWithoutCA(pem: try DeviceFixtures.selfSigned().pem, status: nil, at: t0),
+            try certs.describeCertificate(id: id),
+            try certs.listCertificates(pageSize: nil, marker: nil, ascendingOrder: true),
+            try certs.attachThingPrincipal(thingName: "d", principal: arn, type: nil, at: t0),
+            try certs.listThingPrincipals(thingName: "d", maxResults: nil, nextToken: nil),
+            try certs.listPrincipalThings(principal: arn, maxResults: nil, nextToken: nil),
+            try policies.createPolicy(name: "P", document: doc, at: t0),
+            try policies.attachPolicy(name: "P", target: arn, at: t0),
+            try policies.getPolicy(name: "P"),
+            try policies.listAttachedPolicies(target: arn, recursive: false, pageSize: nil, marker: nil),
+            .string(try CertificateAuthority.rootPEM(db, at: t0)),
+        ]
+        for o in outputs { #expect(!o.compact.contains("PRIVATE KEY"), "\(o.compact)") }
+        var stored = ""
+        for table in ["certificate_authority", "certificate", "thing_principal", "policy_version", "meta"] {
+            try db.connection.forEach("SELECT * FROM " + table) { s in
+                for i in 0..<s.columnCount where !s.isNull(i) { stored += s.text(i) }
+            }
+        }
+        #expect(!stored.contains("PRIVATE KEY"))
+        #expect(stored.contains("BEGIN CERTIFICATE"))
     }
 }

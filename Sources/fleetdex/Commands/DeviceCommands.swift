@@ -63,7 +63,7 @@ struct CreateCertificateFromCsr: ParsableCommand {
         abstract: "Create a certificate signed by the database's CA from a certificate signing request.",
         discussion: example("fleetdex create-certificate-from-csr --certificate-signing-request file://device.csr --set-as-active"))
     @OptionGroup var g: GlobalOptions
-    @Option(help: "PEM, or file://PATH.") var certificateSigningRequest: String
+    @Option(help: "PEM as file://PATH, or inline as --flag=\"$(cat FILE)\" (a value starting with ----- needs the = form).") var certificateSigningRequest: String
     @Flag(inversion: .prefixedNo) var setAsActive = false
     @Option var certificatePemOutfile: String?
     func run() throws {
@@ -79,7 +79,7 @@ struct RegisterCertificateWithoutCA: ParsableCommand {
         abstract: "Register a certificate made elsewhere (no CA registered for it).",
         discussion: example("fleetdex register-certificate-without-ca --certificate-pem file://device.pem --status ACTIVE"))
     @OptionGroup var g: GlobalOptions
-    @Option(help: "PEM, or file://PATH.") var certificatePem: String
+    @Option(help: "PEM as file://PATH, or inline as --flag=\"$(cat FILE)\" (a value starting with ----- needs the = form).") var certificatePem: String
     @Option(help: "ACTIVE or INACTIVE (default).") var status: String?
     func run() throws {
         let pem = try textArgument(certificatePem, "--certificate-pem")
