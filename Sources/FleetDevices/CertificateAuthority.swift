@@ -122,7 +122,7 @@ public struct CertificateAuthority {
             signatureAlgorithm: Self.signatureAlgorithm(for: privateKey),
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: Self.isRSA(publicKey)))
                 try ExtendedKeyUsage([.clientAuth])
                 SubjectKeyIdentifier(hash: publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier)
@@ -150,7 +150,7 @@ public struct CertificateAuthority {
             signatureAlgorithm: Self.signatureAlgorithm(for: privateKey),
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: Self.isRSA(key.publicKey)))
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames(names)
                 SubjectKeyIdentifier(hash: key.publicKey)
@@ -168,6 +168,9 @@ public struct CertificateAuthority {
 
     /// 2049-12-31T23:59:59Z, the end of AWS IoT's device certificates.
     static let endOfValidity = Date(timeIntervalSince1970: 2_524_607_999)
+
+    /// keyEncipherment is for RSA keys (RSA key transport); EC keys only sign.
+    static func isRSA(_ key: Certificate.PublicKey) -> Bool { _RSA.Signing.PublicKey(key) != nil }
 
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 
