@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev); nothing vendored.
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "fleetdex",
             dependencies: [
-                "FleetIndex", "FleetQuery",
+                "FleetIndex", "FleetQuery", "FleetDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Every command is a process: the release binary carries the Swift runtime and
@@ -67,6 +69,18 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
         ),
+        // Devices: the database's certificate authority, certificates, policies and their
+        // evaluation, thing principals (X509 + Crypto; no openssl).
+        .target(
+            name: "FleetDevices",
+            dependencies: [
+                "FleetIndex", "FleetSQLite",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
         .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),
@@ -85,5 +99,15 @@ let package = Package(
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
         .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex"]),
+        .testTarget(
+            name: "FleetDevicesTests",
+            dependencies: [
+                "FleetDevices", "FleetIndex", "FleetSQLite",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
     ]
 )

@@ -71,6 +71,14 @@ OPERATIONS = {
         "CreateMitigationAction", "DescribeMitigationAction", "ListMitigationActions", "DeleteMitigationAction",
         "StartDetectMitigationActionsTask", "ListDetectMitigationActionsExecutions",
         "DescribeDetectMitigationActionsTask",
+        # certificates and thing principals (DeviceCommands.swift)
+        "CreateKeysAndCertificate", "CreateCertificateFromCsr", "RegisterCertificateWithoutCA",
+        "DescribeCertificate", "ListCertificates", "UpdateCertificate", "DeleteCertificate",
+        "AttachThingPrincipal", "DetachThingPrincipal", "ListThingPrincipals", "ListPrincipalThings",
+        # policies
+        "CreatePolicy", "GetPolicy", "ListPolicies", "DeletePolicy", "CreatePolicyVersion",
+        "ListPolicyVersions", "GetPolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion",
+        "AttachPolicy", "DetachPolicy", "ListAttachedPolicies", "ListTargetsForPolicy", "TestAuthorization",
     ],
     "iot-data": [
         # shadows: the CLI's update-/get-/delete-thing-shadow print the shadow document itself

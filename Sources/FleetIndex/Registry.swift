@@ -256,6 +256,10 @@ public struct Registry {
             if let expectedVersion, expectedVersion != t.version {
                 throw FleetError.versionConflict("The version for thing \(name) does not match the expected version (expected \(expectedVersion), current \(t.version)).")
             }
+            // AWS refuses to delete a thing with principals attached (FleetDevices' table).
+            if try c.scalar("SELECT 1 FROM thing_principal WHERE thing = ? LIMIT 1", [t.id]) != nil {
+                throw FleetError.invalid("Cannot delete. Thing \(name) is still attached to one or more principals")
+            }
             try Defender(db).invalidate(thing: t.id, reason: "the thing was deleted", at: now)
             try fields.delete(t.id, try indexedValues(t.id))
             try db.uncountMemberships(of: t.id)

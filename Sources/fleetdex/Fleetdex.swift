@@ -114,6 +114,8 @@ struct Fleetdex: ParsableCommand {
             SNS.self, SQS.self,
             // the AWS API on the wire
             Serve.self,
+            // devices: certificates, thing principals, policies, the database's CA
+            CreateKeysAndCertificate.self, CreateCertificateFromCsr.self, RegisterCertificateWithoutCA.self, DescribeCertificate.self, ListCertificates.self, UpdateCertificate.self, DeleteCertificate.self, AttachThingPrincipal.self, DetachThingPrincipal.self, ListThingPrincipals.self, ListPrincipalThings.self, CreatePolicy.self, GetPolicy.self, ListPolicies.self, DeletePolicy.self, CreatePolicyVersion.self, ListPolicyVersions.self, GetPolicyVersion.self, SetDefaultPolicyVersion.self, DeletePolicyVersion.self, AttachPolicy.self, DetachPolicy.self, ListAttachedPolicies.self, ListTargetsForPolicy.self, TestAuthorization.self, GetRootCA.self,
             // the walkthrough
             Demo.self,
         ]

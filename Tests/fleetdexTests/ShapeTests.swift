@@ -158,6 +158,80 @@ import Testing
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
+    /// A CSR made once for these steps (an EC P-256 key, thrown away; only its public half is here).
+    static let csr = """
+        -----BEGIN CERTIFICATE REQUEST-----
+        MIHPMHcCAQAwFTETMBEGA1UEAwwKc2hhcGUtdGVzdDBZMBMGByqGSM49AgEGCCqG
+        SM49AwEHA0IABJd6miL1lOF8tYICIVEWUP/KF9Cthn5tolVlpE3emGbN+ySX7oru
+        q7TwrBcO2uufcCBQUZNRseaKUIXLwappMpegADAKBggqhkjOPQQDAgNIADBFAiBn
+        NFnRin25KS0W4oQ6bkWC8tDN2AAEpljT3Y9V5b0W9AIhAJ5orfAC6sWWcTlV5Ias
+        lX8kM49PrzedfYWrjNPP+bh7
+        -----END CERTIFICATE REQUEST-----
+
+        """
+
+    /// Certificates, thing principals and policies; no output but create-keys-and-certificate's
+    /// carries a private key.
+    @Test func theDeviceOperationsFitTheirShapes() throws {
+        let cli = try CLI()
+        var failures: [String] = []
+        @discardableResult
+        func step(_ args: [String], _ service: String, _ operation: String) throws -> JSONValue {
+            let r = try cli.run(args + ["--at", "2026-11-28T10:00:00Z"])
+            if r.code != 0 { failures.append("\(args.joined(separator: " ")): exit \(r.code): \(r.err)"); return .null }
+            if !service.isEmpty, let problem = try check(r.out, service, operation) { failures.append("\(operation): \(problem)") }
+            if operation != "CreateKeysAndCertificate" && (r.out + r.err).contains("PRIVATE KEY") {
+                failures.append("\(args.joined(separator: " ")) printed a private key")
+            }
+            return r.out.allSatisfy(\.isWhitespace) ? .object([]) : try JSONValue.parse(r.out)
+        }
+        let root = try cli.run(["get-root-ca"])
+        #expect(root.code == 0 && root.out.hasPrefix("-----BEGIN CERTIFICATE-----") && !root.out.contains("PRIVATE KEY"))
+        let keyFile = cli.dir.appendingPathComponent("device.key").path, certFile = cli.dir.appendingPathComponent("device.pem").path
+        let keys = try step(["create-keys-and-certificate", "--set-as-active", "--private-key-outfile", keyFile, "--certificate-pem-outfile", certFile],
+                            "iot", "CreateKeysAndCertificate")
+        #expect(keys["keyPair"]?["PrivateKey"]?.stringValue?.contains("PRIVATE KEY") == true)
+        // The AWS CLI's outfiles: the key owner-only.
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8) == keys["keyPair"]?["PrivateKey"]?.stringValue)
+        #expect(try String(contentsOfFile: certFile, encoding: .utf8) == keys["certificatePem"]?.stringValue)
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let id = keys["certificateId"]?.stringValue ?? "", arn = keys["certificateArn"]?.stringValue ?? ""
+        let csr = try step(["create-certificate-from-csr", "--certificate-signing-request=" + Self.csr], "iot", "CreateCertificateFromCsr")
+        try step(["describe-certificate", "--certificate-id", id], "iot", "DescribeCertificate")
+        try step(["list-certificates", "--page-size", "1"], "iot", "ListCertificates")
+        try step(["create-thing", "--thing-name", "d1"], "iot", "CreateThing")
+        try step(["attach-thing-principal", "--thing-name", "d1", "--principal", arn], "iot", "AttachThingPrincipal")
+        try step(["list-thing-principals", "--thing-name", "d1"], "iot", "ListThingPrincipals")
+        try step(["list-principal-things", "--principal", arn], "iot", "ListPrincipalThings")
+        let doc = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}]}"#
+        try step(["create-policy", "--policy-name", "Dev", "--policy-document", doc], "iot", "CreatePolicy")
+        try step(["create-policy-version", "--policy-name", "Dev", "--policy-document", doc, "--set-as-default"], "iot", "CreatePolicyVersion")
+        try step(["get-policy", "--policy-name", "Dev"], "iot", "GetPolicy")
+        try step(["list-policies"], "iot", "ListPolicies")
+        try step(["list-policy-versions", "--policy-name", "Dev"], "iot", "ListPolicyVersions")
+        try step(["get-policy-version", "--policy-name", "Dev", "--policy-version-id", "1"], "iot", "GetPolicyVersion")
+        try step(["set-default-policy-version", "--policy-name", "Dev", "--policy-version-id", "1"], "iot", "SetDefaultPolicyVersion")
+        try step(["delete-policy-version", "--policy-name", "Dev", "--policy-version-id", "2"], "iot", "DeletePolicyVersion")
+        try step(["attach-policy", "--policy-name", "Dev", "--target", arn], "iot", "AttachPolicy")
+        try step(["list-attached-policies", "--target", arn], "iot", "ListAttachedPolicies")
+        try step(["list-targets-for-policy", "--policy-name", "Dev"], "iot", "ListTargetsForPolicy")
+        let auth = try step(["test-authorization", "--principal", arn, "--client-id", "d1", "--auth-infos",
+                             #"[{"actionType":"CONNECT","resources":["arn:aws:iot:us-east-1:123456789012:client/d1"]},{"actionType":"PUBLISH","resources":["arn:aws:iot:us-east-1:123456789012:topic/t"]}]"#],
+                            "iot", "TestAuthorization")
+        #expect(auth["authResults"]?.arrayValue?.compactMap { $0["authDecision"]?.stringValue } == ["ALLOWED", "IMPLICIT_DENY"])
+        try step(["detach-policy", "--policy-name", "Dev", "--target", arn], "iot", "DetachPolicy")
+        try step(["delete-policy", "--policy-name", "Dev"], "iot", "DeletePolicy")
+        try step(["detach-thing-principal", "--thing-name", "d1", "--principal", arn], "iot", "DetachThingPrincipal")
+        try step(["update-certificate", "--certificate-id", id, "--new-status", "INACTIVE"], "iot", "UpdateCertificate")
+        try step(["delete-certificate", "--certificate-id", id], "iot", "DeleteCertificate")
+        // The deleted certificate comes back, registered without a CA.
+        if let pem = keys["certificatePem"]?.stringValue {
+            try step(["register-certificate-without-ca", "--certificate-pem=" + pem, "--status", "ACTIVE"], "iot", "RegisterCertificateWithoutCA")
+        }
+        #expect(csr["certificateId"] != nil)
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
     /// Documents that fit: the checker must pass them, or the table below proves nothing.
     @Test(arguments: [
         ("iot", "DescribeThing", #"{"thingName":"p1","thingArn":"arn:aws:iot:us-east-1:123456789012:thing/p1","attributes":{"site":"denver"},"version":1}"#),

@@ -15,6 +15,27 @@ CREATE TABLE alarm (
     verification_description TEXT,
     PRIMARY KEY (client, profile, behavior)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE certificate (
+    id INTEGER PRIMARY KEY,
+    certificate_id TEXT NOT NULL UNIQUE,
+    pem TEXT NOT NULL,
+    status TEXT NOT NULL,
+    ca_certificate_id TEXT,
+    mode TEXT NOT NULL DEFAULT 'DEFAULT',
+    not_before INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    generation_id TEXT NOT NULL,
+    customer_version INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE certificate_authority (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    certificate_id TEXT NOT NULL,     -- lowercase hex SHA-256 of the DER
+    pem TEXT NOT NULL,
+    key_algorithm TEXT NOT NULL,      -- EC_prime256v1 | RSA_2048
+    created_at INTEGER NOT NULL
+) STRICT;
 CREATE TABLE client (
     id INTEGER PRIMARY KEY,
     client_id TEXT NOT NULL UNIQUE,
@@ -96,6 +117,28 @@ CREATE TABLE mitigation_task (
     started_at INTEGER NOT NULL,
     ended_at INTEGER
 ) STRICT;
+CREATE TABLE policy (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    default_version INTEGER NOT NULL,
+    next_version INTEGER NOT NULL,
+    generation_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE policy_target (
+    policy INTEGER NOT NULL REFERENCES policy(id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    attached_at INTEGER NOT NULL,
+    PRIMARY KEY (policy, target)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE policy_version (
+    policy INTEGER NOT NULL REFERENCES policy(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (policy, version)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE presence_event (
     client INTEGER NOT NULL REFERENCES client(id) ON DELETE CASCADE,
     ts INTEGER NOT NULL,
@@ -224,6 +267,13 @@ CREATE TABLE thing_number (
     thing INTEGER NOT NULL,
     PRIMARY KEY (field, value, thing)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE thing_principal (
+    thing INTEGER NOT NULL REFERENCES thing(id) ON DELETE CASCADE,
+    principal TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'NON_EXCLUSIVE_THING',
+    attached_at INTEGER NOT NULL,
+    PRIMARY KEY (thing, principal)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE thing_text (
     field TEXT NOT NULL,
     value TEXT NOT NULL,
@@ -270,6 +320,7 @@ CREATE TABLE "violation_event" (
 CREATE INDEX alarm_profile_behavior ON alarm(profile, behavior, thing) WHERE in_alarm = 1;
 CREATE INDEX alarm_thing ON alarm(thing) WHERE in_alarm = 1;
 CREATE INDEX alarm_violation_id ON alarm(violation_id);
+CREATE INDEX certificate_created_at ON certificate(created_at, id);
 CREATE INDEX client_connected ON client(connected) WHERE connected = 0;
 CREATE INDEX client_max_ts ON client(max_ts);
 CREATE INDEX client_thing ON client(thing);
@@ -277,6 +328,7 @@ CREATE INDEX group_log_group_id_time ON group_log(group_id, time);
 CREATE INDEX http_delivery_next_attempt_at ON http_delivery(next_attempt_at) WHERE delivered_at IS NULL;
 CREATE INDEX metric_run_open ON metric_run(client) WHERE last_tick IS NULL;
 CREATE INDEX mitigation_execution_task ON mitigation_execution(task);
+CREATE INDEX policy_target_target ON policy_target(target, policy);
 CREATE INDEX sqs_message_queue_visible_at ON sqs_message(queue, visible_at);
 CREATE INDEX sqs_message_receipt_handle ON sqs_message(receipt_handle);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
@@ -287,6 +339,7 @@ CREATE INDEX thing_group_member_thing ON thing_group_member(thing, group_id);
 CREATE INDEX thing_group_name_lower ON thing_group(name_lower);
 CREATE INDEX thing_group_parent ON thing_group(parent);
 CREATE INDEX thing_name_lower ON thing(name_lower);
+CREATE INDEX thing_principal_principal ON thing_principal(principal, thing);
 CREATE INDEX thing_thing_id ON thing(thing_id);
 CREATE INDEX thing_type_name ON thing(type, name);
 CREATE INDEX thing_type_name_lower ON thing_type(name_lower);
