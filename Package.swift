@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "FleetServer",
             dependencies: [
-                "FleetIndex", "FleetQuery",
+                "FleetIndex", "FleetQuery", "FleetDevices",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

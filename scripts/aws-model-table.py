@@ -50,6 +50,8 @@ DEFAULT_OUT = os.path.join(ROOT, "Model", "aws-operations.json")
 # evaluate, search, queries, group-report, import-things, demo) are not AWS operations.
 OPERATIONS = {
     "iot": [
+        # the device endpoint's address (fleetdex serve)
+        "DescribeEndpoint",
         # registry: things (RegistryCommands.swift)
         "CreateThing", "DescribeThing", "UpdateThing", "DeleteThing", "ListThings",
         # registry: thing types

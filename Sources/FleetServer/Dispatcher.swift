@@ -2,6 +2,7 @@
 // scope names the service), routed to its protocol (iot and iot-data: rest-json; sns: query;
 // sqs: JSON 1.0, or query for older SDKs), bound to an operation's members, answered by the
 // engine, and serialized back. `/_fleetdex/…` are fleetdex's own paths.
+import FleetDevices
 import FleetIndex
 import Foundation
 
@@ -102,6 +103,7 @@ public final class Dispatcher: Sendable {
     public func handle(_ r: SignedRequest) async -> WireResponse {
         let requestId = UUID().uuidString.lowercased()
         if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
+        if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return rootCA(requestId: requestId) }
         if r.rawPath == "/_fleetdex/presence" { return await presence(r, requestId: requestId) }
         let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
             || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
@@ -160,6 +162,18 @@ public final class Dispatcher: Sendable {
             let result = try pool.with { db in try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input) }
             if wait == 0 || !(result["Messages"]?.arrayValue?.isEmpty ?? true) || clock.now() >= deadline { return result }
             try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The database's root certificate (public: devices need it to trust the endpoint).
+    func rootCA(requestId: String) -> WireResponse {
+        do {
+            let pem = try pool.with { db in try CertificateAuthority.rootPEM(db, at: clock.now()) }
+            return WireResponse(status: 200, contentType: "application/x-pem-file", text: pem)
+        } catch let e as FleetError {
+            return fail(e, .rest("iot"), requestId: requestId)
+        } catch {
+            return fail(FleetError(.internalFailure, "\(error)"), .rest("iot"), requestId: requestId)
         }
     }
 

@@ -18,7 +18,7 @@ public typealias OperationHandler = @Sendable (OperationContext, OperationInput)
 public enum Operations {
     public static func handler(service: String, operation: String) -> OperationHandler? {
         switch service {
-        case "iot": iot[operation]
+        case "iot": iot[operation] ?? devices[operation]
         case "iot-data": iotData[operation]
         case "sns": sns[operation]
         case "sqs": sqs[operation]

@@ -195,6 +195,37 @@ code = error_code(data.publish, topic="a/b", payload=b"x")
 check("iot-data publish elsewhere -> InvalidRequestException", code[0] == "InvalidRequestException", code)
 check("iot search by shadow", [x["thingName"] for x in iot.search_index(queryString="shadow.reported.temp>70")["things"]] == ["test_thing"])
 
+# devices: a certificate from the database's CA, a policy, the thing's principal
+cert = iot.create_keys_and_certificate(setAsActive=True)
+check("iot create_keys_and_certificate", cert["certificatePem"].startswith("-----BEGIN CERTIFICATE-----")
+      and "PRIVATE KEY" in cert["keyPair"]["PrivateKey"] and len(cert["certificateId"]) == 64, cert.get("certificateId"))
+check("iot describe_certificate", iot.describe_certificate(certificateId=cert["certificateId"])["certificateDescription"]["status"] == "ACTIVE")
+policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:Connect",
+                                                             "Resource": f"arn:aws:iot:us-east-1:{acct}:client/test_thing"}]})
+iot.create_policy(policyName="test_thing_policy", policyDocument=policy)
+iot.attach_policy(policyName="test_thing_policy", target=cert["certificateArn"])
+iot.attach_thing_principal(thingName="test_thing", principal=cert["certificateArn"])
+check("iot list_thing_principals (x-amzn-principal header)",
+      iot.list_thing_principals(thingName="test_thing")["principals"] == [cert["certificateArn"]])
+check("iot list_attached_policies", [p["policyName"] for p in iot.list_attached_policies(target=cert["certificateArn"])["policies"]] == ["test_thing_policy"])
+auth = iot.test_authorization(principal=cert["certificateArn"], clientId="test_thing",
+                              authInfos=[{"actionType": "CONNECT", "resources": [f"arn:aws:iot:us-east-1:{acct}:client/test_thing"]},
+                                         {"actionType": "CONNECT", "resources": [f"arn:aws:iot:us-east-1:{acct}:client/other"]}])
+check("iot test_authorization", [r["authDecision"] for r in auth["authResults"]] == ["ALLOWED", "IMPLICIT_DENY"], auth)
+check("iot describe_endpoint", iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"] == "localhost")
+import urllib.request
+root = urllib.request.urlopen(endpoint + "/_fleetdex/root-ca.pem").read().decode()
+check("GET /_fleetdex/root-ca.pem", root.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE" not in root)
+code = error_code(iot.delete_thing, thingName="test_thing")
+check("iot delete_thing refused while a principal is attached", code[0] == "InvalidRequestException", code)
+iot.detach_thing_principal(thingName="test_thing", principal=cert["certificateArn"])
+code = error_code(iot.delete_certificate, certificateId=cert["certificateId"])
+check("iot delete_certificate refused while ACTIVE", code == ("CertificateStateException", 406), code)
+iot.detach_policy(policyName="test_thing_policy", target=cert["certificateArn"])
+iot.update_certificate(certificateId=cert["certificateId"], newStatus="INACTIVE")
+iot.delete_certificate(certificateId=cert["certificateId"])
+iot.delete_policy(policyName="test_thing_policy")
+
 # clean-up
 iot.delete_dynamic_thing_group(thingGroupName="Disconnected_things")
 iot.delete_security_profile(securityProfileName="Disconnect_duration_5m")
