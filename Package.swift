@@ -81,6 +81,8 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Fuzzes what serve reads off the network (scripts/fuzz.sh runs it as `http`).
+        .executableTarget(name: "fleetdex-wirefuzz", dependencies: ["FleetServer", "FleetIndex"]),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
         .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),

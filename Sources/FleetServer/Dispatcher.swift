@@ -138,6 +138,30 @@ public final class Dispatcher: Sendable {
         }
     }
 
+    /// Everything a request's bytes go through before an operation runs (routing, the
+    /// signature, the protocol's member binding, presence framing), for the fuzzer: the
+    /// operation it names, or the error it gets. Touches no database.
+    public func decode(_ r: SignedRequest, now: Int64) -> String {
+        if r.rawPath == "/_fleetdex/presence" { return "presence: \(Self.presenceInputs(r.body).count) input(s)" }
+        let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
+            || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
+        let form = isForm ? QueryProtocol.parameters(r) : nil
+        let route = route(r, signingName: Self.claimedSigningName(r), form: form)
+        var outcome = ""
+        do { _ = try signer.verify(r, now: now) } catch { outcome = "auth: \(error); " }
+        do {
+            switch route {
+            case .rest(let s): if let p = rest[s] { outcome += try p.bind(r).0.name }
+            case .json(let s): if let p = json[s] { outcome += try p.bind(r).0.name }
+            case .query(let s): if let p = query[s] { outcome += try p.bind(form ?? QueryProtocol.parameters(r)).0.name }
+            }
+        } catch {
+            _ = fail(error as? FleetError ?? FleetError(.internalFailure, "\(error)"), route, requestId: "fuzz")
+            outcome += "error"
+        }
+        return outcome
+    }
+
     func fail(_ e: FleetError, _ route: Route, requestId: String) -> WireResponse {
         guard let service = model.services[route.service] else {
             return WireResponse(status: e.httpStatus, contentType: "application/json", text: jsonObject([("message", .string(e.message))]).compact)
