@@ -6,23 +6,91 @@ import Foundation
 import Glibc
 #endif
 
+/// Opens a command's input (a file, or - for standard input) before the database is opened:
+/// a file that cannot be opened ends the command with exit 66 (EX_NOINPUT), so that 65 keeps
+/// meaning "lines were rejected" and no database is created for nothing.
+func openInput(_ path: String) -> LineReader {
+    do { return try LineReader(path: path) } catch {
+        FileHandle.standardError.write(Data("fleetdex: \(error.exception): \(error.message)\n".utf8))
+        exit(66)
+    }
+}
+
+/// The progress line of a long command, on standard error only when it is a terminal, rewritten
+/// in place (`\r`) at most 4 times a second; `clear()` before anything else is written there.
+final class ProgressMeter {
+    let command: String
+    let reader: LineReader
+    let enabled = isatty(2) == 1
+    private let start = ProgressMeter.seconds()
+    private var last = 0.0
+    private var shown = false
+
+    init(_ command: String, _ reader: LineReader) {
+        self.command = command
+        self.reader = reader
+        last = start
+    }
+
+    static func seconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = Self.seconds()
+        guard now - last >= 0.25 else { return }
+        last = now
+        let text = ProgressLine.format(command, done: done, bytes: reader.position, total: reader.size, elapsed: now - start)
+        FileHandle.standardError.write(Data("\r\(text)\u{1B}[K".utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+
+    /// Writes a line to standard error under the progress line.
+    func log(_ s: String) {
+        clear()
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+}
+
 struct IngestEvents: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest-events",
         abstract: "Ingest AWS IoT lifecycle events: JSON Lines, one JSON array, or {topic, payload} envelopes.",
-        discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/presence/#' | fleetdex ingest-events -"))
+        discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/#' | fleetdex ingest-events -"))
     @OptionGroup var g: GlobalOptions
     @Argument(help: "A file, or - for standard input.") var file: String = "-"
     @Option(help: "Events per committed batch.") var batch: Int = 5000
     func run() throws {
+        let reader = openInput(file)
         let db = try g.open()
-        let reader = try LineReader(path: file)
-        let s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
-            FileHandle.standardError.write(Data("fleetdex: rejected line \(line): \(reason)\n".utf8))
-        })
-        Output.emit(jsonObject([("accepted", .int(s.accepted)), ("duplicate", .int(s.duplicate)), ("stale", .int(s.stale)), ("rejected", .int(s.rejected))]),
-                    try g.format())
+        let meter = ProgressMeter("ingest-events", reader)
+        let s: Presence.Summary
+        do {
+            s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
+                meter.log("fleetdex: rejected line \(line): \(reason)")
+            }, progress: meter.update)
+        } catch {
+            meter.clear()
+            throw error
+        }
+        meter.clear()
+        Output.emit(summary(s), try g.format())
         if s.rejected > 0 { throw ExitCode(65) }
     }
+}
+
+/// An ingest's counts, as `ingest-events` and `run` print them.
+func summary(_ s: Presence.Summary) -> JSONValue {
+    jsonObject([("accepted", .int(s.accepted)), ("duplicate", .int(s.duplicate)), ("stale", .int(s.stale)),
+                ("ignored", .int(s.ignored)), ("rejected", .int(s.rejected))])
 }
 
 struct Connect: ParsableCommand {
@@ -64,6 +132,8 @@ struct Run: ParsableCommand {
     @Flag(help: "Stop when the events input ends (instead of waiting for more).") var exitAtEnd = false
 
     func run() throws {
+        let input = events.map(openInput)
+        defer { withExtendedLifetime(input) {} }  // its descriptor is read below
         let db = try g.open()
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
@@ -75,10 +145,7 @@ struct Run: ParsableCommand {
         sigprocmask(SIG_UNBLOCK, &set, nil)
         let presence = Presence(db)
         var fd: Int32 = -1
-        if let events {
-            fd = events == "-" ? 0 : open(events, O_RDONLY)
-            guard fd >= 0 else { throw FleetError(.invalidRequest, "cannot open \(events)") }
-        }
+        if let input { fd = input.fileDescriptor }
         var pending: [UInt8] = []
         var lineNumber = 0
         var totals = Presence.Summary()
@@ -115,14 +182,11 @@ struct Run: ParsableCommand {
                             lineNumber += 1
                             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
                             do {
-                                let e = try LifecycleEvent.parse(try JSONValue.parse(bytes: Array(line)))
+                                guard let e = try LifecycleEvent.decode(line: line) else { totals.ignored += 1; continue }
                                 totals.add(try presence.ingest(e))
                             } catch let err as FleetError {
                                 totals.rejected += 1
                                 log("fleetdex: rejected line \(lineNumber): \(err.message)")
-                            } catch let err as JSONError {
-                                totals.rejected += 1
-                                log("fleetdex: rejected line \(lineNumber): malformed JSON: \(err)")
                             }
                         }
                     }
@@ -136,8 +200,9 @@ struct Run: ParsableCommand {
                 nextEvaluation += step
             }
         }
-        Output.emit(jsonObject([("accepted", .int(totals.accepted)), ("duplicate", .int(totals.duplicate)), ("stale", .int(totals.stale)),
-                                ("rejected", .int(totals.rejected))]), try g.format())
+        Output.emit(summary(totals), try g.format())
+        // As ingest-events: 65 when any line was rejected (after the clean stop: the rest is kept).
+        if totals.rejected > 0 { throw ExitCode(65) }
     }
 
     func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
