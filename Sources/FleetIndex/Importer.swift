@@ -1,6 +1,8 @@
 // FleetIndex: `import-things`: a JSON Lines file of things loaded in one transaction.
 // Upserts, creates missing types and groups. A bad line is named and skipped (every good
-// line is kept), or, atomic, any bad line keeps the whole file out.
+// line is kept), or, atomic, any bad line keeps the whole file out. The journal stays WAL
+// (readers go on); new things' index rows go in sorted, a chunk at a time, to pay for it.
+import FleetQuery
 import FleetSQLite
 
 /// Bulk registry loading.
@@ -109,6 +111,9 @@ public struct Importer {
             let isMember = try c.prepare("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?")
             let memberships = try c.prepare("SELECT count(*) FROM thing_group_member WHERE thing = ?")
             let hasClients = try c.scalar("SELECT 1 FROM client LIMIT 1") != nil
+            // New things' attribute rows are written in key order, a chunk at a time: each
+            // chunk then sweeps the index tables once instead of landing all over them.
+            var pending = PendingRows()
             var read = 0
             while let bytes = reader.next() {
                 let n = reader.lineNumber
@@ -122,6 +127,8 @@ public struct Importer {
                 var existing: (id: Int64, attributes: String, type: Int64?)? = nil
                 if try find.step() { existing = (find.int(0), find.text(1), find.optionalInt(2)) }
                 find.reset()
+                // A thing seen earlier in this file: its rows are written before they are replaced.
+                if let existing, pending.things.contains(existing.id) { try pending.write(c) }
                 var newGroups: [String] = []
                 if let names = line.groups {
                     do {
@@ -180,7 +187,9 @@ public struct Importer {
                                          type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(now)])
                         try insert.step()
                         id = c.lastInsertRowID
-                        try registry.indexAttributes(id, old: [], new: line.attributes)
+                        pending.add(id, FieldIndexer.attributes(line.attributes))
+                        try db.touch(id)
+                        if pending.count >= 200_000 { try pending.write(c) }
                         if hasClients { try registry.linkClient(thing: id, name: line.name) }
                     }
                     for gname in newGroups {
@@ -207,6 +216,7 @@ public struct Importer {
                     throw FleetError(e.code, "line \(n): \(e.message)")
                 }
             }
+            try pending.write(c)
             progress?(read)
             if atomic, let (n, reason) = firstRejection {
                 let more = summary.rejected - 1
@@ -218,6 +228,53 @@ public struct Importer {
             for sql in deferred { try c.execute(script: sql) }
         }
         return summary
+    }
+
+    /// Index rows of new things, held to be inserted sorted by key (field, value, thing).
+    struct PendingRows {
+        var fields: [String] = []
+        var fieldIDs: [String: Int] = [:]
+        var text: [(field: Int, value: String, thing: Int64)] = []
+        var number: [(field: Int, value: Double, thing: Int64)] = []
+        var things: Set<Int64> = []
+        var count: Int { text.count + number.count }
+
+        mutating func add(_ thing: Int64, _ values: [FieldValue]) {
+            guard !values.isEmpty else { return }
+            things.insert(thing)
+            for v in values {
+                let f: Int
+                if let known = fieldIDs[v.field] { f = known } else {
+                    f = fields.count
+                    fields.append(v.field)
+                    fieldIDs[v.field] = f
+                }
+                if let s = v.lower { text.append((f, s, thing)) }
+                if let n = v.num, n.isFinite { number.append((f, n, thing)) }
+            }
+        }
+
+        mutating func write(_ c: Connection) throws {
+            guard !things.isEmpty else { return }
+            // The order only has to be close to the tables' (String's < is byte order for ASCII).
+            var rank = [Int](repeating: 0, count: fields.count)
+            for (r, f) in fields.indices.sorted(by: { fields[$0] < fields[$1] }).enumerated() { rank[f] = r }
+            text.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
+            number.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
+            let t = try c.prepare("INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)")
+            for r in text {
+                try t.bind([.text(fields[r.field]), .text(r.value), .integer(r.thing)])
+                try t.step()
+            }
+            let n = try c.prepare("INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)")
+            for r in number {
+                try n.bind([.text(fields[r.field]), .real(r.value), .integer(r.thing)])
+                try n.step()
+            }
+            text.removeAll(keepingCapacity: true)
+            number.removeAll(keepingCapacity: true)
+            things.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Whether writing `state` into a thing's classic shadow changes it (a new thing's always does).

@@ -9,7 +9,7 @@ public enum ProgressLine {
     public static func format(_ command: String, done: Int, unit: String = "lines", bytes: Int64, total: Int64?, elapsed: Double) -> String {
         var parts = ["\(command): \(grouped(Int64(done))) \(unit)"]
         if elapsed > 0 {
-            parts.append("\(grouped(Int64((Double(done) / elapsed).rounded()))) \(unit)/s")
+            parts.append("\(grouped(Int64(min(1e15, Double(done) / elapsed).rounded()))) \(unit)/s")
         }
         if let total, total > 0 {
             let fraction = min(1, max(0, Double(bytes) / Double(total)))

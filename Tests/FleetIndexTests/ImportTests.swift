@@ -84,6 +84,19 @@ import Testing
         #expect(try db.connection.scalar("SELECT count(*) FROM thing_group WHERE name LIKE 'h%'")?.int == 0)
     }
 
+    /// New things' index rows are written in key order a chunk at a time: a thing that comes
+    /// back later in the same file is indexed by its last line, numbers as numbers.
+    @Test func aThingTwiceInOneFileIsIndexedByItsLastLine() throws {
+        let db = try Fixtures.database()
+        let r = importing(db, [#"{"thingName":"a","attributes":{"site":"x","n":"7"}}"#, #"{"thingName":"b","attributes":{"site":"x","n":"3"}}"#,
+                               #"{"thingName":"a","attributes":{"site":"y","n":"9"}}"#], atomic: true)
+        #expect(r.summary?.created == 2 && r.summary?.updated == 1)
+        #expect(try Fixtures.search(db, "attributes.site:x") == ["b"])
+        #expect(try Fixtures.search(db, "attributes.site:y AND attributes.n>8") == ["a"])
+        #expect(try Fixtures.search(db, "attributes.n<8") == ["b"])
+        #expect(try db.connection.scalar("SELECT count(*) FROM thing_text")?.int == 4)
+    }
+
     /// Re-importing a thing as it is leaves its version (and its shadow's) alone; a change bumps it once.
     @Test func reimportingUnchangedThingsLeavesTheirVersions() throws {
         let db = try Fixtures.database()
