@@ -123,4 +123,30 @@ import Testing
         #expect(failures == [])
         #expect(done > 0)
     }
+    /// A live stream (a pipe that goes quiet): what came in is committed while the pipe waits,
+    /// not held until 5,000 more events or the end arrive.
+    @Test func aQuietPipeIsCommittedWhileItWaits() throws {
+        let cli = try CLI()
+        for i in 0..<10 { try cli.run("create-thing", "--thing-name", "d\(i)") }
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["ingest-events", "-"]
+        p.environment = ["FLEETDEX_DB": cli.dir.appendingPathComponent("fleet.sqlite").path]
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data((0..<10).map { Self.event("d\($0)", $0) + "\n" }.joined().utf8))
+        var connected = ""
+        for _ in 0..<100 where connected != "10" {
+            usleep(100_000)
+            connected = try cli.run("get-statistics", "--query-string", "connectivity.connected:true", "--output", "text").out
+                .split(separator: "\t").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        }
+        input.fileHandleForWriting.closeFile()
+        p.waitUntilExit()
+        #expect(connected == "10")
+        #expect(p.terminationStatus == 0)
+    }
 }
