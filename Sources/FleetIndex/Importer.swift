@@ -1,5 +1,8 @@
 // FleetIndex: `import-things`: a JSON Lines file of things loaded in one transaction.
-// Upserts, creates missing types and groups; a bad line aborts the whole file.
+// Upserts, creates missing types and groups. A bad line is named and skipped (every good
+// line is kept), or, atomic, any bad line keeps the whole file out. The journal stays WAL
+// (readers go on); new things' index rows go in sorted, a chunk at a time, to pay for it.
+import FleetQuery
 import FleetSQLite
 
 /// Bulk registry loading.
@@ -8,32 +11,89 @@ public struct Importer {
     public init(_ db: FleetDatabase) { self.db = db }
 
     public struct Summary: Equatable {
+        /// Lines imported.
         public var lines = 0
         public var created = 0
+        /// Existing things the line changed (type, attributes, groups or shadow).
         public var updated = 0
+        /// Existing things the line left as they were (their version too).
+        public var unchanged = 0
+        public var rejected = 0
         public var typesCreated = 0
         public var groupsCreated = 0
     }
 
+    /// One line, parsed and checked against the model (nothing read from the database yet).
+    struct Line {
+        var name: String
+        var typeName: String?
+        var attributes: [(String, String)]
+        var groups: [String]?
+        var shadowState: JSONValue?
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(FleetError) -> Line {
+        let v: JSONValue
+        do { v = try JSONValue.parse(bytes: bytes) } catch { throw .invalid("malformed JSON: \(error)") }
+        guard case .object = v else { throw .invalid("expected a JSON object, found \(v.typeName)") }
+        guard let name = v["thingName"]?.stringValue else { throw .invalid("thingName is missing or not a string") }
+        try Validation.name(name, "thingName")
+        var typeName: String? = nil
+        if let tn = v["thingTypeName"], !tn.isNull {
+            guard let t = tn.stringValue else { throw .invalid("thingTypeName must be a string") }
+            try Validation.name(t, "thingTypeName")
+            typeName = t
+        }
+        let attributes = try v["attributes"].map { a throws(FleetError) in try Registry.attributes(a) } ?? []
+        var groups: [String]? = nil
+        if let gs = v["thingGroupNames"], !gs.isNull {
+            guard let list = gs.arrayValue else { throw .invalid("thingGroupNames must be an array of names") }
+            var names: [String] = []
+            for g in list {
+                guard let gname = g.stringValue else { throw .invalid("thingGroupNames must hold strings") }
+                try Validation.name(gname, "thingGroupName")
+                if !names.contains(gname) { names.append(gname) }
+            }
+            guard names.count <= 10 else { throw .limitExceeded("a thing can belong to at most 10 thing groups, the line names \(names.count)") }
+            groups = names
+        }
+        var shadowState: JSONValue? = nil
+        if let shadow = v["shadow"], !shadow.isNull {
+            guard case .object = shadow, let state = shadow["state"], state.isNull || state.objectValue != nil else {
+                throw .invalid("shadow must be a shadow document {\"state\":{\"reported\":{...}}}")
+            }
+            shadowState = state
+        }
+        return Line(name: name, typeName: typeName, attributes: attributes, groups: groups, shadowState: shadowState)
+    }
+
     /// Imports `{thingName, thingTypeName?, attributes?, thingGroupNames?, shadow?}` lines.
-    /// On the first bad line nothing is kept and the error names the line.
-    public func importThings(_ reader: LineReader, at now: Int64) throws -> Summary {
+    /// Every bad line is reported to `rejected` with its number and reason. Not atomic, the
+    /// good lines are imported and `rejected` counts the others; atomic, a bad line means
+    /// nothing is imported and the error names the first. `progress` gets the lines read now
+    /// and then. Re-importing a thing as it is leaves it (and its version) alone.
+    public func importThings(_ reader: LineReader, atomic: Bool = true, at now: Int64,
+                             rejected: (Int, String) -> Void = { _, _ in },
+                             progress: ((Int) -> Void)? = nil) throws -> Summary {
         let c = db.connection
         let registry = Registry(db)
         var summary = Summary()
+        var firstRejection: (Int, String)? = nil
         var types: [String: Int64] = [:]
         var groups: [String: Int64] = [:]
         try c.forEach("SELECT name, id FROM thing_type") { types[$0.text(0)] = $0.int(1) }
         try c.forEach("SELECT name, id FROM thing_group WHERE query IS NULL") { groups[$0.text(0)] = $0.int(1) }
         // A bulk load into an empty registry builds the secondary indexes once at the end
-        // (sorting beats a random insert per row), with a larger page cache meanwhile.
+        // (sorting beats a random insert per row), with a larger page cache meanwhile. The
+        // journal stays WAL: readers keep reading the last committed state all along.
         let empty = try c.scalar("SELECT 1 FROM thing LIMIT 1") == nil
         try c.execute(script: "PRAGMA cache_size = -262144")
         defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
-        // Into an empty registry, a rollback journal writes each new page once (WAL would write
-        // it twice: to the log, then to the database at the checkpoint). Still one transaction.
-        if empty, c.path != ":memory:" { try c.execute(script: "PRAGMA journal_mode = DELETE") }
-        defer { if empty, c.path != ":memory:" { try? c.execute(script: "PRAGMA journal_mode = WAL") } }
+        func reject(_ n: Int, _ reason: String) {
+            summary.rejected += 1
+            if firstRejection == nil { firstRejection = (n, reason) }
+            rejected(n, reason)
+        }
         try c.transaction {
             var deferred: [String] = []
             var added: [Int64: Int] = [:]
@@ -44,22 +104,66 @@ public struct Importer {
                     deferred.append(sql)
                 }
             }
-            let find = try c.prepare("SELECT id, attributes FROM thing WHERE name = ?")
+            let find = try c.prepare("SELECT id, attributes, type FROM thing WHERE name = ?")
             let insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)")
             let update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
             let member = try c.prepare("INSERT OR IGNORE INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)")
+            let isMember = try c.prepare("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?")
+            let memberships = try c.prepare("SELECT count(*) FROM thing_group_member WHERE thing = ?")
             let hasClients = try c.scalar("SELECT 1 FROM client LIMIT 1") != nil
-            while let line = reader.next() {
+            // New things' attribute rows are written in key order, a chunk at a time: each
+            // chunk then sweeps the index tables once instead of landing all over them.
+            var pending = PendingRows()
+            var read = 0
+            while let bytes = reader.next() {
                 let n = reader.lineNumber
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                read += 1
+                if let progress, read & 1023 == 0 { progress(read) }
+                // Everything that can make a line bad is checked before it writes anything.
+                let line: Line
+                do { line = try Self.parse(Array(bytes)) } catch let e as FleetError { reject(n, e.message); continue }
+                try find.bind([.text(line.name)])
+                var existing: (id: Int64, attributes: String, type: Int64?)? = nil
+                if try find.step() { existing = (find.int(0), find.text(1), find.optionalInt(2)) }
+                find.reset()
+                // A thing seen earlier in this file: its rows are written before they are replaced.
+                if let existing, pending.things.contains(existing.id) { try pending.write(c) }
+                var newGroups: [String] = []
+                if let names = line.groups {
+                    do {
+                        for gname in names {
+                            guard let gid = groups[gname] else {
+                                if try registry.groupID(gname) != nil { throw FleetError.invalid("\(gname) is a dynamic thing group: its query decides its members") }
+                                newGroups.append(gname)
+                                continue
+                            }
+                            if let existing {
+                                try isMember.bind([.integer(gid), .integer(existing.id)])
+                                let member = try isMember.step()
+                                isMember.reset()
+                                if member { continue }
+                            }
+                            newGroups.append(gname)
+                        }
+                        if let existing, !newGroups.isEmpty {
+                            try memberships.bind([.integer(existing.id)])
+                            _ = try memberships.step()
+                            let count = memberships.int(0)
+                            memberships.reset()
+                            if count + Int64(newGroups.count) > 10 {
+                                throw FleetError.limitExceeded("Thing \(line.name) is already in \(count) thing groups; with \(newGroups.count) more it would pass 10, the most a thing can belong to")
+                            }
+                        }
+                    } catch let e as FleetError {
+                        reject(n, e.message)
+                        continue
+                    }
+                }
+                // The line is good: write it (a failure now is the database's, and ends the import).
                 do {
-                    let v = try JSONValue.parse(bytes: Array(line))
-                    guard case .object = v else { throw FleetError.invalid("expected a JSON object") }
-                    guard let name = v["thingName"]?.stringValue else { throw FleetError.invalid("thingName is missing or not a string") }
-                    try Validation.name(name, "thingName")
                     var type: Int64? = nil
-                    if let tn = v["thingTypeName"], !tn.isNull {
-                        guard let typeName = tn.stringValue else { throw FleetError.invalid("thingTypeName must be a string") }
+                    if let typeName = line.typeName {
                         if let id = types[typeName] { type = id } else {
                             _ = try registry.createThingType(name: typeName, properties: nil, at: now)
                             type = try registry.typeID(typeName)
@@ -67,72 +171,121 @@ public struct Importer {
                             summary.typesCreated += 1
                         }
                     }
-                    let attrs = try v["attributes"].map { a throws(FleetError) in try Registry.attributes(a) } ?? []
-                    let encoded = Registry.encodeAttributes(attrs)
-                    try find.bind([.text(name)])
-                    var existing: Int64? = nil
-                    var oldAttributes: [(String, String)] = []
-                    if try find.step() {
-                        existing = find.int(0)
-                        oldAttributes = Registry.decodeAttributes(find.text(1))
-                    }
-                    find.reset()
+                    let encoded = Registry.encodeAttributes(line.attributes)
                     let id: Int64
+                    var changed = false
                     if let existing {
-                        try update.bind([type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(existing)])
-                        try update.step()
-                        id = existing
-                        try registry.indexAttributes(id, old: oldAttributes, new: attrs)
-                        summary.updated += 1
+                        id = existing.id
+                        if existing.type != type || existing.attributes != encoded {
+                            try update.bind([type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(id)])
+                            try update.step()
+                            try registry.indexAttributes(id, old: Registry.decodeAttributes(existing.attributes), new: line.attributes)
+                            changed = true
+                        }
                     } else {
-                        try insert.bind([.text(name), .text(name.lowercased()), .text(FleetDatabase.uuid()),
+                        try insert.bind([.text(line.name), .text(line.name.lowercased()), .text(FleetDatabase.uuid()),
                                          type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(now)])
                         try insert.step()
                         id = c.lastInsertRowID
-                        try registry.indexAttributes(id, old: [], new: attrs)
-                        if hasClients { try registry.linkClient(thing: id, name: name) }
-                        summary.created += 1
+                        pending.add(id, FieldIndexer.attributes(line.attributes))
+                        try db.touch(id)
+                        if pending.count >= 200_000 { try pending.write(c) }
+                        if hasClients { try registry.linkClient(thing: id, name: line.name) }
                     }
-                    if let gs = v["thingGroupNames"], !gs.isNull {
-                        guard let list = gs.arrayValue else { throw FleetError.invalid("thingGroupNames must be an array of names") }
-                        for g in list {
-                            guard let gname = g.stringValue else { throw FleetError.invalid("thingGroupNames must hold strings") }
-                            let gid: Int64
-                            if let known = groups[gname] { gid = known } else {
-                                try Validation.name(gname, "thingGroupName")
-                                if try registry.groupID(gname) != nil { throw FleetError.invalid("\(gname) is a dynamic thing group: its query decides its members") }
-                                _ = try registry.createThingGroup(name: gname, parent: nil, properties: nil, at: now)
-                                gid = try registry.groupID(gname)!
-                                groups[gname] = gid
-                                summary.groupsCreated += 1
-                            }
-                            if existing != nil, try c.scalar("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?", [gid, id]) == nil {
-                                try registry.makeRoom(thing: id, thingName: name, overrideDynamicGroups: false, at: now)
-                            } else if existing == nil && list.count > 10 {
-                                throw FleetError.limitExceeded("a thing can belong to at most 10 thing groups")
-                            }
-                            try member.bind([.integer(gid), .integer(id), .integer(now)])
-                            try member.step()
-                            added[gid, default: 0] += c.changes
-                            try db.touch(id)
+                    for gname in newGroups {
+                        let gid: Int64
+                        if let known = groups[gname] { gid = known } else {
+                            _ = try registry.createThingGroup(name: gname, parent: nil, properties: nil, at: now)
+                            gid = try registry.groupID(gname)!
+                            groups[gname] = gid
+                            summary.groupsCreated += 1
                         }
+                        try member.bind([.integer(gid), .integer(id), .integer(now)])
+                        try member.step()
+                        added[gid, default: 0] += c.changes
+                        if c.changes > 0 { changed = true }
+                        try db.touch(id)
                     }
-                    if let shadow = v["shadow"], !shadow.isNull {
-                        guard case .object = shadow, let state = shadow["state"] else {
-                            throw FleetError.invalid("shadow must be a shadow document {\"state\":{\"reported\":{...}}}")
-                        }
+                    if let state = line.shadowState, try shadowChanges(thing: existing == nil ? nil : id, state: state) {
                         _ = try registry.writeShadow(thing: id, name: "", state: state, at: now)
+                        changed = true
                     }
+                    if existing == nil { summary.created += 1 } else if changed { summary.updated += 1 } else { summary.unchanged += 1 }
                     summary.lines += 1
-                } catch let e as JSONError {
-                    throw FleetError(.invalidRequest, "line \(n): malformed JSON: \(e)")
                 } catch let e as FleetError {
                     throw FleetError(e.code, "line \(n): \(e.message)")
                 }
+            }
+            try pending.write(c)
+            progress?(read)
+            if atomic, let (n, reason) = firstRejection {
+                let more = summary.rejected - 1
+                throw FleetError(.invalidRequest, "line \(n): \(reason)"
+                    + (more > 0 ? "; \(more) more line\(more == 1 ? "" : "s") rejected" : "")
+                    + "; nothing was imported (atomic)")
             }
             for (gid, n) in added { try db.countMembers(n, group: gid) }
             for sql in deferred { try c.execute(script: sql) }
         }
         return summary
+    }
+
+    /// Index rows of new things, held to be inserted sorted by key (field, value, thing).
+    struct PendingRows {
+        var fields: [String] = []
+        var fieldIDs: [String: Int] = [:]
+        var text: [(field: Int, value: String, thing: Int64)] = []
+        var number: [(field: Int, value: Double, thing: Int64)] = []
+        var things: Set<Int64> = []
+        var count: Int { text.count + number.count }
+
+        mutating func add(_ thing: Int64, _ values: [FieldValue]) {
+            guard !values.isEmpty else { return }
+            things.insert(thing)
+            for v in values {
+                let f: Int
+                if let known = fieldIDs[v.field] { f = known } else {
+                    f = fields.count
+                    fields.append(v.field)
+                    fieldIDs[v.field] = f
+                }
+                if let s = v.lower { text.append((f, s, thing)) }
+                if let n = v.num, n.isFinite { number.append((f, n, thing)) }
+            }
+        }
+
+        mutating func write(_ c: Connection) throws {
+            guard !things.isEmpty else { return }
+            // The order only has to be close to the tables' (String's < is byte order for ASCII).
+            var rank = [Int](repeating: 0, count: fields.count)
+            for (r, f) in fields.indices.sorted(by: { fields[$0] < fields[$1] }).enumerated() { rank[f] = r }
+            text.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
+            number.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
+            let t = try c.prepare("INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)")
+            for r in text {
+                try t.bind([.text(fields[r.field]), .text(r.value), .integer(r.thing)])
+                try t.step()
+            }
+            let n = try c.prepare("INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)")
+            for r in number {
+                try n.bind([.text(fields[r.field]), .real(r.value), .integer(r.thing)])
+                try n.step()
+            }
+            text.removeAll(keepingCapacity: true)
+            number.removeAll(keepingCapacity: true)
+            things.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Whether writing `state` into a thing's classic shadow changes it (a new thing's always does).
+    func shadowChanges(thing: Int64?, state: JSONValue) throws -> Bool {
+        guard let thing else { return true }
+        guard let text = try db.connection.scalar("SELECT document FROM shadow WHERE thing = ? AND name = ''", [thing])?.string,
+              let old = try? JSONValue.parse(text) else { return true }
+        let reported = old["state"]?["reported"], desired = old["state"]?["desired"]
+        if state.isNull { return reported != nil || desired != nil }
+        if let r = state["reported"], (r.isNull ? nil : ShadowState.merge(reported, r)) != reported { return true }
+        if let d = state["desired"], (d.isNull ? nil : ShadowState.merge(desired, d)) != desired { return true }
+        return false
     }
 }

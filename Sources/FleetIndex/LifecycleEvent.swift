@@ -1,5 +1,6 @@
 // FleetIndex: one AWS IoT lifecycle event (connected, disconnected, connect_failed) as
-// AWS publishes it on $aws/events/presence/..., parsed and checked.
+// AWS publishes it on $aws/events/presence/..., parsed and checked; the subscription events
+// of the same stream ($aws/events/subscriptions/...) are recognized and ignored.
 
 /// A lifecycle (presence) event.
 public struct LifecycleEvent: Equatable, Sendable {
@@ -37,8 +38,49 @@ public struct LifecycleEvent: Equatable, Sendable {
         "API_INITIATED_DISCONNECT", "THROTTLED", "WEBSOCKET_TTL_EXPIRATION", "CUSTOMAUTH_TTL_EXPIRATION",
     ]
 
-    /// Parses a payload, or a `{"topic":..., "payload":{...}}` envelope.
+    /// The event types of `$aws/events/#` that carry nothing about connectivity (the
+    /// subscription events): counted as ignored, not rejected.
+    public static let ignoredEventTypes: Set<String> = ["subscribed", "unsubscribed"]
+
+    /// The timestamps accepted: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z, the
+    /// window of the command line's `--at` (old events are fine: replays send them).
+    public static let timestampRange: ClosedRange<Int64> = 0...253_402_300_799_999
+
+    /// AWS IoT's limit on a client id: 128 bytes of UTF-8.
+    public static let maxClientIdBytes = 128
+
+    /// Parses a payload, or a `{"topic":..., "payload":{...}}` envelope. An event of a type
+    /// presence ignores (`subscribed`, `unsubscribed`) is an error here; `decode` returns nil for it.
     public static func parse(_ v: JSONValue) throws(FleetError) -> LifecycleEvent {
+        guard let e = try decode(v) else {
+            throw .invalid("eventType '\(payload(of: v)["eventType"]?.stringValue ?? "")' carries no connectivity")
+        }
+        return e
+    }
+
+    static func payload(of v: JSONValue) -> JSONValue {
+        if case .object = v, v["clientId"] == nil, let inner = v["payload"] {
+            if case .string(let text) = inner { return (try? JSONValue.parse(text)) ?? inner }
+            return inner
+        }
+        return v
+    }
+
+    /// One line of a lifecycle stream, as bytes: nil for an event presence ignores. The bytes
+    /// must be UTF-8 (a client id with invalid bytes would otherwise be read with U+FFFD in
+    /// their place, and distinct clients would merge).
+    public static func decode(line: some Collection<UInt8>) throws(FleetError) -> LifecycleEvent? {
+        let bytes = Array(line)
+        if bytes.contains(where: { $0 >= 0x80 }), String(validating: bytes, as: UTF8.self) == nil {
+            throw .invalid("the line is not valid UTF-8")
+        }
+        let v: JSONValue
+        do { v = try JSONValue.parse(bytes: bytes) } catch { throw .invalid("malformed JSON: \(error)") }
+        return try decode(v)
+    }
+
+    /// Parses a payload or an envelope: nil for an event of a type presence ignores.
+    public static func decode(_ v: JSONValue) throws(FleetError) -> LifecycleEvent? {
         var p = v
         if case .object = v, v["clientId"] == nil, let inner = v["payload"] {
             if case .string(let text) = inner {
@@ -48,21 +90,34 @@ public struct LifecycleEvent: Equatable, Sendable {
             }
         }
         guard case .object = p else { throw .invalid("expected a JSON object, found \(p.typeName)") }
-        guard let clientId = p["clientId"]?.stringValue, !clientId.isEmpty else { throw .invalid("clientId is missing or not a string") }
-        guard let ts = p["timestamp"]?.int64Value else { throw .invalid("timestamp is missing or not a number (epoch ms)") }
         guard let typeName = p["eventType"]?.stringValue else { throw .invalid("eventType is missing") }
+        if ignoredEventTypes.contains(typeName) { return nil }
+        guard let clientId = p["clientId"]?.stringValue, !clientId.isEmpty else { throw .invalid("clientId is missing or not a string") }
+        guard clientId.utf8.count <= maxClientIdBytes else {
+            throw .invalid("clientId is \(clientId.utf8.count) bytes long; AWS IoT allows at most \(maxClientIdBytes)")
+        }
+        guard !clientId.utf8.contains(0) else { throw .invalid("clientId contains U+0000") }
+        guard let tsValue = p["timestamp"] else { throw .invalid("timestamp is missing or not a number (epoch ms)") }
+        guard let ts = integer(tsValue) else { throw .invalid("timestamp must be an integer (epoch milliseconds), got \(tsValue.compact)") }
+        guard timestampRange.contains(ts) else {
+            throw .invalid("timestamp \(ts) is outside 1970-01-01T00:00:00Z...9999-12-31T23:59:59.999Z")
+        }
         let kind: Kind
         switch typeName {
         case "connected": kind = .connected
         case "disconnected": kind = .disconnected
         case "connect_failed": kind = .connectFailed
-        default: throw .invalid("unknown eventType '\(typeName)' (expected connected, disconnected or connect_failed)")
+        default: throw .invalid("unknown eventType '\(typeName)' (expected connected, disconnected, connect_failed, subscribed or unsubscribed)")
         }
         let session = p["sessionIdentifier"]?.stringValue
-        let version = p["versionNumber"]?.int64Value
+        var version: Int64? = nil
+        if let vn = p["versionNumber"], !vn.isNull {
+            guard let n = integer(vn), n >= 0 else { throw .invalid("versionNumber must be an integer >= 0, got \(vn.compact)") }
+            version = n
+        }
         if kind != .connectFailed {
             guard session != nil else { throw .invalid("sessionIdentifier is missing") }
-            guard let version, version >= 0 else { throw .invalid("versionNumber is missing or not a whole number") }
+            guard version != nil else { throw .invalid("versionNumber is missing or not a whole number") }
         }
         var reason: String? = nil
         if kind == .disconnected {
@@ -75,6 +130,14 @@ public struct LifecycleEvent: Equatable, Sendable {
         return LifecycleEvent(clientId: clientId, timestamp: ts, kind: kind, session: session ?? "", version: version ?? 0,
                               principal: p["principalIdentifier"]?.stringValue, ip: p["ipAddress"]?.stringValue,
                               reason: reason, clientInitiated: p["clientInitiatedDisconnect"]?.boolValue)
+    }
+
+    /// The value of a JSON number written as an integer (`1795163746466`, `-3`) that fits in
+    /// 64 bits, else nil: AWS publishes `timestamp` and `versionNumber` as longs, so `1.5e12`
+    /// and `1796112600000.5` are not read as (truncated) integers.
+    static func integer(_ v: JSONValue) -> Int64? {
+        guard case .number(let text) = v else { return nil }
+        return Int64(text)
     }
 
     /// The payload exactly as AWS would publish it.

@@ -17,6 +17,8 @@ public struct Presence {
         public var duplicate = 0
         public var stale = 0
         public var rejected = 0
+        /// Events of the stream that carry no connectivity (`subscribed`, `unsubscribed`).
+        public var ignored = 0
         public init() {}
         public mutating func add(_ o: Outcome) {
             switch o {
@@ -124,79 +126,122 @@ public struct Presence {
     }
 
     /// Ingests a stream of JSON Lines (or one JSON array), committing every `batch` events
-    /// so that an event counted as accepted is on disk. `rejected` is called for each bad line.
-    public func ingest(_ reader: LineReader, batch: Int = 5000, rejected: (Int, String) -> Void) throws -> Summary {
+    /// so that an event counted as accepted is on disk. `rejected` is called for each bad line,
+    /// `progress` now and then with the lines read so far.
+    ///
+    /// The write lock is held only while a parsed batch is applied: the next batch is read
+    /// and parsed outside it (other writers get in between), and when the input is a pipe
+    /// that has nothing more to give yet, what was read is committed instead of waited on.
+    public func ingest(_ reader: LineReader, batch: Int = 5000, rejected: (Int, String) -> Void,
+                       progress: ((Int) -> Void)? = nil) throws -> Summary {
+        try withoutActuallyEscaping(rejected) { rejected in
+            try ingest(reader, batch: batch, escapingRejected: rejected, progress: progress)
+        }
+    }
+
+    private func ingest(_ reader: LineReader, batch: Int, escapingRejected rejected: @escaping (Int, String) -> Void,
+                        progress: ((Int) -> Void)?) throws -> Summary {
         var summary = Summary()
-        var pending = 0
         let cache = Batch()
+        var linesRead = 0
         // Updates land all over the client and thing tables: give SQLite a page cache that holds them.
         try c.execute(script: "PRAGMA cache_size = -262144")
         defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
-        try c.execute(script: "BEGIN IMMEDIATE")
         // A batch is parsed first, then its clients are looked up in key order, then its events
         // are applied in arrival order: each phase walks one index instead of alternating.
         var parsed: [(event: LifecycleEvent, line: Int)] = []
         parsed.reserveCapacity(min(batch, 100_000))
-        func apply() throws {
-            for id in Set(parsed.map(\.event.clientId)).sorted() { _ = try client(id, in: cache) }
-            for (e, line) in parsed {
-                do { summary.add(try ingest(e, batch: cache)) } catch let err as FleetError {
-                    summary.rejected += 1
-                    rejected(line, err.message)
+        func commit() throws {
+            guard !parsed.isEmpty else { return }
+            try c.execute(script: "BEGIN IMMEDIATE")
+            do {
+                for id in Set(parsed.map(\.event.clientId)).sorted() { _ = try client(id, in: cache) }
+                for (e, line) in parsed {
+                    do { summary.add(try ingest(e, batch: cache)) } catch let err as FleetError {
+                        summary.rejected += 1
+                        rejected(line, err.message)
+                    }
                 }
+                try flush(cache)
+                try c.execute(script: "COMMIT")
+            } catch {
+                cache.clients.removeAll()
+                try? c.execute(script: "ROLLBACK")
+                throw error
             }
             parsed.removeAll(keepingCapacity: true)
         }
-        func commit() throws {
-            try apply()
-            try flush(cache)
-            try c.execute(script: "COMMIT")
-            try c.execute(script: "BEGIN IMMEDIATE")
-            pending = 0
-        }
-        do {
-            func one(_ value: JSONValue, _ where_: Int) throws {
-                do {
-                    parsed.append((try LifecycleEvent.parse(value), where_))
-                    pending += 1
-                    if pending >= batch { try commit() }
-                } catch let err as FleetError {
-                    summary.rejected += 1
-                    rejected(where_, err.message)
-                }
+        func take(_ decoded: Result<LifecycleEvent?, FleetError>, _ n: Int) throws {
+            linesRead += 1
+            if let progress, linesRead & 1023 == 0 { progress(linesRead) }
+            switch decoded {
+            case .success(nil): summary.ignored += 1
+            case .success(let e?):
+                parsed.append((e, n))
+                if parsed.count >= batch { try commit() }
+            case .failure(let err):
+                summary.rejected += 1
+                rejected(n, err.message)
             }
-            if reader.peekFirstByte() == UInt8(ascii: "[") {
-                let all = reader.readAll()
-                let doc: JSONValue
-                do { doc = try JSONValue.parse(bytes: all) } catch {
-                    summary.rejected += 1
-                    rejected(1, "malformed JSON array: \(error)")
-                    try apply()
-                    try flush(cache)
-                    try c.execute(script: "COMMIT")
-                    return summary
-                }
-                for (i, v) in (doc.arrayValue ?? []).enumerated() { try one(v, i + 1) }
-            } else {
-                while let line = reader.next() {
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    let n = reader.lineNumber
-                    let v: JSONValue
-                    do { v = try JSONValue.parse(bytes: Array(line)) } catch {
-                        summary.rejected += 1
-                        rejected(n, "malformed JSON: \(error)")
-                        continue
+        }
+        // A pipe with nothing more yet: commit what was read instead of holding it (and the
+        // lock the next batch would take) until the pipe delivers.
+        var waitError: Error? = nil
+        reader.willWait = {
+            do { try commit() } catch { if waitError == nil { waitError = error } }
+        }
+        defer { reader.willWait = nil }
+        func blank(_ line: ArraySlice<UInt8>) -> Bool { line.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+        func validUTF8(_ b: [UInt8]) -> Bool { !b.contains(where: { $0 >= 0x80 }) || String(validating: b, as: UTF8.self) != nil }
+        // One JSON array only when the whole input is one: a line of JSON Lines may start with
+        // `[` too, and the lines after it are then read as lines.
+        var array: [JSONValue]? = nil
+        var arrayIsUTF8 = true
+        var firstLine: (bytes: [UInt8], number: Int)? = nil
+        if reader.peekFirstByte() == UInt8(ascii: "[") {
+            var line = reader.next()
+            while let l = line, blank(l) { line = reader.next() }
+            if let line {
+                let bytes = Array(line), n = reader.lineNumber
+                let alone = try? JSONValue.parse(bytes: bytes)
+                if reader.peekFirstByte() == nil, case .array(let items)? = alone {
+                    array = items
+                    arrayIsUTF8 = validUTF8(bytes)
+                } else if alone != nil || reader.peekFirstByte() == nil {
+                    firstLine = (bytes, n)
+                } else {
+                    let all = bytes + [0x0A] + reader.readAll()
+                    if case .array(let items)? = try? JSONValue.parse(bytes: all) {
+                        array = items
+                        arrayIsUTF8 = validUTF8(all)
+                    } else {
+                        reader.reread(all, after: n - 1)
                     }
-                    try one(v, n)
                 }
             }
-            try apply()
-            try flush(cache)
-            try c.execute(script: "COMMIT")
-        } catch {
-            try? c.execute(script: "ROLLBACK")
-            throw error
         }
+        if let array {
+            for (i, v) in array.enumerated() {
+                // Invalid UTF-8 somewhere in the array: an element holding U+FFFD may be where it was.
+                if !arrayIsUTF8, v.compact.contains("\u{FFFD}") {
+                    try take(.failure(.invalid("the element is not valid UTF-8")), i + 1)
+                    continue
+                }
+                try take(Result { () throws(FleetError) -> LifecycleEvent? in try LifecycleEvent.decode(v) }, i + 1)
+            }
+        } else {
+            if let (bytes, n) = firstLine {
+                try take(Result { () throws(FleetError) -> LifecycleEvent? in try LifecycleEvent.decode(line: bytes) }, n)
+            }
+            while let line = reader.next() {
+                if let waitError { throw waitError }
+                if blank(line) { continue }
+                try take(Result { () throws(FleetError) -> LifecycleEvent? in try LifecycleEvent.decode(line: line) }, reader.lineNumber)
+            }
+        }
+        if let waitError { throw waitError }
+        try commit()
+        progress?(linesRead)
         return summary
     }
 

@@ -12,7 +12,7 @@ import Foundation
 
 let args = CommandLine.arguments
 let runs = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
-var rng = SplitMix(seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1)
+nonisolated(unsafe) var rng = SplitMix(seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1)
 
 struct SplitMix {
     var state: UInt64

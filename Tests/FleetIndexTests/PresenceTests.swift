@@ -83,6 +83,92 @@ import Testing
         #expect { try LifecycleEvent.parse(try JSONValue.parse(json)) } throws: { ($0 as? FleetError)?.message.contains(reason) == true }
     }
 
+    static func line(client: String = "a", ts: String = "1795000000000", type: String = "connected", version: String = "1") -> String {
+        #"{"clientId":"\#(client)","timestamp":\#(ts),"eventType":"\#(type)","sessionIdentifier":"s","versionNumber":\#(version)}"#
+    }
+
+    /// What a device or a replay may send that must be a bad line, not a stored event (each was accepted before).
+    @Test(arguments: [
+        (line(ts: "-9223372036854775808"), "outside 1970"),
+        (line(ts: "-1"), "outside 1970"),
+        (line(ts: "253402300800000"), "outside 1970"),
+        (line(ts: "1.5e12"), "timestamp must be an integer"),
+        (line(ts: "1796112600000.5"), "timestamp must be an integer"),
+        (line(ts: "\"1795000000000\""), "timestamp must be an integer"),
+        (line(version: "1.5"), "versionNumber must be an integer"),
+        (line(version: "-1"), "versionNumber must be an integer >= 0"),
+        (line(client: "a\\u0000b"), "clientId contains U+0000"),
+        (line(client: String(repeating: "x", count: 129)), "clientId is 129 bytes long"),
+        (line(client: String(repeating: "é", count: 65)), "clientId is 130 bytes long"),
+        (line(type: "connectFailed"), "unknown eventType 'connectFailed'"),
+    ])
+    func rejectedAtIntake(_ json: String, _ reason: String) throws {
+        #expect { try LifecycleEvent.decode(line: Array(json.utf8)) } throws: { ($0 as? FleetError)?.message.contains(reason) == true }
+    }
+
+    @Test(arguments: [
+        (line(ts: "0"), Int64(0)),
+        (line(ts: "253402300799999"), 253_402_300_799_999),
+        (line(ts: "1388534400000"), 1_388_534_400_000),  // old events (replays) are fine
+    ] as [(String, Int64)])
+    func timestampsInTheWindow(_ json: String, _ ts: Int64) throws {
+        #expect(try LifecycleEvent.decode(line: Array(json.utf8))?.timestamp == ts)
+    }
+
+    @Test func clientIdsAtTheLimitAndInUnicode() throws {
+        #expect(try LifecycleEvent.decode(line: Array(Self.line(client: String(repeating: "x", count: 128)).utf8))?.clientId.utf8.count == 128)
+        #expect(try LifecycleEvent.decode(line: Array(Self.line(client: "pompe-é").utf8))?.clientId == "pompe-é")
+    }
+
+    /// Two client ids that differ only in invalid bytes would both read as "\u{FFFD}" and merge.
+    @Test func invalidUTF8IsRejectedNotReplaced() throws {
+        let db = try Fixtures.database()
+        var bytes: [UInt8] = []
+        for bad: UInt8 in [0xFF, 0xFE] {
+            bytes += Array(#"{"clientId":"dev-"#.utf8) + [bad] + Array(#"","timestamp":1795000000000,"eventType":"connected","sessionIdentifier":"s","versionNumber":1}"#.utf8) + [0x0A]
+        }
+        var lines: [Int] = []
+        let s = try Presence(db).ingest(LineReader(bytes: bytes), rejected: { n, reason in
+            if reason.contains("UTF-8") { lines.append(n) }
+        })
+        #expect(lines == [1, 2] && s.accepted == 0)
+        #expect(try db.connection.scalar("SELECT count(*) FROM client")?.int == 0)
+    }
+
+    /// `$aws/events/#` carries the subscription events too: counted as ignored, not rejected.
+    @Test func subscriptionEventsAreIgnored() throws {
+        let db = try Fixtures.database()
+        let input = [
+            #"{"clientId":"a","timestamp":1795000000000,"eventType":"subscribed","sessionIdentifier":"s","principalIdentifier":"p","topics":["a/b"]}"#,
+            #"{"topic":"$aws/events/subscriptions/unsubscribed/a","payload":{"clientId":"a","timestamp":1795000000001,"eventType":"unsubscribed","sessionIdentifier":"s","principalIdentifier":"p","topics":["a/b"]}}"#,
+            Self.line(),
+        ].joined(separator: "\n")
+        var reasons: [String] = []
+        let s = try Presence(db).ingest(LineReader(bytes: Array(input.utf8)), rejected: { reasons.append("\($0): \($1)") })
+        #expect(reasons == [])
+        #expect(s.ignored == 2 && s.accepted == 1 && s.rejected == 0)
+    }
+
+    /// One JSON array only when the whole input is one; else JSON Lines, whatever the first byte.
+    @Test(arguments: [
+        // JSON Lines whose first line starts with `[`: the good lines after it are kept.
+        ("[1,2]\n" + line(client: "a") + "\n" + line(client: "b") + "\n", 2, 0, [1]),
+        ("[\n" + line(client: "a") + "\n" + line(client: "b") + "\n", 2, 0, [1]),
+        ("\n  [\"x\"]\n" + line(client: "a") + "\n", 1, 0, [2]),
+        // One array, on one line or many.
+        ("[" + line(client: "a") + "," + line(client: "b") + "]", 2, 0, []),
+        ("[\n" + line(client: "a") + ",\n" + line(client: "b") + "\n]\n", 2, 0, []),
+        ("[\n" + line(client: "a") + ",\n" + line(client: "b", type: "subscribed") + ",\n7\n]\n", 1, 1, [3]),
+        // A truncated array: nothing to keep, and it says so.
+        ("[\n" + line(client: "a") + ",\n", 0, 0, [1, 2]),
+    ])
+    func arrayOrLines(_ input: String, _ accepted: Int, _ ignored: Int, _ rejectedLines: [Int]) throws {
+        let db = try Fixtures.database()
+        var lines: [Int] = []
+        let s = try Presence(db).ingest(LineReader(bytes: Array(input.utf8)), rejected: { n, _ in lines.append(n) })
+        #expect(s.accepted == accepted && s.ignored == ignored && lines == rejectedLines, "\(s)")
+    }
+
     @Test func envelopesAndConnectFailed() throws {
         let e = try LifecycleEvent.parse(try JSONValue.parse(#"{"topic":"$aws/events/presence/connect_failed/a","payload":{"clientId":"a","timestamp":5,"eventType":"connect_failed","connectFailureReason":"AUTHORIZATION_FAILED"}}"#))
         #expect(e.kind == .connectFailed && e.reason == "AUTHORIZATION_FAILED")

@@ -274,4 +274,24 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
         #expect(reads >= 1_000, "\(reads) reads")
         #expect(failures.isEmpty, "\(failures.count) failed reads: \(failures.prefix(3))")
     }
+
+    /// A file read as the runner's source: lines numbered from 1 (blank ones counted, not
+    /// given), CR LF and a last line without its newline, in one chunk or many.
+    @Test(arguments: [1, 3, 64 * 1024])
+    func fileLinesNumbersEveryLine(_ repeats: Int) async throws {
+        let dir = testRoot.appendingPathComponent("lines-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("events.jsonl").path
+        let block = "a\r\n\n  \nb\nc"
+        let text = Array(repeating: block, count: repeats).joined(separator: "\n")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var got: [(Int, String)] = []
+        for try await input in FileLines(path: path, follow: false) {
+            if case .json(let bytes) = input.payload { got.append((input.line, String(decoding: bytes, as: UTF8.self))) }
+        }
+        #expect(got.count == 3 * repeats)
+        #expect(got.prefix(3).map(\.0) == [1, 4, 5])
+        #expect(got.prefix(3).map(\.1) == ["a", "b", "c"])
+        #expect(got.last?.0 == 5 * repeats)
+    }
 }

@@ -1,5 +1,6 @@
 // Durability: an ingest killed with SIGKILL loses no committed event, and running it again
-// converges to the state of an uninterrupted run; `run` stops cleanly on SIGTERM.
+// converges to the state of an uninterrupted run; `run` stops cleanly on SIGTERM; what a device
+// sends cannot make a later command crash.
 import Foundation
 import Testing
 
@@ -73,5 +74,30 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
         #expect(String(decoding: out, as: UTF8.self).contains("\"accepted\": 1000"))
+    }
+    /// Each of these was accepted, and some made every later evaluate crash: now the line is
+    /// rejected (65), the good lines around it are kept, and evaluating and searching go on.
+    @Test(arguments: [
+        #"{"clientId":"d","timestamp":-9223372036854775808,"eventType":"disconnected","sessionIdentifier":"s1","versionNumber":1,"disconnectReason":"CONNECTION_LOST"}"#,
+        #"{"clientId":"d","timestamp":9223372036854775807,"eventType":"disconnected","sessionIdentifier":"s1","versionNumber":1,"disconnectReason":"CONNECTION_LOST"}"#,
+        #"{"clientId":"d","timestamp":1.79516e12,"eventType":"disconnected","sessionIdentifier":"s1","versionNumber":1,"disconnectReason":"CONNECTION_LOST"}"#,
+        #"{"clientId":"d","timestamp":1795160000000,"eventType":"disconnected","sessionIdentifier":"s1","versionNumber":9.99e300,"disconnectReason":"CONNECTION_LOST"}"#,
+        #"{"clientId":"d\u0000","timestamp":1795160000000,"eventType":"connected","sessionIdentifier":"s9","versionNumber":9}"#,
+        #"{"clientId":"\#(String(repeating: "x", count: 1 << 20))","timestamp":1795160000000,"eventType":"connected","sessionIdentifier":"s9","versionNumber":9}"#,
+    ])
+    func hostileEventsDoNotBreakLaterCommands(_ hostile: String) throws {
+        let cli = try CLI()
+        try cli.run("create-security-profile", "--security-profile-name", "P", "--alert-when", "B: aws:disconnect-duration >= 5")
+        try cli.run("attach-security-profile", "--security-profile-name", "P", "--security-profile-target-arn", "arn:aws:iot:us-east-1:123456789012:all/things")
+        try cli.run("create-thing", "--thing-name", "d")
+        let good = #"{"clientId":"d","timestamp":1795159000000,"eventType":"connected","sessionIdentifier":"s1","versionNumber":1}"#
+        let r = try cli.run("ingest-events", "-", stdin: good + "\n" + hostile + "\n")
+        #expect(r.code == 65 && r.err.hasPrefix("fleetdex: rejected line 2: "), "\(r.err.prefix(200))")
+        #expect(r.out.contains(#""accepted": 1"#))
+        for at in ["2026-11-20T08:00:00Z", "2026-11-20T08:30:00Z"] {
+            let e = try cli.run("evaluate", "--at", at)
+            #expect(e.code == 0, "\(e.err)")
+        }
+        #expect(try cli.run("search", "connectivity.connected:true", "--output", "names").out == "d\n")
     }
 }

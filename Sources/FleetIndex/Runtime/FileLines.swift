@@ -58,7 +58,7 @@ public struct FileLines: AsyncSequence, Sendable {
                     pending += chunk[0..<n]
                     if let last = pending.lastIndex(of: 0x0A) {
                         var start = 0
-                        while let nl = pending[start...last].firstIndex(of: 0x0A) {
+                        while start <= last, let nl = pending[start...last].firstIndex(of: 0x0A) {
                             emit(pending[start..<nl])
                             start = nl + 1
                         }

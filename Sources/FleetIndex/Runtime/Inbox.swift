@@ -69,6 +69,7 @@ final class Inbox: @unchecked Sendable {
             summary.duplicate += r.summary.duplicate
             summary.stale += r.summary.stale
             summary.rejected += r.summary.rejected
+            summary.ignored += r.summary.ignored
         }
         condition.unlock()
         for (item, r) in zip(taken, results) { item.acknowledge?.resume(returning: r) }

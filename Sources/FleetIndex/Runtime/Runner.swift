@@ -172,15 +172,18 @@ public final class Runner: Sendable {
                             let event: LifecycleEvent
                             switch input.payload {
                             case .event(let e): event = e
-                            case .json(let bytes): event = try LifecycleEvent.parse(try JSONValue.parse(bytes: bytes))
+                            case .json(let bytes):
+                                // As ingest-events reads a line: other event kinds are ignored.
+                                guard let e = try LifecycleEvent.decode(line: bytes) else {
+                                    results[i].summary.ignored += 1
+                                    continue
+                                }
+                                event = e
                             }
                             results[i].summary.add(try presence.ingest(event))
                         } catch let e as FleetError {
                             results[i].summary.rejected += 1
                             results[i].rejected.append(Rejection(line: input.line, message: e.message))
-                        } catch let e as JSONError {
-                            results[i].summary.rejected += 1
-                            results[i].rejected.append(Rejection(line: input.line, message: "malformed JSON: \(e)"))
                         }
                     }
                 }

@@ -2,27 +2,96 @@
 import ArgumentParser
 import FleetIndex
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// Opens a command's input (a file, or - for standard input) before the database is opened:
+/// a file that cannot be opened ends the command with exit 66 (EX_NOINPUT), so that 65 keeps
+/// meaning "lines were rejected" and no database is created for nothing.
+func openInput(_ path: String) -> LineReader {
+    do { return try LineReader(path: path) } catch {
+        FileHandle.standardError.write(Data("fleetdex: \(error.exception): \(error.message)\n".utf8))
+        exit(66)
+    }
+}
+
+/// The progress line of a long command, on standard error only when it is a terminal, rewritten
+/// in place (`\r`) at most 4 times a second; `clear()` before anything else is written there.
+final class ProgressMeter {
+    let command: String
+    let reader: LineReader
+    let enabled = isatty(2) == 1
+    private let start = ProgressMeter.seconds()
+    private var last = 0.0
+    private var shown = false
+
+    init(_ command: String, _ reader: LineReader) {
+        self.command = command
+        self.reader = reader
+        last = start
+    }
+
+    static func seconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = Self.seconds()
+        guard now - last >= 0.25 else { return }
+        last = now
+        let text = ProgressLine.format(command, done: done, bytes: reader.position, total: reader.size, elapsed: now - start)
+        FileHandle.standardError.write(Data("\r\(text)\u{1B}[K".utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+
+    /// Writes a line to standard error under the progress line.
+    func log(_ s: String) {
+        clear()
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+}
+
 struct IngestEvents: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest-events",
         abstract: "Ingest AWS IoT lifecycle events: JSON Lines, one JSON array, or {topic, payload} envelopes.",
-        discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/presence/#' | fleetdex ingest-events -"))
+        discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/#' | fleetdex ingest-events -"))
     @OptionGroup var g: GlobalOptions
     @Argument(help: "A file, or - for standard input.") var file: String = "-"
     @Option(help: "Events per committed batch.") var batch: Int = 5000
     func run() throws {
+        let reader = openInput(file)
         let db = try g.open()
-        let reader = try LineReader(path: file)
-        let s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
-            FileHandle.standardError.write(Data("fleetdex: rejected line \(line): \(reason)\n".utf8))
-        })
-        Output.emit(jsonObject([("accepted", .int(s.accepted)), ("duplicate", .int(s.duplicate)), ("stale", .int(s.stale)), ("rejected", .int(s.rejected))]),
-                    try g.format())
+        let meter = ProgressMeter("ingest-events", reader)
+        let s: Presence.Summary
+        do {
+            s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
+                meter.log("fleetdex: rejected line \(line): \(reason)")
+            }, progress: meter.update)
+        } catch {
+            meter.clear()
+            throw error
+        }
+        meter.clear()
+        Output.emit(summary(s), try g.format())
         if s.rejected > 0 { throw ExitCode(65) }
     }
+}
+
+/// An ingest's counts, as `ingest-events` and `run` print them.
+func summary(_ s: Presence.Summary) -> JSONValue {
+    jsonObject([("accepted", .int(s.accepted)), ("duplicate", .int(s.duplicate)), ("stale", .int(s.stale)),
+                ("ignored", .int(s.ignored)), ("rejected", .int(s.rejected))])
 }
 
 struct Connect: ParsableCommand {
@@ -64,7 +133,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Stop when the events input ends (instead of waiting for more).") var exitAtEnd = false
 
     func run() throws {
+        // An input that cannot be opened is exit 66 before any database is made.
+        if let events { withExtendedLifetime(openInput(events)) {} }
         let db = try g.open()
+        let path = g.databasePath
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         // A parent may have started us with these blocked (Foundation's Process does): unblock.
@@ -73,71 +145,47 @@ struct Run: ParsableCommand {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &set, nil)
-        let presence = Presence(db)
-        var fd: Int32 = -1
-        if let events {
-            fd = events == "-" ? 0 : open(events, O_RDONLY)
-            guard fd >= 0 else { throw FleetError(.invalidRequest, "cannot open \(events)") }
+        // The engine's runner: batches committed as lines arrive, evaluation on the clock's
+        // boundaries, webhooks on their own thread.
+        var configuration = Runner.Configuration()
+        configuration.interval = Int64(interval) * 1000
+        let log = self.log
+        let runner = Runner(configuration: configuration, open: { [region = db.region, account = db.account] in
+            try FleetDatabase(path: path, region: region, account: account)
+        }, report: { event in
+            switch event {
+            case .rejected(let line, let message): log("fleetdex: rejected line \(line): \(message)")
+            case .evaluated(let at, let ticks, let raised, let cleared, let alerts, let joined, let left):
+                log("fleetdex run: evaluated \(ticks) tick(s) to \(Timestamp.iso(at)): \(raised) raised, \(cleared) cleared, \(alerts) alert(s), \(joined) joined, \(left) left")
+            case .delivered(let delivered, let failed): log("fleetdex run: webhooks \(delivered) delivered, \(failed) failed")
+            case .failed(let message): log("fleetdex run: \(message)")
+            }
+        })
+        try runner.start()
+        let step = Int64(interval) * 1000
+        log("fleetdex run: database \(path); next evaluation at \(Timestamp.iso((SystemClock().now() / step + 1) * step))")
+        let fed = Mutex(false)
+        let feeding = Task {
+            if let events { try? await runner.feed(FileLines(path: events, follow: events != "-" && !exitAtEnd)) }
+            fed.withLock { $0 = true }
         }
-        var pending: [UInt8] = []
-        var lineNumber = 0
-        var totals = Presence.Summary()
-        var atEnd = false
-        let step = Int64(max(1, interval)) * 1000
-        func clock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-        var nextEvaluation = (clock() / step + 1) * step
-        log("fleetdex run: database \(g.databasePath); next evaluation at \(Timestamp.iso(nextEvaluation))")
-        while stopRequested == 0 {
-            var ready = false
-            if fd >= 0 && !atEnd {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let wait = Int32(max(0, min(1000, nextEvaluation - clock())))
-                if poll(&p, 1, wait) > 0 { ready = true }
-            } else {
-                usleep(UInt32(max(0, min(1000, nextEvaluation - clock()))) * 1000)
-            }
-            if ready {
-                var chunk = [UInt8](repeating: 0, count: 1 << 16)
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 1 << 16) }
-                if n > 0 {
-                    pending += chunk[0..<n]
-                } else if events == "-" || exitAtEnd {
-                    atEnd = true
-                    if !pending.isEmpty { pending.append(0x0A) }
-                } else {
-                    usleep(200_000)  // following a file: wait for it to grow
-                }
-                if let last = pending.lastIndex(of: 0x0A) {
-                    let lines = pending[...last].split(separator: 0x0A, omittingEmptySubsequences: false)
-                    pending.removeSubrange(...last)
-                    try db.connection.transaction {
-                        for line in lines.dropLast() {
-                            lineNumber += 1
-                            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-                            do {
-                                let e = try LifecycleEvent.parse(try JSONValue.parse(bytes: Array(line)))
-                                totals.add(try presence.ingest(e))
-                            } catch let err as FleetError {
-                                totals.rejected += 1
-                                log("fleetdex: rejected line \(lineNumber): \(err.message)")
-                            } catch let err as JSONError {
-                                totals.rejected += 1
-                                log("fleetdex: rejected line \(lineNumber): malformed JSON: \(err)")
-                            }
-                        }
-                    }
-                }
-                if atEnd && exitAtEnd { break }
-            }
-            try WebhookDelivery(db).deliverDue(at: clock())
-            if clock() >= nextEvaluation {
-                let r = try EvaluationCycle(db).evaluate(at: nextEvaluation)
-                log("fleetdex run: evaluated \(r.ticks.count) tick(s) to \(Timestamp.iso(nextEvaluation)): \(r.raised) raised, \(r.cleared) cleared, \(r.alerts) alert(s), \(r.joined) joined, \(r.left) left")
-                nextEvaluation += step
-            }
+        // Until SIGINT/SIGTERM, or with --exit-at-end the end of the input.
+        while stopRequested == 0 && !(exitAtEnd && fed.withLock { $0 }) {
+            usleep(100_000)
         }
-        Output.emit(jsonObject([("accepted", .int(totals.accepted)), ("duplicate", .int(totals.duplicate)), ("stale", .int(totals.stale)),
-                                ("rejected", .int(totals.rejected))]), try g.format())
+        feeding.cancel()
+        let done = DispatchSemaphore(value: 0)
+        let totals = Mutex(Presence.Summary())
+        Task {
+            let t = await runner.stop()
+            totals.withLock { $0 = t }
+            done.signal()
+        }
+        done.wait()
+        let result = totals.withLock { $0 }
+        Output.emit(summary(result), try g.format())
+        // As ingest-events: 65 when any line was rejected (after the clean stop: the rest is kept).
+        if result.rejected > 0 { throw ExitCode(65) }
     }
 
     func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -261,13 +261,29 @@ struct DeleteThingShadow: ParsableCommand {
 struct ImportThings: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import-things",
         abstract: "Load JSON Lines of {thingName, thingTypeName?, attributes?, thingGroupNames?, shadow?} in one transaction (upserts).",
-        discussion: example("fleetdex import-things fleet.jsonl", "generate-fleet | fleetdex import-things -"))
+        discussion: "Every bad line is named on stderr with its number and reason; the good lines are imported and the exit code is 65. "
+            + "With --atomic nothing is imported when any line is bad.\n\n"
+            + example("fleetdex import-things fleet.jsonl", "generate-fleet | fleetdex import-things - --atomic"))
     @OptionGroup var g: GlobalOptions
     @Argument(help: "A JSON Lines file, or - for standard input.") var file: String
+    @Flag(help: "All or nothing: when any line is bad, import none of them (every bad line is still named).") var atomic = false
     func run() throws {
+        let reader = openInput(file)
         let db = try g.open()
-        let s = try Importer(db).importThings(try LineReader(path: file), at: try g.now())
+        let meter = ProgressMeter("import-things", reader)
+        let s: Importer.Summary
+        do {
+            s = try Importer(db).importThings(reader, atomic: atomic, at: try g.now(), rejected: { line, reason in
+                meter.log("fleetdex: rejected line \(line): \(reason)")
+            }, progress: meter.update)
+        } catch {
+            meter.clear()
+            throw error
+        }
+        meter.clear()
         Output.emit(jsonObject([("lines", .int(s.lines)), ("created", .int(s.created)), ("updated", .int(s.updated)),
+                                ("unchanged", .int(s.unchanged)), ("rejected", .int(s.rejected)),
                                 ("thingTypesCreated", .int(s.typesCreated)), ("thingGroupsCreated", .int(s.groupsCreated))]), try g.format())
+        if s.rejected > 0 { throw ExitCode(65) }
     }
 }
