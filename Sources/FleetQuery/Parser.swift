@@ -12,11 +12,12 @@
 /// every token is read once (a `-word` is split without re-reading the rest of the query).
 public struct Parser {
     /// The deepest nesting of `(`, `field:(`, NOT and `-` the parser accepts (each counts one
-    /// level). A level is four frames of the descent (or → and → unary → primary); 64 levels
-    /// fit a 512 KB stack with room to spare (ParserLimitTests parses the deepest accepted
-    /// query on such a thread). The Binder allows less nesting in the tree it binds
-    /// (`Binder.maxNesting`, for SQLite): this limit is for the parser's own stack.
-    public static let maxDepth = 64
+    /// level). A level is four small frames of the descent (or → and → unary → group): 32
+    /// levels take under 230 KB of stack in a debug build (measured), less than half of a
+    /// 512 KB thread's, and QueryLimitTests parses the deepest accepted queries on such a
+    /// thread. The Binder allows less nesting in the tree it binds (`Binder.maxNesting`, 16,
+    /// for SQLite's parser): this limit is for the parser's own stack.
+    public static let maxDepth = 32
 
     private var tokens: [Token]
     private var pos = 0
@@ -80,12 +81,17 @@ public struct Parser {
         }
     }
 
+    // The recursive path (or → and → unary → group → or) is kept to small functions: in a
+    // debug build every local and temporary has its own stack slot, and the large ones
+    // (terms, values, messages) live in parsePrimary and the error helpers, which do not
+    // recurse.
+
     // or := and (OR and)*
     private mutating func parseOr(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
         var items = [try parseAnd(inGroup: field)]
         while case .or = peek.kind {
             let op = next()
-            guard startsClause(peek) else { throw error("expected a clause after OR, found \(describe(peek))", peek.span.start == peek.span.end ? op : peek) }
+            guard startsClause(peek) else { throw missingClause(after: op) }
             items.append(try parseAnd(inGroup: field))
         }
         return items.count == 1 ? items[0] : .or(items, items[0].span.union(items.last!.span))
@@ -97,7 +103,7 @@ public struct Parser {
         while true {
             if case .and = peek.kind {
                 let op = next()
-                guard startsClause(peek) else { throw error("expected a clause after AND, found \(describe(peek))", peek.span.start == peek.span.end ? op : peek) }
+                guard startsClause(peek) else { throw missingClause(after: op) }
                 items.append(try parseUnary(inGroup: field))
             } else if startsClause(peek) {
                 items.append(try parseUnary(inGroup: field))
@@ -108,47 +114,82 @@ public struct Parser {
         return items.count == 1 ? items[0] : .and(items, items[0].span.union(items.last!.span))
     }
 
+    /// "expected a clause after AND/OR/NOT/-", at the next token (or the operator at the end).
+    @inline(never)
+    private func missingClause(after op: Token) -> QueryError {
+        error("expected a clause after \(op.raw), found \(describe(peek))", peek.span.start == peek.span.end ? op : peek)
+    }
+
     // unary := (NOT | '-') unary | primary, as a loop: the operators are collected, the
     // primary parsed, and the NOTs wrapped around it innermost first.
     private mutating func parseUnary(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
         let base = depth
         defer { depth = base }
         var ops: [SourceSpan] = []
-        scan: while true {
-            let t = peek
-            switch t.kind {
+        while true {
+            switch peek.kind {
             case .not, .minus:
                 let op = next()
                 try enter(op.span)
                 ops.append(op.span)
-                guard startsClause(peek) else {
-                    throw error("expected a clause after \(op.raw), found \(describe(peek))", peek.span.start == peek.span.end ? op : peek)
-                }
-            case .word(let text, _) where Parser.negates(t, text: text, inGroup: field != nil):
-                // `-clause`: each leading minus is a NOT (a negative number inside a value
-                // group is a value). The dashes are counted here and the rest of the word is
-                // lexed once, so a run of n dashes costs O(n), not O(n²).
-                _ = next()
-                let raw = Array(t.raw.utf8)
-                let textBytes = Array(text.utf8)  // the dashes are unescaped, so both start with them
-                var k = 0
-                repeat {
-                    let dash = SourceSpan(start: t.span.start + k, end: t.span.start + k + 1)
-                    try enter(dash)
-                    ops.append(dash)
-                    k += 1
-                } while k + 1 < raw.count && raw[k] == UInt8(ascii: "-")
-                    && !(field != nil && raw[k + 1] != UInt8(ascii: "-")
-                         && Double(String(decoding: textBytes[k...], as: UTF8.self)) != nil)
-                let rest = try Parser.parse(fragment: String(decoding: raw[k...], as: UTF8.self), offset: t.span.start + k)
-                pending.append(contentsOf: rest.reversed())
+                guard startsClause(peek) else { throw missingClause(after: op) }
+                continue
+            case .word:
+                if try splitNegation(inGroup: field, into: &ops) { continue }
             default:
-                break scan
+                break
             }
+            break
         }
-        var inner = try parsePrimary(inGroup: field)
+        var inner: Syntax
+        if case .lparen = peek.kind { inner = try parseGroup(inGroup: field) } else { inner = try parsePrimary(inGroup: field) }
         for op in ops.reversed() { inner = .not(inner, op.union(inner.span)) }
         return inner
+    }
+
+    /// `( or )`: one level deeper.
+    private mutating func parseGroup(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
+        let open = next()
+        if case .rparen = peek.kind { throw emptyGroup() }
+        try enter(open.span)
+        let inner = try parseOr(inGroup: field)
+        depth -= 1
+        guard case .rparen = peek.kind else { throw unclosed(open) }
+        _ = next()
+        return inner
+    }
+
+    @inline(never)
+    private func emptyGroup() -> QueryError { error("empty parentheses: expected a clause", peek) }
+
+    @inline(never)
+    private func unclosed(_ open: Token) -> QueryError {
+        error("expected ')' to close the '(' at offset \(open.span.start), found \(describe(peek))", peek)
+    }
+
+    /// `-clause`: each leading minus of a word is a NOT (a negative number inside a value group
+    /// is a value). The dashes are counted here (one level each, appended to `ops`) and the
+    /// rest of the word is lexed once, so a run of n dashes costs O(n), not O(n²). False when
+    /// the next token is no such word.
+    @inline(never)
+    private mutating func splitNegation(inGroup field: FieldPath?, into ops: inout [SourceSpan]) throws(QueryError) -> Bool {
+        let t = peek
+        guard case .word(let text, _) = t.kind, Parser.negates(t, text: text, inGroup: field != nil) else { return false }
+        _ = next()
+        let raw = Array(t.raw.utf8)
+        let textBytes = Array(text.utf8)  // the dashes are unescaped, so both start with them
+        var k = 0
+        repeat {
+            let dash = SourceSpan(start: t.span.start + k, end: t.span.start + k + 1)
+            try enter(dash)
+            ops.append(dash)
+            k += 1
+        } while k + 1 < raw.count && raw[k] == UInt8(ascii: "-")
+            && !(field != nil && raw[k + 1] != UInt8(ascii: "-")
+                 && Double(String(decoding: textBytes[k...], as: UTF8.self)) != nil)
+        let rest = try Parser.parse(fragment: String(decoding: raw[k...], as: UTF8.self), offset: t.span.start + k)
+        pending.append(contentsOf: rest.reversed())
+        return true
     }
 
     /// Whether a word is `-clause`: it starts with an unescaped `-` and has more after it,
@@ -173,17 +214,6 @@ public struct Parser {
     private mutating func parsePrimary(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
         let t = peek
         switch t.kind {
-        case .lparen:
-            _ = next()
-            if case .rparen = peek.kind { throw error("empty parentheses: expected a clause", peek) }
-            try enter(t.span)
-            let inner = try parseOr(inGroup: field)
-            depth -= 1
-            guard case .rparen = peek.kind else {
-                throw error("expected ')' to close the '(' at offset \(t.span.start), found \(describe(peek))", peek)
-            }
-            _ = next()
-            return inner
         case .phrase(let s):
             _ = next()
             let v = QueryValue(text: s, quoted: true, span: t.span)
