@@ -1,0 +1,156 @@
+// Fuzz regressions of fleetdex's readers (scripts/fuzz.sh): the JSON reader's crashing
+// inputs, the crashes found in parsers other owners are fixing (disabled until they do),
+// and the query limits proved against SQLite itself: the largest and deepest queries the
+// language accepts run on a real database, the next ones fail before any SQL is built.
+import FleetIndex
+import FleetQuery
+import Foundation
+import Testing
+
+/// Bytes from hex.
+private func bytes(_ hex: String) -> [UInt8] {
+    let d = Array(hex.utf8).map { $0 <= 57 ? $0 - 48 : ($0 | 0x20) - 87 }
+    return stride(from: 0, to: d.count - 1, by: 2).map { d[$0] << 4 | d[$0 + 1] }
+}
+
+/// Inputs that trapped the JSON reader (a high surrogate escape followed by a `\u` escape
+/// that is not a low surrogate: `low - 0xDC00` underflowed), by their file under Fuzz/crashes/json/.
+private let jsonFuzzInputs: [(String, String)] = [
+    ("26d4a73fbb44", """
+        225c5c5dffff66665c75646330306666664f66ffffffffffffffffffff665c75643830305c7566666630306666664f66\
+        ffffffffffffffffffff665c75643830305c7531353932a48a9bbe30305c74725b66614362657230305d9bbe64373030\
+        5c7472626572b05b3636643730305c7472626572b05b363672725c2f30626530305c7472626572b05b3636643730305c\
+        7472626572b05b363672725c2f3066666666666666660fd800006666ffffffffffffffffff66666666645c0a
+        """),
+    ("5b1e45c96746", """
+        7b2226636c69653636365b363636363636363666616c73658a9bbe505050505050505050505050505050505050505050\
+        505050505050505050505050505050505050505050505050505050505050505050505050505050505050505050505050\
+        2d302e35652b3130303036365c75643830305c7564383030626572223a307d
+        """),
+    ("6bbd3abc6231", """
+        7b22636c692e65363636363636363636363636363636363635393a34315c754438363636363636364036363636363636\
+        36363636363636363636363636363633313835a48a9bbe303036363636365c75643830305c7564383030363636363636\
+        36363636363636363636363331343636303836303533313838325c7544386d626572223a307d
+        """),
+    ("9728a05a19d7", """
+        7b22636c69656374223a66616c73652c22646e223a22434f4e4e636c695c75643830305c75643630306f000000000000\
+        00000000000008000000697363424f524544227d
+        """),
+    ("c833acb69245", """
+        7b22636c695c75643830305c756438353657000000223a2222636c69656e744964223a61222c7b0922636c69b1b125b1\
+        b1b1b1b12270b1b1b1b1b1227074b16f6963223ab1
+        """),]
+
+private func rep(_ s: String, _ n: Int) -> String { String(repeating: s, count: n) }
+
+/// The largest and deepest queries the language accepts (one statement each: one literal
+/// of them all is too much for the type checker).
+private let acceptedQueries: [(String, String)] = {
+    var q: [(String, String)] = []
+    q.append(("256 OR'ed bare terms", (0..<256).map { "v\($0)*" }.joined(separator: " OR ")))
+    q.append(("256 OR'ed attribute terms", (0..<256).map { "attributes.site:v\($0)" }.joined(separator: " OR ")))
+    q.append(("256 AND'ed group terms", (0..<256).map { "thingGroupNames:g\($0 % 3)" }.joined(separator: " ")))
+    q.append(("256 AND'ed attribute terms", rep("attributes.site:denver ", 256)))
+    q.append(("256 AND'ed violation terms", rep("deviceDefender.violationCount>=0 ", 256)))
+    q.append(("16 nested NOT, bare", rep("NOT ", 16) + "denver"))
+    q.append(("16 nested NOT, exists", rep("NOT ", 16) + "attributes.site:*"))
+    q.append(("15 NOT over an AND", rep("NOT ", 15) + "(thingGroupNames:g0 attributes.site:denver connectivity.connected:false)"))
+    let bare: [String] = (0..<16).map { $0 % 2 == 0 ? "(a\($0)* OR " : "(a\($0) AND " }
+    q.append(("16 alternating groups, bare", bare.joined() + "z" + rep(")", 16)))
+    let attrs: [String] = (0..<16).map { $0 % 2 == 0 ? "(attributes.site:x\($0) OR " : "(thingGroupNames:g0 AND attributes.site:denver AND " }
+    q.append(("16 alternating groups, attributes", attrs.joined() + "deviceDefender.violationCount>0" + rep(")", 16)))
+    let wide: String = (0..<15).map { "attributes.site:v\($0)" }.joined(separator: " OR ")
+    q.append(("16 levels, 226 terms", "NOT " + rep("(" + wide + " OR ", 15) + "thingGroupNames:g1" + rep(")", 15)))
+    q.append(("an 8 KiB wildcard", "thingName:" + rep("\\[", 8000) + "*"))
+    q.append(("an 8 KiB field", "attributes." + rep("k", 8181) + ":*"))
+    q.append(("a 16 KiB query", "thingName:" + rep("x", 8182) + " OR attributes.site:" + rep("y", 8172)))
+    return q
+}()
+
+@Suite struct FuzzRegressionTests {
+    @Test(arguments: jsonFuzzInputs.map(\.0))
+    func jsonFuzzerInputs(_ name: String) {
+        let input = bytes(jsonFuzzInputs.first { $0.0 == name }!.1)
+        do {
+            let v = try JSONValue.parse(bytes: input)
+            #expect(try JSONValue.parse(v.compact) == v)
+        } catch {
+            #expect(error.offset >= 0 && error.offset <= input.count)
+        }
+    }
+
+    /// A high surrogate pairs only with a low one; alone it reads as U+FFFD.
+    @Test(arguments: [
+        (#""\ud800\u0041""#, "\u{FFFD}A"),
+        (#""\ud800\ud600""#, "\u{FFFD}\u{D600}"),
+        (#""\ud800\ud800\udc00""#, "\u{FFFD}\u{10000}"),
+        (#""\udbff\udfff""#, "\u{10FFFF}"),
+        (#""\ud83d\ude00""#, "\u{1F600}"),
+        (#""\ud800\u""#, nil),
+        (#""\ud800""#, "\u{FFFD}"),
+        (#""\udc00""#, "\u{FFFD}"),
+        (#""\ud800\n""#, "\u{FFFD}\n"),
+    ] as [(String, String?)])
+    func surrogates(_ json: String, _ expected: String?) {
+        #expect((try? JSONValue.parse(json))?.stringValue == expected)
+    }
+
+    /// Lifecycle events `ingest-events` accepts, ordered against each other. Far-apart
+    /// timestamps overflow `abs(timestamp - b.timestamp)` in PresenceMark.isNewer.
+    @Test(.disabled("owner fixes: PresenceMark.isNewer (LifecycleEvent.swift) traps on abs(timestamp - b.timestamp) overflow"),
+          arguments: [
+            (#"{"clientId":"a","timestamp":-9223372036854775808,"eventType":"connected","sessionIdentifier":"s1","versionNumber":1}"#,
+             #"{"clientId":"a","timestamp":1,"eventType":"connected","sessionIdentifier":"s2","versionNumber":1}"#),
+            (#"{"clientId":"a","timestamp":9223372036854775807,"eventType":"connected","sessionIdentifier":"s1","versionNumber":1}"#,
+             #"{"clientId":"a","timestamp":-1,"eventType":"connected","sessionIdentifier":"s2","versionNumber":1}"#),
+          ])
+    func presenceOrderOfFarApartEvents(_ a: String, _ b: String) throws {
+        let ea = try LifecycleEvent.parse(try JSONValue.parse(a))
+        let eb = try LifecycleEvent.parse(try JSONValue.parse(b))
+        let ma = PresenceMark(timestamp: ea.timestamp, kind: ea.kind, session: ea.session, version: ea.version, reason: nil)
+        let mb = PresenceMark(timestamp: eb.timestamp, kind: eb.kind, session: eb.session, version: eb.version, reason: nil)
+        #expect(ma.isNewer(than: mb) != mb.isNewer(than: ma))
+    }
+
+    /// Timestamp.parse traps on four or more fractional digits (`for _ in digits..<3` with
+    /// digits > 3); the fuzzer's inputs, all of that kind.
+    @Test(.disabled("owner fixes: Timestamp.parse (Timestamp.swift) traps on 4+ fractional digits"),
+          arguments: ["2026-11-28T10:05:00.0000Z", "2026-11-28T10:00:00.2510+1", "2026-11-28T10:05:00.25026-110",
+                      "2026-11-28T10:05:00.0026-2", "9042-11-28T10:00:00.25002*:T1", "2026-11-24T10:00:00.2026-11-28"])
+    func timestampFractions(_ s: String) {
+        _ = Timestamp.parse(s)
+    }
+
+    /// The largest and deepest queries the language accepts, run on SQLite with the planner
+    /// (estimates from a real index): SQLite takes every one. Before the limits, twice these
+    /// failed late with InternalFailureException and the SQL.
+    @Test(arguments: acceptedQueries)
+    func acceptedQueriesRunOnSQLite(_ name: String, _ query: String) throws {
+        let db = try Fixtures.database()
+        let r = Registry(db)
+        for g in ["g0", "g1", "g2"] { _ = try r.createThingGroup(name: g, parent: nil, properties: nil, at: 0) }
+        for i in 0..<30 {
+            _ = try r.createThing(name: "t\(i)", typeName: nil, attributes: [("site", i % 2 == 0 ? "denver" : "v\(i)")], at: 0)
+            _ = try r.addThingToThingGroup(group: "g\(i % 3)", thingName: "t\(i)", overrideDynamicGroups: false, at: 0)
+        }
+        _ = try Fixtures.search(db, query)
+    }
+
+    /// One past each limit: a positioned InvalidQueryException (exit 65), no SQL.
+    @Test(arguments: [
+        ("257 terms", (0..<257).map { "v\($0)" }.joined(separator: " OR "), "at most 256 are allowed"),
+        ("17 nested NOT", rep("NOT ", 17) + "denver", "nest more than 16 levels"),
+        ("33 nested (", rep("(", 33) + "a" + rep(")", 33), "more than 32 levels deep"),
+        ("an 8,193-byte value", "thingName:" + rep("x", 8192) + "*", "at most 8192 bytes"),
+        ("16,385 bytes", rep("a ", 8192) + "b", "at most 16384 are allowed"),
+    ])
+    func pastTheLimitsFailInTheLanguage(_ name: String, _ query: String, _ message: String) throws {
+        let db = try Fixtures.database()
+        #expect {
+            try Search(db).compile(query, at: 0)
+        } throws: { e in
+            guard let e = e as? FleetError else { return false }
+            return e.exception == "InvalidQueryException" && e.exitCode == 65 && e.message.contains(message) && e.detail?.contains("^") == true
+        }
+    }
+}
