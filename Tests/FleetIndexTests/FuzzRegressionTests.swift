@@ -6,6 +6,9 @@ import FleetIndex
 import FleetQuery
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Bytes from hex.
 private func bytes(_ hex: String) -> [UInt8] {
@@ -67,7 +70,55 @@ private let acceptedQueries: [(String, String)] = {
     return q
 }()
 
+/// Runs `body` on a new thread whose stack is `stackSize` bytes, and waits for it.
+private func onThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    pthread_attr_setstacksize(&attr, stackSize)
+    #if canImport(Glibc)
+    var thread = pthread_t()
+    #else
+    var thread: pthread_t? = nil
+    #endif
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    let rc = pthread_create(&thread, &attr, { p in
+        Unmanaged<Box>.fromOpaque(p!).takeRetainedValue().body()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create: \(rc)")
+    #if canImport(Glibc)
+    pthread_join(thread, nil)
+    #else
+    pthread_join(thread!, nil)
+    #endif
+    pthread_attr_destroy(&attr)
+}
+
+private final class Findings: @unchecked Sendable {
+    var lines: [String] = []
+}
+
 @Suite struct FuzzRegressionTests {
+    /// The deepest JSON the reader takes (128 levels), read, printed, compared and freed on a
+    /// 512 KB stack; one level more is an error, not a deeper recursion.
+    @Test func deepestJSONFitsA512KStack() {
+        let findings = Findings()
+        onThread(stackSize: 512 * 1024) {
+            for doc in [rep("[", 128) + rep("]", 128), rep(#"{"a":"#, 127) + "[1]" + rep("}", 127),
+                        rep("[", 129) + rep("]", 129), rep(#"{"a":"#, 600) + "1" + rep("}", 600)] {
+                do {
+                    let v = try JSONValue.parse(doc)
+                    let again = try JSONValue.parse(v.pretty)
+                    findings.lines.append(again == v && v.compact == doc ? "ok" : "differs")
+                } catch {
+                    findings.lines.append((error as? JSONError)?.message ?? "\(error)")
+                }
+            }
+        }
+        #expect(findings.lines == ["ok", "ok", "JSON nested too deeply (more than 128 levels)", "JSON nested too deeply (more than 128 levels)"])
+    }
+
     @Test(arguments: jsonFuzzInputs.map(\.0))
     func jsonFuzzerInputs(_ name: String) {
         let input = bytes(jsonFuzzInputs.first { $0.0 == name }!.1)
