@@ -88,7 +88,7 @@ public struct Binder: Sendable {
     }
 
     private func tooDeep(_ span: SourceSpan) -> QueryError {
-        err("NOT and parentheses nest more than \(Binder.maxNesting) levels deep here: simplify the query", span)
+        err("NOT, AND and OR nest more than \(Binder.maxNesting) levels deep here: simplify the query", span)
     }
 
     private func checkAWSLimits(_ terms: [Syntax]) throws(QueryError) {

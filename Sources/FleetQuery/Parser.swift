@@ -55,7 +55,7 @@ public struct Parser {
     private mutating func enter(_ at: SourceSpan) throws(QueryError) {
         depth += 1
         guard depth <= Parser.maxDepth else {
-            throw QueryError(phase: .parse, message: "the query nests parentheses and NOT more than \(Parser.maxDepth) levels deep: simplify it", span: at)
+            throw QueryError(phase: .parse, message: "parentheses and NOT nest more than \(Parser.maxDepth) levels deep: simplify the query", span: at)
         }
     }
 

@@ -38,8 +38,8 @@ func alternating(_ n: Int) -> String {
     (0..<n).map { $0 % 2 == 0 ? "(a\($0) OR " : "(a\($0) AND " }.joined() + "z" + rep(")", n)
 }
 
-let depthMessage = "the query nests parentheses and NOT more than 32 levels deep: simplify it"
-let nestingMessage = "NOT and parentheses nest more than 16 levels deep here: simplify the query"
+let depthMessage = "parentheses and NOT nest more than 32 levels deep: simplify the query"
+let nestingMessage = "NOT, AND and OR nest more than 16 levels deep here: simplify the query"
 
 let overLimit: [LimitCase] = {
     var cases: [LimitCase] = [
