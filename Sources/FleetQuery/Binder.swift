@@ -39,7 +39,8 @@ public struct Binder: Sendable {
     // becomes SQL that SQLite accepts (its limits are a 1,000-deep expression tree, a 100-deep
     // parser stack and 50,000-byte GLOB patterns; measured through `fleetdex search`, the
     // lowered SQL first fails at 992 OR'ed terms, 493 AND'ed group terms, 38 nested NOTs and
-    // 25 nested alternating AND/OR groups). Each limit is about half of what fails, or less.
+    // 25 nested alternating AND/OR groups). Each limit is well below what fails, and
+    // FuzzRegressionTests runs the largest and deepest accepted queries on SQLite.
 
     /// Terms (clauses) in a query. An OR of n terms lowers to an n-deep expression chain and
     /// an AND of n probed terms to about 2n: 256 stays under half of SQLite's 1,000 with any
