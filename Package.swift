@@ -96,7 +96,7 @@ let package = Package(
             dependencies: ["fleetdex-embed"]
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
-        .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetTestSupport"]),
+        .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetStorage", "FleetTestSupport"]),
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),

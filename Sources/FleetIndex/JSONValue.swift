@@ -82,6 +82,13 @@ extension JSONValue {
 }
 
 struct JSONParser {
+    /// The deepest nesting of arrays and objects read. Parsing, printing, comparing and
+    /// freeing a value all recurse once per level (about 1.7 KB of stack a level in a debug
+    /// build): 128 levels fit a 512 KB thread's stack twice over (FuzzRegressionTests checks
+    /// it), and no document fleetdex reads comes near it (AWS caps shadow documents at a
+    /// few levels; attributes and lifecycle events are flat).
+    static let maxDepth = 128
+
     let b: [UInt8]
     var i = 0
     init(_ b: [UInt8]) { self.b = b }
@@ -99,8 +106,10 @@ struct JSONParser {
     }
 
     mutating func value(depth: Int) throws(JSONError) -> JSONValue {
-        guard depth < 512 else { throw JSONError(message: "JSON nested too deeply", offset: i) }
         guard i < b.count else { throw JSONError(message: "unexpected end of JSON", offset: i) }
+        if b[i] == UInt8(ascii: "{") || b[i] == UInt8(ascii: "["), depth >= JSONParser.maxDepth {
+            throw JSONError(message: "JSON nested too deeply (more than \(JSONParser.maxDepth) levels)", offset: i)
+        }
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1
@@ -229,9 +238,17 @@ struct JSONParser {
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if code >= 0xD800 && code < 0xDC00, i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
+                        // A high surrogate pairs only with a low one (DC00-DFFF); before
+                        // anything else it stands alone (U+FFFD) and the next escape is read
+                        // on its own.
+                        let pair = i
                         i += 2
                         let low = try hex4()
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        if low >= 0xDC00 && low < 0xE000 {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            i = pair
+                        }
                     }
                     let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                     out += Array(String(Character(scalar)).utf8)

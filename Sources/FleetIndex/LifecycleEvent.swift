@@ -181,7 +181,9 @@ public struct PresenceMark: Equatable, Sendable {
             if kind != b.kind { return kind == .disconnected }
             return timestamp > b.timestamp
         }
-        if abs(timestamp - b.timestamp) < 3_600_000 {
+        // Stored marks may come from before intake bounded timestamps: no overflow.
+        let (gap, overflow) = timestamp.subtractingReportingOverflow(b.timestamp)
+        if !overflow && gap.magnitude < 3_600_000 {
             if version != b.version { return version > b.version }
         }
         return timestamp > b.timestamp

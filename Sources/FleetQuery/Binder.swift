@@ -30,20 +30,69 @@ public struct Binder: Sendable {
     }
 
     public func bind(_ syntax: Syntax) throws(QueryError) -> BoundQuery {
-        if awsLimits { try checkLimits(syntax) }
+        let terms = try checkShape(syntax)
+        if awsLimits { try checkAWSLimits(terms) }
         return try bindNode(syntax)
     }
 
-    private func checkLimits(_ syntax: Syntax) throws(QueryError) {
+    // The limits every query is held to, so that a query either fails here, positioned, or
+    // becomes SQL that SQLite accepts (its limits are a 1,000-deep expression tree, a 100-deep
+    // parser stack and 50,000-byte GLOB patterns; measured through `fleetdex search`, the
+    // lowered SQL first fails at 992 OR'ed terms, 493 AND'ed group terms, 38 nested NOTs and
+    // 25 nested alternating AND/OR groups). Each limit is well below what fails, and
+    // FuzzRegressionTests runs the largest and deepest accepted queries on SQLite.
+
+    /// Terms (clauses) in a query. An OR of n terms lowers to an n-deep expression chain and
+    /// an AND of n probed terms to about 2n: 256 stays under half of SQLite's 1,000 with any
+    /// nesting allowed. This also bounds the width of any one OR or AND.
+    public static let maxTerms = 256
+
+    /// Nested NOT, AND and OR nodes on one path of the tree (`a OR b` is 1, `NOT (a OR b)` 2).
+    /// Each level costs SQLite's parser 3 to 4 of its 100 stack slots; 16 leaves room for the
+    /// deepest predicate and the planner's joins.
+    public static let maxNesting = 16
+
+    /// The bytes of one value or field path. A value becomes a GLOB pattern of up to 3 bytes a
+    /// byte (escaped `*`, `?`, `[`), lower-casing grows text by at most half: 8 KiB stays
+    /// under SQLite's 50,000-byte pattern limit. (AWS's own: attribute values 800 bytes.)
+    public static let maxTermBytes = 8_192
+
+    /// Checks the limits above without recursion (the tree may be as deep as the parser
+    /// allows, or deeper when built by hand) and returns the terms in query order.
+    private func checkShape(_ syntax: Syntax) throws(QueryError) -> [Syntax] {
         var terms: [Syntax] = []
-        func collect(_ s: Syntax) {
-            switch s {
-            case .and(let xs, _), .or(let xs, _): xs.forEach(collect)
-            case .not(let x, _): collect(x)
-            case .term: terms.append(s)
+        var stack: [(node: Syntax, depth: Int)] = [(syntax, 0)]
+        while let (node, depth) = stack.popLast() {
+            switch node {
+            case .and(let xs, let span), .or(let xs, let span):
+                guard depth < Binder.maxNesting else { throw tooDeep(span) }
+                for x in xs.reversed() { stack.append((x, depth + 1)) }
+            case .not(let x, let span):
+                guard depth < Binder.maxNesting else { throw tooDeep(span) }
+                stack.append((x, depth + 1))
+            case .term(let field, let test, _):
+                terms.append(node)
+                guard terms.count <= Binder.maxTerms else {
+                    var total = terms.count
+                    for (n, _) in stack { total += n.termCount }
+                    throw err("the query has \(total) terms; at most \(Binder.maxTerms) are allowed", node.span)
+                }
+                if let field, field.text.utf8.count > Binder.maxTermBytes {
+                    throw err("a field name is at most \(Binder.maxTermBytes) bytes (this one is \(field.text.utf8.count))", field.span)
+                }
+                for v in test.values where v.text.utf8.count > Binder.maxTermBytes {
+                    throw err("a value is at most \(Binder.maxTermBytes) bytes (this one is \(v.text.utf8.count))", v.span)
+                }
             }
         }
-        collect(syntax)
+        return terms
+    }
+
+    private func tooDeep(_ span: SourceSpan) -> QueryError {
+        err("NOT, AND and OR nest more than \(Binder.maxNesting) levels deep here: simplify the query", span)
+    }
+
+    private func checkAWSLimits(_ terms: [Syntax]) throws(QueryError) {
         if terms.count > 12 {
             throw QueryError(phase: .bind, message: "AWS allows at most 12 terms in a query (this one has \(terms.count)); drop --aws-limits to search anyway", span: terms[12].span)
         }
@@ -307,6 +356,33 @@ public struct Binder: Sendable {
             }
             return .predicate(field, .textRange(lo.map { Bound($0.text.lowercased(), inclusive: loIncl) },
                                                 hi.map { Bound($0.text.lowercased(), inclusive: hiIncl) }))
+        }
+    }
+}
+
+extension Syntax {
+    /// The terms of the tree, counted without recursion.
+    var termCount: Int {
+        var n = 0
+        var stack = [self]
+        while let s = stack.popLast() {
+            switch s {
+            case .and(let xs, _), .or(let xs, _): stack += xs
+            case .not(let x, _): stack.append(x)
+            case .term: n += 1
+            }
+        }
+        return n
+    }
+}
+
+extension SyntaxTest {
+    /// The values a test compares with.
+    var values: [QueryValue] {
+        switch self {
+        case .exists: []
+        case .equals(let v), .compare(_, let v): [v]
+        case .range(let lo, let hi): [lo?.value, hi?.value].compactMap { $0 }
         }
     }
 }

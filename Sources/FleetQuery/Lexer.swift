@@ -15,9 +15,20 @@ public enum Lexer {
         }
     }
 
+    /// The longest query accepted, in UTF-8 bytes. AWS sets none (botocore's `QueryString` has
+    /// `min: 1` and no `max`; AWS caps a query at 12 terms instead). 16 KiB is far beyond any
+    /// query written by hand and keeps each later stage small: no value can then reach
+    /// SQLite's 50,000-byte GLOB pattern limit, and the Binder's term and nesting limits are
+    /// what bound the SQL.
+    public static let maxQueryBytes = 16_384
+
     /// The tokens of `source`, ending with `.end`.
     public static func tokens(in source: String) throws(QueryError) -> [Token] {
         let bytes = Array(source.utf8)
+        guard bytes.count <= maxQueryBytes else {
+            throw QueryError(phase: .lex, message: "the query is \(bytes.count) bytes long; at most \(maxQueryBytes) are allowed",
+                             span: SourceSpan(start: maxQueryBytes, end: bytes.count))
+        }
         var out: [Token] = []
         var i = 0
         func text(_ a: Int, _ b: Int) -> String { String(decoding: bytes[a..<b], as: UTF8.self) }

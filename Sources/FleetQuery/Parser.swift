@@ -6,9 +6,26 @@
 ///
 /// For example, `try Parser.parse("a:1 OR b:2 c:3").sexpr` is
 /// `(or (term a 1) (and (term b 2) (term c 3)))`.
+///
+/// The descent recurses only into parentheses: NOT, `-` and runs of operands are loops.
+/// Nesting is counted and capped at `maxDepth`, so any input parses in bounded stack, and
+/// every token is read once (a `-word` is split without re-reading the rest of the query).
 public struct Parser {
+    /// The deepest nesting of `(`, `field:(`, NOT and `-` the parser accepts (each counts one
+    /// level). A level is four small frames of the descent (or → and → unary → group): 32
+    /// levels take under 230 KB of stack in a debug build (measured), less than half of a
+    /// 512 KB thread's, and QueryLimitTests parses the deepest accepted queries on such a
+    /// thread. The Binder allows less nesting in the tree it binds (`Binder.maxNesting`, 16,
+    /// for SQLite's parser): this limit is for the parser's own stack.
+    public static let maxDepth = 32
+
     private var tokens: [Token]
     private var pos = 0
+    /// Tokens split off a `-word` (the word after its leading dashes), read before
+    /// `tokens[pos]`; the last element is the next token.
+    private var pending: [Token] = []
+    /// The nesting level being parsed (see `maxDepth`).
+    private var depth = 0
 
     private init(tokens: [Token]) { self.tokens = tokens }
 
@@ -26,8 +43,21 @@ public struct Parser {
         throw p.error("unexpected \(p.describe(p.peek))", p.peek)
     }
 
-    private var peek: Token { tokens[pos] }
-    private mutating func next() -> Token { let t = tokens[pos]; if pos < tokens.count - 1 { pos += 1 }; return t }
+    private var peek: Token { pending.last ?? tokens[pos] }
+    private mutating func next() -> Token {
+        if let t = pending.popLast() { return t }
+        let t = tokens[pos]
+        if pos < tokens.count - 1 { pos += 1 }
+        return t
+    }
+
+    /// One level deeper (restored by the caller); `at` is the token that opens the level.
+    private mutating func enter(_ at: SourceSpan) throws(QueryError) {
+        depth += 1
+        guard depth <= Parser.maxDepth else {
+            throw QueryError(phase: .parse, message: "parentheses and NOT nest more than \(Parser.maxDepth) levels deep: simplify the query", span: at)
+        }
+    }
 
     private func error(_ message: String, _ t: Token) -> QueryError {
         QueryError(phase: .parse, message: message, span: t.span.start == t.span.end
@@ -51,12 +81,17 @@ public struct Parser {
         }
     }
 
+    // The recursive path (or → and → unary → group → or) is kept to small functions: in a
+    // debug build every local and temporary has its own stack slot, and the large ones
+    // (terms, values, messages) live in parsePrimary and the error helpers, which do not
+    // recurse.
+
     // or := and (OR and)*
     private mutating func parseOr(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
         var items = [try parseAnd(inGroup: field)]
         while case .or = peek.kind {
             let op = next()
-            guard startsClause(peek) else { throw error("expected a clause after OR, found \(describe(peek))", peek.span.start == peek.span.end ? op : peek) }
+            guard startsClause(peek) else { throw missingClause(after: op) }
             items.append(try parseAnd(inGroup: field))
         }
         return items.count == 1 ? items[0] : .or(items, items[0].span.union(items.last!.span))
@@ -68,7 +103,7 @@ public struct Parser {
         while true {
             if case .and = peek.kind {
                 let op = next()
-                guard startsClause(peek) else { throw error("expected a clause after AND, found \(describe(peek))", peek.span.start == peek.span.end ? op : peek) }
+                guard startsClause(peek) else { throw missingClause(after: op) }
                 items.append(try parseUnary(inGroup: field))
             } else if startsClause(peek) {
                 items.append(try parseUnary(inGroup: field))
@@ -79,30 +114,93 @@ public struct Parser {
         return items.count == 1 ? items[0] : .and(items, items[0].span.union(items.last!.span))
     }
 
-    // unary := (NOT | '-') unary | primary
-    private mutating func parseUnary(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
-        switch peek.kind {
-        case .not, .minus:
-            let op = next()
-            guard startsClause(peek) else {
-                throw error("expected a clause after \(op.raw), found \(describe(peek))", peek.span.start == peek.span.end ? op : peek)
-            }
-            let inner = try parseUnary(inGroup: field)
-            return .not(inner, op.span.union(inner.span))
-        case .word(let text, _) where text.hasPrefix("-") && text.count > 1
-            && !(field != nil && Double(text) != nil):
-            // `-clause`: a leading minus is NOT (a negative number inside a value group is a value).
-            let t = next()
-            let rest = try Parser.parse(fragment: String(t.raw.dropFirst()), offset: t.span.start + 1)
-            tokens.insert(contentsOf: rest, at: pos)
-            let inner = try parseUnary(inGroup: field)
-            return .not(inner, t.span.union(inner.span))
-        default:
-            return try parsePrimary(inGroup: field)
-        }
+    /// "expected a clause after AND/OR/NOT/-", at the next token (or the operator at the end).
+    @inline(never)
+    private func missingClause(after op: Token) -> QueryError {
+        error("expected a clause after \(op.raw), found \(describe(peek))", peek.span.start == peek.span.end ? op : peek)
     }
 
-    /// Re-lexes part of a word (after a leading '-') with spans shifted into the query.
+    // unary := (NOT | '-') unary | primary, as a loop: the operators are collected, the
+    // primary parsed, and the NOTs wrapped around it innermost first.
+    private mutating func parseUnary(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
+        let base = depth
+        defer { depth = base }
+        var ops: [SourceSpan] = []
+        while true {
+            switch peek.kind {
+            case .not, .minus:
+                let op = next()
+                try enter(op.span)
+                ops.append(op.span)
+                guard startsClause(peek) else { throw missingClause(after: op) }
+                continue
+            case .word:
+                if try splitNegation(inGroup: field, into: &ops) { continue }
+            default:
+                break
+            }
+            break
+        }
+        var inner: Syntax
+        if case .lparen = peek.kind { inner = try parseGroup(inGroup: field) } else { inner = try parsePrimary(inGroup: field) }
+        for op in ops.reversed() { inner = .not(inner, op.union(inner.span)) }
+        return inner
+    }
+
+    /// `( or )`: one level deeper.
+    private mutating func parseGroup(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
+        let open = next()
+        if case .rparen = peek.kind { throw emptyGroup() }
+        try enter(open.span)
+        let inner = try parseOr(inGroup: field)
+        depth -= 1
+        guard case .rparen = peek.kind else { throw unclosed(open) }
+        _ = next()
+        return inner
+    }
+
+    @inline(never)
+    private func emptyGroup() -> QueryError { error("empty parentheses: expected a clause", peek) }
+
+    @inline(never)
+    private func unclosed(_ open: Token) -> QueryError {
+        error("expected ')' to close the '(' at offset \(open.span.start), found \(describe(peek))", peek)
+    }
+
+    /// `-clause`: each leading minus of a word is a NOT (a negative number inside a value group
+    /// is a value). The dashes are counted here (one level each, appended to `ops`) and the
+    /// rest of the word is lexed once, so a run of n dashes costs O(n), not O(n²). False when
+    /// the next token is no such word.
+    @inline(never)
+    private mutating func splitNegation(inGroup field: FieldPath?, into ops: inout [SourceSpan]) throws(QueryError) -> Bool {
+        let t = peek
+        guard case .word(let text, _) = t.kind, Parser.negates(t, text: text, inGroup: field != nil) else { return false }
+        _ = next()
+        let raw = Array(t.raw.utf8)
+        let textBytes = Array(text.utf8)  // the dashes are unescaped, so both start with them
+        var k = 0
+        repeat {
+            let dash = SourceSpan(start: t.span.start + k, end: t.span.start + k + 1)
+            try enter(dash)
+            ops.append(dash)
+            k += 1
+        } while k + 1 < raw.count && raw[k] == UInt8(ascii: "-")
+            && !(field != nil && raw[k + 1] != UInt8(ascii: "-")
+                 && Double(String(decoding: textBytes[k...], as: UTF8.self)) != nil)
+        let rest = try Parser.parse(fragment: String(decoding: raw[k...], as: UTF8.self), offset: t.span.start + k)
+        pending.append(contentsOf: rest.reversed())
+        return true
+    }
+
+    /// Whether a word is `-clause`: it starts with an unescaped `-` and has more after it,
+    /// and is not a negative number inside a value group (`field:(-2 OR -1)`).
+    private static func negates(_ t: Token, text: String, inGroup: Bool) -> Bool {
+        let raw = t.raw.utf8
+        guard raw.first == UInt8(ascii: "-"), raw.count > 1 else { return false }
+        return !(inGroup && Double(text) != nil)
+    }
+
+    /// Re-lexes part of a word (after its leading dashes) with spans shifted into the query.
     private static func parse(fragment: String, offset: Int) throws(QueryError) -> [Token] {
         var ts = try Lexer.tokens(in: fragment)
         ts.removeLast()
@@ -116,15 +214,6 @@ public struct Parser {
     private mutating func parsePrimary(inGroup field: FieldPath?) throws(QueryError) -> Syntax {
         let t = peek
         switch t.kind {
-        case .lparen:
-            _ = next()
-            if case .rparen = peek.kind { throw error("empty parentheses: expected a clause", peek) }
-            let inner = try parseOr(inGroup: field)
-            guard case .rparen = peek.kind else {
-                throw error("expected ')' to close the '(' at offset \(t.span.start), found \(describe(peek))", peek)
-            }
-            _ = next()
-            return inner
         case .phrase(let s):
             _ = next()
             let v = QueryValue(text: s, quoted: true, span: t.span)
@@ -210,7 +299,9 @@ public struct Parser {
         case .lparen:
             _ = next()
             if case .rparen = peek.kind { throw error("empty value group: expected a value", peek) }
+            try enter(t.span)
             let inner = try parseOr(inGroup: path)
+            depth -= 1
             guard case .rparen = peek.kind else {
                 throw error("expected ')' to close the value group, found \(describe(peek))", peek)
             }

@@ -64,7 +64,8 @@ public indirect enum Syntax: Equatable, Sendable {
         }
     }
 
-    /// The query written back as text; parsing it gives the same tree (round trip).
+    /// The query written back as text; parsing it gives the same tree (round trip), as the
+    /// fuzzer checks for every query it parses.
     public var queryText: String {
         switch self {
         case .and(let xs, _): "(" + xs.map(\.queryText).joined(separator: " AND ") + ")"
@@ -72,14 +73,50 @@ public indirect enum Syntax: Equatable, Sendable {
         case .not(let x, _): "NOT " + x.queryText
         case .term(let f, let t, _):
             switch t {
-            case .exists: (f.map { $0.text + ":" } ?? "") + "*"
-            case .equals(let v): (f.map { $0.text + ":" } ?? "") + v.written
-            case .compare(let op, let v): (f?.text ?? "") + op.rawValue + v.written
+            case .exists: (f.map { $0.written + ":" } ?? "") + "*"
+            case .equals(let v): (f.map { $0.written + ":" } ?? "") + v.written
+            // Spaced: a value may start with '=' (`a > =x`, not `a>=x`).
+            case .compare(let op, let v): (f?.written ?? "") + " " + op.rawValue + " " + v.written
             case .range(let lo, let hi):
-                (f?.text ?? "") + ":" + (lo?.inclusive ?? true ? "[" : "{") + (lo?.value.written ?? "*")
+                (f?.written ?? "") + ":" + (lo?.inclusive ?? true ? "[" : "{") + (lo?.value.written ?? "*")
                     + " TO " + (hi?.value.written ?? "*") + (hi?.inclusive ?? true ? "]" : "}")
             }
         }
+    }
+}
+
+/// Writing text back as one unquoted word of the query language.
+enum Written {
+    /// What ends or changes a word: the Lexer's delimiters, white space and the backslash.
+    static func special(_ c: Unicode.Scalar) -> Bool {
+        switch c {
+        case " ", "\t", "\n", "\r", ":", "(", ")", "[", "]", "{", "}", "\"", "<", ">", "\\": true
+        default: false
+        }
+    }
+
+    /// `out` made safe as a whole word: an operator keyword or a leading '-' (NOT) escaped.
+    static func word(_ out: String) -> String {
+        if ["AND", "OR", "NOT", "TO", "&&", "||"].contains(out) || out.utf8.first == UInt8(ascii: "-") { return "\\" + out }
+        return out
+    }
+
+    /// Text escaped scalar by scalar (not by Character: a combining mark after a backslash
+    /// must not hide it); `wildcards` also escapes `*` and `?`.
+    static func escaped(_ text: String, wildcards: Bool) -> String {
+        var out = String.UnicodeScalarView()
+        for c in text.unicodeScalars {
+            if special(c) || wildcards && (c == "*" || c == "?") { out.append("\\") }
+            out.append(c)
+        }
+        return String(out)
+    }
+}
+
+extension FieldPath {
+    /// The path as it would be typed: `*` stays (a segment wildcard is the text `*`).
+    public var written: String {
+        Written.word(segments.map { Written.escaped($0, wildcards: false) }.joined(separator: "."))
     }
 }
 
@@ -88,31 +125,29 @@ extension QueryValue {
     /// escape their special characters with a backslash.
     public var written: String {
         if quoted {
-            return "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
-        }
-        let special = " :()[]{}\"<>\\"
-        var out = ""
-        if let pattern {
-            var it = pattern.makeIterator()
-            while let c = it.next() {
-                if c == "[" {
-                    let lit = it.next()!
-                    _ = it.next()
-                    out += "\\" + String(lit)
-                } else if special.contains(c) {
-                    out += "\\" + String(c)
-                } else {
-                    out.append(c)
-                }
+            var out = String.UnicodeScalarView(["\""])
+            for c in text.unicodeScalars {
+                if c == "\\" || c == "\"" { out.append("\\") }
+                out.append(c)
             }
-        } else {
-            for c in text {
-                out += (special.contains(c) || c == "*" || c == "?") ? "\\" + String(c) : String(c)
+            out.append("\"")
+            return String(out)
+        }
+        guard let pattern else { return Written.word(Written.escaped(text, wildcards: true)) }
+        // The GLOB pattern: `[c]` is a literal c, a bare `*` or `?` a wildcard.
+        var out = String.UnicodeScalarView()
+        var it = pattern.unicodeScalars.makeIterator()
+        while let c = it.next() {
+            if c == "[", let lit = it.next() {
+                _ = it.next()
+                out.append("\\")
+                out.append(lit)
+            } else {
+                if Written.special(c) { out.append("\\") }
+                out.append(c)
             }
         }
-        if ["AND", "OR", "NOT", "TO"].contains(out) { out = "\\" + out }
-        if out.hasPrefix("-") && JSONNumber.parse(text) == nil { out = "\\" + out }
-        return out
+        return Written.word(String(out))
     }
 }
 

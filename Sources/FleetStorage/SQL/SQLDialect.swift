@@ -1,7 +1,9 @@
 // FleetStorage: what differs between the SQL engines fleetdex lowers to. SQLite's GLOB lives
 // here; a PostgreSQL dialect would write LIKE/ILIKE with its own escaping.
 
+#if canImport(FleetQuery)  // the fuzzer compiles these with the language's sources as one module
 import FleetQuery
+#endif
 
 /// The engine-specific parts of generated SQL.
 public protocol SQLDialect: Sendable {

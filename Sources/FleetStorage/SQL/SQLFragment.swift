@@ -1,7 +1,9 @@
 // FleetStorage: SQL text plus its bound parameters. Raw SQL only enters as StaticString, so
 // user text can only arrive as a bound parameter.
 
+#if canImport(FleetQuery)  // the fuzzer compiles these with the language's sources as one module
 import FleetQuery
+#endif
 
 /// A bound parameter of generated SQL.
 public enum SQLParameter: Equatable, Hashable, Sendable, CustomStringConvertible {

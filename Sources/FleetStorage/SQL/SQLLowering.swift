@@ -2,7 +2,9 @@
 // reaching attributes, shadows, groups, connectivity and violations through their
 // indexed tables. Values are always bound; identifiers come only from this file.
 
+#if canImport(FleetQuery)  // the fuzzer compiles these with the language's sources as one module
 import FleetQuery
+#endif
 
 /// Lowers bound queries to SQL conditions.
 ///
