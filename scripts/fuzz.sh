@@ -7,8 +7,9 @@
 #
 # A target is one file, Fuzz/<name>.swift, defining LLVMFuzzerTestOneInput; its header names
 # the module sources compiled with it (`// fuzz-sources: ...`, globs allowed) and the longest
-# input to try (`// fuzz-max-len: N`). A new parser (an HTTP request or MQTT packet decoder)
-# is a new file there; nothing here changes. Optional: Fuzz/<name>.dict (a libFuzzer
+# input to try (`// fuzz-max-len: N`). A new parser (an MQTT packet decoder) is a new file
+# there; nothing here changes. `http` (serve's request decoding) is the generator
+# Sources/fleetdex-wirefuzz, since FleetServer links SwiftNIO and swift-crypto. Optional: Fuzz/<name>.dict (a libFuzzer
 # dictionary) and Fuzz/seeds/<name>/ (seed inputs); query, json and lifecycle also take
 # seeds from Queries/*.fq and the tests.
 #
@@ -32,6 +33,7 @@ mkdir -p "$OUT"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     for f in Fuzz/*.swift; do targets+=("$(basename "$f" .swift)"); done
+    targets+=(http)
 fi
 
 header() { sed -n "s|^// $2: *||p" "Fuzz/$1.swift" | head -1; }
@@ -82,6 +84,20 @@ passed=0
 failed=0
 summary=()
 for t in "${targets[@]}"; do
+    if [ "$t" = http ]; then
+        # What serve reads off the network goes through FleetServer, which links SwiftNIO and
+        # swift-crypto: a seeded mutational generator (Sources/fleetdex-wirefuzz) fuzzes it
+        # instead of libFuzzer; crashes are saved under Fuzz/crashes/http/.
+        echo "fuzz: building http (fleetdex-wirefuzz, release)" >&2
+        swift build -c release --product fleetdex-wirefuzz > "$OUT/http.build.log" 2>&1 || { summary+=("http       build failed"); failed=$((failed + 1)); continue; }
+        [ -n "${BUILD_ONLY:-}" ] && continue
+        start=$(date +%s)
+        if .build/release/fleetdex-wirefuzz "$RUNS" 1 > "$OUT/http.log" 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+        line=$(grep '^http ' "$OUT/http.log" || tail -1 "$OUT/http.log")
+        echo "$line ($(( $(date +%s) - start ))s with the build)" >&2
+        summary+=("$line")
+        continue
+    fi
     [ -f "Fuzz/$t.swift" ] || { echo "no target Fuzz/$t.swift" >&2; failed=$((failed + 1)); continue; }
     echo "fuzz: building $t" >&2
     if ! build "$t"; then
