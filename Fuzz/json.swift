@@ -1,4 +1,4 @@
-// fuzz-sources: Sources/FleetIndex/JSONValue.swift
+// fuzz-sources: Sources/FleetIndex/Support/JSONValue.swift
 // fuzz-max-len: 4096
 //
 // Fuzz target `json`: the JSON reader (`JSONValue.parse(bytes:)`, as every JSON input of

@@ -1,4 +1,4 @@
-// fuzz-sources: Sources/FleetIndex/JSONValue.swift Sources/FleetIndex/FleetError.swift Sources/FleetIndex/LifecycleEvent.swift
+// fuzz-sources: Sources/FleetIndex/Support/JSONValue.swift Sources/FleetIndex/Support/FleetError.swift Sources/FleetIndex/Presence/LifecycleEvent.swift
 // fuzz-max-len: 4096
 //
 // Fuzz target `lifecycle`: lifecycle event lines as `ingest-events` reads them (Presence.ingest):

@@ -1,4 +1,4 @@
-// fuzz-sources: Sources/FleetIndex/Timestamp.swift
+// fuzz-sources: Sources/FleetIndex/Support/Timestamp.swift
 // fuzz-max-len: 64
 //
 // Fuzz target `timestamp`: `Timestamp.parse` (the command line's --at, --start-time... and
