@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     /// Body limits: API calls, presence batches.
     public var maxBodyBytes = 1 << 20
     public var maxPresenceBytes = 64 << 20
+    /// GET a topic rule destination's `enableUrl` when its confirmation arrives (it is always
+    /// recorded; `fleetdex presence-destination` shows it).
+    public var confirmDestinations = false
     public init(databasePath: String) { self.databasePath = databasePath }
 }
 

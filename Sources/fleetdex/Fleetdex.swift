@@ -101,7 +101,7 @@ struct Fleetdex: ParsableCommand {
             // dynamic groups
             CreateDynamicThingGroup.self, UpdateDynamicThingGroup.self, DeleteDynamicThingGroup.self, GroupReport.self,
             // presence
-            IngestEvents.self, Connect.self, Disconnect.self, Run.self,
+            IngestEvents.self, Connect.self, Disconnect.self, Run.self, PresenceDestination.self,
             // defender
             CreateSecurityProfile.self, UpdateSecurityProfile.self, DescribeSecurityProfile.self, DeleteSecurityProfile.self,
             ListSecurityProfiles.self, AttachSecurityProfile.self, DetachSecurityProfile.self, ListTargetsForSecurityProfile.self,

@@ -8,6 +8,7 @@ import Darwin
 #endif
 import FleetQuery
 import FleetStorage
+import FleetTestSupport
 import Testing
 
 /// A query built for a test, with the span the expected error points at.
@@ -123,30 +124,6 @@ final class Findings: @unchecked Sendable {
     var lines: [String] = []
 }
 
-/// Runs `body` on a new thread whose stack is `stackSize` bytes, and waits for it.
-func onThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-    var attr = pthread_attr_t()
-    pthread_attr_init(&attr)
-    pthread_attr_setstacksize(&attr, stackSize)
-    #if canImport(Glibc)
-    var thread = pthread_t()
-    #else
-    var thread: pthread_t? = nil
-    #endif
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let rc = pthread_create(&thread, &attr, { p in
-        Unmanaged<Box>.fromOpaque(p!).takeRetainedValue().body()
-        return nil
-    }, box)
-    precondition(rc == 0, "pthread_create: \(rc)")
-    #if canImport(Glibc)
-    pthread_join(thread, nil)
-    #else
-    pthread_join(thread!, nil)
-    #endif
-    pthread_attr_destroy(&attr)
-}
 
 @Suite struct QueryLimitTests {
     let now: Int64 = 1_800_000_000_000

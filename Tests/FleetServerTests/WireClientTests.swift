@@ -65,8 +65,9 @@ import Testing
 /// SQS query protocol of older SDKs), signed with botocore's signer.
 @Suite struct RawRequestTests {
     @Test func malformedAndOldProtocolRequests() throws {
-        let server = try ServerProcess()
-        let (status, out) = try ServerProcess.run(["python3", WireClientTests.clients.appendingPathComponent("raw_requests.py").path, server.endpoint])
+        let server = try ServerProcess(["--no-evaluate", "--presence-token", "tok", "--confirm-destinations"])
+        let (status, out) = try ServerProcess.run(["python3", WireClientTests.clients.appendingPathComponent("raw_requests.py").path, server.endpoint,
+                                                   server.database, ServerProcess.binaries.appendingPathComponent("fleetdex").path])
         #expect(status == 0, "\(out)")
         #expect(out.contains(" 0 failed"), "\(out)")
         #expect(server.stop() == 0)

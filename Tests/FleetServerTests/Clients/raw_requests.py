@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Requests no SDK would send, signed with botocore's SigV4 signer, against a running server.
 
-    python3 raw_requests.py ENDPOINT
+    python3 raw_requests.py ENDPOINT DATABASE FLEETDEX   (serve started with --presence-token tok --confirm-destinations)
 
 Each case: what is sent, the status and error name expected. Prints one line per case and
 `raw: P passed, F failed`.
@@ -81,6 +81,34 @@ else:
     print("ok   sqs query: XML shape (flattened Message elements)")
 got = send("POST", "/", b"Action=GetQueueUrl&QueueName=nope&Version=2012-11-05", form, service="sqs")
 case("sqs query: missing queue", got, 400, "AWS.SimpleQueueService.NonExistentQueue")
+# presence with the static token, and a topic rule destination's confirmation
+event = b'{"clientId":"tok-client","timestamp":1796112600000,"eventType":"connected","sessionIdentifier":"s","versionNumber":1}'
+case("presence: the static token", send("POST", "/_fleetdex/presence", event, {"x-fleetdex-token": "tok"}, sign=False), 200)
+case("presence: a wrong token", send("POST", "/_fleetdex/presence", event, {"x-fleetdex-token": "nope"}, sign=False), 403,
+     "MissingAuthenticationTokenException")
+import http.server, threading, subprocess
+gets = []
+class Enable(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        gets.append(self.path)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+hook = http.server.HTTPServer(("127.0.0.1", 0), Enable)
+threading.Thread(target=hook.serve_forever, daemon=True).start()
+enable = f"http://127.0.0.1:{hook.server_address[1]}/confirmdestination/abc"
+conf = json.dumps({"arn": "arn:aws:iot:us-east-1:123456789012:ruledestination/http/x", "confirmationToken": "abc",
+                   "enableUrl": enable, "messageType": "DestinationConfirmation"}).encode()
+got = send("POST", "/_fleetdex/presence", conf, {"x-fleetdex-token": "tok", "x-amz-rules-engine-message-type": "DestinationConfirmation"}, sign=False)
+case("presence: DestinationConfirmation recorded and enableUrl fetched", got, 200)
+if json.loads(got[2]).get("enableUrlStatus") == 200 and gets == ["/confirmdestination/abc"]:
+    passed += 1; print("ok   the enableUrl was GET once")
+else:
+    failed += 1; print("FAIL enableUrl", got[2], gets)
+shown = subprocess.run([sys.argv[3], "presence-destination", "--db", sys.argv[2]], capture_output=True, text=True)
+if shown.returncode == 0 and json.loads(shown.stdout)["confirmationToken"] == "abc":
+    passed += 1; print("ok   fleetdex presence-destination shows the token")
+else:
+    failed += 1; print("FAIL presence-destination", shown.returncode, shown.stdout, shown.stderr)
 # health, unauthenticated
 status, _, body = send("GET", "/_fleetdex/health", sign=False)
 h = json.loads(body)
