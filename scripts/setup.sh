@@ -17,6 +17,7 @@ fi
 py=()
 python3 -c 'import boto3' 2>/dev/null || py+=(boto3)
 command -v aws >/dev/null || py+=(awscli)
+python3 -c 'import cryptography' 2>/dev/null || py+=(cryptography)   # the tests make CSRs and self-signed certificates
 if [ ${#py[@]} -gt 0 ]; then
     python3 -m pip install -q "${py[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${py[@]}"
 fi

@@ -73,3 +73,18 @@ import Testing
         #expect(server.stop() == 0)
     }
 }
+
+/// Every operation of the model table once through boto3, each raw JSON answer checked
+/// against its output shape in the table.
+@Suite struct EveryOperationTests {
+    @Test func everyOperationThroughBoto3() throws {
+        let server = try ServerProcess()
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Model/aws-operations.json").path
+        let (status, out) = try ServerProcess.run(["python3", WireClientTests.clients.appendingPathComponent("boto3_every_operation.py").path,
+                                                   server.endpoint, model])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains(" 0 failed"), "\(out)")
+        #expect(server.stop() == 0)
+    }
+}

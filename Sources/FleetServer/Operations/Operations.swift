@@ -163,6 +163,10 @@ public enum Operations {
         "DetachSecurityProfile": { c, i in
             try Defender(c.db).detachSecurityProfile(name: i.required("securityProfileName"), targetARN: i.required("securityProfileTargetArn"), at: c.now)
         },
+        "ValidateSecurityProfileBehaviors": { c, i in
+            guard let behaviors = i.json("behaviors") else { throw FleetError.invalid(member: "behaviors", "is required") }
+            return Defender(c.db).validateBehaviors(behaviors)
+        },
         "ListTargetsForSecurityProfile": { c, i in try Defender(c.db).listTargetsForSecurityProfile(name: i.required("securityProfileName")) },
         "ListSecurityProfilesForTarget": { c, i in
             try Defender(c.db).listSecurityProfilesForTarget(targetARN: i.required("securityProfileTargetArn"), recursive: i.bool("recursive") ?? false)
