@@ -118,10 +118,20 @@ public struct SigV4: Sendable {
             throw .malformed("X-Amz-Expires must be 1 to 604800 seconds")
         }
         let verified = try checkScope(credential, date: date, now: now, expires: expires)
-        let payload = request.header("x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD"
-        let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
-        try checkSignature(signature, canonical: canonical, date: date, scope: credential)
-        return verified
+        // The payload line: the header when sent; else the body's hash, as botocore's (and the
+        // SDKs') presigned URLs for services other than S3 sign it (the empty body's hash for a
+        // GET), or UNSIGNED-PAYLOAD, S3's presigned form.
+        let payloads = request.header("x-amz-content-sha256").map { [$0] } ?? [Self.hex(SHA256.hash(data: request.body)), "UNSIGNED-PAYLOAD"]
+        for (i, payload) in payloads.enumerated() {
+            let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
+            do {
+                try checkSignature(signature, canonical: canonical, date: date, scope: credential)
+                return verified
+            } catch where i + 1 < payloads.count {
+                continue
+            }
+        }
+        throw .mismatch
     }
 
     /// `AKID/20150830/us-east-1/iam/aws4_request`, checked against the key, the request's
