@@ -166,6 +166,8 @@ def main():
     n = len(per_query) * a.rounds
     ratios = [statistics.median(e["motoMs"]) / statistics.median(e["fleetdexMs"]) for e in per_query
               if statistics.median(e["fleetdexMs"]) > 0]
+    small = [e for e in per_query if (e["count"] or 0) <= a.page_size]
+    s_fx, s_mo = sum(sum(e["fleetdexMs"]) for e in small), sum(sum(e["motoMs"]) for e in small)
     b_fx, b_mo = sum(e["boto3FleetdexMs"] for e in per_query), sum(e["boto3MotoMs"] for e in per_query)
     doc = {
         "client": f"python http.client keep-alive, botocore {botocore.__version__} SigV4Auth per page, json.loads; "
@@ -175,6 +177,7 @@ def main():
         "rawAgree": sum(1 for e in per_query if e["rawAgree"]),
         "fleetdexQueriesPerSecond": n / fx_total, "motoQueriesPerSecond": n / mo_total,
         "speedup": mo_total / fx_total, "medianPerQuerySpeedup": statistics.median(ratios) if ratios else 0,
+        "onePage": {"queries": len(small), "speedup": s_mo / s_fx if s_fx else 0},
         "boto3": {"fleetdexQueriesPerSecond": len(per_query) / (b_fx / 1000), "motoQueriesPerSecond": len(per_query) / (b_mo / 1000),
                   "speedup": b_mo / b_fx},
         "perQuery": per_query,

@@ -445,6 +445,8 @@ struct ServeBench {
         let x = mo > 0 ? fx / mo : 0
         bench.record("serve", "  fleetdex-server SearchIndex throughput as a multiple of moto_server's", x, "x", target: ">= 50", ok: x >= 50)
         bench.record("serve", "  median per-query speed-up (moto ms / fleetdex ms)", doc["medianPerQuerySpeedup"]?.doubleValue ?? 0, "x")
+        let one = doc["onePage"]
+        bench.record("serve", "  the same, over the \(Int(one?["queries"]?.doubleValue ?? 0)) queries whose answer is one page (<= 500 things)", one?["speedup"]?.doubleValue ?? 0, "x")
         let b = doc["boto3"]
         bench.record("serve", "  with boto3 as the client (once each; its parsing, ~30 us a thing, bounds both)", b?["speedup"]?.doubleValue ?? 0, "x")
         bench.extra["serve.moto"] = jsonObject([("client", doc["client"]), ("load", doc["load"]), ("differ", .array(differ)), ("boto3", doc["boto3"])])
