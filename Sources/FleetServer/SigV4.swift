@@ -24,8 +24,7 @@ public struct SignedRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        let n = name.lowercased()
-        return headers.first { $0.name.lowercased() == n }?.value
+        headers.first { SigV4.equalIgnoringASCIICase($0.name, name) }?.value
     }
 
     /// The query's pairs, percent-decoded.
@@ -63,6 +62,8 @@ public struct SigV4: Sendable {
     /// The services the scope may name (signing names: iot, iotdata, sns, sqs).
     public var services: Set<String>
     public static let maxSkew: Int64 = 15 * 60
+    /// Shared by the copies of this signer.
+    let signingKeys = SigningKeys()
 
     public init(accessKeyId: String, secretAccessKey: String, region: String, services: Set<String>) {
         self.accessKeyId = accessKeyId
@@ -93,7 +94,7 @@ public struct SigV4: Sendable {
         guard auth.hasPrefix("AWS4-HMAC-SHA256 ") else { throw .malformed("the Authorization header is not AWS4-HMAC-SHA256") }
         var fields: [String: String] = [:]
         for part in auth.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
-            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            let kv = part.drop { $0 == " " || $0 == "\t" }.split(separator: "=", maxSplits: 1)
             if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
         }
         guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
@@ -118,18 +119,20 @@ public struct SigV4: Sendable {
             throw .malformed("X-Amz-Expires must be 1 to 604800 seconds")
         }
         let verified = try checkScope(credential, date: date, now: now, expires: expires)
-        // Presigning signs the body's hash (botocore for every service but S3) or, as S3's
-        // presigners do, UNSIGNED-PAYLOAD: either is accepted.
+        // The payload line: the header when sent; else the body's hash, as botocore's (and the
+        // SDKs') presigned URLs for services other than S3 sign it (the empty body's hash for a
+        // GET), or UNSIGNED-PAYLOAD, S3's presigned form.
         let payloads = request.header("x-amz-content-sha256").map { [$0] } ?? [Self.hex(SHA256.hash(data: request.body)), "UNSIGNED-PAYLOAD"]
-        var failure = SigV4Failure.mismatch
-        for payload in payloads {
+        for (i, payload) in payloads.enumerated() {
             let canonical = try canonicalRequest(request, signedHeaders: signed, payloadHash: payload, excludingSignatureParameter: true)
             do {
                 try checkSignature(signature, canonical: canonical, date: date, scope: credential)
                 return verified
-            } catch { failure = error }
+            } catch where i + 1 < payloads.count {
+                continue
+            }
         }
-        throw failure
+        throw .mismatch
     }
 
     /// `AKID/20150830/us-east-1/iam/aws4_request`, checked against the key, the request's
@@ -154,8 +157,8 @@ public struct SigV4: Sendable {
     private func checkSignature(_ signature: String, canonical: String, date: String, scope credential: String) throws(SigV4Failure) {
         let scope = credential.split(separator: "/").dropFirst().joined(separator: "/")
         let stringToSign = "AWS4-HMAC-SHA256\n\(date)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonical.utf8))))"
-        let expected = Self.signature(secret: secretAccessKey, date: String(date.prefix(8)), region: region,
-                                      service: String(credential.split(separator: "/")[3]), stringToSign: stringToSign)
+        let key = signingKeys.key(secret: secretAccessKey, date: String(date.prefix(8)), region: region, service: String(credential.split(separator: "/")[3]))
+        let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: key)))
         guard Self.constantTimeEqual(Array(expected.utf8), Array(signature.lowercased().utf8)) else { throw .mismatch }
     }
 
@@ -166,7 +169,7 @@ public struct SigV4: Sendable {
         guard !names.isEmpty, names.contains("host") else { throw .malformed("SignedHeaders must include host") }
         var lines: [String] = []
         for name in names {
-            let values = r.headers.filter { $0.name.lowercased() == name }.map { Self.trimAll($0.value) }
+            let values = r.headers.filter { Self.equalIgnoringASCIICase($0.name, name) }.map { Self.trimAll($0.value) }
             guard !values.isEmpty else { throw .malformed("the signed header '\(name)' is missing") }
             lines.append("\(name):\(values.joined(separator: ","))")
         }
@@ -197,12 +200,50 @@ public struct SigV4: Sendable {
     }
 
     static func signature(secret: String, date: String, region: String, service: String, stringToSign: String) -> String {
-        func hmac(_ key: [UInt8], _ msg: String) -> [UInt8] {
-            Array(HMAC<SHA256>.authenticationCode(for: Array(msg.utf8), using: SymmetricKey(data: key)))
+        hex(hmac(signingKey(secret: secret, date: date, region: region, service: service), stringToSign))
+    }
+
+    static func hmac(_ key: [UInt8], _ msg: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(msg.utf8), using: SymmetricKey(data: key)))
+    }
+
+    /// kSigning: HMAC over the date, region, service and "aws4_request" from "AWS4" + secret.
+    static func signingKey(secret: String, date: String, region: String, service: String) -> [UInt8] {
+        hmac(hmac(hmac(hmac(Array("AWS4\(secret)".utf8), date), region), service), "aws4_request")
+    }
+
+    /// The signing keys derived so far (a few: one per day and service), so a request costs one
+    /// HMAC instead of five.
+    final class SigningKeys: @unchecked Sendable {
+        private let lock = NSLock()
+        private var keys: [String: [UInt8]] = [:]
+
+        func key(secret: String, date: String, region: String, service: String) -> [UInt8] {
+            let name = secret + "\n" + date + "/" + region + "/" + service
+            lock.lock()
+            if let k = keys[name] { lock.unlock(); return k }
+            lock.unlock()
+            let k = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
+            lock.lock()
+            if keys.count > 64 { keys.removeAll() }
+            keys[name] = k
+            lock.unlock()
+            return k
         }
-        let kDate = hmac(Array("AWS4\(secret)".utf8), date)
-        let kSigning = hmac(hmac(hmac(kDate, region), service), "aws4_request")
-        return hex(hmac(kSigning, stringToSign))
+    }
+
+    /// ASCII letters compared without case (header names), nothing allocated.
+    static func equalIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        var i = a.utf8.makeIterator(), j = b.utf8.makeIterator()
+        while true {
+            switch (i.next(), j.next()) {
+            case (nil, nil): return true
+            case let (x?, y?):
+                let lx = x >= 65 && x <= 90 ? x + 32 : x, ly = y >= 65 && y <= 90 ? y + 32 : y
+                if lx != ly { return false }
+            default: return false
+            }
+        }
     }
 
     static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
@@ -231,19 +272,21 @@ public struct SigV4: Sendable {
 
     /// RFC 3986 unreserved characters stay; everything else is %XX (upper-case hex).
     static func percentEncode(_ s: String, keepSlash: Bool = false) -> String {
-        var out = ""
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
+                out.append(b)
             case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
+                out.append(b)
             default:
-                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+                out += [UInt8(ascii: "%"), digits[Int(b >> 4)], digits[Int(b & 15)]]
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `%XX` sequences decoded (a `+` stays a `+`, as SigV4 signs it).

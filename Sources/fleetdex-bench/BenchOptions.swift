@@ -13,6 +13,12 @@ struct BenchOptions {
     var motoQueries = "../shared/bench/moto_queries.txt"
     var sqliteShell = true
     var reuse = false
+    /// The serve stage: where serve-sign.py, serve-wrk.lua and serve-moto.py are; seconds of each wrk run;
+    /// connections posting presence; rounds of the moto query list.
+    var scripts = "scripts"
+    var serveSeconds = 10
+    var presenceConnections = 4
+    var motoRounds = 3
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -34,10 +40,16 @@ struct BenchOptions {
             case "--moto-queries": o.motoQueries = value()
             case "--no-sqlite-shell": o.sqliteShell = false
             case "--reuse": o.reuse = true
+            case "--scripts": o.scripts = value()
+            case "--serve-seconds": o.serveSeconds = Int(value()) ?? o.serveSeconds
+            case "--presence-connections": o.presenceConnections = max(1, Int(value()) ?? o.presenceConnections)
+            case "--moto-rounds": o.motoRounds = max(1, Int(value()) ?? o.motoRounds)
             case "-h", "--help":
                 print("""
                     usage: fleetdex-bench [--things N] [--events N] [--out DIR] [--seed S] [--fleetdex PATH]
-                                          [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,moto,sqlite] [--no-moto]
+                                          [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,serve,moto,sqlite] [--no-moto]
+                                          [serve: --scripts DIR (default scripts) --serve-seconds S (10) --presence-connections N (4) --moto-rounds N (3);
+                                           needs wrk, python3 with boto3, moto_server; --no-moto skips its moto part]
                                           [--moto-queries PATH: default ../shared/bench/moto_queries.txt, moto_fleet.py beside it]
                                           [--reuse: keep DIR/bench.sqlite from an earlier run; skips generation, import and ingest]
                     Builds a synthetic fleet of N things (10 attributes each) and measures every speed figure

@@ -26,7 +26,12 @@ struct WireResponder: HTTPResponder {
             headers: request.headers.map { ($0.name.rawName, $0.value) }
                 + (request.head.authority.map { [("host", $0)] } ?? []),
             body: Array(buffer.readableBytesView))
-        return Self.response(await dispatcher.handle(signed))
+        // Every request is answered at one priority, in arrival order: run in the connection's
+        // own task, some connections' requests went first every time (under 32 connections of
+        // searches, p50 60 ms and p99 600 ms; detached at one priority, p99 134 ms).
+        // A detached task is not cancelled with the connection; no handler waits on cancellation.
+        let dispatcher = dispatcher
+        return Self.response(await Task.detached(priority: .medium) { await dispatcher.handle(signed) }.value)
     }
 
     static func response(_ w: WireResponse) -> Response {
