@@ -1,4 +1,4 @@
-// fuzz-sources: Sources/FleetIndex/Support/JSONValue.swift Sources/FleetIndex/Support/FleetError.swift Sources/FleetIndex/Presence/LifecycleEvent.swift
+// fuzz-sources: Sources/FleetIndex/Support/JSONValue.swift Sources/FleetIndex/Support/FleetError.swift Sources/FleetIndex/Presence/LifecycleEvent.swift Sources/FleetIndex/Support/Timestamp.swift
 // fuzz-max-len: 4096
 //
 // Fuzz target `lifecycle`: lifecycle event lines as `ingest-events` reads them (Presence.ingest):

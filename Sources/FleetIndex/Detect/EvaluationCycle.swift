@@ -17,8 +17,8 @@ public struct EvaluationCycle {
     public static let retention: Int64 = 14 * 86_400_000
     public static let noDataLimit: Int64 = 2 * 86_400_000
     /// The times the engine evaluates at: 1970-01-01T00:00:00Z through 9999-12-31T23:59:59.999Z.
-    public static let earliest: Int64 = 0
-    public static let latest: Int64 = 253_402_300_799_999
+    public static let earliest = Timestamp.earliest
+    public static let latest = Timestamp.latest
     static func clamp(_ t: Int64) -> Int64 { min(max(t, earliest), latest) }
 
     /// What one cycle changed.

@@ -44,7 +44,7 @@ public struct LifecycleEvent: Equatable, Sendable {
 
     /// The timestamps accepted: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z, the
     /// window of the command line's `--at` (old events are fine: replays send them).
-    public static let timestampRange: ClosedRange<Int64> = 0...253_402_300_799_999
+    public static let timestampRange = Timestamp.range
 
     /// AWS IoT's limit on a client id: 128 bytes of UTF-8.
     public static let maxClientIdBytes = 128

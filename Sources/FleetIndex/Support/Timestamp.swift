@@ -8,6 +8,8 @@ public enum Timestamp {
     public static let earliest: Int64 = 0
     /// The last instant fleetdex takes: 9999-12-31T23:59:59.999Z.
     public static let latest: Int64 = 253_402_300_799_999
+    /// Every instant fleetdex takes, from the command line, a request or a lifecycle event.
+    public static let range: ClosedRange<Int64> = earliest...latest
     /// An epoch number at or above this is milliseconds (13 digits or more), below it seconds.
     public static let millisecondThreshold: Int64 = 1_000_000_000_000
 

@@ -79,9 +79,9 @@ public struct OperationInput: Sendable {
     /// them) or ISO 8601 (as query strings carry them).
     public func time(_ k: String) throws(FleetError) -> Int64? {
         guard let v = value[k], !v.isNull else { return nil }
-        if let d = v.doubleValue, d.isFinite, abs(d) < 253_402_300_800 { return Int64((d * 1000).rounded()) }
+        if let d = v.doubleValue, d.isFinite, abs(d) <= Double(Timestamp.latest / 1000) { return Int64((d * 1000).rounded()) }
         if let s = v.stringValue {
-            if let d = Double(s), d.isFinite, abs(d) < 253_402_300_800 { return Int64((d * 1000).rounded()) }
+            if let d = Double(s), d.isFinite, abs(d) <= Double(Timestamp.latest / 1000) { return Int64((d * 1000).rounded()) }
             if let ms = Timestamp.parse(s) { return ms }
         }
         throw FleetError.invalid(member: k, "must be a timestamp (ISO 8601 or epoch seconds)")
