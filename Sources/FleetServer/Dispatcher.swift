@@ -93,9 +93,12 @@ public final class Dispatcher: Sendable {
 
     /// The signing name a request's credential scope claims (unverified; for routing errors).
     static func claimedSigningName(_ r: SignedRequest) -> String? {
-        let credential: Substring?
-        if let auth = r.header("authorization"), let range = auth.range(of: "Credential=") {
-            credential = auth[range.upperBound...].split(separator: ",").first
+        var credential: Substring?
+        if let auth = r.header("authorization") {
+            for field in auth.split(separator: ",") {
+                let f = field.drop { $0 == " " }
+                if let eq = f.firstIndex(of: "="), f[..<eq].hasSuffix("Credential") { credential = f[f.index(after: eq)...] }
+            }
         } else {
             credential = r.queryItems.first { $0.0 == "X-Amz-Credential" }.map { Substring($0.1) }
         }
@@ -103,37 +106,55 @@ public final class Dispatcher: Sendable {
         return String(parts[3])
     }
 
+    /// The request's form fields (when it is form-encoded) and the service and protocol it speaks.
+    func classify(_ r: SignedRequest) -> (form: [String: String]?, route: Route) {
+        let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
+            || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
+        let form = isForm ? QueryProtocol.parameters(r) : nil
+        return (form, route(r, signingName: Self.claimedSigningName(r), form: form))
+    }
+
+    /// The operation a request names and its input members, read by its route's protocol.
+    func bind(_ r: SignedRequest, _ route: Route, form: [String: String]?) throws(FleetError) -> (OperationModel, OperationInput) {
+        guard r.body.count <= configuration.maxBodyBytes else {
+            throw FleetError(.requestTooLarge, "the request body is over \(configuration.maxBodyBytes) bytes")
+        }
+        switch route {
+        case .rest(let s):
+            guard let p = rest[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
+            return try p.bind(r)
+        case .json(let s):
+            guard let p = json[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
+            return try p.bind(r)
+        case .query(let s):
+            guard let p = query[s] else { throw FleetError(.invalidAction, "unknown service \(s)") }
+            return try p.bind(form ?? QueryProtocol.parameters(r))
+        }
+    }
+
+    /// An operation's answer in its route's protocol (bind found the protocol).
+    func respond(_ route: Route, _ op: OperationModel, _ output: JSONValue, requestId: String) -> WireResponse {
+        switch route {
+        case .rest(let s): rest[s]!.respond(op, output)
+        case .json(let s): json[s]!.respond(op, output)
+        case .query(let s): query[s]!.respond(op, output, requestId: requestId)
+        }
+    }
+
     public func handle(_ r: SignedRequest) async -> WireResponse {
         let requestId = UUID().uuidString.lowercased()
         if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
         if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return rootCA(requestId: requestId) }
         if r.rawPath == "/_fleetdex/presence" { return await presence(r, requestId: requestId) }
-        let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
-            || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
-        let form = isForm ? QueryProtocol.parameters(r) : nil
-        let claimed = Self.claimedSigningName(r)
-        let route = route(r, signingName: claimed, form: form)
+        let (form, route) = classify(r)
         do {
             _ = try signer.verify(r, now: clock.now() / 1000)
         } catch {
             return fail(AuthErrors.code(error, protocol: route.protocolName), route, requestId: requestId)
         }
         do {
-            switch route {
-            case .rest(let s):
-                guard let p = rest[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
-                guard r.body.count <= configuration.maxBodyBytes else { throw FleetError(.requestTooLarge, "the request body is over \(configuration.maxBodyBytes) bytes") }
-                let (op, input) = try p.bind(r)
-                return p.respond(op, try await call(s, op, input))
-            case .json(let s):
-                guard let p = json[s] else { throw FleetError(.unknownOperation, "unknown service \(s)") }
-                let (op, input) = try p.bind(r)
-                return p.respond(op, try await call(s, op, input))
-            case .query(let s):
-                guard let p = query[s] else { throw FleetError(.invalidAction, "unknown service \(s)") }
-                let (op, input) = try p.bind(form ?? QueryProtocol.parameters(r))
-                return p.respond(op, try await call(s, op, input), requestId: requestId)
-            }
+            let (op, input) = try bind(r, route, form: form)
+            return respond(route, op, try await call(route.service, op, input), requestId: requestId)
         } catch let e as FleetError {
             return fail(e, route, requestId: requestId)
         } catch {
@@ -146,18 +167,11 @@ public final class Dispatcher: Sendable {
     /// operation it names, or the error it gets. Touches no database.
     public func decode(_ r: SignedRequest, now: Int64) -> String {
         if r.rawPath == "/_fleetdex/presence" { return "presence: \(Self.presenceInputs(r.body).count) input(s)" }
-        let isForm = (r.header("content-type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded")
-            || (r.method == "GET" && r.queryItems.contains { $0.0 == "Action" })
-        let form = isForm ? QueryProtocol.parameters(r) : nil
-        let route = route(r, signingName: Self.claimedSigningName(r), form: form)
+        let (form, route) = classify(r)
         var outcome = ""
         do { _ = try signer.verify(r, now: now) } catch { outcome = "auth: \(error); " }
         do {
-            switch route {
-            case .rest(let s): if let p = rest[s] { outcome += try p.bind(r).0.name }
-            case .json(let s): if let p = json[s] { outcome += try p.bind(r).0.name }
-            case .query(let s): if let p = query[s] { outcome += try p.bind(form ?? QueryProtocol.parameters(r)).0.name }
-            }
+            outcome += try bind(r, route, form: form).0.name
         } catch {
             _ = fail(error as? FleetError ?? FleetError(.internalFailure, "\(error)"), route, requestId: "fuzz")
             outcome += "error"
