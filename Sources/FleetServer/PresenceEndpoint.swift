@@ -62,7 +62,7 @@ extension Dispatcher {
             try pool.with { db in try db.setMeta("presence.destination-confirmation", record.compact) }
             var confirmed: Int?
             if configuration.confirmDestinations, let url = doc["enableUrl"]?.stringValue, url.hasPrefix("https://") || url.hasPrefix("http://") {
-                confirmed = Self.get(url)
+                confirmed = WebhookDelivery.request(url, [])
             }
             return WireResponse(status: 200, contentType: "application/json",
                                 text: jsonObject([("recorded", .bool(true)), ("enableUrlStatus", confirmed.map { .int($0) })]).compact)
@@ -71,20 +71,6 @@ extension Dispatcher {
         } catch {
             return fail(FleetError(.serialization, "the confirmation is not valid JSON: \(error)"), route, requestId: requestId)
         }
-    }
-
-    /// GETs `url` (curl, as webhooks are sent); the HTTP status, or nil without an answer.
-    static func get(_ url: String) -> Int? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--", url]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Int(String(decoding: data, as: UTF8.self)).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// One event, an array of them, or JSON Lines: numbered as `ingest-events` numbers them

@@ -64,18 +64,26 @@ public struct WebhookDelivery {
     /// HTTP out of this binary: linking FoundationNetworking would add about 5 ms to the start
     /// of every command for the sake of a rare delivery.
     public static func post(_ url: String, _ headers: [String: String], _ body: String) -> Int? {
+        var args = ["-X", "POST", "--data-binary", "@-"]
+        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { args += ["-H", "\(k): \(v)"] }
+        return request(url, args, body: Data(body.utf8))
+    }
+
+    /// One HTTP request through curl (10 s at most); the status code, or nil when no answer came.
+    /// Linking FoundationNetworking would cost every command's start-up, so curl does it.
+    public static func request(_ url: String, _ arguments: [String], body: Data? = nil) -> Int? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "POST", "--data-binary", "@-"]
-        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { args += ["-H", "\(k): \(v)"] }
-        p.arguments = args + ["--", url]
+        p.arguments = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"] + arguments + ["--", url]
         let input = Pipe(), output = Pipe()
-        p.standardInput = input
+        p.standardInput = body == nil ? FileHandle.nullDevice : input
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice
         do { try p.run() } catch { return nil }
-        input.fileHandleForWriting.write(Data(body.utf8))
-        try? input.fileHandleForWriting.close()
+        if let body {
+            input.fileHandleForWriting.write(body)
+            try? input.fileHandleForWriting.close()
+        }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard let code = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), code > 0 else { return nil }

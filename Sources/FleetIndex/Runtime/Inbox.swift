@@ -31,10 +31,7 @@ final class Inbox: @unchecked Sendable {
         condition.lock()
         if closed {
             condition.unlock()
-            var r = Runner.Result()
-            r.summary.rejected = inputs.count
-            r.rejected = inputs.map { Runner.Rejection(line: $0.line, message: "the runner is stopping") }
-            acknowledge?.resume(returning: r)
+            acknowledge?.resume(returning: Runner.notTaken(inputs, "the runner is stopping"))
             return
         }
         items.append(Item(inputs: inputs, acknowledge: acknowledge))
@@ -91,12 +88,7 @@ final class Inbox: @unchecked Sendable {
         waiting = 0
         closed = true
         condition.unlock()
-        finish(all, all.map { item in
-            var r = Runner.Result()
-            r.summary.rejected = item.inputs.count
-            r.rejected = item.inputs.map { Runner.Rejection(line: $0.line, message: "the database could not be opened") }
-            return r
-        })
+        finish(all, all.map { Runner.notTaken($0.inputs, "the database could not be opened") })
     }
 
     /// A one-time event a task can wait for (a thread's end).

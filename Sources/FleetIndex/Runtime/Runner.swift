@@ -61,6 +61,14 @@ public final class Runner: Sendable {
         public var message: String
     }
 
+    /// Every input of a submission refused with one reason.
+    static func notTaken(_ inputs: [PresenceInput], _ message: String) -> Result {
+        var r = Result()
+        r.summary.rejected = inputs.count
+        r.rejected = inputs.map { Rejection(line: $0.line, message: message) }
+        return r
+    }
+
     private let inbox: Inbox
     private let delivery: DeliveryWorker
     private let configuration: Configuration
@@ -191,11 +199,7 @@ public final class Runner: Sendable {
         } catch {
             // The batch is rolled back whole: every event of it is reported as not taken.
             report(.failed("a batch of \(items.reduce(0) { $0 + $1.inputs.count }) event(s) was not committed: \(error)"))
-            for i in results.indices {
-                results[i] = Result()
-                results[i].summary.rejected = items[i].inputs.count
-                results[i].rejected = items[i].inputs.map { Rejection(line: $0.line, message: "not committed: \(error)") }
-            }
+            results = items.map { Runner.notTaken($0.inputs, "not committed: \(error)") }
         }
         for r in results { for x in r.rejected { report(.rejected(line: x.line, message: x.message)) } }
         inbox.finish(items, results)

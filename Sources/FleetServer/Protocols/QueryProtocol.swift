@@ -43,6 +43,12 @@ struct QueryProtocol {
         return (op, OperationInput(.object(members)))
     }
 
+    /// A map entry's element names: the model's, else SQS's `Name`/`Value` or `key`/`value`.
+    private func entryNames(_ shape: JSONValue) -> (key: String, value: String) {
+        (shape["key"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Name" : "key"),
+         shape["value"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Value" : "value"))
+    }
+
     private func singularName(_ name: String, _ shape: JSONValue) -> String {
         shape["flattened"]?.boolValue == true ? (singular[name] ?? name) : name
     }
@@ -59,8 +65,7 @@ struct QueryProtocol {
             return out.isEmpty ? (p[prefix] != nil ? .array([]) : nil) : .array(out)
         case "map":
             let base = flattened ? prefix : prefix + ".entry"
-            let keyName = shape["key"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Name" : "key")
-            let valueName = shape["value"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Value" : "value")
+            let (keyName, valueName) = entryNames(shape)
             var out: [JSONMember] = []
             var n = 1
             while let k = p["\(base).\(n).\(keyName)"] {
@@ -114,8 +119,7 @@ struct QueryProtocol {
             let inner = memberShape["locationName"]?.stringValue ?? "member"
             return "<\(name)>" + items.map { element(inner, $0, memberShape) }.joined() + "</\(name)>"
         case "map":
-            let keyName = shape["key"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Name" : "key")
-            let valueName = shape["value"]?["locationName"]?.stringValue ?? (service.name == "sqs" ? "Value" : "value")
+            let (keyName, valueName) = entryNames(shape)
             let entries = (v.objectValue ?? []).map { "<\(keyName)>\(Self.escape($0.key))</\(keyName)>" + element(valueName, $0.value, shape["value"] ?? .null) }
             if flattened { return entries.map { "<\(name)>\($0)</\(name)>" }.joined() }
             return "<\(name)>" + entries.map { "<entry>\($0)</entry>" }.joined() + "</\(name)>"
