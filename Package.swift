@@ -82,7 +82,7 @@ let package = Package(
             ]
         ),
         // Fuzzes what serve reads off the network (scripts/fuzz.sh runs it as `http`).
-        .executableTarget(name: "fleetdex-wirefuzz", dependencies: ["FleetServer", "FleetIndex"]),
+        .executableTarget(name: "fleetdex-wirefuzz", dependencies: ["FleetServer", "FleetIndex", "FleetTestSupport"]),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
         .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),

@@ -38,7 +38,7 @@ public final class Dispatcher: Sendable {
     private let query: [String: QueryProtocol]
     /// Signing name → service.
     private let bySigningName: [String: String]
-    private let clock: any FleetClock
+    let clock: any FleetClock
 
     public init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
                 clock: any FleetClock = SystemClock()) {

@@ -14,7 +14,7 @@ extension Dispatcher {
         }
         if !presenceTokenMatches(r) {
             do {
-                let v = try signer.verify(r, now: Int64(Date().timeIntervalSince1970))
+                let v = try signer.verify(r, now: clock.now() / 1000)
                 guard v.service == "iot" else { throw SigV4Failure.badScope("presence is signed for the iot service, not \(v.service)") }
             } catch let f as SigV4Failure {
                 return fail(AuthErrors.code(f, protocol: "rest-json"), route, requestId: requestId)
@@ -58,7 +58,7 @@ extension Dispatcher {
                 throw FleetError.invalid(member: "confirmationToken", "is required in a DestinationConfirmation")
             }
             let record = jsonObject([("confirmationToken", .string(token)), ("enableUrl", doc["enableUrl"]),
-                                     ("arn", doc["arn"]), ("receivedAt", .string(Timestamp.iso(Int64(Date().timeIntervalSince1970 * 1000))))])
+                                     ("arn", doc["arn"]), ("receivedAt", .string(Timestamp.iso(clock.now())))])
             try pool.with { db in try db.setMeta("presence.destination-confirmation", record.compact) }
             var confirmed: Int?
             if configuration.confirmDestinations, let url = doc["enableUrl"]?.stringValue, url.hasPrefix("https://") || url.hasPrefix("http://") {

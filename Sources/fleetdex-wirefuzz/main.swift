@@ -8,22 +8,14 @@
 // counts and `fuzz-http: N passed, M failed`. scripts/fuzz.sh runs it as the `http` target.
 import FleetIndex
 import FleetServer
+import FleetTestSupport
 import Foundation
 
 let args = CommandLine.arguments
 let runs = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
-nonisolated(unsafe) var rng = SplitMix(seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1)
+nonisolated(unsafe) var rng = SplitMix64(seed: args.count > 2 ? UInt64(args[2]) ?? 1 : 1)
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 }
 
