@@ -26,6 +26,15 @@ let package = Package(
         ),
         // The only module that calls C: Connection, Statement, Migrator.
         .target(name: "FleetSQLite", dependencies: ["CSQLite"]),
+        // The system libpq (Debian: libpq-dev), for the PostgreSQL backend.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // The only module that calls libpq: PostgresConnection, PostgresMigrator (Schema/postgres/,
+        // embedded), the Citus layout.
+        .target(name: "FleetPostgres", dependencies: ["CLibPQ"], plugins: ["EmbedSchema"]),
         // The fleet query language alone: Lexer → Parser → Binder → BoundQuery, and the
         // Evaluator. Pure Swift: no SQL, no table names, no Foundation.
         .target(name: "FleetQuery"),
@@ -96,6 +105,7 @@ let package = Package(
             dependencies: ["fleetdex-embed"]
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
+        .testTarget(name: "FleetPostgresTests", dependencies: ["FleetPostgres", "FleetTestSupport"]),
         .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetStorage", "FleetTestSupport"]),
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),

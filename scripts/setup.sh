@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # What the tests need on a fresh Debian machine, beside the Swift toolchain: the system SQLite,
+# libpq and a PostgreSQL 15 server (the second backend's tests start their own cluster),
 # curl (webhooks), the sqlite3 shell (the benchmark's comparison), and the real AWS clients the
 # server's tests drive (the AWS CLI and boto3; botocore also regenerates Model/).
 # Installs only what is missing. Run as root (or with sudo).
@@ -10,6 +11,8 @@ pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev pkg-config)
 command -v curl >/dev/null || missing+=(curl)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev)          # the PostgreSQL driver (CLibPQ)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql-15)   # the tests' throwaway cluster
 if [ ${#missing[@]} -gt 0 ]; then
     (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null
 fi

@@ -1,6 +1,6 @@
 // Build-tool plugin: embeds the top-level Schema/ migrations and Queries/ saved queries into
-// the FleetIndex module as string literals, and Model/ (the botocore operation table) into
-// FleetServer. It passes the *directories* to the generator and
+// the FleetIndex module as string literals, Model/ (the botocore operation table) into
+// FleetServer, and Schema/postgres/ into FleetPostgres. It passes the *directories* to the generator and
 // lists them as inputs, so a newly added file is picked up on the next build.
 import Foundation
 import PackagePlugin
@@ -21,6 +21,21 @@ struct EmbedSchema: BuildToolPlugin {
                     executable: try context.tool(named: "fleetdex-embed").url,
                     arguments: ["--model", model.path, output.path],
                     inputFiles: [model] + files,
+                    outputFiles: [output]
+                )
+            ]
+        }
+        if target.name == "FleetPostgres" {
+            // The PostgreSQL migrations: Schema/postgres/.
+            let dir = root.appending(path: "Schema").appending(path: "postgres")
+            let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedPostgresSchema.swift")
+            let files = ((try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []).filter { $0.pathExtension == "sql" }
+            return [
+                .buildCommand(
+                    displayName: "Embedding Schema/postgres/",
+                    executable: try context.tool(named: "fleetdex-embed").url,
+                    arguments: ["--postgres", dir.path, output.path],
+                    inputFiles: [dir] + files,
                     outputFiles: [output]
                 )
             ]

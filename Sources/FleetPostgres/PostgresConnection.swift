@@ -1,0 +1,169 @@
+// FleetPostgres: one connection to a PostgreSQL server through libpq, the only module that
+// calls libpq (Debian: libpq-dev). Parameters are always bound (`$1`, `$2`, ...), never
+// spliced into SQL text; statements are prepared once per connection and cached.
+// One connection per owner; like libpq's PGconn it is not shared across threads.
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A connection to one PostgreSQL database.
+///
+/// For example:
+///
+///     let db = try PostgresConnection(url: "postgres://fleetdex@127.0.0.1:5432/fleet")
+///     try db.execute("INSERT INTO thing(name) VALUES ($1)", ["pump-17"])
+///     let n = try db.query("SELECT count(*) FROM thing").first?.int(0)
+public final class PostgresConnection {
+    let handle: OpaquePointer
+    private var prepared: [String: String] = [:]
+    /// The connection string as given (a `postgres://` URL or `key=value` pairs).
+    public let url: String
+
+    /// Connects with libpq's rules: a `postgres://` or `postgresql://` URL, or `key=value`
+    /// pairs; whatever they leave out comes from the `PG*` environment variables, and a
+    /// password from the URL or `~/.pgpass`.
+    public init(url: String) throws(PostgresError) {
+        guard !url.utf8.contains(0) else {
+            throw PostgresError(sqlState: "08001", message: "the connection string contains a NUL byte")
+        }
+        guard let conn = PQconnectdb(url) else {
+            throw PostgresError(sqlState: "08001", message: "out of memory")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Self.trimmed(String(cString: PQerrorMessage(conn)))
+            PQfinish(conn)
+            throw PostgresError(sqlState: "08001", message: "cannot connect to \(Self.redacted(url)): \(message)")
+        }
+        handle = conn
+        self.url = url
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)   // NOTICEs ("already exists, skipping") are not errors
+        try execute(script: "SET client_encoding = 'UTF8'; SET timezone = 'UTC'")
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Whether `text` names a PostgreSQL database rather than a SQLite file.
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// The URL with any password replaced by `***`, for messages and logs.
+    public static func redacted(_ url: String) -> String {
+        guard isURL(url), let slash = url.firstIndex(of: "/") else { return url }
+        let start = url.index(slash, offsetBy: 2)   // past "//"
+        let rest = url[start...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        let userinfo = rest[..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return url }
+        return String(url[..<start]) + userinfo[..<colon] + ":***" + rest[at...]
+    }
+
+    static func trimmed(_ s: String) -> String {
+        var s = s
+        while let last = s.last, last == "\n" || last == " " { s.removeLast() }
+        return s
+    }
+
+    /// The server's error for a result (or the connection's when there is no result).
+    func error(_ result: OpaquePointer?, sql: String?) -> PostgresError {
+        func field(_ code: Character) -> String? {
+            guard let result, let p = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: p)
+        }
+        let message = field("M") ?? Self.trimmed(String(cString: PQerrorMessage(handle)))
+        let state = field("C") ?? (PQstatus(handle) == CONNECTION_OK ? "XX000" : "08006")
+        return PostgresError(sqlState: state, message: message, detail: field("D"), hint: field("H"),
+                             position: field("P").flatMap { Int($0) }, sql: sql)
+    }
+
+    /// Runs one or more statements without parameters (migrations, SET).
+    public func execute(script: String) throws(PostgresError) {
+        let r = PQexec(handle, script)
+        defer { PQclear(r) }
+        let status = PQresultStatus(r)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(r, sql: script) }
+    }
+
+    /// Runs one statement with `binds`; returns the rows it produced (none for most writes).
+    @discardableResult
+    public func query(_ sql: String, _ binds: [any PostgresBindable] = []) throws(PostgresError) -> PostgresRows {
+        let name: String
+        if let n = prepared[sql] {
+            name = n
+        } else {
+            name = "s\(prepared.count + 1)"
+            let r = PQprepare(handle, name, sql, 0, nil)
+            defer { PQclear(r) }
+            guard PQresultStatus(r) == PGRES_COMMAND_OK else { throw error(r, sql: sql) }
+            prepared[sql] = name
+        }
+        let texts = binds.map { $0.postgresValue.wireText }
+        if let i = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(sqlState: "22021", message: "parameter $\(i + 1) contains a NUL byte, which PostgreSQL text cannot hold", sql: sql)
+        }
+        let r = Self.withCStrings(texts) { pointers in
+            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        }
+        let status = PQresultStatus(r)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, let r else {
+            let e = error(r, sql: sql)
+            PQclear(r)
+            throw e
+        }
+        return PostgresRows(r)
+    }
+
+    /// Runs one statement with `binds`, discarding any rows; returns the rows it changed.
+    @discardableResult
+    public func execute(_ sql: String, _ binds: [any PostgresBindable] = []) throws(PostgresError) -> Int {
+        try query(sql, binds).affected
+    }
+
+    /// Runs `body` in a transaction (a savepoint inside one), committing on return and rolling
+    /// back on a thrown error.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if isInTransaction {
+            try execute(script: "SAVEPOINT nested")
+            do {
+                let r = try body()
+                try execute(script: "RELEASE SAVEPOINT nested")
+                return r
+            } catch {
+                try? execute(script: "ROLLBACK TO SAVEPOINT nested; RELEASE SAVEPOINT nested")
+                throw error
+            }
+        }
+        try execute(script: "BEGIN")
+        do {
+            let r = try body()
+            try execute(script: "COMMIT")
+            return r
+        } catch {
+            try? execute(script: "ROLLBACK")
+            throw error
+        }
+    }
+
+    public var isInTransaction: Bool { PQtransactionStatus(handle) != PQTRANS_IDLE }
+
+    /// The server's version number, e.g. 150018 for 15.18.
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// The client library's version number.
+    public static var libraryVersion: Int { Int(PQlibVersion()) }
+
+    private static func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let owned: [UnsafeMutablePointer<CChar>?] = texts.map { t in t.map { strdupNoNUL($0) } }
+        defer { for p in owned { free(p) } }
+        return body(owned.map { $0.map { UnsafePointer($0) } })
+    }
+
+    /// A C copy of `s` (checked for NUL bytes before).
+    private static func strdupNoNUL(_ s: String) -> UnsafeMutablePointer<CChar> {
+        s.withCString { strdup($0)! }
+    }
+}

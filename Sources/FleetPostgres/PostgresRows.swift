@@ -1,0 +1,51 @@
+// FleetPostgres: the rows of one result, read in PostgreSQL's text format.
+import CLibPQ
+
+/// A result set. Rows are read by index (`rows[i].int(0)`) or by column name.
+public final class PostgresRows: RandomAccessCollection {
+    let result: OpaquePointer
+    public let count: Int
+    public let columns: [String]
+
+    init(_ result: OpaquePointer) {
+        self.result = result
+        count = Int(PQntuples(result))
+        columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+    }
+
+    deinit { PQclear(result) }
+
+    /// Rows changed by an INSERT, UPDATE or DELETE (0 otherwise).
+    public var affected: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+    public subscript(_ i: Int) -> PostgresRow { PostgresRow(rows: self, index: Int32(i)) }
+
+    /// The index of the column `name`.
+    public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
+}
+
+/// One row of a result.
+public struct PostgresRow {
+    let rows: PostgresRows
+    let index: Int32
+
+    public func isNull(_ c: Int) -> Bool { PQgetisnull(rows.result, index, Int32(c)) == 1 }
+
+    public func text(_ c: Int) -> String {
+        guard let p = PQgetvalue(rows.result, index, Int32(c)) else { return "" }
+        return String(cString: p)
+    }
+
+    public func optionalText(_ c: Int) -> String? { isNull(c) ? nil : text(c) }
+    public func int(_ c: Int) -> Int64 { Int64(text(c)) ?? 0 }
+    public func optionalInt(_ c: Int) -> Int64? { isNull(c) ? nil : int(c) }
+    public func double(_ c: Int) -> Double { Double(text(c)) ?? 0 }
+    public func optionalDouble(_ c: Int) -> Double? { isNull(c) ? nil : double(c) }
+    /// A boolean column (`t`/`f`).
+    public func bool(_ c: Int) -> Bool { text(c) == "t" }
+
+    public func text(_ name: String) -> String { rows.column(name).map(text) ?? "" }
+    public func int(_ name: String) -> Int64 { rows.column(name).map(int) ?? 0 }
+}
