@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "FleetPostgresTests", dependencies: ["FleetPostgres", "FleetTestSupport"]),
         .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetStorage", "FleetTestSupport"]),
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
-        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetTestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
         .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex"]),
         .testTarget(

@@ -63,11 +63,4 @@ public enum CitusLayout {
             "SELECT create_distributed_table('\(d.table)', '\(d.column)', colocate_with => '\(d.colocateWith ?? "none")');"
         }
     }
-
-    /// Where each kind of statement runs on Citus (the README's table).
-    public static let routing: [(String, String)] = [
-        ("one shard", "everything about one thing or client by name: describe/update/delete-thing, shadows, connectivity, presence ingest of one event, list-metric-values, a thing's violations"),
-        ("all shards", "search-index and its aggregations, list-things, dynamic-group refresh, the evaluation cycle's scan of clients, list-active-violations of a profile, the MQTT connect's lookup of a certificate's things (thing_principal by principal)"),
-        ("reference tables (any node)", "profiles, behaviors, thing types, groups and their closure, topics, subscriptions, queues, policies"),
-    ]
 }

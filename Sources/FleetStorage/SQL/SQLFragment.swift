@@ -27,6 +27,9 @@ public struct SQLFragment: Equatable, Sendable {
 
     public init() {}
 
+    /// A fragment of SQL written in the source code.
+    public init(_ keyword: StaticString) { append(keyword) }
+
     /// Appends SQL written in the source code (never user text).
     public mutating func append(_ keyword: StaticString) {
         sql += keyword.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }

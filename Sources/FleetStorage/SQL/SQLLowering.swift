@@ -48,7 +48,7 @@ public struct SQLLowering: Sendable {
     private func lower(_ q: BoundQuery, into out: inout SQLFragment) {
         switch q {
         case .all:
-            out.append("1")
+            out.append(dialect.alwaysTrue)
         case .and(let xs):
             switch plan(xs) {
             case .walk(let probes, let rest)?:
@@ -262,7 +262,7 @@ public struct SQLLowering: Sendable {
         case (.connected, .bool(false)):
             out.append(dialect.orderedJoin); out.append("thing AS "); out.append(alias)
             dialect.appendIndexHint("thing_disconnected", to: &out)
-            out.append(" ON "); column(".connected = 0 AND "); column(".id = "); subject.append(to: &out)
+            out.append(" ON "); column(".connected = "); out.append(dialect.flag(false)); out.append(" AND "); column(".id = "); subject.append(to: &out)
             return true
         case (.thingGroupNames, .textEquals), (.thingGroupNames, .textGlob):
             out.append(dialect.orderedJoin); out.append("thing_group_member AS "); out.append(alias); out.append(" ON ")
@@ -298,13 +298,14 @@ public struct SQLLowering: Sendable {
         case .connected:
             guard case .bool(let b) = test else { predicate(field, test, into: &out); return }
             if case .row = subject {
-                // The row is read anyway: test its column (+ keeps SQLite off the index).
-                out.append("+t.connected = "); out.append(bind: .integer(b ? 1 : 0))
+                // The row is read anyway: test its column, not an index of it.
+                dialect.appendUnindexed("t.connected", to: &out); out.append(" = "); out.append(bind: .integer(b ? 1 : 0))
             } else {
                 // The disconnected things' index is small and keyed by id: a seek, not a row read.
                 out.append(b ? "NOT EXISTS (SELECT 1 FROM thing AS pc" : "EXISTS (SELECT 1 FROM thing AS pc")
                 dialect.appendIndexHint("thing_disconnected", to: &out)
-                out.append(" WHERE pc.connected = 0 AND pc.id = "); subject.append(to: &out); out.append(")")
+                out.append(" WHERE pc.connected = "); out.append(dialect.flag(false))
+                out.append(" AND pc.id = "); subject.append(to: &out); out.append(")")
             }
         case .thingGroupNames:
             // The named groups and their subgroups are found once; per thing, one seek each.
@@ -327,7 +328,7 @@ public struct SQLLowering: Sendable {
     }
 
     /// `column` between optional bounds, as `(column IS NOT NULL AND column >= ? AND ...)`.
-    private func range<T>(_ column: StaticString, _ lo: Bound<T>?, _ hi: Bound<T>?, _ bind: (T) -> SQLParameter,
+    private func range<T>(_ column: SQLFragment, _ lo: Bound<T>?, _ hi: Bound<T>?, _ bind: (T) -> SQLParameter,
                           into out: inout SQLFragment) {
         out.append("(")
         out.append(column)
@@ -343,6 +344,11 @@ public struct SQLLowering: Sendable {
         out.append(")")
     }
 
+    private func range<T>(_ column: StaticString, _ lo: Bound<T>?, _ hi: Bound<T>?, _ bind: (T) -> SQLParameter,
+                          into out: inout SQLFragment) {
+        range(SQLFragment(column), lo, hi, bind, into: &out)
+    }
+
     /// A text test on a lower-cased column.
     private func text(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
         switch test {
@@ -355,12 +361,12 @@ public struct SQLLowering: Sendable {
         case .exists:
             out.append(column); out.append(" IS NOT NULL")
         default:
-            out.append("0")
+            out.append(dialect.alwaysFalse)
         }
     }
 
-    /// A numeric test on a column that may be NULL.
-    private func number(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
+    /// A numeric test on a column (or a scalar subquery) that may be NULL.
+    private func number(_ column: SQLFragment, _ test: BoundTest, into out: inout SQLFragment) {
         switch test {
         case .numberEquals(let d):
             out.append("("); out.append(column); out.append(" IS NOT NULL AND ")
@@ -370,17 +376,21 @@ public struct SQLLowering: Sendable {
         case .exists:
             out.append(column); out.append(" IS NOT NULL")
         default:
-            out.append("0")
+            out.append(dialect.alwaysFalse)
         }
+    }
+
+    private func number(_ column: StaticString, _ test: BoundTest, into out: inout SQLFragment) {
+        number(SQLFragment(column), test, into: &out)
     }
 
     private func predicate(_ field: BoundField, _ test: BoundTest, into out: inout SQLFragment) {
         switch field {
         case .thingName:
-            if test == .exists { out.append("1"); return }
+            if test == .exists { out.append(dialect.alwaysTrue); return }
             text("t.name_lower", test, into: &out)
         case .thingId:
-            if test == .exists { out.append("1"); return }
+            if test == .exists { out.append(dialect.alwaysTrue); return }
             text("t.thing_id", test, into: &out)
         case .thingTypeName:
             if test == .exists { out.append("t.type IS NOT NULL"); return }
@@ -412,14 +422,15 @@ public struct SQLLowering: Sendable {
         case .connected:
             switch test {
             case .bool(let b): out.append("t.connected = "); out.append(bind: .integer(b ? 1 : 0))
-            case .exists: out.append("1")
-            default: out.append("0")
+            case .exists: out.append(dialect.alwaysTrue)
+            default: out.append(dialect.alwaysFalse)
             }
         case .connectivityTimestamp:
             number("t.conn_ts", test, into: &out)
         case .disconnectReason:
-            if test == .exists { out.append("(t.connected = 0 AND t.disconnect_reason IS NOT NULL)"); return }
-            out.append("(t.connected = 0 AND ")
+            out.append("(t.connected = "); out.append(dialect.flag(false))
+            if test == .exists { out.append(" AND t.disconnect_reason IS NOT NULL)"); return }
+            out.append(" AND ")
             text("coalesce(lower(t.disconnect_reason), '')", test, into: &out)
             out.append(")")
         case .violationCount:
@@ -428,11 +439,15 @@ public struct SQLLowering: Sendable {
             out.append("((EXISTS (SELECT 1 FROM profile_target AS pt WHERE pt.kind IN ('all', 'registered')) OR t.id IN (SELECT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id JOIN thing_group_member AS m ON m.group_id = ga.group_id))")
             if test != .exists {
                 out.append(" AND ")
-                number("(SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1)", test, into: &out)
+                var count = SQLFragment()
+                count.append("(SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = "); count.append(dialect.flag(true))
+                count.append(")")
+                number(count, test, into: &out)
             }
             out.append(")")
         case .violation(let profile, let behavior, let attribute):
-            out.append("t.id IN (SELECT a.thing FROM alarm AS a WHERE a.in_alarm = 1 AND a.thing IS NOT NULL")
+            out.append("t.id IN (SELECT a.thing FROM alarm AS a WHERE a.in_alarm = "); out.append(dialect.flag(true))
+            out.append(" AND a.thing IS NOT NULL")
             if let profile { out.append(" AND a.profile = "); out.append(bind: .text(profile)) }
             if let behavior { out.append(" AND a.behavior = "); out.append(bind: .text(behavior)) }
             switch attribute {
@@ -449,7 +464,7 @@ public struct SQLLowering: Sendable {
                 number("a.last_value", test, into: &out)
             case .lastViolationNumber:
                 // Every metric fleetdex computes is a count: no `number` values exist.
-                out.append(" AND 0")
+                out.append(" AND "); out.append(dialect.alwaysFalse)
             }
             out.append(")")
         case .anyText:
@@ -511,7 +526,7 @@ public struct SQLLowering: Sendable {
         case .bool(let b):
             out.append("x.value = "); out.append(bind: .integer(b ? 1 : 0))
         case .exists:
-            out.append("1")
+            out.append(dialect.alwaysTrue)
         }
     }
 }
