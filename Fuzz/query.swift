@@ -2,7 +2,8 @@
 // fuzz-max-len: 1024
 //
 // Fuzz target `query`: the query language. Bytes → Lexer → Parser → Binder (plain and with
-// AWS's limits) → SQLLowering (with and without planner estimates) and the Evaluator.
+// AWS's limits) → SQLLowering (with and without planner estimates, SQLite's and PostgreSQL's
+// forms) and the Evaluator.
 // Every input must end in a result or a QueryError whose span lies inside the query; a
 // tree must print back to text that parses to the same tree. A trap, a sanitizer report
 // or an input slower than the run's -timeout is a failure.
@@ -58,6 +59,11 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = SQLLowering().lower(bound)
             _ = SQLLowering(estimate: { _, _, atMost in atMost / 2 }, ordered: false).lower(bound)
             _ = SQLLowering(estimate: { _, _, atMost in atMost }, ordered: true).lower(bound)
+            // PostgreSQL's forms: every placeholder numbered, one per parameter.
+            let pg = SQLLowering(dialect: PostgresDialect(), estimate: { _, _, atMost in atMost }, ordered: true).lower(bound)
+            let numbered = PostgresDialect().text(of: pg)
+            if pg.sql.utf8.filter({ $0 == UInt8(ascii: "?") }).count != pg.binds.count || numbered.contains("?") { fatalError("placeholders: \(numbered)") }
+            for b in pg.binds { _ = PostgresDialect.parameterText(b) }
             _ = Evaluator.evaluate(bound, sample)
         } catch {
             check(error, text)
