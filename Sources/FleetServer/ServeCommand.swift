@@ -7,6 +7,7 @@ import FleetIndex
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 public struct ServeCommand: AsyncParsableCommand {
@@ -29,6 +30,8 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A static token accepted for POST /_fleetdex/presence (x-fleetdex-token or Authorization: Bearer).") var presenceToken: String?
     @Option(help: "The largest presence body, in bytes.") var maxPresenceBytes = 64 << 20
     @Flag(help: "GET a topic rule destination's enableUrl when its confirmation arrives (always recorded: 'fleetdex presence-destination').") var confirmDestinations = false
+    @Option(help: "Seconds a client has to send a request's head, from connecting or from the last response (slow clients are closed).") var headerTimeout = 60
+    @Option(help: "Seconds a client has to send a request's body once its head is in.") var bodyTimeout = 60
     @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
 
     public init() {}
@@ -36,6 +39,9 @@ public struct ServeCommand: AsyncParsableCommand {
     public func run() async throws { try await serve() }
 
     public func serve() async throws {
+        guard headerTimeout > 0, bodyTimeout > 0 else {
+            throw ValidationError("--header-timeout and --body-timeout must be at least 1 second")
+        }
         let env = ProcessInfo.processInfo.environment
         let path = db ?? env["FLEETDEX_DB"] ?? "fleetdex.sqlite"
         var config = ServerConfiguration(databasePath: path)
@@ -68,11 +74,14 @@ public struct ServeCommand: AsyncParsableCommand {
         if givenKey == nil || givenSecret == nil {
             Self.log("no --access-key-id/--secret-access-key: requests must be signed with the key pair test/test")
         }
+        let head = TimeAmount.seconds(Int64(headerTimeout)), body = TimeAmount.seconds(Int64(bodyTimeout))
         var logger = Logger(label: "fleetdex")
         logger.logLevel = .warning
         let app = Application(
             responder: WireResponder(dispatcher: dispatcher),
-            server: .http1(configuration: .init(idleTimeout: .seconds(120))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestTimeouts(head: head, body: body)],
+                idleTimeout: .seconds(120))),
             configuration: .init(address: .hostname(host, port: port), serverName: "fleetdex"),
             services: [RunnerService(runner: runner)],
             onServerRunning: { [host, region = config.region] channel in
