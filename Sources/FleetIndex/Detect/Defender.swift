@@ -251,7 +251,7 @@ public struct Defender {
         let alerts = Alerts(db)
         let store = ViolationStore(db)
         for r in rows {
-            try db.touch(selectedBy: "SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL", [r.0, r.1, r.2])
+            try db.touch(alarmOf: r.0, profile: r.1, behavior: r.2)
             try c.execute("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?", [r.0, r.1, r.2])
             guard r.6, let vid = r.3 else { continue }
             let p = profiles[r.1]
