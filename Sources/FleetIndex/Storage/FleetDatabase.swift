@@ -48,6 +48,10 @@ public final class FleetDatabase {
     var shadows: ShadowStore { ShadowStore(c: connection) }
     /// The field index (thing_text, thing_number, thing_flag).
     var fields: FieldStore { FieldStore(c: connection) }
+    /// Mitigation actions, tasks and executions.
+    var mitigation: MitigationStore { MitigationStore(c: connection) }
+    /// Clients, lifecycle history and connectivity.
+    var presence: PresenceStore { PresenceStore(c: connection) }
     /// Topics, subscriptions, queues, messages and webhook deliveries.
     var messaging: MessagingStore { MessagingStore(c: connection) }
     /// Dynamic groups, their log and the change log they refresh from.
@@ -58,6 +62,12 @@ public final class FleetDatabase {
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try connection.transaction(body)
     }
+
+    /// A write transaction opened and closed by hand (ingest's batches, which must fail
+    /// rather than nest inside another transaction).
+    func beginImmediate() throws { try connection.execute(script: "BEGIN IMMEDIATE") }
+    func commit() throws { try connection.execute(script: "COMMIT") }
+    func rollback() { try? connection.execute(script: "ROLLBACK") }
 
     // MARK: settings
 
