@@ -20,9 +20,6 @@ import Testing
         "Sources/FleetIndex/Detect/EvaluatedTick.swift",
         "Sources/FleetIndex/Detect/EvaluationCycle.swift",
         "Sources/FleetIndex/Detect/Monitor.swift",
-        "Sources/FleetIndex/Search/Aggregations.swift",
-        "Sources/FleetIndex/Search/Search.swift",
-        "Sources/fleetdex/Commands/DemoCommand.swift",
     ]
 
     /// SQL keywords as they start a statement inside a string literal, and the calls that run

@@ -48,6 +48,10 @@ public final class FleetDatabase {
     var shadows: ShadowStore { ShadowStore(c: connection) }
     /// The field index (thing_text, thing_number, thing_flag).
     var fields: FieldStore { FieldStore(c: connection) }
+    /// The executor of compiled queries (pages, documents, states, the planner's counts).
+    var search: SearchStore { SearchStore(c: connection) }
+    /// The aggregations' queries.
+    var aggregations: AggregationStore { AggregationStore(c: connection) }
     /// Mitigation actions, tasks and executions.
     var mitigation: MitigationStore { MitigationStore(c: connection) }
     /// Clients, lifecycle history and connectivity.
@@ -68,6 +72,17 @@ public final class FleetDatabase {
     func beginImmediate() throws { try connection.execute(script: "BEGIN IMMEDIATE") }
     func commit() throws { try connection.execute(script: "COMMIT") }
     func rollback() { try? connection.execute(script: "ROLLBACK") }
+
+    // MARK: fleet-wide counts (the demo's checks)
+
+    /// How many things are disconnected.
+    public func disconnectedThingCount() throws -> Int64 { try things.disconnectedCount() }
+
+    /// The member ids of a group by name (none when it does not exist).
+    public func memberIDs(ofGroupNamed name: String) throws -> [Int64] { try things.memberIDs(ofGroupNamed: name) }
+
+    /// How many SQS messages are stored, in every queue.
+    public func storedMessageCount() throws -> Int64 { try messaging.messageCount() }
 
     // MARK: settings
 

@@ -171,6 +171,11 @@ struct MessagingStore {
     /// The condition under which a message is visible to a receive at `?` (bound twice).
     static let visibleAt = "(receive_count = 0 OR visible_at <= ? OR received_at > ?)"
 
+    /// Messages in every queue.
+    func messageCount() throws -> Int64 {
+        try c.scalar("SELECT count(*) FROM sqs_message")?.int ?? 0
+    }
+
     func messageCount(queue: Int64) throws -> Int64 {
         try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ?", [queue])?.int ?? 0
     }

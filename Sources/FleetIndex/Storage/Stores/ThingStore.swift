@@ -368,6 +368,14 @@ struct ThingStore {
         try c.execute("UPDATE thing_group SET member_count = member_count - 1 WHERE id IN (SELECT group_id FROM thing_group_member WHERE thing = ?)", [thing])
     }
 
+    func disconnectedCount() throws -> Int64 {
+        try c.scalar("SELECT count(*) FROM thing WHERE connected = 0")?.int ?? 0
+    }
+
+    func memberIDs(ofGroupNamed name: String) throws -> [Int64] {
+        try c.query("SELECT m.thing FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = ?", [name]) { $0.int(0) }
+    }
+
     /// The member ids of one group.
     func members(of group: Int64) throws -> [Int64] {
         try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [group]) { $0.int(0) }
