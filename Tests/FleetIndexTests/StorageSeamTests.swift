@@ -16,10 +16,6 @@ import Testing
     /// Files whose SQL has not moved into a store yet: the seam's remaining work. A file
     /// leaves this list when its last statement moves (the test fails if a listed file is clean).
     static let pending: Set<String> = [
-        "Sources/FleetIndex/Detect/Defender.swift",
-        "Sources/FleetIndex/Detect/EvaluatedTick.swift",
-        "Sources/FleetIndex/Detect/EvaluationCycle.swift",
-        "Sources/FleetIndex/Detect/Monitor.swift",
     ]
 
     /// SQL keywords as they start a statement inside a string literal, and the calls that run

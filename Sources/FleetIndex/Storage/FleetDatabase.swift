@@ -52,6 +52,12 @@ public final class FleetDatabase {
     var search: SearchStore { SearchStore(c: connection) }
     /// The aggregations' queries.
     var aggregations: AggregationStore { AggregationStore(c: connection) }
+    /// Security profiles and their targets.
+    var profiles: ProfileStore { ProfileStore(c: connection) }
+    /// Alarm slots, evaluated ticks and the cycle's client rows.
+    var alarms: AlarmStore { AlarmStore(c: connection) }
+    /// The stored metric series (runs).
+    var metricRuns: MetricRuns { MetricRuns(c: connection) }
     /// Mitigation actions, tasks and executions.
     var mitigation: MitigationStore { MitigationStore(c: connection) }
     /// Clients, lifecycle history and connectivity.

@@ -44,6 +44,10 @@ public protocol SQLDialect: Sendable {
     /// An expression that sets the member named by one bound parameter of the JSON object
     /// `column` to the text of the next bound parameter (`json_set(c, '$.' || ?, ?)`).
     func jsonSetMember(_ column: String) -> String
+    /// The larger of two values (SQLite's two-argument `max`; PostgreSQL: `GREATEST`).
+    func greatest(_ a: String, _ b: String) -> String
+    /// `a` equals `b`, NULL equal to NULL (SQLite: `a IS b`; PostgreSQL: `IS NOT DISTINCT FROM`).
+    func isNotDistinct(_ a: String, _ b: String) -> String
 }
 
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
@@ -77,6 +81,8 @@ public struct SQLiteDialect: SQLDialect {
     public var patternMatch: String { " GLOB ?" }
     public func withoutIndex(_ column: String) -> String { "+" + column }
     public func jsonSetMember(_ column: String) -> String { "json_set(\(column), '$.' || ?, ?)" }
+    public func greatest(_ a: String, _ b: String) -> String { "max(\(a), \(b))" }
+    public func isNotDistinct(_ a: String, _ b: String) -> String { "\(a) IS \(b)" }
     /// The SQLite dialect the stores bind once.
     public static let shared = SQLiteDialect()
 }

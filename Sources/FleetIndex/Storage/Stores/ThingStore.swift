@@ -376,6 +376,19 @@ struct ThingStore {
         try c.query("SELECT m.thing FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = ?", [name]) { $0.int(0) }
     }
 
+    /// The things in a group or below it.
+    func members(ofSubtree group: Int64) throws -> [Int64] {
+        try c.query("SELECT m.thing FROM thing_group_ancestor AS a JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE a.ancestor = ?", [group]) { $0.int(0) }
+    }
+
+    /// Whether a thing is in a group or below it (one probe).
+    func isMember(thing: Int64, ofSubtree group: Int64) throws -> Bool {
+        try c.scalar("""
+            SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
+            WHERE m.thing = ? AND a.ancestor = ? LIMIT 1
+            """, [thing, group]) != nil
+    }
+
     /// The member ids of one group.
     func members(of group: Int64) throws -> [Int64] {
         try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [group]) { $0.int(0) }
