@@ -350,7 +350,7 @@ public struct Defender {
         }
         let stored = ticks.filter { $0 >= storedFrom }
         if let first = stored.first, let last = stored.last {
-            let runs = try MetricRuns(c: db.connection).covering(client: client, metric: code, from: first, through: last)
+            let runs = try db.metricRuns.covering(client: client, metric: code, from: first, through: last)
             var i = -1
             for t in stored {
                 while i + 1 < runs.count && runs[i + 1].first <= t { i += 1 }
