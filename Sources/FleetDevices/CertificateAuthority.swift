@@ -43,14 +43,13 @@ public struct CertificateAuthority {
     /// The CA of `db`, made now (with `algorithm`, default ECDSA P-256) if it has none. An
     /// explicit `algorithm` that differs from an existing CA's is refused.
     public static func load(_ db: FleetDatabase, algorithm: KeyAlgorithm? = nil, at now: Int64) throws -> CertificateAuthority {
-        let c = db.connection
         if let ca = try existing(db) {
             if let algorithm, algorithm != ca.keyAlgorithm {
                 throw FleetError.conflict("the database's certificate authority exists already with a \(ca.keyAlgorithm.rawValue) key, not \(algorithm.rawValue)")
             }
             return ca
         }
-        return try c.transaction {
+        return try db.transaction {
             if let ca = try existing(db) { return ca }  // made meanwhile by another process
             let algorithm = algorithm ?? .ecP256
             let key = try algorithm.generate()
@@ -74,18 +73,14 @@ public struct CertificateAuthority {
             let pem = try root.serializeAsPEM().pemString
             let der = try derBytes(root)
             try writeKey(try key.serializeAsPEM().pemString, to: try keyPath(db))
-            try c.execute("INSERT INTO certificate_authority(id, certificate_id, pem, key_algorithm, created_at) VALUES (1, ?, ?, ?, ?)",
-                          [sha256Hex(der), pem, algorithm.rawValue, now])
+            try CertificateStore(c: db.connection).insertAuthority(certificateId: sha256Hex(der), pem: pem, keyAlgorithm: algorithm.rawValue, at: now)
             return CertificateAuthority(certificate: root, certificatePEM: pem, certificateId: sha256Hex(der), keyAlgorithm: algorithm, privateKey: key)
         }
     }
 
     /// The CA if it was made already (its key read from its file).
     public static func existing(_ db: FleetDatabase) throws -> CertificateAuthority? {
-        let rows = try db.connection.query("SELECT certificate_id, pem, key_algorithm FROM certificate_authority WHERE id = 1") {
-            ($0.text(0), $0.text(1), $0.text(2))
-        }
-        guard let (id, pem, alg) = rows.first else { return nil }
+        guard let (id, pem, alg) = try CertificateStore(c: db.connection).authority() else { return nil }
         let path = try keyPath(db)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FleetError(.internalFailure, "the certificate authority's private key \(path) cannot be read")

@@ -12,7 +12,8 @@ import _CryptoExtras
 /// The certificate and thing-principal operations.
 public struct Certificates {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var certificates: CertificateStore { CertificateStore(c: db.connection) }
+    var policies: PolicyStore { PolicyStore(c: db.connection) }
 
     public init(_ db: FleetDatabase) { self.db = db }
 
@@ -105,31 +106,19 @@ public struct Certificates {
         let pem = try cert.serializeAsPEM().pemString
         let notBefore = Int64(cert.notValidBefore.timeIntervalSince1970 * 1000)
         let notAfter = Int64(cert.notValidAfter.timeIntervalSince1970 * 1000)
-        try c.transaction {
-            if try c.scalar("SELECT 1 FROM certificate WHERE certificate_id = ?", [id]) != nil {
+        try db.transaction {
+            if try certificates.exists(certificateId: id) {
                 throw FleetError.alreadyExists("The certificate is already provisioned or registered (certificateId=\(id)).")
             }
-            try c.execute("""
-                INSERT INTO certificate(certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
-                                        generation_id, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [id, pem, status, caId, mode, notBefore, notAfter, FleetDatabase.hex32() + FleetDatabase.hex32(), now, now])
+            try certificates.insert(certificateId: id, pem: pem, status: status, caId: caId, mode: mode, notBefore: notBefore, notAfter: notAfter,
+                                    generation: FleetDatabase.hex32() + FleetDatabase.hex32(), at: now)
         }
         return (id, pem)
     }
 
     // MARK: reading
 
-    struct Row {
-        var rowid: Int64, id: String, pem: String, status: String, caId: String?, mode: String
-        var notBefore: Int64, notAfter: Int64, generation: String, customerVersion: Int64, created: Int64, modified: Int64
-    }
-
-    static let columns = "id, certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after, generation_id, customer_version, created_at, modified_at"
-
-    static func row(_ s: Statement) -> Row {
-        Row(rowid: s.int(0), id: s.text(1), pem: s.text(2), status: s.text(3), caId: s.optionalText(4), mode: s.text(5),
-            notBefore: s.int(6), notAfter: s.int(7), generation: s.text(8), customerVersion: s.int(9), created: s.int(10), modified: s.int(11))
-    }
+    typealias Row = CertificateRecord
 
     /// `certificateId`: 64 hex digits (an optional 0x prefix, as the model's pattern allows).
     static func normalizedId(_ id: String) throws(FleetError) -> String {
@@ -142,7 +131,7 @@ public struct Certificates {
     }
 
     func find(_ id: String) throws -> Row? {
-        try c.query("SELECT \(Self.columns) FROM certificate WHERE certificate_id = ?", [id], Self.row).first
+        try certificates.certificate(id)
     }
 
     func require(_ rawId: String) throws -> Row {
@@ -181,19 +170,15 @@ public struct Certificates {
     public func listCertificates(pageSize: Int?, marker: String?, ascendingOrder: Bool) throws -> JSONValue {
         let limit = try Marker.pageSize(pageSize)
         let scope = "list-certificates|\(ascendingOrder)"
-        var sql = "SELECT \(Self.columns) FROM certificate"
-        var binds: [SQLiteValue] = []
+        var position: (created: Int64, rowid: Int64)? = nil
         if let pos = try Marker.position(marker, scope: scope) {
             let parts = pos.split(separator: ":")
             guard parts.count == 2, let created = Int64(parts[0]), let rowid = Int64(parts[1]) else {
                 throw FleetError.invalid(member: "marker", "is not valid for this request")
             }
-            sql += ascendingOrder ? " WHERE (created_at, id) > (?, ?)" : " WHERE (created_at, id) < (?, ?)"
-            binds = [.integer(created), .integer(rowid)]
+            position = (created, rowid)
         }
-        sql += ascendingOrder ? " ORDER BY created_at, id LIMIT ?" : " ORDER BY created_at DESC, id DESC LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        let rows = try c.query(sql, binds, Self.row)
+        let rows = try certificates.certificates(after: position, ascending: ascendingOrder, limit: limit + 1)
         let page = rows.prefix(limit)
         return jsonObject([
             ("certificates", .array(page.map { r in
@@ -217,14 +202,13 @@ public struct Certificates {
         default:
             throw FleetError.invalid(member: "newStatus", "must be one of ACTIVE, INACTIVE, REVOKED, got '\(newStatus)'")
         }
-        return try c.transaction {
+        return try db.transaction {
             let r = try require(id)
             if r.status == newStatus { return .object([]) }
             if r.status == "REVOKED" {
                 throw FleetError.certificateState("The certificate \(r.id) is revoked and cannot be set to \(newStatus).")
             }
-            try c.execute("UPDATE certificate SET status = ?, modified_at = ?, customer_version = customer_version + 1 WHERE id = ?",
-                          [newStatus, now, r.rowid])
+            try certificates.setStatus(r.rowid, newStatus, at: now)
             return .object([])
         }
     }
@@ -232,23 +216,23 @@ public struct Certificates {
     /// DeleteCertificate: refused while ACTIVE, while attached to a thing, and while policies
     /// are attached unless `forceDelete` (which detaches them).
     public func deleteCertificate(id: String, forceDelete: Bool) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let r = try require(id)
             if r.status == "ACTIVE" {
                 throw FleetError.certificateState("The certificate \(r.id) must be deactivated (not ACTIVE) before deletion.")
             }
             let arn = certificateARN(r.id)
-            if try c.scalar("SELECT 1 FROM thing_principal WHERE principal = ? LIMIT 1", [arn]) != nil {
+            if try certificates.isAttachedToAThing(principal: arn) {
                 throw FleetError.deleteConflict("Things must be detached before deletion (arn: \(arn)).")
             }
-            let policies = try c.scalar("SELECT count(*) FROM policy_target WHERE target = ?", [arn])?.int ?? 0
-            if policies > 0 {
+            let attached = try policies.policyCount(target: arn)
+            if attached > 0 {
                 guard forceDelete else {
                     throw FleetError.deleteConflict("Certificate policies must be detached before deletion (arn: \(arn)).")
                 }
-                try c.execute("DELETE FROM policy_target WHERE target = ?", [arn])
+                try policies.detachAll(target: arn)
             }
-            try c.execute("DELETE FROM certificate WHERE id = ?", [r.rowid])
+            try certificates.delete(r.rowid)
             return .object([])
         }
     }
@@ -259,9 +243,7 @@ public struct Certificates {
     public func lookup(presentedDER der: [UInt8]) throws -> PresentedCertificate? {
         let id = sha256Hex(der)
         guard let r = try find(id) else { return nil }
-        let things = try c.query("""
-            SELECT t.name, p.type FROM thing_principal AS p JOIN thing AS t ON t.id = p.thing WHERE p.principal = ? ORDER BY t.name
-            """, [certificateARN(id)]) { ($0.text(0), $0.text(1)) }
+        let things = try certificates.things(ofPrincipal: certificateARN(id))
         return PresentedCertificate(certificateId: id, certificateArn: certificateARN(id), status: r.status,
                                     thingNames: things.map(\.0), exclusiveThing: things.first { $0.1 == "EXCLUSIVE_THING" }?.0)
     }
@@ -292,7 +274,7 @@ public struct Certificates {
 
     func thingRow(_ name: String) throws -> Int64 {
         try Validation.name(name, "thingName")
-        guard let id = try c.scalar("SELECT id FROM thing WHERE name = ?", [name])?.int else {
+        guard let id = try certificates.thingID(named: name) else {
             throw FleetError.notFound("Thing \(name) cannot be found.")
         }
         return id
@@ -323,21 +305,17 @@ public struct Certificates {
         guard type == "EXCLUSIVE_THING" || type == "NON_EXCLUSIVE_THING" else {
             throw FleetError.invalid(member: "thingPrincipalType", "must be EXCLUSIVE_THING or NON_EXCLUSIVE_THING, got '\(type)'")
         }
-        return try c.transaction {
+        return try db.transaction {
             let thing = try thingRow(thingName)
             try checkPrincipal(principal)
-            let others = try c.query("SELECT t.name, p.type FROM thing_principal AS p JOIN thing AS t ON t.id = p.thing WHERE p.principal = ? AND p.thing <> ?",
-                                     [principal, thing]) { ($0.text(0), $0.text(1)) }
+            let others = try certificates.things(ofPrincipal: principal, except: thing)
             if type == "EXCLUSIVE_THING", let other = others.first {
                 throw FleetError.invalid("The principal is already attached to thing \(other.0); an exclusive attachment must be its only one.")
             }
             if let other = others.first(where: { $0.1 == "EXCLUSIVE_THING" }) {
                 throw FleetError.invalid("The principal is attached exclusively to thing \(other.0).")
             }
-            try c.execute("""
-                INSERT INTO thing_principal(thing, principal, type, attached_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(thing, principal) DO UPDATE SET type = excluded.type
-                """, [thing, principal, type, now])
+            try certificates.attach(thing: thing, principal: principal, type: type, at: now)
             return .object([])
         }
     }
@@ -345,7 +323,7 @@ public struct Certificates {
     /// DetachThingPrincipal (a principal that is not attached is no error).
     public func detachThingPrincipal(thingName: String, principal: String) throws -> JSONValue {
         let thing = try thingRow(thingName)
-        try c.execute("DELETE FROM thing_principal WHERE thing = ? AND principal = ?", [thing, principal])
+        try certificates.detach(thing: thing, principal: principal)
         return .object([])
     }
 
@@ -355,8 +333,7 @@ public struct Certificates {
         let thing = try thingRow(thingName)
         let scope = "list-thing-principals|\(thingName)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        let rows = try c.query("SELECT principal FROM thing_principal WHERE thing = ? AND principal > ? ORDER BY principal LIMIT ?",
-                               [thing, after, Int64(limit + 1)]) { $0.text(0) }
+        let rows = try certificates.principals(ofThing: thing, after: after, limit: limit + 1)
         let page = rows.prefix(limit)
         return jsonObject([
             ("principals", .array(page.map(JSONValue.string))),
@@ -370,10 +347,7 @@ public struct Certificates {
         try checkPrincipal(principal)
         let scope = "list-principal-things|\(principal)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        let rows = try c.query("""
-            SELECT t.name FROM thing_principal AS p JOIN thing AS t ON t.id = p.thing
-            WHERE p.principal = ? AND t.name > ? ORDER BY t.name LIMIT ?
-            """, [principal, after, Int64(limit + 1)]) { $0.text(0) }
+        let rows = try certificates.thingNames(ofPrincipal: principal, after: after, limit: limit + 1)
         let page = rows.prefix(limit)
         return jsonObject([
             ("things", .array(page.map(JSONValue.string))),

@@ -6,7 +6,7 @@ import FleetSQLite
 /// The policy operations.
 public struct Policies {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: PolicyStore { PolicyStore(c: db.connection) }
 
     public init(_ db: FleetDatabase) { self.db = db }
 
@@ -31,12 +31,10 @@ public struct Policies {
         return n
     }
 
-    struct Row { var id: Int64, name: String, defaultVersion: Int64, nextVersion: Int64, generation: String, created: Int64, modified: Int64 }
+    typealias Row = PolicyRecord
 
     func find(_ name: String) throws -> Row? {
-        try c.query("SELECT id, name, default_version, next_version, generation_id, created_at, modified_at FROM policy WHERE name = ?", [name]) {
-            Row(id: $0.int(0), name: $0.text(1), defaultVersion: $0.int(2), nextVersion: $0.int(3), generation: $0.text(4), created: $0.int(5), modified: $0.int(6))
-        }.first
+        try store.policy(named: name)
     }
 
     func require(_ name: String) throws -> Row {
@@ -53,21 +51,18 @@ public struct Policies {
     public func createPolicy(name: String, document: String, at now: Int64) throws -> JSONValue {
         try Self.checkName(name)
         _ = try PolicyDocument.parse(document)
-        return try c.transaction {
+        return try db.transaction {
             if try find(name) != nil {
                 throw FleetError.alreadyExists("Policy cannot be created - name already exists (name=\(name))")
             }
-            try c.execute("INSERT INTO policy(name, default_version, next_version, generation_id, created_at, modified_at) VALUES (?, 1, 2, ?, ?, ?)",
-                          [name, Self.generation(), now, now])
-            try c.execute("INSERT INTO policy_version(policy, version, document, created_at) VALUES (?, 1, ?, ?)",
-                          [c.lastInsertRowID, document, now])
+            try store.insertPolicy(name: name, document: document, generation: Self.generation(), at: now)
             return jsonObject([("policyName", .string(name)), ("policyArn", .string(policyARN(name))),
                                ("policyDocument", .string(document)), ("policyVersionId", .string("1"))])
         }
     }
 
     func document(_ policy: Int64, _ version: Int64) throws -> (text: String, created: Int64)? {
-        try c.query("SELECT document, created_at FROM policy_version WHERE policy = ? AND version = ?", [policy, version]) { ($0.text(0), $0.int(1)) }.first
+        try store.document(policy: policy, version: version)
     }
 
     /// GetPolicy: the default version's document.
@@ -86,15 +81,7 @@ public struct Policies {
     public func listPolicies(pageSize: Int?, marker: String?, ascendingOrder: Bool) throws -> JSONValue {
         let limit = try Marker.pageSize(pageSize)
         let scope = "list-policies|\(ascendingOrder)"
-        var sql = "SELECT name FROM policy"
-        var binds: [SQLiteValue] = []
-        if let after = try Marker.position(marker, scope: scope) {
-            sql += ascendingOrder ? " WHERE name > ?" : " WHERE name < ?"
-            binds.append(.text(after))
-        }
-        sql += ascendingOrder ? " ORDER BY name LIMIT ?" : " ORDER BY name DESC LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        let names = try c.query(sql, binds) { $0.text(0) }
+        let names = try store.policyNames(after: try Marker.position(marker, scope: scope), ascending: ascendingOrder, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([
             ("policies", .array(page.map { jsonObject([("policyName", .string($0)), ("policyArn", .string(policyARN($0)))]) })),
@@ -104,15 +91,15 @@ public struct Policies {
 
     /// DeletePolicy: refused while attached or while it has versions besides the default.
     public func deletePolicy(name: String) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try require(name)
-            if try c.scalar("SELECT 1 FROM policy_target WHERE policy = ? LIMIT 1", [p.id]) != nil {
+            if try store.isAttachedAnywhere(policy: p.id) {
                 throw FleetError.deleteConflict("The policy cannot be deleted as the policy is attached to one or more principals (name=\(name))")
             }
-            if try c.scalar("SELECT 1 FROM policy_version WHERE policy = ? AND version <> ? LIMIT 1", [p.id, p.defaultVersion]) != nil {
+            if try store.hasVersions(policy: p.id, besides: p.defaultVersion) {
                 throw FleetError.deleteConflict("Cannot delete the policy because it has one or more policy versions attached to it (name=\(name))")
             }
-            try c.execute("DELETE FROM policy WHERE id = ?", [p.id])
+            try store.deletePolicy(p.id)
             return .object([])
         }
     }
@@ -123,16 +110,15 @@ public struct Policies {
     public func createPolicyVersion(name: String, document: String, setAsDefault: Bool, at now: Int64) throws -> JSONValue {
         try Self.checkName(name)
         _ = try PolicyDocument.parse(document)
-        return try c.transaction {
+        return try db.transaction {
             let p = try require(name)
-            let count = try c.scalar("SELECT count(*) FROM policy_version WHERE policy = ?", [p.id])?.int ?? 0
+            let count = try store.versionCount(policy: p.id)
             guard count < Int64(Self.maxVersions) else {
                 throw FleetError(.versionsLimitExceeded, "The policy \(name) already has the maximum number of versions (\(Self.maxVersions))")
             }
             let v = p.nextVersion
-            try c.execute("INSERT INTO policy_version(policy, version, document, created_at) VALUES (?, ?, ?, ?)", [p.id, v, document, now])
-            try c.execute("UPDATE policy SET next_version = ?, default_version = ?, modified_at = ?, generation_id = ? WHERE id = ?",
-                          [v + 1, setAsDefault ? v : p.defaultVersion, now, Self.generation(), p.id])
+            try store.insertVersion(policy: p.id, version: v, document: document, defaultVersion: setAsDefault ? v : p.defaultVersion,
+                                    generation: Self.generation(), at: now)
             return jsonObject([("policyArn", .string(policyARN(name))), ("policyDocument", .string(document)),
                                ("policyVersionId", .string(String(v))), ("isDefaultVersion", .bool(setAsDefault))])
         }
@@ -141,7 +127,7 @@ public struct Policies {
     /// ListPolicyVersions, newest first.
     public func listPolicyVersions(name: String) throws -> JSONValue {
         let p = try require(name)
-        let rows = try c.query("SELECT version, created_at FROM policy_version WHERE policy = ? ORDER BY version DESC", [p.id]) { ($0.int(0), $0.int(1)) }
+        let rows = try store.versions(policy: p.id)
         return jsonObject([("policyVersions", .array(rows.map { r in
             jsonObject([("versionId", .string(String(r.0))), ("isDefaultVersion", .bool(r.0 == p.defaultVersion)),
                         ("createDate", .string(Timestamp.iso(r.1)))])
@@ -170,12 +156,11 @@ public struct Policies {
 
     /// SetDefaultPolicyVersion.
     public func setDefaultPolicyVersion(name: String, versionId: String, at now: Int64) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try require(name)
             let d = try requireVersion(p, versionId)
             if d.version != p.defaultVersion {
-                try c.execute("UPDATE policy SET default_version = ?, modified_at = ?, generation_id = ? WHERE id = ?",
-                              [d.version, now, Self.generation(), p.id])
+                try store.setDefaultVersion(policy: p.id, d.version, generation: Self.generation(), at: now)
             }
             return .object([])
         }
@@ -183,13 +168,13 @@ public struct Policies {
 
     /// DeletePolicyVersion: never the default version (DeletePolicy deletes that).
     public func deletePolicyVersion(name: String, versionId: String) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try require(name)
             let d = try requireVersion(p, versionId)
             if d.version == p.defaultVersion {
                 throw FleetError.deleteConflict("Cannot delete the default version of a policy (name=\(name), version=\(versionId)); use DeletePolicy.")
             }
-            try c.execute("DELETE FROM policy_version WHERE policy = ? AND version = ?", [p.id, d.version])
+            try store.deleteVersion(policy: p.id, d.version)
             return .object([])
         }
     }
@@ -207,15 +192,15 @@ public struct Policies {
 
     /// AttachPolicy (attaching twice is no error; ten policies a target at most).
     public func attachPolicy(name: String, target: String, at now: Int64) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try require(name)
             try checkTarget(target)
-            if try c.scalar("SELECT 1 FROM policy_target WHERE policy = ? AND target = ?", [p.id, target]) != nil { return .object([]) }
-            let n = try c.scalar("SELECT count(*) FROM policy_target WHERE target = ?", [target])?.int ?? 0
+            if try store.isAttached(policy: p.id, target: target) { return .object([]) }
+            let n = try store.policyCount(target: target)
             guard n < Int64(Self.maxPoliciesPerTarget) else {
                 throw FleetError.limitExceeded("The target \(target) has the maximum number of policies attached (\(Self.maxPoliciesPerTarget)).")
             }
-            try c.execute("INSERT INTO policy_target(policy, target, attached_at) VALUES (?, ?, ?)", [p.id, target, now])
+            try store.attach(policy: p.id, target: target, at: now)
             return .object([])
         }
     }
@@ -225,7 +210,7 @@ public struct Policies {
     public func detachPolicy(name: String, target: String) throws -> JSONValue {
         try Self.checkName(name)
         guard !target.isEmpty else { throw FleetError.invalid(member: "target", "must not be empty") }
-        try c.execute("DELETE FROM policy_target WHERE target = ? AND policy IN (SELECT id FROM policy WHERE name = ?)", [target, name])
+        try store.detach(policyNamed: name, target: target)
         return .object([])
     }
 
@@ -235,10 +220,7 @@ public struct Policies {
         try checkTarget(target)
         let scope = "list-attached-policies|\(target)"
         let after = try Marker.position(marker, scope: scope) ?? ""
-        let names = try c.query("""
-            SELECT p.name FROM policy_target AS t JOIN policy AS p ON p.id = t.policy
-            WHERE t.target = ? AND p.name > ? ORDER BY p.name LIMIT ?
-            """, [target, after, Int64(limit + 1)]) { $0.text(0) }
+        let names = try store.attachedPolicyNames(target: target, after: after, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([
             ("policies", .array(page.map { jsonObject([("policyName", .string($0)), ("policyArn", .string(policyARN($0)))]) })),
@@ -252,8 +234,7 @@ public struct Policies {
         let p = try require(name)
         let scope = "list-targets-for-policy|\(name)"
         let after = try Marker.position(marker, scope: scope) ?? ""
-        let targets = try c.query("SELECT target FROM policy_target WHERE policy = ? AND target > ? ORDER BY target LIMIT ?",
-                                  [p.id, after, Int64(limit + 1)]) { $0.text(0) }
+        let targets = try store.targets(policy: p.id, after: after, limit: limit + 1)
         let page = targets.prefix(limit)
         return jsonObject([
             ("targets", .array(page.map(JSONValue.string))),
@@ -265,11 +246,7 @@ public struct Policies {
 
     /// The default versions of the policies attached to `principal` (a certificate ARN).
     public func effectivePolicies(principal: String) throws -> [PolicyDocument] {
-        try c.query("""
-            SELECT v.document FROM policy_target AS t JOIN policy AS p ON p.id = t.policy
-            JOIN policy_version AS v ON v.policy = p.id AND v.version = p.default_version
-            WHERE t.target = ? ORDER BY p.name
-            """, [principal]) { $0.text(0) }.compactMap { try? PolicyDocument.parse($0) }
+        try store.effectiveDocuments(target: principal).compactMap { try? PolicyDocument.parse($0.document) }
     }
 
     /// The policy context of an MQTT connection by `clientId` with certificate `principal`:
@@ -277,19 +254,13 @@ public struct Policies {
     /// (AWS's rule); IsAttached says whether a thing named `clientId` is attached; the
     /// `iot:Certificate.*` variables come from the certificate.
     public func connectionContext(principal: String, clientId: String, sourceIp: String? = nil) throws -> PolicyContext {
-        let things = try c.query("""
-            SELECT t.name, p.type, y.name, t.attributes FROM thing_principal AS p JOIN thing AS t ON t.id = p.thing
-            LEFT JOIN thing_type AS y ON y.id = t.type WHERE p.principal = ?
-            """, [principal]) { ($0.text(0), $0.text(1), $0.optionalText(2), $0.text(3)) }
-        let thing = things.first { $0.1 == "EXCLUSIVE_THING" } ?? things.first { $0.0 == clientId }
-        var attrs: [String: String] = [:]
-        if let thing, case .object(let ms)? = try? JSONValue.parse(thing.3) {
-            for m in ms { if let s = m.value.stringValue { attrs[m.key] = s } }
-        }
+        let things = try store.things(ofPrincipal: principal)
+        let thing = things.first { $0.type == "EXCLUSIVE_THING" } ?? things.first { $0.name == clientId }
+        let attrs = thing?.attributes ?? [:]
         let certs = Certificates(db)
         let certificate = try certs.certificateId(fromARN: principal).map { try certs.policyVariables(certificateId: $0) } ?? [:]
-        return PolicyContext(clientId: clientId, thingName: thing?.0, thingTypeName: thing?.2,
-                             isAttached: things.contains { $0.0 == clientId }, thingAttributes: attrs,
+        return PolicyContext(clientId: clientId, thingName: thing?.name, thingTypeName: thing?.typeName,
+                             isAttached: things.contains { $0.name == clientId }, thingAttributes: attrs,
                              certificate: certificate, sourceIp: sourceIp)
     }
 
@@ -317,11 +288,7 @@ public struct Policies {
         var context = PolicyContext(clientId: clientId)
         if let principal {
             try Certificates(db).checkPrincipal(principal)
-            named = try c.query("""
-                SELECT p.name, v.document FROM policy_target AS t JOIN policy AS p ON p.id = t.policy
-                JOIN policy_version AS v ON v.policy = p.id AND v.version = p.default_version
-                WHERE t.target = ? ORDER BY p.name
-                """, [principal]) { ($0.text(0), $0.text(1)) }.compactMap { r in (try? PolicyDocument.parse(r.1)).map { (r.0, $0) } }
+            named = try store.effectiveDocuments(target: principal).compactMap { r in (try? PolicyDocument.parse(r.document)).map { (r.name, $0) } }
             if let clientId { context = try connectionContext(principal: principal, clientId: clientId) }
         }
         for name in policyNamesToAdd where !named.contains(where: { $0.name == name }) {

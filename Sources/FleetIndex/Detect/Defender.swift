@@ -5,7 +5,8 @@ import FleetSQLite
 /// The Device Defender Detect operations.
 public struct Defender {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var profiles: ProfileStore { db.profiles }
+    var alarms: AlarmStore { db.alarms }
     public init(_ db: FleetDatabase) { self.db = db }
 
     /// A profile as the evaluation sees it.
@@ -17,24 +18,13 @@ public struct Defender {
         public var retained: Set<String>
     }
 
-    func loadProfile(_ s: Statement) -> Profile {
-        let behaviors = (try? JSONValue.parse(s.text(2))).map { Behavior.parseList($0).behaviors } ?? []
-        let targets = s.optionalText(3).flatMap { try? JSONValue.parse($0) }
-        let retained = s.optionalText(4).flatMap { try? JSONValue.parse($0) }?.arrayValue?.compactMap { $0["metric"]?.stringValue } ?? []
-        return Profile(id: s.int(0), name: s.text(1), behaviors: behaviors,
-                       alertTopic: targets?["SNS"]?["alertTargetArn"]?.stringValue, retained: Set(retained))
-    }
-
     /// Every profile with at least one target.
     public func attachedProfiles() throws -> [Profile] {
-        try c.query("""
-            SELECT p.id, p.name, p.behaviors, p.alert_targets, p.additional_metrics FROM security_profile AS p
-            WHERE EXISTS (SELECT 1 FROM profile_target WHERE profile = p.id) ORDER BY p.name
-            """) { loadProfile($0) }
+        try profiles.attachedProfiles()
     }
 
     func profileRow(_ name: String) throws -> Profile? {
-        try c.query("SELECT id, name, behaviors, alert_targets, additional_metrics FROM security_profile WHERE name = ?", [name]) { loadProfile($0) }.first
+        try profiles.profile(named: name)
     }
 
     func requireProfile(_ name: String) throws -> Profile {
@@ -77,7 +67,7 @@ public struct Defender {
 
     func checkTopic(_ alertTargets: JSONValue?) throws {
         guard let arn = alertTargets?["SNS"]?["alertTargetArn"]?.stringValue else { return }
-        if try c.scalar("SELECT 1 FROM sns_topic WHERE arn = ?", [arn]) == nil {
+        if try !profiles.topicExists(arn: arn) {
             throw FleetError.invalid("alertTargets.SNS.alertTargetArn \(arn) is not a topic of this database (create it with 'fleetdex sns create-topic')")
         }
     }
@@ -90,31 +80,29 @@ public struct Defender {
         if let d = description, d.utf8.count > 1000 { throw FleetError.invalid("securityProfileDescription is longer than 1000 characters") }
         let errors = Defender.validate(behaviors: behaviors, alertTargets: alertTargets, additionalMetrics: additionalMetrics)
         guard errors.isEmpty else { throw FleetError.invalid(errors.joined(separator: "; ")) }
-        return try c.transaction {
+        return try db.transaction {
             if try profileRow(name) != nil { throw FleetError.alreadyExists("Security profile \(name) already exists") }
             try checkTopic(alertTargets)
-            try c.execute("INSERT INTO security_profile(name, description, behaviors, alert_targets, additional_metrics, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [name, description, (behaviors ?? .array([])).compact, alertTargets?.compact, additionalMetrics?.compact, now, now])
+            try profiles.insert(name: name, description: description, behaviors: (behaviors ?? .array([])).compact,
+                                alertTargets: alertTargets?.compact, additionalMetrics: additionalMetrics?.compact, at: now)
             return jsonObject([("securityProfileName", .string(name)), ("securityProfileArn", .string(db.profileARN(name)))])
         }
     }
 
     public func describeSecurityProfile(name: String) throws -> JSONValue {
         try Validation.name(name, "securityProfileName")
-        guard let r = try c.query("SELECT name, description, behaviors, alert_targets, additional_metrics, version, created_at, modified_at FROM security_profile WHERE name = ?", [name], { s in
-            jsonObject([
-                ("securityProfileName", .string(s.text(0))),
-                ("securityProfileArn", .string(db.profileARN(s.text(0)))),
-                ("securityProfileDescription", s.optionalText(1).map(JSONValue.string)),
-                ("behaviors", (try? JSONValue.parse(s.text(2))) ?? .array([])),
-                ("alertTargets", s.optionalText(3).flatMap { try? JSONValue.parse($0) }),
-                ("additionalMetricsToRetainV2", s.optionalText(4).flatMap { try? JSONValue.parse($0) }),
-                ("version", .int(s.int(5))),
-                ("creationDate", .string(Timestamp.iso(s.int(6)))),
-                ("lastModifiedDate", .string(Timestamp.iso(s.int(7)))),
-            ])
-        }).first else { throw FleetError.notFound("Security profile \(name) cannot be found.") }
-        return r
+        guard let r = try profiles.description(named: name) else { throw FleetError.notFound("Security profile \(name) cannot be found.") }
+        return jsonObject([
+            ("securityProfileName", .string(r.name)),
+            ("securityProfileArn", .string(db.profileARN(r.name))),
+            ("securityProfileDescription", r.description.map(JSONValue.string)),
+            ("behaviors", r.behaviors),
+            ("alertTargets", r.alertTargets),
+            ("additionalMetricsToRetainV2", r.additionalMetrics),
+            ("version", .int(r.version)),
+            ("creationDate", .string(Timestamp.iso(r.created))),
+            ("lastModifiedDate", .string(Timestamp.iso(r.modified))),
+        ])
     }
 
     /// UpdateSecurityProfile: changed or removed behaviors invalidate their active violations.
@@ -123,35 +111,35 @@ public struct Defender {
                                       deleteAdditionalMetrics: Bool, expectedVersion: Int64?, at now: Int64) throws -> JSONValue {
         let errors = Defender.validate(behaviors: behaviors, alertTargets: alertTargets, additionalMetrics: additionalMetrics)
         guard errors.isEmpty else { throw FleetError.invalid(errors.joined(separator: "; ")) }
-        return try c.transaction {
+        return try db.transaction {
             let p = try requireProfile(name)
-            let version = try c.scalar("SELECT version FROM security_profile WHERE id = ?", [p.id])?.int ?? 1
+            let version = try profiles.version(of: p.id) ?? 1
             if let expectedVersion, expectedVersion != version { throw FleetError.versionConflict("The version of security profile \(name) is \(version), not \(expectedVersion)") }
             try checkTopic(alertTargets)
-            if let d = description { try c.execute("UPDATE security_profile SET description = ? WHERE id = ?", [d, p.id]) }
+            if let d = description { try profiles.setDescription(p.id, d) }
             if behaviors != nil || deleteBehaviors {
                 let newList = deleteBehaviors ? [] : Behavior.parseList(behaviors!).behaviors
                 for old in p.behaviors where !newList.contains(where: { $0.name == old.name && $0.json == old.json }) {
                     try invalidate(profile: p.name, behavior: old.name, reason: "the behavior was changed or removed", at: now)
                 }
-                try c.execute("UPDATE security_profile SET behaviors = ? WHERE id = ?", [(deleteBehaviors ? .array([]) : behaviors!).compact, p.id])
+                try profiles.setBehaviors(p.id, (deleteBehaviors ? .array([]) : behaviors!).compact)
             }
-            if alertTargets != nil || deleteAlertTargets { try c.execute("UPDATE security_profile SET alert_targets = ? WHERE id = ?", [deleteAlertTargets ? nil : alertTargets?.compact, p.id]) }
-            if additionalMetrics != nil || deleteAdditionalMetrics { try c.execute("UPDATE security_profile SET additional_metrics = ? WHERE id = ?", [deleteAdditionalMetrics ? nil : additionalMetrics?.compact, p.id]) }
-            try c.execute("UPDATE security_profile SET version = version + 1, modified_at = ? WHERE id = ?", [now, p.id])
+            if alertTargets != nil || deleteAlertTargets { try profiles.setAlertTargets(p.id, deleteAlertTargets ? nil : alertTargets?.compact) }
+            if additionalMetrics != nil || deleteAdditionalMetrics { try profiles.setAdditionalMetrics(p.id, deleteAdditionalMetrics ? nil : additionalMetrics?.compact) }
+            try profiles.bumpVersion(p.id, at: now)
             try EvaluationCycle.monitoringChanged(db)
             return try describeSecurityProfile(name: name)
         }
     }
 
     public func deleteSecurityProfile(name: String, expectedVersion: Int64?, at now: Int64) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try requireProfile(name)
-            if let expectedVersion, let v = try c.scalar("SELECT version FROM security_profile WHERE id = ?", [p.id])?.int, v != expectedVersion {
+            if let expectedVersion, let v = try profiles.version(of: p.id), v != expectedVersion {
                 throw FleetError.versionConflict("The version of security profile \(name) is \(v), not \(expectedVersion)")
             }
             try invalidate(profile: p.name, behavior: nil, reason: "the security profile was deleted", at: now)
-            try c.execute("DELETE FROM security_profile WHERE id = ?", [p.id])
+            try profiles.delete(p.id)
             try db.touchAll()
             try EvaluationCycle.monitoringChanged(db)
             return .object([])
@@ -161,7 +149,7 @@ public struct Defender {
     public func listSecurityProfiles(maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 100, max: 250)
         let after = try PageToken.position(nextToken, scope: "profiles") ?? ""
-        let names = try c.query("SELECT name FROM security_profile WHERE name > ? ORDER BY name LIMIT ?", [after, limit + 1]) { $0.text(0) }
+        let names = try profiles.names(after: after, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([("securityProfileIdentifiers", .array(page.map { jsonObject([("name", .string($0)), ("arn", .string(db.profileARN($0)))]) })),
                            ("nextToken", names.count > limit ? .string(PageToken.encode(page.last!, scope: "profiles")) : nil)])
@@ -188,12 +176,12 @@ public struct Defender {
     }
 
     public func attachSecurityProfile(name: String, targetARN: String) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try requireProfile(name)
             let (kind, group) = try target(targetARN)
-            let count = try c.scalar("SELECT count(*) FROM profile_target WHERE arn = ?", [targetARN])?.int ?? 0
+            let count = try profiles.profileCount(target: targetARN)
             if count >= 5 { throw FleetError.limitExceeded("At most 5 security profiles can be attached to one target") }
-            try c.execute("INSERT OR IGNORE INTO profile_target(profile, arn, kind, group_id) VALUES (?, ?, ?, ?)", [p.id, targetARN, kind, group])
+            try profiles.attach(p.id, arn: targetARN, kind: kind, group: group)
             try db.touchAll()  // deviceDefender.violationCount now exists for new things
             try EvaluationCycle.monitoringChanged(db)
             return .object([])
@@ -201,15 +189,15 @@ public struct Defender {
     }
 
     public func detachSecurityProfile(name: String, targetARN: String, at now: Int64) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             let p = try requireProfile(name)
-            guard try c.scalar("SELECT 1 FROM profile_target WHERE profile = ? AND arn = ?", [p.id, targetARN]) != nil else {
+            guard try profiles.isAttached(p.id, arn: targetARN) else {
                 throw FleetError.notFound("Security profile \(name) is not attached to \(targetARN)")
             }
-            try c.execute("DELETE FROM profile_target WHERE profile = ? AND arn = ?", [p.id, targetARN])
+            try profiles.detach(p.id, arn: targetARN)
             try db.touchAll()
             try EvaluationCycle.monitoringChanged(db)
-            if try c.scalar("SELECT 1 FROM profile_target WHERE profile = ?", [p.id]) == nil {
+            if try !profiles.hasTargets(p.id) {
                 try invalidate(profile: p.name, behavior: nil, reason: "the security profile was detached", at: now)
             }
             // Things that left the remaining targets are invalidated by the next evaluation.
@@ -219,18 +207,18 @@ public struct Defender {
 
     public func listTargetsForSecurityProfile(name: String) throws -> JSONValue {
         let p = try requireProfile(name)
-        let arns = try c.query("SELECT arn FROM profile_target WHERE profile = ? ORDER BY arn", [p.id]) { $0.text(0) }
+        let arns = try profiles.targetARNs(of: p.id)
         return jsonObject([("securityProfileTargets", .array(arns.map { jsonObject([("arn", .string($0))]) }))])
     }
 
     public func listSecurityProfilesForTarget(targetARN: String, recursive: Bool) throws -> JSONValue {
         var arns = [targetARN]
         if recursive, let (kind, group) = try? target(targetARN), kind == "group", let group {
-            arns = try c.query("SELECT g.name FROM thing_group_ancestor AS a JOIN thing_group AS g ON g.id = a.ancestor WHERE a.group_id = ?", [group]) { db.groupARN($0.text(0)) }
+            arns = try profiles.groupAndAncestorNames(group).map { db.groupARN($0) }
         }
         var out: [JSONValue] = []
         for arn in arns {
-            let names = try c.query("SELECT p.name FROM profile_target AS t JOIN security_profile AS p ON p.id = t.profile WHERE t.arn = ? ORDER BY p.name", [arn]) { $0.text(0) }
+            let names = try profiles.profileNames(target: arn)
             out += names.map { jsonObject([("securityProfileIdentifier", jsonObject([("name", .string($0)), ("arn", .string(db.profileARN($0)))])),
                                            ("target", jsonObject([("arn", .string(arn))]))]) }
         }
@@ -241,18 +229,15 @@ public struct Defender {
 
     /// Writes an alarm-invalidated event for matching active alarms and removes their slots.
     func invalidate(profile: String?, behavior: String?, thing: Int64? = nil, reason: String, at now: Int64) throws {
-        var sql = "SELECT a.client, a.profile, a.behavior, a.violation_id, a.last_value, c.client_id, a.in_alarm FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE 1"
-        var binds: [SQLiteValue] = []
-        if let profile { sql += " AND a.profile = ?"; binds.append(.text(profile)) }
-        if let behavior { sql += " AND a.behavior = ?"; binds.append(.text(behavior)) }
-        if let thing { sql += " AND a.thing = ?"; binds.append(.integer(thing)) }
-        let rows = try c.query(sql, binds) { s in (s.int(0), s.text(1), s.text(2), s.optionalText(3), s.optionalDouble(4), s.text(5), s.int(6) != 0) }
-        let profiles = Dictionary(try c.query("SELECT name, behaviors, alert_targets FROM security_profile") { ($0.text(0), ($0.text(1), $0.optionalText(2))) }, uniquingKeysWith: { a, _ in a })
+        let rows = try alarms.alarms(profile: profile, behavior: behavior, thing: thing).map { a in
+            (a.client, a.profile, a.behavior, a.violationId, a.lastValue, a.clientId, a.inAlarm)
+        }
+        let profiles = try self.profiles.behaviorsAndTargets()
         let alerts = Alerts(db)
         let store = ViolationStore(db)
         for r in rows {
-            try db.touch(selectedBy: "SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL", [r.0, r.1, r.2])
-            try c.execute("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?", [r.0, r.1, r.2])
+            try db.touch(alarmOf: r.0, profile: r.1, behavior: r.2)
+            try alarms.deleteAlarm(client: r.0, profile: r.1, behavior: r.2)
             guard r.6, let vid = r.3 else { continue }
             let p = profiles[r.1]
             let behaviorJSON = p.flatMap { try? JSONValue.parse($0.0) }?.arrayValue?.first { $0["name"]?.stringValue == r.2 } ?? jsonObject([("name", .string(r.2))])
@@ -281,30 +266,18 @@ public struct Defender {
         if let profile { _ = try requireProfile(profile) }
         let scope = "active|\(thingName ?? "")|\(profile ?? "")|\(criteriaType ?? "")|\(verificationState ?? "")"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        var sql = """
-            SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.last_value, a.last_time, a.start_time,
-                   a.verification_state, a.verification_description, p.behaviors
-            FROM alarm AS a JOIN client AS c ON c.id = a.client JOIN security_profile AS p ON p.name = a.profile
-            WHERE a.in_alarm = 1 AND a.violation_id > ?
-            """
-        var binds: [SQLiteValue] = [.text(after)]
-        if let thingName { sql += " AND c.client_id = ?"; binds.append(.text(thingName)) }
-        if let profile { sql += " AND a.profile = ?"; binds.append(.text(profile)) }
-        if let criteriaType, criteriaType != "STATIC" { sql += " AND 0" }
-        if let verificationState { sql += " AND coalesce(a.verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
-        sql += " ORDER BY a.violation_id LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        let rows = try c.query(sql, binds) { s -> (String, JSONValue) in
-            let behaviors = (try? JSONValue.parse(s.text(9)))?.arrayValue ?? []
-            let b = behaviors.first { $0["name"]?.stringValue == s.text(3) } ?? jsonObject([("name", .string(s.text(3)))])
-            let value: JSONValue? = s.isNull(4) ? nil : jsonObject([("count", .double(s.double(4)))])
-            return (s.text(0), jsonObject([
-                ("violationId", .string(s.text(0))), ("thingName", .string(s.text(1))), ("securityProfileName", .string(s.text(2))),
+        let none = criteriaType.map { $0 != "STATIC" } ?? false
+        let rows = try alarms.activeViolations(after: after, thingName: thingName, profile: profile, none: none,
+                                               verificationState: verificationState, limit: limit + 1).map { r -> (String, JSONValue) in
+            let b = r.profileBehaviors.first { $0["name"]?.stringValue == r.behaviorName } ?? jsonObject([("name", .string(r.behaviorName))])
+            let value: JSONValue? = r.lastValue.map { jsonObject([("count", .double($0))]) }
+            return (r.violationId, jsonObject([
+                ("violationId", .string(r.violationId)), ("thingName", .string(r.thingName)), ("securityProfileName", .string(r.profile)),
                 ("behavior", b), ("lastViolationValue", value),
-                ("lastViolationTime", s.optionalInt(5).map { .string(Timestamp.iso($0)) }),
-                ("violationStartTime", s.optionalInt(6).map { .string(Timestamp.iso($0)) }),
-                ("verificationState", s.optionalText(7).map(JSONValue.string)),
-                ("verificationStateDescription", s.optionalText(8).map(JSONValue.string)),
+                ("lastViolationTime", r.lastTime.map { .string(Timestamp.iso($0)) }),
+                ("violationStartTime", r.startTime.map { .string(Timestamp.iso($0)) }),
+                ("verificationState", r.verificationState.map(JSONValue.string)),
+                ("verificationStateDescription", r.verificationDescription.map(JSONValue.string)),
             ]))
         }
         let page = rows.prefix(limit)
@@ -320,16 +293,8 @@ public struct Defender {
         let scope = "events|\(start)|\(end)|\(thingName ?? "")|\(profile ?? "")|\(verificationState ?? "")"
         let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? 0
         let store = ViolationStore(db)
-        var sql = ViolationStore.eventColumns + " WHERE e.time >= ? AND e.time <= ? AND e.id > ?"
-        var binds: [SQLiteValue] = [.integer(start), .integer(end), .integer(after)]
-        if let thingName { sql += " AND c.client_id = ?"; binds.append(.text(thingName)) }
-        if let profile { sql += " AND b.profile = ?"; binds.append(.text(profile)) }
-        if let criteriaType, criteriaType != "STATIC" { sql += " AND 0" }
-        if let verificationState { sql += " AND coalesce(v.verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
-        sql += " ORDER BY e.id LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        var rows: [(Int64, JSONValue)] = []
-        try c.forEach(sql, binds) { s in rows.append((s.int(0), try store.event(s))) }
+        let rows = try store.events(from: start, through: end, after: after, thingName: thingName, profile: profile,
+                                    none: criteriaType.map { $0 != "STATIC" } ?? false, verificationState: verificationState, limit: limit + 1)
         let page = rows.prefix(limit)
         return jsonObject([("violationEvents", .array(page.map(\.1))),
                            ("nextToken", rows.count > limit ? .string(PageToken.encode(String(page.last!.0), scope: scope)) : nil)])
@@ -341,12 +306,11 @@ public struct Defender {
             throw FleetError.invalid(member: "verificationState", "must be FALSE_POSITIVE, BENIGN_POSITIVE, TRUE_POSITIVE or UNKNOWN")
         }
         guard violationId.count == 32 else { throw FleetError.invalid("violationId must be 32 characters") }
-        return try c.transaction {
-            let inAlarm = try c.scalar("SELECT 1 FROM alarm WHERE violation_id = ?", [violationId]) != nil
+        return try db.transaction {
+            let inAlarm = try alarms.hasAlarm(violationId: violationId)
             let row = try ViolationStore(db).row(of: violationId)
             guard inAlarm || row != nil else { throw FleetError.notFound("Violation \(violationId) cannot be found.") }
-            try c.execute("UPDATE alarm SET verification_state = ?, verification_description = ? WHERE violation_id = ?", [state, description, violationId])
-            if let row { try c.execute("UPDATE violation SET verification_state = ?, verification_description = ? WHERE id = ?", [state, description, row]) }
+            try alarms.setVerification(violationId: violationId, row: row, state: state, description: description)
             return .object([])
         }
     }
@@ -367,12 +331,11 @@ public struct Defender {
         guard start <= end else { throw FleetError.invalid(member: "startTime", "must not be after the end time") }
         let scope = "metrics|\(thingName)|\(metric)|\(start)|\(end)"
         let after = try PageToken.position(nextToken, scope: scope).flatMap { Int64($0) } ?? Int64.min
-        let clientRow = try c.query("SELECT id, thing FROM client WHERE client_id = ?", [thingName]) { ($0.int(0), $0.optionalInt(1)) }.first
-        let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [thingName])?.int
+        let clientRow = try alarms.client(named: thingName)
+        let thing = try alarms.thingID(named: thingName)
         guard clientRow != nil || thing != nil else { throw FleetError.notFound("Thing \(thingName) cannot be found.") }
         guard let client = clientRow?.0 else { return jsonObject([("metricDatumList", .array([]))]) }
-        let ticks = try c.query("SELECT tick FROM evaluated_tick WHERE tick >= ? AND tick <= ? AND tick > ? ORDER BY tick",
-                                [start, end, after]) { $0.int(0) }
+        let ticks = try alarms.evaluatedTicks(from: start, through: end, after: after)
         var points: [(Int64, Double)] = []
         let storedFrom = try db.meta("metric_runs_from").flatMap { Int64($0) } ?? Int64.min
         let legacy = ticks.filter { $0 < storedFrom }
@@ -381,13 +344,13 @@ public struct Defender {
                 p.behaviors.contains { $0.metric == metric } || p.retained.contains(metric)
             }
             if monitored {
-                let history = try PresenceHistory.load(c, client: client, until: legacy.last!)
+                let history = try PresenceHistory.load(db.connection, client: client, until: legacy.last!)
                 points = zip(legacy, history.values(metric, ticks: legacy)).compactMap { t, v in v.map { (t, $0) } }
             }
         }
         let stored = ticks.filter { $0 >= storedFrom }
         if let first = stored.first, let last = stored.last {
-            let runs = try MetricRuns(c: c).covering(client: client, metric: code, from: first, through: last)
+            let runs = try db.metricRuns.covering(client: client, metric: code, from: first, through: last)
             var i = -1
             for t in stored {
                 while i + 1 < runs.count && runs[i + 1].first <= t { i += 1 }
@@ -428,165 +391,5 @@ struct ViolationRecord {
             ("securityProfileName", .string(profile)),
             ("verificationState", type == "alarm-invalidated" ? .string(verificationState ?? "UNKNOWN") : nil),
         ])
-    }
-}
-
-/// Violation events as stored (migration 0008): one `violation` row per alarm, whose
-/// violationId is derived from its row id; one small `violation_event` row per event
-/// (violation, type, time, value); the behavior's JSON once in `violation_behavior`.
-///
-/// The id: 128 bits, two halves `(row × K₁) ⊕ s₁` and `(row × K₂) ⊕ s₂` with the database's
-/// random key (s₁, s₂) in `meta`. K₁, K₂ are odd, so the first half gives the row back and the
-/// second checks it: ids look random, differ between databases and cost no storage.
-final class ViolationStore {
-    let db: FleetDatabase
-    var c: Connection { db.connection }
-    init(_ db: FleetDatabase) { self.db = db }
-
-    static let types = ["in-alarm", "alarm-cleared", "alarm-invalidated"]
-    static let k1: UInt64 = 0x9E37_79B9_7F4A_7C15
-    static let k2: UInt64 = 0xBF58_476D_1CE4_E5B9
-    static let k1Inverse: UInt64 = {
-        var x = k1  // Newton's iteration: each step doubles the correct low bits
-        for _ in 0..<6 { x = x &* (2 &- k1 &* x) }
-        return x
-    }()
-
-    private var cachedKey: (UInt64, UInt64)?
-    private var behaviors: [String: Int64] = [:]
-
-    func key() throws -> (UInt64, UInt64) {
-        if let cachedKey { return cachedKey }
-        var text = try db.meta("violation_key")
-        if text == nil {
-            text = FleetDatabase.hex32()
-            try db.setMeta("violation_key", text)
-        }
-        let t = text!
-        let k = (UInt64(t.prefix(16), radix: 16) ?? 0, UInt64(t.suffix(16), radix: 16) ?? 0)
-        cachedKey = k
-        return k
-    }
-
-    static func hex16(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
-
-    /// The violationId of a violation row.
-    func violationId(row: Int64) throws -> String {
-        let (s1, s2) = try key()
-        let r = UInt64(bitPattern: row)
-        return Self.hex16((r &* Self.k1) ^ s1) + Self.hex16((r &* Self.k2) ^ s2)
-    }
-
-    /// The id shown for a stored violation: its legacy id, else the derived one.
-    func violationId(row: Int64, legacy: String?) throws -> String {
-        try legacy ?? violationId(row: row)
-    }
-
-    /// The row of a violationId, if it is one of this database's.
-    func row(of violationId: String) throws -> Int64? {
-        if violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16), let lo = UInt64(violationId.suffix(16), radix: 16) {
-            let (s1, s2) = try key()
-            let r = (hi ^ s1) &* Self.k1Inverse
-            if (r &* Self.k2) ^ s2 == lo, r <= UInt64(Int64.max),
-               try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [Int64(r)]) != nil {
-                return Int64(r)
-            }
-        }
-        return try c.scalar("SELECT id FROM violation WHERE legacy_id = ?", [violationId])?.int
-    }
-
-    /// The id of a (profile, behavior JSON), stored once.
-    func behaviorID(profile: String, behavior: JSONValue) throws -> Int64 {
-        let json = behavior.compact
-        let key = profile + "\u{0}" + json
-        if let known = behaviors[key] { return known }
-        try c.execute("INSERT OR IGNORE INTO violation_behavior(profile, name, json) VALUES (?, ?, ?)",
-                      [profile, behavior["name"]?.stringValue ?? "", json])
-        let id = try c.scalar("SELECT id FROM violation_behavior WHERE profile = ? AND json = ?", [profile, json])!.int!
-        behaviors[key] = id
-        return id
-    }
-
-    /// A new violation (an alarm raised at `time`); returns its violationId.
-    func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
-        let b = try behaviorID(profile: profile, behavior: behavior)
-        try c.execute("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?)", [client, b, time])
-        return try violationId(row: c.lastInsertRowID)
-    }
-
-    /// Stores one event of a violation (created with the event's id when it is not stored,
-    /// e.g. an alarm older than the retention).
-    func insert(_ e: ViolationRecord) throws {
-        var row = try row(of: e.violationId)
-        if row == nil {
-            let b = try behaviorID(profile: e.profile, behavior: e.behavior)
-            try c.execute("INSERT INTO violation(client, behavior, last_time, legacy_id) VALUES (?, ?, ?, ?)", [e.client, b, e.time, e.violationId])
-            row = c.lastInsertRowID
-        }
-        let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
-        try c.execute("INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)",
-                      [row!, type, e.time, e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }])
-        if type == 2 {
-            try c.execute("UPDATE violation SET last_time = max(last_time, ?), invalidation_reason = ? WHERE id = ?", [e.time, e.verificationDescription, row!])
-        } else if type == 1 {
-            try c.execute("UPDATE violation SET last_time = max(last_time, ?) WHERE id = ?", [e.time, row!])
-        }
-    }
-
-    /// The SELECT list and joins that `event(_:)` reads, after `FROM violation_event AS e`.
-    static let eventColumns = """
-        SELECT e.id, v.id, v.legacy_id, c.client_id, b.profile, b.name, b.json, e.metric_value, e.time, e.type,
-               v.verification_state, v.verification_description, v.invalidation_reason
-        FROM violation_event AS e JOIN violation AS v ON v.id = e.violation
-        JOIN client AS c ON c.id = v.client JOIN violation_behavior AS b ON b.id = v.behavior
-        """
-
-    /// A ViolationEvent (AWS shape) from a row of `eventColumns`.
-    func event(_ s: Statement) throws -> JSONValue {
-        let type = Int(s.int(9))
-        let invalidated = type == 2
-        let put = !s.isNull(10)
-        let state: String? = put ? s.text(10) : (invalidated ? "UNKNOWN" : nil)
-        let description: String? = put ? s.optionalText(11) : (invalidated ? s.optionalText(12) : nil)
-        return jsonObject([
-            ("violationId", .string(try violationId(row: s.int(1), legacy: s.optionalText(2)))),
-            ("thingName", .string(s.text(3))), ("securityProfileName", .string(s.text(4))),
-            ("behavior", (try? JSONValue.parse(s.text(6))) ?? .object([])),
-            ("metricValue", s.isNull(7) ? nil : jsonObject([("count", .double(s.double(7)))])),
-            ("violationEventType", .string(Self.types[min(max(type, 0), 2)])),
-            ("verificationState", state.map(JSONValue.string)),
-            ("verificationStateDescription", description.map(JSONValue.string)),
-            ("violationEventTime", .string(Timestamp.iso(s.int(8)))),
-        ])
-    }
-
-    /// In-alarm events, oldest first: (violationId, thing name, profile, behavior name).
-    func inAlarmEvents(start: Int64?, end: Int64?) throws -> [(String, String, String, String)] {
-        var sql = Self.eventColumns + " WHERE e.type = 0"
-        var binds: [SQLiteValue] = []
-        if let start, let end { sql += " AND e.time >= ? AND e.time <= ?"; binds += [.integer(start), .integer(end)] }
-        var rows: [(Int64, String?, String, String, String)] = []
-        try c.forEach(sql + " ORDER BY e.time, e.id", binds) { s in rows.append((s.int(1), s.optionalText(2), s.text(3), s.text(4), s.text(5))) }
-        return try rows.map { (try violationId(row: $0.0, legacy: $0.1), $0.2, $0.3, $0.4) }
-    }
-
-    /// Drops violations with no event left in the retention and no active alarm, and the
-    /// behaviors no violation uses.
-    func prune(before cutoff: Int64) throws {
-        try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
-        var active = Set<Int64>()
-        for vid in try c.query("SELECT violation_id FROM alarm WHERE violation_id IS NOT NULL", [], { $0.text(0) }) {
-            if let r = try row(of: vid) { active.insert(r) }
-        }
-        let old = try c.query("SELECT id FROM violation WHERE last_time < ? AND id NOT IN (SELECT violation FROM violation_event)", [cutoff]) { $0.int(0) }
-        let del = try c.prepare("DELETE FROM violation WHERE id = ?")
-        for id in old where !active.contains(id) {
-            try del.bind([.integer(id)])
-            _ = try del.step()
-        }
-        try c.execute("DELETE FROM violation_behavior WHERE id NOT IN (SELECT behavior FROM violation)")
     }
 }

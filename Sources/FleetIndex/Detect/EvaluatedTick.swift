@@ -4,6 +4,6 @@
 extension EvaluationCycle {
     /// The newest evaluated tick (epoch ms), or nil on a database that has evaluated none.
     public func lastEvaluatedTick() throws -> Int64? {
-        try c.scalar("SELECT max(tick) FROM evaluated_tick")?.int
+        try alarms.latestTick()
     }
 }

@@ -10,7 +10,7 @@ import FleetSQLite
 /// `evaluate --at T`.
 public struct EvaluationCycle {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var alarms: AlarmStore { db.alarms }
     public init(_ db: FleetDatabase) { self.db = db }
 
     public static let tick: Int64 = 300_000
@@ -55,7 +55,7 @@ public struct EvaluationCycle {
 
     /// The last tick processed (a stored tick outside 1970–9999 is ignored).
     func processedTick() throws -> Int64? {
-        try c.scalar("SELECT max(tick) FROM evaluated_tick WHERE tick >= ? AND tick <= ?", [Self.earliest, Self.latest])?.int
+        try alarms.latestTick(from: Self.earliest, through: Self.latest)
     }
 
     /// The ticks `evaluate --at now [--since]` processes, oldest first, and how many were skipped.
@@ -145,9 +145,9 @@ public struct EvaluationCycle {
         if let since, !(Self.earliest...Self.latest).contains(since) {
             throw FleetError.invalid(member: "since", "\(since) is not a time between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (epoch ms 0 to \(Self.latest))")
         }
-        try c.execute(script: "PRAGMA cache_size = -262144")
-        defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
-        return try c.transaction {
+        try db.metaStore.growCacheForBulk()
+        defer { db.metaStore.restoreCacheSize() }
+        return try db.transaction {
             var report = Report()
             let previous = try processedTick()
             let (ticks, skipped) = try pendingTicks(at: now, since: since)
@@ -155,11 +155,7 @@ public struct EvaluationCycle {
             report.ticks = ticks
             if !ticks.isEmpty {
                 try evaluateTicks(ticks, previous: previous, at: now, report: &report)
-                let insert = try c.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
-                for t in ticks {
-                    try insert.bind([.integer(t), .integer(now)])
-                    _ = try insert.step()
-                }
+                try alarms.markEvaluated(ticks, at: now)
             } else if let previous, previous > now {
                 report.evaluatedThrough = previous
             }
@@ -176,12 +172,11 @@ public struct EvaluationCycle {
     /// runs (a pass over their tables) once a day of ticks.
     func prune(now: Int64) throws {
         let cutoff = now - Self.retention
-        try c.execute("DELETE FROM evaluated_tick WHERE tick < ?", [cutoff])
-        try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
+        try alarms.prune(before: cutoff)
         let pruned = try db.meta("detect_pruned_at").flatMap { Int64($0) }
         if let pruned, pruned <= now, pruned > now - 86_400_000 { return }
         try ViolationStore(db).prune(before: cutoff)
-        try MetricRuns(c: c).prune(before: cutoff)
+        try db.metricRuns.prune(before: cutoff)
         try db.setMeta("detect_pruned_at", String(now))
     }
 
@@ -212,10 +207,9 @@ public struct EvaluationCycle {
         var latestRuns: [Int64: [Int64: MetricRun]]? = nil
         var changed: [Int64] = []
         if zeroViolates || flagged || !targets.allSatisfy(\.all) {
-            let latest = try MetricRuns(c: c).allLatest(upTo: before)
+            let latest = try db.metricRuns.allLatest(upTo: before)
             latestRuns = latest
-            try c.forEach("SELECT id, thing FROM client") { s in
-                let id = s.int(0), thing = s.optionalInt(1)
+            try alarms.forEachClient { id, thing in
                 var want: UInt8 = 0
                 for i in profiles.indices where monitor.covers(targets[i], thing: thing, members: members[i]) { want |= masks[i] }
                 var have: UInt8 = 0
@@ -225,30 +219,16 @@ public struct EvaluationCycle {
         }
         let visitAll = zeroViolates || changed.count > 20_000
         let knownClients = try db.meta("metrics_client_hwm").flatMap { Int64($0) } ?? 0
-        let columns = "SELECT id, client_id, thing, ts, event_type, session, version, reason, max_ts FROM client"
-        let client = { (s: Statement) in
-            ClientInfo(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
-                       mark: s.isNull(3) ? nil : PresenceMark(timestamp: Self.clamp(s.int(3)), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
-                                                              session: s.text(5), version: s.int(6), reason: s.optionalText(7)),
-                       maxTs: s.optionalInt(8))
-        }
         var clients: [ClientInfo]
         if visitAll {
-            clients = try c.query(columns, [], client)
+            clients = try alarms.allClients()
         } else {
-            clients = try c.query(columns + " WHERE connected = 0 OR max_ts > ? OR id > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
-                                  [firstPeriodStart, knownClients], client)
+            clients = try alarms.changeableClients(since: firstPeriodStart, knownClients: knownClients)
             let seen = Set(clients.map(\.id))
-            for id in changed where !seen.contains(id) { clients += try c.query(columns + " WHERE id = ?", [id], client) }
+            for id in changed where !seen.contains(id) { clients += try alarms.client(id: id) }
         }
         // Alarm slots with a running streak or an active alarm.
-        var slots: [String: Slot] = [:]
-        try c.forEach("SELECT client, profile, behavior, in_alarm, streak, violation_id, start_time, last_value, last_time, last_datapoint, thing, metric FROM alarm") { s in
-            slots["\(s.int(0))|\(s.text(1))|\(s.text(2))"] = Slot(inAlarm: s.int(3) != 0, streak: Int(min(max(s.int(4), 0), 10)), violationId: s.optionalText(5),
-                                                                  startTime: s.optionalInt(6).map(Self.clamp), lastValue: s.optionalDouble(7),
-                                                                  lastTime: s.optionalInt(8).map(Self.clamp),
-                                                                  lastDatapoint: s.optionalInt(9).map(Self.clamp), thing: s.optionalInt(10), metric: s.text(11))
-        }
+        var slots = try alarms.slots()
         let alerts = Alerts(db)
         let store = ViolationStore(db)
         var monitoredKeys = Set<String>()
@@ -262,7 +242,7 @@ public struct EvaluationCycle {
             if let known = computed[key] { return known }
             let values: [Double?]
             if let m = client.maxTs, m > firstPeriodStart {
-                let h = try histories[client.id] ?? PresenceHistory.load(c, client: client.id, until: ticks.last!)
+                let h = try histories[client.id] ?? PresenceHistory.load(db.connection, client: client.id, until: ticks.last!)
                 histories[client.id] = h
                 values = h.values(metric, ticks: ticks)
             } else if metric == "aws:disconnect-duration" {
@@ -340,7 +320,7 @@ public struct EvaluationCycle {
         try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
         try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, latestRuns: latestRuns, series: series)
         try db.setMeta("metrics_full_visit", nil)
-        if let maxClient = try c.scalar("SELECT max(id) FROM client")?.int { try db.setMeta("metrics_client_hwm", String(maxClient)) }
+        if let maxClient = try alarms.maxClientID() { try db.setMeta("metrics_client_hwm", String(maxClient)) }
     }
 
     /// Stores the datapoints of the visited clients as runs: what each tick saw when it was
@@ -349,7 +329,7 @@ public struct EvaluationCycle {
     /// first tick on).
     func storeDatapoints(clients: [ClientInfo], monitored: [Int64: Set<String>], ticks: [Int64], previous: Int64?,
                          latestRuns all: [Int64: [Int64: MetricRun]]?, series: (ClientInfo, String) throws -> [Double?]) throws {
-        let runs = MetricRuns(c: c)
+        let runs = db.metricRuns
         let before = previous ?? Self.earliest - 1
         for client in clients {
             let metrics = monitored[client.id] ?? []
@@ -397,29 +377,15 @@ public struct EvaluationCycle {
     }
     /// Writes changed slots back; a slot with no alarm and no streak is deleted.
     func save(_ slots: [String: Slot], clientThings: [Int64: Int64]) throws {
-        let del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")
-        let put = try c.prepare("""
-            INSERT INTO alarm(client, profile, behavior, thing, in_alarm, streak, violation_id, metric, start_time, last_value, last_time, last_datapoint)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(client, profile, behavior) DO UPDATE SET thing = excluded.thing, in_alarm = excluded.in_alarm,
-                streak = excluded.streak, violation_id = excluded.violation_id, metric = excluded.metric, start_time = excluded.start_time,
-                last_value = excluded.last_value, last_time = excluded.last_time, last_datapoint = excluded.last_datapoint,
-                verification_state = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_state END,
-                verification_description = CASE WHEN alarm.violation_id IS excluded.violation_id THEN alarm.verification_description END
-            """)
+        let writer = try alarms.slotWriter()
         for (key, s) in slots where s.changed {
             let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
             if let thing = s.thing ?? clientThings[Int64(parts[0])!] { try db.touch(thing) }
-            let k: [SQLiteValue] = [.integer(Int64(parts[0])!), .text(parts[1]), .text(parts[2])]
+            let client = Int64(parts[0])!
             if !s.inAlarm && s.streak == 0 {
-                try del.bind(k)
-                try del.step()
+                try writer.delete(client: client, profile: parts[1], behavior: parts[2])
             } else {
-                try put.bind(k + [s.thing.map(SQLiteValue.integer) ?? .null, .integer(s.inAlarm ? 1 : 0), .integer(Int64(s.streak)),
-                                  s.violationId.map(SQLiteValue.text) ?? .null, .text(s.metric), s.startTime.map(SQLiteValue.integer) ?? .null,
-                                  s.lastValue.map(SQLiteValue.real) ?? .null, s.lastTime.map(SQLiteValue.integer) ?? .null,
-                                  s.lastDatapoint.map(SQLiteValue.integer) ?? .null])
-                try put.step()
+                try writer.put(client: client, profile: parts[1], behavior: parts[2], s)
             }
         }
     }

@@ -1,11 +1,9 @@
 // FleetIndex: which attached security profiles monitor which clients: all things,
 // registered things, unregistered clients, or the members of a group and its subgroups.
-import FleetSQLite
 
 /// Resolves security profile targets to clients.
 struct Monitor {
     let db: FleetDatabase
-    var c: Connection { db.connection }
     init(_ db: FleetDatabase) { self.db = db }
 
     struct Targets {
@@ -17,12 +15,12 @@ struct Monitor {
 
     func targets(profile: Int64) throws -> Targets {
         var t = Targets()
-        try c.forEach("SELECT kind, group_id FROM profile_target WHERE profile = ?", [profile]) { s in
-            switch s.text(0) {
+        for target in try db.profiles.targets(of: profile) {
+            switch target.kind {
             case "all": t.all = true
             case "registered": t.registered = true
             case "unregistered": t.unregistered = true
-            default: if let g = s.optionalInt(1) { t.groups.append(g) }
+            default: if let g = target.group { t.groups.append(g) }
             }
         }
         return t
@@ -32,9 +30,7 @@ struct Monitor {
     func groupMembers(_ groups: [Int64]) throws -> Set<Int64> {
         var out = Set<Int64>()
         for g in groups {
-            try c.forEach("SELECT m.thing FROM thing_group_ancestor AS a JOIN thing_group_member AS m ON m.group_id = a.group_id WHERE a.ancestor = ?", [g]) {
-                out.insert($0.int(0))
-            }
+            out.formUnion(try db.things.members(ofSubtree: g))
         }
         return out
     }
@@ -50,10 +46,7 @@ struct Monitor {
 
     /// Is `thing` in one of the groups or below them? (One probe, not the groups' member lists.)
     func isMember(_ thing: Int64, of groups: [Int64]) throws -> Bool {
-        for g in groups where try c.scalar("""
-            SELECT 1 FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
-            WHERE m.thing = ? AND a.ancestor = ? LIMIT 1
-            """, [thing, g]) != nil {
+        for g in groups where try db.things.isMember(thing: thing, ofSubtree: g) {
             return true
         }
         return false

@@ -7,7 +7,8 @@ import Foundation
 /// Dynamic group operations and the group report.
 public struct DynamicGroups {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: DynamicGroupStore { db.dynamicGroupStore }
+    var things: ThingStore { db.things }
     public init(_ db: FleetDatabase) { self.db = db }
 
     public func createDynamicThingGroup(name: String, query: String, indexName: String?, queryVersion: String?,
@@ -17,16 +18,14 @@ public struct DynamicGroups {
         guard !query.isEmpty, query.utf8.count <= 1000 else { throw FleetError.invalid("queryString must be 1 to 1000 characters") }
         if let properties { try Registry(db).validateGroupProperties(properties) }
         _ = try Search(db).compile(query, at: now)
-        return try c.transaction {
-            if try c.scalar("SELECT 1 FROM thing_group WHERE name = ?", [name]) != nil {
+        return try db.transaction {
+            if try store.exists(named: name) {
                 throw FleetError.alreadyExists("Thing group \(name) already exists")
             }
             let gid = FleetDatabase.uuid()
-            try c.execute("INSERT INTO thing_group(name, name_lower, group_id, properties, created_at, query, query_version, index_name, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'AWS_Things', 'BUILDING')",
-                          [name, name.lowercased(), gid, properties?.compact, now, query, queryVersion ?? "2017-09-30"])
-            let id = c.lastInsertRowID
+            let id = try store.insert(name: name, groupId: gid, properties: properties?.compact, query: query,
+                                      queryVersion: queryVersion ?? "2017-09-30", at: now)
             db.dynamicGroupCreated()
-            try c.execute("INSERT INTO thing_group_ancestor(group_id, ancestor, depth) VALUES (?, ?, 0)", [id, id])
             _ = try refresh(group: id, query: query, at: now, reason: "the group was created")
             return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(gid)),
                                ("indexName", .string("AWS_Things")), ("queryString", .string(query)), ("queryVersion", .string(queryVersion ?? "2017-09-30"))])
@@ -35,7 +34,7 @@ public struct DynamicGroups {
 
     func dynamicGroup(_ name: String) throws -> (Int64, String, Int64) {
         try Validation.name(name, "thingGroupName")
-        guard let g = try c.query("SELECT id, query, version FROM thing_group WHERE name = ?", [name], { ($0.int(0), $0.optionalText(1), $0.int(2)) }).first else {
+        guard let g = try store.group(named: name) else {
             throw FleetError.notFound("Thing group \(name) cannot be found.")
         }
         guard let q = g.1 else { throw FleetError.invalid("\(name) is a static thing group") }
@@ -44,22 +43,22 @@ public struct DynamicGroups {
 
     public func updateDynamicThingGroup(name: String, query: String?, expectedVersion: Int64?, at now: Int64) throws -> JSONValue {
         if let query { _ = try Search(db).compile(query, at: now) }
-        return try c.transaction {
+        return try db.transaction {
             let (id, old, version) = try dynamicGroup(name)
             if let expectedVersion, expectedVersion != version { throw FleetError.versionConflict("The version of thing group \(name) is \(version), not \(expectedVersion)") }
             let q = query ?? old
-            try c.execute("UPDATE thing_group SET query = ?, status = 'REBUILDING', version = version + 1 WHERE id = ?", [q, id])
+            try store.setQuery(group: id, q)
             _ = try refresh(group: id, query: q, at: now, reason: "the group's query was changed")
             return jsonObject([("version", .int(version + 1))])
         }
     }
 
     public func deleteDynamicThingGroup(name: String, expectedVersion: Int64?) throws -> JSONValue {
-        try c.transaction {
-            guard try c.scalar("SELECT 1 FROM thing_group WHERE name = ?", [name]) != nil else { return .object([]) }
+        try db.transaction {
+            guard try store.exists(named: name) else { return .object([]) }
             let (id, _, version) = try dynamicGroup(name)
             if let expectedVersion, expectedVersion != version { throw FleetError.versionConflict("The version of thing group \(name) is \(version), not \(expectedVersion)") }
-            try c.execute("DELETE FROM thing_group WHERE id = ?", [id])
+            try store.delete(group: id)
             return .object([])
         }
     }
@@ -91,52 +90,43 @@ public struct DynamicGroups {
             current = members
         } else {
             matching = Set(try search.allIDs(compiled))
-            current = Set(try c.query("SELECT thing FROM thing_group_member WHERE group_id = ?", [id]) { $0.int(0) })
+            current = Set(try things.members(of: id))
         }
-        let created = try c.scalar("SELECT created_at FROM thing_group WHERE id = ?", [id])?.int ?? 0
+        let created = try store.createdAt(group: id)
         var joined = 0, left = 0
-        let name = try c.prepare("SELECT name FROM thing WHERE id = ?")
         func thingName(_ t: Int64) throws -> String {
             if let known = touched?.states[t]?.name { return known }
-            try name.bind([.integer(t)])
-            defer { name.reset() }
-            return try name.step() ? name.text(0) : "?"
+            return try things.name(of: t) ?? "?"
         }
         for t in current.subtracting(matching).sorted() {
-            try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [id, t])
+            _ = try things.deleteMember(group: id, thing: t)
             try touched?.changed(t, group: gname, joined: false, db: db) ?? db.touch(t)
-            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, ?)",
-                          [id, try thingName(t), now, "no longer matches the query (\(reason))"])
+            try store.log(group: id, thingName: try thingName(t), change: "left", at: now, reason: "no longer matches the query (\(reason))")
             left += 1
         }
         for t in matching.subtracting(current).sorted() {
             // At most 10 groups per thing: an older dynamic group keeps its place over this one.
-            let count = try touched?.direct[t].map(Int64.init) ?? c.scalar("SELECT count(*) FROM thing_group_member WHERE thing = ?", [t])?.int ?? 0
+            let count = try touched?.direct[t].map(Int64.init) ?? things.membershipCount(of: t)
             if count >= 10 {
-                let newerDynamic = try c.query("""
-                    SELECT g.id FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-                    WHERE m.thing = ? AND g.query IS NOT NULL AND g.created_at > ? ORDER BY g.created_at DESC LIMIT 1
-                    """, [t, created]) { $0.int(0) }.first
-                guard let newer = newerDynamic else { continue }
+                guard let newer = try things.newestDynamicGroup(of: t, createdAfter: created) else { continue }
                 try db.removeMember(group: newer, thing: t)
                 try touched?.changed(t, group: try groupName(newer), joined: false, db: db)
-                try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'an older dynamic group took its place (10 groups per thing)')",
-                              [newer, try thingName(t), now])
+                try store.log(group: newer, thingName: try thingName(t), change: "left", at: now,
+                              reason: "an older dynamic group took its place (10 groups per thing)")
             }
-            try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [id, t, now])
+            try things.insertMember(group: id, thing: t, at: now)
             try touched?.changed(t, group: gname, joined: true, db: db) ?? db.touch(t)
-            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'joined', ?, ?)",
-                          [id, try thingName(t), now, "matches the query (\(reason))"])
+            try store.log(group: id, thingName: try thingName(t), change: "joined", at: now, reason: "matches the query (\(reason))")
             joined += 1
         }
         // Joins and leaves above write rows directly and are counted here, once for the group.
         try db.countMembers(joined - left, group: id)
-        try c.execute("UPDATE thing_group SET status = 'ACTIVE' WHERE id = ?", [id])
+        try store.setActive(group: id)
         return (joined, left)
     }
 
     func groupName(_ group: Int64) throws -> String {
-        try c.scalar("SELECT name FROM thing_group WHERE id = ?", [group])?.string ?? ""
+        try things.groupName(of: group) ?? ""
     }
 
     /// The things changed since the last refresh, held in memory for the Evaluator while the
@@ -149,9 +139,7 @@ public struct DynamicGroups {
 
         init(_ db: FleetDatabase) throws {
             states = try Search(db).thingStates(inTable: "thing_touch")
-            try db.connection.forEach("SELECT thing, count(*) FROM thing_group_member WHERE thing IN (SELECT thing FROM thing_touch) GROUP BY thing") {
-                direct[$0.int(0)] = Int($0.int(1))
-            }
+            direct = try db.dynamicGroupStore.membershipCountsOfTouched()
         }
 
         /// A join or leave of a thing that is already in thing_touch.
@@ -169,7 +157,7 @@ public struct DynamicGroups {
     /// Refreshes every dynamic group, oldest first: incrementally over the things changed
     /// since the last refresh, unless a change touched every thing (`full`).
     public func refreshAll(at now: Int64, reason: String, full: Bool = false) throws -> (joined: Int, left: Int) {
-        let groups = try c.query("SELECT id, query FROM thing_group WHERE query IS NOT NULL ORDER BY created_at, id") { ($0.int(0), $0.text(1)) }
+        let groups = try store.allGroups()
         let flagged = try db.meta("groups_full_refresh") != nil
         let everything = full || flagged
         let trace = ProcessInfo.processInfo.environment["FLEETDEX_TRACE"] != nil  // per-group timings on stderr
@@ -184,7 +172,7 @@ public struct DynamicGroups {
             total.joined += r.joined
             total.left += r.left
         }
-        try c.execute("DELETE FROM thing_touch")
+        try store.clearTouched()
         try db.setMeta("groups_full_refresh", nil)
         return total
     }
@@ -192,22 +180,16 @@ public struct DynamicGroups {
     /// The group report: each dynamic group's query, status, members and the joins and
     /// leaves since `since`.
     public func report(group: String?, since: Int64) throws -> JSONValue {
-        var sql = "SELECT id, name, query, status FROM thing_group WHERE query IS NOT NULL"
-        var binds: [SQLiteValue] = []
-        if let group {
-            _ = try dynamicGroup(group)
-            sql += " AND name = ?"
-            binds.append(.text(group))
-        }
-        let groups = try c.query(sql + " ORDER BY name", binds) { ($0.int(0), $0.text(1), $0.text(2), $0.optionalText(3) ?? "ACTIVE") }
+        if let group { _ = try dynamicGroup(group) }
+        let groups = try store.groups(named: group)
         var out: [JSONValue] = []
         for g in groups {
-            let count = try c.scalar("SELECT count(*) FROM thing_group_member WHERE group_id = ?", [g.0])?.int ?? 0
-            let log = try c.query("SELECT thing_name, change, time, reason FROM group_log WHERE group_id = ? AND time >= ? ORDER BY time, id", [g.0, since]) {
-                ($0.text(1), jsonObject([("thingName", .string($0.text(0))), ("time", .string(Timestamp.iso($0.int(2)))), ("reason", .string($0.text(3)))]))
+            let count = try things.memberCount(of: g.id)
+            let log = try store.log(group: g.id, since: since).map {
+                ($0.change, jsonObject([("thingName", .string($0.thingName)), ("time", .string(Timestamp.iso($0.time))), ("reason", .string($0.reason))]))
             }
             out.append(jsonObject([
-                ("thingGroupName", .string(g.1)), ("queryString", .string(g.2)), ("status", .string(g.3)), ("memberCount", .int(count)),
+                ("thingGroupName", .string(g.name)), ("queryString", .string(g.query)), ("status", .string(g.status)), ("memberCount", .int(count)),
                 ("joined", .array(log.filter { $0.0 == "joined" }.map(\.1))),
                 ("left", .array(log.filter { $0.0 == "left" }.map(\.1))),
             ]))

@@ -1,12 +1,11 @@
 // FleetIndex: Detect mitigation: actions, and tasks that run them over chosen violations.
 // ADD_THINGS_TO_THING_GROUP really adds the things; other action types are stored and
 // validated, and their executions are recorded as SKIPPED with a reason.
-import FleetSQLite
 
 /// Mitigation actions and detect mitigation tasks.
 public struct Mitigation {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: MitigationStore { db.mitigation }
     public init(_ db: FleetDatabase) { self.db = db }
 
     static let types: [String: String] = [
@@ -37,31 +36,27 @@ public struct Mitigation {
             for g in groups {
                 guard let name = g.stringValue else { throw FleetError.invalid("thingGroupNames must be names") }
                 try Validation.name(name, "thingGroupName")
-                guard let q = try c.query("SELECT query FROM thing_group WHERE name = ?", [name], { $0.optionalText(0) }).first else {
+                guard let g = try db.things.groupKey(named: name) else {
                     throw FleetError.notFound("Thing group \(name) cannot be found.")
                 }
-                if q != nil { throw FleetError.invalid("\(name) is a dynamic thing group: mitigation adds things to static groups only") }
+                if g.isDynamic { throw FleetError.invalid("\(name) is a dynamic thing group: mitigation adds things to static groups only") }
             }
         }
-        return try c.transaction {
-            if try c.scalar("SELECT 1 FROM mitigation_action WHERE name = ?", [name]) != nil {
+        return try db.transaction {
+            if try store.actionExists(named: name) {
                 throw FleetError.alreadyExists("Mitigation action \(name) already exists")
             }
             let id = FleetDatabase.uuid()
-            try c.execute("INSERT INTO mitigation_action(name, action_id, role_arn, action_type, params, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [name, id, roleARN, type, params.compact, now, now])
+            try store.insertAction(name: name, id: id, roleARN: roleARN, type: type, params: params.compact, at: now)
             return jsonObject([("actionArn", .string(actionARN(name))), ("actionId", .string(id))])
         }
     }
 
-    struct Action { var name: String; var id: String; var role: String; var type: String; var params: JSONValue; var created: Int64; var modified: Int64 }
+    typealias Action = MitigationActionRecord
 
     func action(_ name: String) throws -> Action {
         try Self.checkActionName(name)
-        guard let a = try c.query("SELECT name, action_id, role_arn, action_type, params, created_at, modified_at FROM mitigation_action WHERE name = ?", [name], { s in
-            Action(name: s.text(0), id: s.text(1), role: s.text(2), type: s.text(3), params: (try? JSONValue.parse(s.text(4))) ?? .object([]),
-                   created: s.int(5), modified: s.int(6))
-        }).first else { throw FleetError.notFound("Mitigation action \(name) cannot be found.") }
+        guard let a = try store.action(named: name) else { throw FleetError.notFound("Mitigation action \(name) cannot be found.") }
         return a
     }
 
@@ -73,18 +68,15 @@ public struct Mitigation {
     }
 
     public func listActions(type: String?) throws -> JSONValue {
-        var sql = "SELECT name, created_at FROM mitigation_action"
-        var binds: [SQLiteValue] = []
-        if let type { sql += " WHERE action_type = ?"; binds.append(.text(type)) }
-        let rows = try c.query(sql + " ORDER BY name", binds) { s in
-            jsonObject([("actionName", .string(s.text(0))), ("actionArn", .string(actionARN(s.text(0)))), ("creationDate", .string(Timestamp.iso(s.int(1))))])
+        let rows = try store.actions(type: type).map { a in
+            jsonObject([("actionName", .string(a.name)), ("actionArn", .string(actionARN(a.name))), ("creationDate", .string(Timestamp.iso(a.created)))])
         }
         return jsonObject([("actionIdentifiers", .array(rows))])
     }
 
     public func deleteAction(name: String) throws -> JSONValue {
         try Self.checkActionName(name)
-        try c.execute("DELETE FROM mitigation_action WHERE name = ?", [name])
+        try store.deleteAction(named: name)
         return .object([])
     }
 
@@ -111,8 +103,8 @@ public struct Mitigation {
             }
             start = s; end = e
         }
-        return try c.transaction {
-            if try c.scalar("SELECT 1 FROM mitigation_task WHERE task_id = ?", [taskId]) != nil {
+        return try db.transaction {
+            if try store.taskExists(taskId) {
                 throw FleetError.alreadyExists("Task \(taskId) already exists")
             }
             let defs = try actions.map { try action($0) }
@@ -123,9 +115,8 @@ public struct Mitigation {
             }
             let options = jsonObject([("violationEventOccurrenceRange", range), ("includeOnlyActiveViolations", .bool(onlyActive)),
                                       ("includeSuppressedAlerts", .bool(includeSuppressed))])
-            try c.execute("INSERT INTO mitigation_task(task_id, target, actions, options, status, started_at) VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?)",
-                          [taskId, target.compact, JSONValue.array(actions.map(JSONValue.string)).compact, options.compact, now])
-            let task = c.lastInsertRowID
+            let task = try store.insertTask(taskId: taskId, target: target.compact, actions: JSONValue.array(actions.map(JSONValue.string)).compact,
+                                            options: options.compact, at: now)
             let registry = Registry(db)
             var failed = false
             for v in violations {
@@ -145,11 +136,11 @@ public struct Mitigation {
                         message = "\(a.type) is stored and validated, but fleetdex runs only ADD_THINGS_TO_THING_GROUP"
                     }
                     if status == "FAILED" { failed = true }
-                    try c.execute("INSERT INTO mitigation_execution(task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  [task, v.id, a.name, v.thing, now, now, status, code, message])
+                    try store.insertExecution(task: task, violationId: v.id, actionName: a.name, thingName: v.thing, at: now,
+                                              status: status, errorCode: code, message: message)
                 }
             }
-            try c.execute("UPDATE mitigation_task SET status = ?, ended_at = ? WHERE id = ?", [failed ? "FAILED" : "SUCCESSFUL", now, task])
+            try store.finishTask(task, status: failed ? "FAILED" : "SUCCESSFUL", at: now)
             return jsonObject([("taskId", .string(taskId))])
         }
     }
@@ -162,9 +153,9 @@ public struct Mitigation {
 
     func suppressedBehaviors() throws -> Set<String> {
         var out = Set<String>()
-        try c.forEach("SELECT name, behaviors FROM security_profile") { s in
-            for b in (try? JSONValue.parse(s.text(1)))?.arrayValue ?? [] where b["suppressAlerts"]?.boolValue == true {
-                if let n = b["name"]?.stringValue { out.insert("\(s.text(0))|\(n)") }
+        for p in try store.profileBehaviors() {
+            for b in p.behaviors where b["suppressAlerts"]?.boolValue == true {
+                if let n = b["name"]?.stringValue { out.insert("\(p.name)|\(n)") }
             }
         }
         return out
@@ -180,9 +171,9 @@ public struct Mitigation {
             if seen.insert(v.id).inserted { out.append(v) }
         }
         if onlyActive || start == nil {
-            try c.forEach("SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.start_time FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE a.in_alarm = 1 ORDER BY a.violation_id") { s in
-                if let start, let end, !(start...end).contains(s.int(4)) { return }
-                add(Violation(id: s.text(0), thing: s.text(1), profile: s.text(2), behavior: s.text(3)))
+            for a in try store.activeViolations() {
+                if let start, let end, !(start...end).contains(a.startTime) { continue }
+                add(Violation(id: a.violationId, thing: a.clientId, profile: a.profile, behavior: a.behavior))
             }
         }
         if !onlyActive {
@@ -192,39 +183,27 @@ public struct Mitigation {
     }
 
     public func listExecutions(taskId: String?, violationId: String?, thingName: String?, start: Int64?, end: Int64?) throws -> JSONValue {
-        var sql = """
-            SELECT t.task_id, e.violation_id, e.action_name, e.thing_name, e.started_at, e.ended_at, e.status, e.error_code, e.message
-            FROM mitigation_execution AS e JOIN mitigation_task AS t ON t.id = e.task WHERE 1
-            """
-        var binds: [SQLiteValue] = []
-        if let taskId { sql += " AND t.task_id = ?"; binds.append(.text(taskId)) }
-        if let violationId { sql += " AND e.violation_id = ?"; binds.append(.text(violationId)) }
-        if let thingName { sql += " AND e.thing_name = ?"; binds.append(.text(thingName)) }
-        if let start { sql += " AND e.started_at >= ?"; binds.append(.integer(start)) }
-        if let end { sql += " AND e.started_at <= ?"; binds.append(.integer(end)) }
-        let rows = try c.query(sql + " ORDER BY e.id", binds) { s in
-            jsonObject([("taskId", .string(s.text(0))), ("violationId", .string(s.text(1))), ("actionName", .string(s.text(2))),
-                        ("thingName", .string(s.text(3))), ("executionStartDate", .string(Timestamp.iso(s.int(4)))),
-                        ("executionEndDate", s.optionalInt(5).map { .string(Timestamp.iso($0)) }), ("status", .string(s.text(6))),
-                        ("errorCode", s.optionalText(7).map(JSONValue.string)), ("message", s.optionalText(8).map(JSONValue.string))])
+        let rows = try store.executions(taskId: taskId, violationId: violationId, thingName: thingName, start: start, end: end).map { e in
+            jsonObject([("taskId", .string(e.taskId)), ("violationId", .string(e.violationId)), ("actionName", .string(e.actionName)),
+                        ("thingName", .string(e.thingName)), ("executionStartDate", .string(Timestamp.iso(e.startedAt))),
+                        ("executionEndDate", e.endedAt.map { .string(Timestamp.iso($0)) }), ("status", .string(e.status)),
+                        ("errorCode", e.errorCode.map(JSONValue.string)), ("message", e.message.map(JSONValue.string))])
         }
         return jsonObject([("actionsExecutions", .array(rows))])
     }
 
     public func describeTask(taskId: String) throws -> JSONValue {
-        guard let t = try c.query("SELECT id, status, started_at, ended_at, target, actions, options FROM mitigation_task WHERE task_id = ?", [taskId], { s in
-            (s.int(0), s.text(1), s.int(2), s.optionalInt(3), s.text(4), s.text(5), s.text(6))
-        }).first else { throw FleetError.notFound("Task \(taskId) cannot be found.") }
-        let stats = try c.query("SELECT status, count(*) FROM mitigation_execution WHERE task = ? GROUP BY status", [t.0]) { ($0.text(0), $0.int(1)) }
+        guard let t = try store.task(taskId) else { throw FleetError.notFound("Task \(taskId) cannot be found.") }
+        let stats = try store.executionCounts(task: t.id)
         let count = { (s: String) in stats.first { $0.0 == s }?.1 ?? 0 }
-        let options = (try? JSONValue.parse(t.6)) ?? .object([])
-        let defs = try ((try? JSONValue.parse(t.5))?.arrayValue ?? []).compactMap(\.stringValue).compactMap { name -> JSONValue? in
+        let options = t.options ?? .object([])
+        let defs = try (t.actions?.arrayValue ?? []).compactMap(\.stringValue).compactMap { name -> JSONValue? in
             guard let a = try? action(name) else { return jsonObject([("name", .string(name))]) }
             return jsonObject([("name", .string(a.name)), ("id", .string(a.id)), ("roleArn", .string(a.role)), ("actionParams", a.params)])
         }
         return jsonObject([("taskSummary", jsonObject([
-            ("taskId", .string(taskId)), ("taskStatus", .string(t.1)), ("taskStartTime", .string(Timestamp.iso(t.2))),
-            ("taskEndTime", t.3.map { .string(Timestamp.iso($0)) }), ("target", (try? JSONValue.parse(t.4)) ?? .object([])),
+            ("taskId", .string(taskId)), ("taskStatus", .string(t.status)), ("taskStartTime", .string(Timestamp.iso(t.startedAt))),
+            ("taskEndTime", t.endedAt.map { .string(Timestamp.iso($0)) }), ("target", t.target ?? .object([])),
             ("violationEventOccurrenceRange", options["violationEventOccurrenceRange"].flatMap { $0.isNull ? nil : $0 }),
             ("onlyActiveViolationsIncluded", options["includeOnlyActiveViolations"] ?? .bool(false)),
             ("suppressedAlertsIncluded", options["includeSuppressedAlerts"] ?? .bool(false)),

@@ -7,12 +7,11 @@
 // R with timeout V hides the messages it returns from receives whose clock lies in [R, R + V)
 // and from no other (a receive on a clock behind R gets the message again: at least once,
 // never hidden). Any receipt handle a queue issued for a message deletes it while it exists.
-import FleetSQLite
 
 /// SNS and SQS operations (shapes of the botocore `sns` and `sqs` models).
 public struct Notifications {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: MessagingStore { db.messaging }
     public init(_ db: FleetDatabase) { self.db = db }
 
     static func checkName(_ name: String, _ what: String, fifoAllowed: Bool = true) throws(FleetError) {
@@ -27,24 +26,24 @@ public struct Notifications {
     public func createTopic(name: String, at now: Int64) throws -> JSONValue {
         try Notifications.checkName(name, "topic name")
         let arn = db.snsARN(name)
-        try c.execute("INSERT OR IGNORE INTO sns_topic(name, arn, created_at) VALUES (?, ?, ?)", [name, arn, now])
+        try store.insertTopic(name: name, arn: arn, at: now)
         return jsonObject([("TopicArn", .string(arn))])
     }
 
     func topicID(_ arn: String) throws -> Int64 {
-        guard let id = try c.scalar("SELECT id FROM sns_topic WHERE arn = ? OR name = ?", [arn, arn])?.int else {
+        guard let id = try store.topicID(arn) else {
             throw FleetError(.notFound, "Topic does not exist: \(arn)")
         }
         return id
     }
 
     public func listTopics() throws -> JSONValue {
-        let arns = try c.query("SELECT arn FROM sns_topic ORDER BY arn") { $0.text(0) }
+        let arns = try store.topicARNs()
         return jsonObject([("Topics", .array(arns.map { jsonObject([("TopicArn", .string($0))]) }))])
     }
 
     public func deleteTopic(arn: String) throws -> JSONValue {
-        try c.execute("DELETE FROM sns_topic WHERE arn = ?", [arn])
+        try store.deleteTopic(arn: arn)
         return .object([])
     }
 
@@ -62,26 +61,23 @@ public struct Notifications {
         default:
             throw FleetError(.invalidParameter, "Invalid parameter: Protocol '\(proto)' (fleetdex delivers to sqs, http and https)")
         }
-        if let existing = try c.scalar("SELECT arn FROM sns_subscription WHERE topic = ? AND protocol = ? AND endpoint = ?", [topic, proto, stored])?.string {
+        if let existing = try store.subscriptionARN(topic: topic, proto: proto, endpoint: stored) {
             return jsonObject([("SubscriptionArn", .string(existing))])
         }
         let arn = topicARN + ":" + FleetDatabase.uuid()
-        try c.execute("INSERT INTO sns_subscription(topic, protocol, endpoint, arn, created_at) VALUES (?, ?, ?, ?, ?)", [topic, proto, stored, arn, now])
+        try store.insertSubscription(topic: topic, proto: proto, endpoint: stored, arn: arn, at: now)
         return jsonObject([("SubscriptionArn", .string(arn))])
     }
 
     public func unsubscribe(arn: String) throws -> JSONValue {
-        try c.execute("DELETE FROM sns_subscription WHERE arn = ?", [arn])
+        try store.deleteSubscription(arn: arn)
         return .object([])
     }
 
     public func listSubscriptions(topicARN: String?) throws -> JSONValue {
-        var sql = "SELECT s.arn, s.protocol, s.endpoint, t.arn FROM sns_subscription AS s JOIN sns_topic AS t ON t.id = s.topic"
-        var binds: [SQLiteValue] = []
-        if let topicARN { sql += " WHERE t.arn = ?"; binds.append(.text(topicARN)) }
-        let rows = try c.query(sql + " ORDER BY s.id", binds) { s in
-            jsonObject([("SubscriptionArn", .string(s.text(0))), ("Owner", .string(db.account)), ("Protocol", .string(s.text(1))),
-                        ("Endpoint", .string(s.text(2))), ("TopicArn", .string(s.text(3)))])
+        let rows = try store.subscriptions(topicARN: topicARN).map { s in
+            jsonObject([("SubscriptionArn", .string(s.arn)), ("Owner", .string(db.account)), ("Protocol", .string(s.proto)),
+                        ("Endpoint", .string(s.endpoint)), ("TopicArn", .string(s.topicARN))])
         }
         return jsonObject([("Subscriptions", .array(rows))])
     }
@@ -95,7 +91,7 @@ public struct Notifications {
     /// The routes of a topic (resolved once per cycle by the alert publisher).
     public func routes(topicARN: String) throws -> [Route] {
         let topic = try topicID(topicARN)
-        let subs = try c.query("SELECT id, protocol, endpoint FROM sns_subscription WHERE topic = ?", [topic]) { ($0.int(0), $0.text(1), $0.text(2)) }
+        let subs = try store.subscriptions(ofTopic: topic)
         return subs.map { id, proto, endpoint in Route(subscription: id, queue: proto == "sqs" ? (try? queue(endpoint))?.id : nil) }
     }
 
@@ -114,45 +110,31 @@ public struct Notifications {
             ("Timestamp", .string(Timestamp.isoZ(now))),
         ]).compact
         let md5 = MD5.hex(envelope)
-        let enqueue = try c.prepare("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)")
-        let hook = try c.prepare("INSERT INTO http_delivery(subscription, body, message_id, next_attempt_at) VALUES (?, ?, ?, ?)")
+        let publisher = try store.publisher()
         for r in routes {
             if let q = r.queue {
-                try enqueue.bind([.integer(q), .text(FleetDatabase.uuid()), .text(envelope), .text(md5), .integer(now), .integer(now)])
-                try enqueue.step()
+                try publisher.enqueue(queue: q, messageId: FleetDatabase.uuid(), body: envelope, md5: md5, at: now)
             } else {
-                try hook.bind([.integer(r.subscription), .text(envelope), .text(messageId), .integer(now)])
-                try hook.step()
+                try publisher.deliver(subscription: r.subscription, body: envelope, messageId: messageId, at: now)
             }
         }
         return messageId
     }
 
     public func publishOperation(topicARN: String, message: String, subject: String?, at now: Int64) throws -> JSONValue {
-        try c.transaction {
+        try db.transaction {
             jsonObject([("MessageId", .string(try publish(topicARN: topicARN, message: message, subject: subject, at: now)))])
         }
     }
 
     // MARK: SQS
 
-    struct Queue {
-        var id: Int64
-        var name: String
-        var arn: String
-        var url: String
-        var visibility: Int64
-        var redriveTarget: Int64?
-        var maxReceive: Int64?
-    }
+    typealias Queue = QueueRecord
 
     /// A queue by URL, ARN or name.
     func queue(_ ref: String) throws -> Queue {
         let name = ref.split(separator: "/").last.map(String.init).flatMap { $0.split(separator: ":").last.map(String.init) } ?? ref
-        guard let q = try c.query("SELECT id, name, arn, url, visibility_timeout, redrive_target, max_receive_count FROM sqs_queue WHERE url = ? OR arn = ? OR name = ?",
-                                  [ref, ref, name], { s in
-            Queue(id: s.int(0), name: s.text(1), arn: s.text(2), url: s.text(3), visibility: s.int(4), redriveTarget: s.optionalInt(5), maxReceive: s.optionalInt(6))
-        }).first else {
+        guard let q = try store.queue(url: ref, arn: ref, name: name) else {
             throw FleetError(.nonExistentQueue, "The specified queue does not exist: \(ref)")
         }
         return q
@@ -160,10 +142,10 @@ public struct Notifications {
 
     public func createQueue(name: String, attributes: [String: String], at now: Int64) throws -> JSONValue {
         try Notifications.checkName(name, "queue name")
-        return try c.transaction {
+        return try db.transaction {
             let url = db.sqsURL(name)
-            if try c.scalar("SELECT 1 FROM sqs_queue WHERE name = ?", [name]) == nil {
-                try c.execute("INSERT INTO sqs_queue(name, url, arn, created_at) VALUES (?, ?, ?, ?)", [name, url, db.sqsARN(name), now])
+            if try !store.queueExists(named: name) {
+                try store.insertQueue(name: name, url: url, arn: db.sqsARN(name), at: now)
             }
             if !attributes.isEmpty { _ = try setQueueAttributes(url: url, attributes: attributes) }
             return jsonObject([("QueueUrl", .string(url))])
@@ -171,8 +153,7 @@ public struct Notifications {
     }
 
     public func listQueues(prefix: String?) throws -> JSONValue {
-        let urls = try c.query("SELECT url, name FROM sqs_queue ORDER BY name") { ($0.text(0), $0.text(1)) }
-            .filter { prefix == nil || $0.1.hasPrefix(prefix!) }.map(\.0)
+        let urls = try store.queueURLs().filter { prefix == nil || $0.name.hasPrefix(prefix!) }.map(\.url)
         return urls.isEmpty ? .object([]) : jsonObject([("QueueUrls", .array(urls.map(JSONValue.string)))])
     }
 
@@ -182,7 +163,7 @@ public struct Notifications {
 
     public func deleteQueue(url: String) throws -> JSONValue {
         let q = try queue(url)
-        try c.execute("DELETE FROM sqs_queue WHERE id = ?", [q.id])
+        try store.deleteQueue(q.id)
         return .object([])
     }
 
@@ -193,10 +174,10 @@ public struct Notifications {
             switch k {
             case "VisibilityTimeout":
                 guard let s = Int64(v), (0...43200).contains(s) else { throw FleetError(.invalidAttributeValue, "VisibilityTimeout must be 0 to 43200 seconds") }
-                try c.execute("UPDATE sqs_queue SET visibility_timeout = ? WHERE id = ?", [s, q.id])
+                try store.setVisibilityTimeout(queue: q.id, seconds: s)
             case "RedrivePolicy":
                 if v.isEmpty {
-                    try c.execute("UPDATE sqs_queue SET redrive_target = NULL, max_receive_count = NULL WHERE id = ?", [q.id])
+                    try store.setRedrive(queue: q.id, target: nil, maxReceive: nil)
                     continue
                 }
                 guard let p = try? JSONValue.parse(v), let target = p["deadLetterTargetArn"]?.stringValue,
@@ -205,9 +186,9 @@ public struct Notifications {
                 }
                 let dlq = try queue(target)
                 guard dlq.id != q.id else { throw FleetError(.invalidAttributeValue, "a queue cannot be its own dead-letter queue") }
-                try c.execute("UPDATE sqs_queue SET redrive_target = ?, max_receive_count = ? WHERE id = ?", [dlq.id, max, q.id])
+                try store.setRedrive(queue: q.id, target: dlq.id, maxReceive: max)
             case "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "Policy":
-                try c.execute("UPDATE sqs_queue SET attributes = json_set(attributes, '$.' || ?, ?) WHERE id = ?", [k, v, q.id])
+                try store.setStoredAttribute(queue: q.id, name: k, value: v)
             default:
                 throw FleetError(.invalidAttributeName, "Unknown Attribute \(k).")
             }
@@ -215,18 +196,14 @@ public struct Notifications {
         return .object([])
     }
 
-    /// The condition under which a message is visible to a receive at `?` (bound twice).
-    static let visibleAt = "(receive_count = 0 OR visible_at <= ? OR received_at > ?)"
-
     /// The message counts are those a receive at `now` sees (without `now`: messages never
     /// received are visible, received ones not).
     public func getQueueAttributes(url: String, names: [String], at now: Int64? = nil) throws -> JSONValue {
         let q = try queue(url)
-        let total = try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ?", [q.id])?.int ?? 0
-        let visible = try now.map { try c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND \(Self.visibleAt)", [q.id, $0, $0])?.int ?? 0 }
-            ?? c.scalar("SELECT count(*) FROM sqs_message WHERE queue = ? AND receive_count = 0", [q.id])?.int ?? 0
+        let total = try store.messageCount(queue: q.id)
+        let visible = try store.visibleCount(queue: q.id, at: now)
         let inFlight = total - visible
-        let created = try c.scalar("SELECT created_at FROM sqs_queue WHERE id = ?", [q.id])?.int ?? 0
+        let created = try store.createdAt(queue: q.id)
         var all: [(String, String)] = [
             ("QueueArn", q.arn),
             ("ApproximateNumberOfMessages", String(visible)),
@@ -234,7 +211,7 @@ public struct Notifications {
             ("VisibilityTimeout", String(q.visibility)),
             ("CreatedTimestamp", String(created / 1000)),
         ]
-        if let t = q.redriveTarget, let arn = try c.scalar("SELECT arn FROM sqs_queue WHERE id = ?", [t])?.string, let m = q.maxReceive {
+        if let t = q.redriveTarget, let arn = try store.queueARN(t), let m = q.maxReceive {
             all.append(("RedrivePolicy", jsonObject([("deadLetterTargetArn", .string(arn)), ("maxReceiveCount", .int(m))]).compact))
         }
         let wanted = names.isEmpty || names.contains("All") ? all : all.filter { names.contains($0.0) }
@@ -242,16 +219,14 @@ public struct Notifications {
     }
 
     func enqueue(_ queue: Int64, body: String, at now: Int64) throws {
-        try c.execute("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
-                      [queue, FleetDatabase.uuid(), body, MD5.hex(body), now, now])
+        try store.insertMessage(queue: queue, messageId: FleetDatabase.uuid(), body: body, md5: MD5.hex(body), at: now)
     }
 
     public func sendMessage(url: String, body: String, at now: Int64) throws -> JSONValue {
         let q = try queue(url)
         guard !body.isEmpty, body.utf8.count <= 262_144 else { throw FleetError(.invalidParameterValue, "the message body must be 1 byte to 256 KiB") }
         let id = FleetDatabase.uuid()
-        try c.execute("INSERT INTO sqs_message(queue, message_id, body, md5, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
-                      [q.id, id, body, MD5.hex(body), now, now])
+        try store.insertMessage(queue: q.id, messageId: id, body: body, md5: MD5.hex(body), at: now)
         return jsonObject([("MD5OfMessageBody", .string(MD5.hex(body))), ("MessageId", .string(id))])
     }
 
@@ -280,35 +255,27 @@ public struct Notifications {
     }
 
     func receiveOnce(_ q: Queue, max: Int, visibility: Int64, at now: Int64, attributeNames: [String]) throws -> [JSONValue] {
-        try c.transaction {
+        try db.transaction {
             var out: [JSONValue] = []
             // One receive returns a message once, even when its visibility timeout is 0.
             var returned: [Int64] = []
             while out.count < max {
-                let rows = try c.query("""
-                    SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message
-                    WHERE queue = ? AND \(Self.visibleAt) AND id NOT IN (SELECT value FROM json_each(?))
-                    ORDER BY visible_at, id LIMIT ?
-                    """, [q.id, now, now, "[" + returned.map(String.init).joined(separator: ",") + "]", max - out.count]) { s in
-                    (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4), s.int(5))
-                }
+                let rows = try store.visibleMessages(queue: q.id, at: now, excluding: returned, limit: max - out.count)
                 if rows.isEmpty { break }
                 for r in rows {
-                    if let maxReceive = q.maxReceive, let dlq = q.redriveTarget, r.4 >= maxReceive {
-                        try c.execute("UPDATE sqs_message SET queue = ?, receive_count = 0, receipt_handle = NULL, received_at = NULL, visible_at = ? WHERE id = ?",
-                                      [dlq, now, r.0])
+                    if let maxReceive = q.maxReceive, let dlq = q.redriveTarget, r.receiveCount >= maxReceive {
+                        try store.moveMessage(r.id, toQueue: dlq, at: now)
                         continue
                     }
-                    returned.append(r.0)
-                    let handle = Self.receiptHandle(messageId: r.1, receive: r.4 + 1)
-                    try c.execute("UPDATE sqs_message SET receive_count = receive_count + 1, visible_at = ?, received_at = ?, receipt_handle = ? WHERE id = ?",
-                                  [Self.later(now, seconds: visibility), now, handle, r.0])
+                    returned.append(r.id)
+                    let handle = Self.receiptHandle(messageId: r.messageId, receive: r.receiveCount + 1)
+                    try store.markReceived(r.id, visibleAt: Self.later(now, seconds: visibility), at: now, handle: handle)
                     var attrs: [JSONMember] = []
                     let all = attributeNames.contains("All")
-                    if all || attributeNames.contains("ApproximateReceiveCount") { attrs.append(JSONMember("ApproximateReceiveCount", .string(String(r.4 + 1)))) }
-                    if all || attributeNames.contains("SentTimestamp") { attrs.append(JSONMember("SentTimestamp", .string(String(r.5)))) }
-                    out.append(jsonObject([("MessageId", .string(r.1)), ("ReceiptHandle", .string(handle)), ("MD5OfBody", .string(r.3)),
-                                           ("Body", .string(r.2)), ("Attributes", attrs.isEmpty ? nil : .object(attrs))]))
+                    if all || attributeNames.contains("ApproximateReceiveCount") { attrs.append(JSONMember("ApproximateReceiveCount", .string(String(r.receiveCount + 1)))) }
+                    if all || attributeNames.contains("SentTimestamp") { attrs.append(JSONMember("SentTimestamp", .string(String(r.sentAt)))) }
+                    out.append(jsonObject([("MessageId", .string(r.messageId)), ("ReceiptHandle", .string(handle)), ("MD5OfBody", .string(r.md5)),
+                                           ("Body", .string(r.body)), ("Attributes", attrs.isEmpty ? nil : .object(attrs))]))
                 }
             }
             return out
@@ -340,11 +307,11 @@ public struct Notifications {
     /// earlier one, as standard SQS queues do), while the message exists.
     public func deleteMessage(url: String, receiptHandle: String) throws -> JSONValue {
         let q = try queue(url)
-        try c.execute("DELETE FROM sqs_message WHERE receipt_handle = ? AND +queue = ?", [receiptHandle, q.id])
-        if c.changes == 0, let (messageId, n) = Self.issued(receiptHandle) {
-            try c.execute("DELETE FROM sqs_message WHERE queue = ? AND message_id = ? AND receive_count >= ?", [q.id, messageId, n])
+        var deleted = try store.deleteMessage(queue: q.id, handle: receiptHandle)
+        if !deleted, let (messageId, n) = Self.issued(receiptHandle) {
+            deleted = try store.deleteMessage(queue: q.id, messageId: messageId, receivedAtLeast: n)
         }
-        if c.changes == 0 {
+        if !deleted {
             throw FleetError(.receiptHandleIsInvalid, "The input receipt handle \"\(receiptHandle)\" is not a valid receipt handle (deleted already, or not issued by this queue)")
         }
         return .object([])
@@ -353,15 +320,13 @@ public struct Notifications {
     public func changeMessageVisibility(url: String, receiptHandle: String, timeout: Int64, at now: Int64) throws -> JSONValue {
         guard (0...43200).contains(timeout) else { throw FleetError(.invalidParameterValue, "VisibilityTimeout must be between 0 and 43200 seconds") }
         let q = try queue(url)
-        try c.execute("UPDATE sqs_message SET visible_at = ?, received_at = ? WHERE receipt_handle = ? AND +queue = ?",
-                      [Self.later(now, seconds: timeout), now, receiptHandle, q.id])
-        if c.changes == 0 { throw FleetError(.receiptHandleIsInvalid, "The input receipt handle is not a valid receipt handle") }
+        if try !store.changeVisibility(queue: q.id, handle: receiptHandle, visibleAt: Self.later(now, seconds: timeout), at: now) { throw FleetError(.receiptHandleIsInvalid, "The input receipt handle is not a valid receipt handle") }
         return .object([])
     }
 
     public func purgeQueue(url: String) throws -> JSONValue {
         let q = try queue(url)
-        try c.execute("DELETE FROM sqs_message WHERE queue = ?", [q.id])
+        try store.purge(queue: q.id)
         return .object([])
     }
 }

@@ -2,13 +2,12 @@
 // deliveries live in the database (written with the violation event), are POSTed with the
 // SNS headers and retried with exponential backoff until the endpoint answers 2xx; a
 // restart resumes them.
-import FleetSQLite
 import Foundation
 
 /// Sends pending webhook deliveries.
 public struct WebhookDelivery {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: MessagingStore { db.messaging }
     public init(_ db: FleetDatabase) { self.db = db }
 
     /// One HTTP POST; returns the status code, or nil when no answer came.
@@ -31,24 +30,20 @@ public struct WebhookDelivery {
     /// Attempts every delivery due at `now`.
     @discardableResult
     public func deliverDue(at now: Int64, send: Sender = WebhookDelivery.post) throws -> Result {
-        let due = try c.query("""
-            SELECT d.id, d.body, d.message_id, d.attempts, s.endpoint, s.arn, t.arn FROM http_delivery AS d
-            JOIN sns_subscription AS s ON s.id = d.subscription JOIN sns_topic AS t ON t.id = s.topic
-            WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id
-            """, [now]) { s in (s.int(0), s.text(1), s.text(2), Int(s.int(3)), s.text(4), s.text(5), s.text(6)) }
+        let due = try store.dueDeliveries(at: now)
         var result = Result()
-        for (id, body, messageId, attempts, endpoint, subscription, topic) in due {
+        for d in due {
+            let (id, body, messageId, attempts, endpoint, subscription, topic) = (d.id, d.body, d.messageId, d.attempts, d.endpoint, d.subscriptionARN, d.topicARN)
             let headers = ["Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
                            "x-amz-sns-message-id": messageId, "x-amz-sns-topic-arn": topic, "x-amz-sns-subscription-arn": subscription,
                            "User-Agent": "fleetdex (Amazon Simple Notification Service Agent)"]
             let status = send(endpoint, headers, body)
             if let status, (200..<300).contains(status) {
-                try c.execute("UPDATE http_delivery SET attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?", [now, id])
+                try store.markDelivered(id, at: now)
                 result.delivered += 1
             } else {
                 let error = status.map { "HTTP \($0)" } ?? "no answer"
-                try c.execute("UPDATE http_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                              [now + Self.backoff(afterFailures: attempts + 1), error, id])
+                try store.markFailed(id, retryAt: now + Self.backoff(afterFailures: attempts + 1), error: error)
                 result.failed += 1
             }
         }
@@ -57,7 +52,7 @@ public struct WebhookDelivery {
 
     /// The earliest pending attempt, if any.
     public func nextAttempt() throws -> Int64? {
-        try c.scalar("SELECT min(next_attempt_at) FROM http_delivery WHERE delivered_at IS NULL")?.int
+        try store.nextAttempt()
     }
 
     /// A real POST, made by the curl command-line client (10 s timeout). curl keeps TLS and

@@ -75,42 +75,30 @@ public struct Importer {
     public func importThings(_ reader: LineReader, atomic: Bool = true, at now: Int64,
                              rejected: (Int, String) -> Void = { _, _ in },
                              progress: ((Int) -> Void)? = nil) throws -> Summary {
-        let c = db.connection
+        let writer = try ThingImportWriter(db.connection)
         let registry = Registry(db)
         var summary = Summary()
         var firstRejection: (Int, String)? = nil
         var types: [String: Int64] = [:]
         var groups: [String: Int64] = [:]
-        try c.forEach("SELECT name, id FROM thing_type") { types[$0.text(0)] = $0.int(1) }
-        try c.forEach("SELECT name, id FROM thing_group WHERE query IS NULL") { groups[$0.text(0)] = $0.int(1) }
+        types = try writer.typeIDs()
+        groups = try writer.staticGroupIDs()
         // A bulk load into an empty registry builds the secondary indexes once at the end
         // (sorting beats a random insert per row), with a larger page cache meanwhile. The
         // journal stays WAL: readers keep reading the last committed state all along.
-        let empty = try c.scalar("SELECT 1 FROM thing LIMIT 1") == nil
-        try c.execute(script: "PRAGMA cache_size = -262144")
-        defer { try? c.execute(script: "PRAGMA cache_size = -2000") }
+        let empty = try writer.registryIsEmpty()
+        try db.metaStore.growCacheForBulk()
+        defer { db.metaStore.restoreCacheSize() }
         func reject(_ n: Int, _ reason: String) {
             summary.rejected += 1
             if firstRejection == nil { firstRejection = (n, reason) }
             rejected(n, reason)
         }
-        try c.transaction {
+        try db.transaction {
             var deferred: [String] = []
             var added: [Int64: Int] = [:]
-            if empty {
-                let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'thing'") { ($0.text(0), $0.text(1)) }
-                for (name, sql) in indexes {
-                    try c.execute(script: "DROP INDEX \"\(name)\"")
-                    deferred.append(sql)
-                }
-            }
-            let find = try c.prepare("SELECT id, attributes, type FROM thing WHERE name = ?")
-            let insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)")
-            let update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
-            let member = try c.prepare("INSERT OR IGNORE INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)")
-            let isMember = try c.prepare("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?")
-            let memberships = try c.prepare("SELECT count(*) FROM thing_group_member WHERE thing = ?")
-            let hasClients = try c.scalar("SELECT 1 FROM client LIMIT 1") != nil
+            if empty { deferred = try writer.dropThingIndexes() }
+            let hasClients = try writer.hasClients()
             // New things' attribute rows are written in key order, a chunk at a time: each
             // chunk then sweeps the index tables once instead of landing all over them.
             var pending = PendingRows()
@@ -123,12 +111,9 @@ public struct Importer {
                 // Everything that can make a line bad is checked before it writes anything.
                 let line: Line
                 do { line = try Self.parse(Array(bytes)) } catch let e as FleetError { reject(n, e.message); continue }
-                try find.bind([.text(line.name)])
-                var existing: (id: Int64, attributes: String, type: Int64?)? = nil
-                if try find.step() { existing = (find.int(0), find.text(1), find.optionalInt(2)) }
-                find.reset()
+                let existing = try writer.thing(named: line.name)
                 // A thing seen earlier in this file: its rows are written before they are replaced.
-                if let existing, pending.things.contains(existing.id) { try pending.write(c) }
+                if let existing, pending.things.contains(existing.id) { try pending.write(writer) }
                 var newGroups: [String] = []
                 if let names = line.groups {
                     do {
@@ -138,19 +123,11 @@ public struct Importer {
                                 newGroups.append(gname)
                                 continue
                             }
-                            if let existing {
-                                try isMember.bind([.integer(gid), .integer(existing.id)])
-                                let member = try isMember.step()
-                                isMember.reset()
-                                if member { continue }
-                            }
+                            if let existing, try writer.isMember(group: gid, thing: existing.id) { continue }
                             newGroups.append(gname)
                         }
                         if let existing, !newGroups.isEmpty {
-                            try memberships.bind([.integer(existing.id)])
-                            _ = try memberships.step()
-                            let count = memberships.int(0)
-                            memberships.reset()
+                            let count = try writer.membershipCount(of: existing.id)
                             if count + Int64(newGroups.count) > 10 {
                                 throw FleetError.limitExceeded("Thing \(line.name) is already in \(count) thing groups; with \(newGroups.count) more it would pass 10, the most a thing can belong to")
                             }
@@ -176,20 +153,16 @@ public struct Importer {
                     var changed = false
                     if let existing {
                         id = existing.id
-                        if existing.type != type || existing.attributes != encoded {
-                            try update.bind([type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(id)])
-                            try update.step()
-                            try registry.indexAttributes(id, old: Registry.decodeAttributes(existing.attributes), new: line.attributes)
+                        if existing.type != type || existing.storedAttributes != encoded {
+                            try writer.updateThing(id, type: type, attributes: encoded)
+                            try registry.indexAttributes(id, old: Registry.decodeAttributes(existing.storedAttributes), new: line.attributes)
                             changed = true
                         }
                     } else {
-                        try insert.bind([.text(line.name), .text(line.name.lowercased()), .text(FleetDatabase.uuid()),
-                                         type.map(SQLiteValue.integer) ?? .null, .text(encoded), .integer(now)])
-                        try insert.step()
-                        id = c.lastInsertRowID
+                        id = try writer.insertThing(name: line.name, thingId: FleetDatabase.uuid(), type: type, attributes: encoded, at: now)
                         pending.add(id, FieldIndexer.attributes(line.attributes))
                         try db.touch(id)
-                        if pending.count >= 200_000 { try pending.write(c) }
+                        if pending.count >= 200_000 { try pending.write(writer) }
                         if hasClients { try registry.linkClient(thing: id, name: line.name) }
                     }
                     for gname in newGroups {
@@ -200,10 +173,9 @@ public struct Importer {
                             groups[gname] = gid
                             summary.groupsCreated += 1
                         }
-                        try member.bind([.integer(gid), .integer(id), .integer(now)])
-                        try member.step()
-                        added[gid, default: 0] += c.changes
-                        if c.changes > 0 { changed = true }
+                        let n = try writer.addMember(group: gid, thing: id, at: now)
+                        added[gid, default: 0] += n
+                        if n > 0 { changed = true }
                         try db.touch(id)
                     }
                     if let state = line.shadowState, try shadowChanges(thing: existing == nil ? nil : id, state: state) {
@@ -216,7 +188,7 @@ public struct Importer {
                     throw FleetError(e.code, "line \(n): \(e.message)")
                 }
             }
-            try pending.write(c)
+            try pending.write(writer)
             progress?(read)
             if atomic, let (n, reason) = firstRejection {
                 let more = summary.rejected - 1
@@ -225,7 +197,7 @@ public struct Importer {
                     + "; nothing was imported (atomic)")
             }
             for (gid, n) in added { try db.countMembers(n, group: gid) }
-            for sql in deferred { try c.execute(script: sql) }
+            try writer.restoreIndexes(deferred)
         }
         return summary
     }
@@ -254,23 +226,14 @@ public struct Importer {
             }
         }
 
-        mutating func write(_ c: Connection) throws {
+        mutating func write(_ writer: ThingImportWriter) throws {
             guard !things.isEmpty else { return }
             // The order only has to be close to the tables' (String's < is byte order for ASCII).
             var rank = [Int](repeating: 0, count: fields.count)
             for (r, f) in fields.indices.sorted(by: { fields[$0] < fields[$1] }).enumerated() { rank[f] = r }
             text.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
             number.sort { rank[$0.field] != rank[$1.field] ? rank[$0.field] < rank[$1.field] : $0.value != $1.value ? $0.value < $1.value : $0.thing < $1.thing }
-            let t = try c.prepare("INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)")
-            for r in text {
-                try t.bind([.text(fields[r.field]), .text(r.value), .integer(r.thing)])
-                try t.step()
-            }
-            let n = try c.prepare("INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)")
-            for r in number {
-                try n.bind([.text(fields[r.field]), .real(r.value), .integer(r.thing)])
-                try n.step()
-            }
+            try writer.insertIndexRows(fields: fields, text: text, number: number)
             text.removeAll(keepingCapacity: true)
             number.removeAll(keepingCapacity: true)
             things.removeAll(keepingCapacity: true)
@@ -280,8 +243,7 @@ public struct Importer {
     /// Whether writing `state` into a thing's classic shadow changes it (a new thing's always does).
     func shadowChanges(thing: Int64?, state: JSONValue) throws -> Bool {
         guard let thing else { return true }
-        guard let text = try db.connection.scalar("SELECT document FROM shadow WHERE thing = ? AND name = ''", [thing])?.string,
-              let old = try? JSONValue.parse(text) else { return true }
+        guard let old = try db.shadows.shadow(thing: thing, name: "")?.document else { return true }
         let reported = old["state"]?["reported"], desired = old["state"]?["desired"]
         if state.isNull { return reported != nil || desired != nil }
         if let r = state["reported"], (r.isNull ? nil : ShadowState.merge(reported, r)) != reported { return true }

@@ -7,8 +7,7 @@ extension Registry {
         let limit = try Validation.maxResults(pageSize, default: 25, max: 100, member: "pageSize")
         let scope = "named-shadows|\(thingName)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        let names = try c.query("SELECT name FROM shadow WHERE thing = ? AND name > ? AND name <> '' ORDER BY name LIMIT ?",
-                                [t.id, after, Int64(limit + 1)]) { $0.text(0) }
+        let names = try shadows.namedShadowNames(thing: t.id, after: after, limit: limit + 1)
         let page = Array(names.prefix(limit))
         return jsonObject([
             ("results", .array(page.map(JSONValue.string))),

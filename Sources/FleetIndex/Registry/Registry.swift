@@ -7,30 +7,17 @@ import FleetSQLite
 /// The registry operations.
 public struct Registry {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var things: ThingStore { db.things }
+    var shadows: ShadowStore { db.shadows }
 
     public init(_ db: FleetDatabase) { self.db = db }
 
     // MARK: lookups
 
-    struct ThingRow {
-        var id: Int64
-        var name: String
-        var thingId: String
-        var typeName: String?
-        var attributes: [(String, String)]
-        var version: Int64
-    }
+    typealias ThingRow = ThingRecord
 
     func thing(_ name: String) throws -> ThingRow? {
-        let rows = try c.query("""
-            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.version
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name = ?
-            """, [name]) { s in
-            ThingRow(id: s.int(0), name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3),
-                     attributes: Registry.decodeAttributes(s.text(4)), version: s.int(5))
-        }
-        return rows.first
+        try things.thing(named: name)
     }
 
     func requireThing(_ name: String) throws -> ThingRow {
@@ -86,11 +73,11 @@ public struct Registry {
     }
 
     func typeID(_ name: String) throws -> Int64? {
-        try c.scalar("SELECT id FROM thing_type WHERE name = ?", [name])?.int
+        try things.typeID(named: name)
     }
 
     func groupID(_ name: String) throws -> Int64? {
-        try c.scalar("SELECT id FROM thing_group WHERE name = ?", [name])?.int
+        try things.groupID(named: name)
     }
 
     /// Parses `{"attributes":{...},"merge":bool}`; values must be strings (numbers are taken as written).
@@ -122,7 +109,7 @@ public struct Registry {
 
     // MARK: field index maintenance
 
-    var fields: FieldStore { FieldStore(c: c) }
+    var fields: FieldStore { db.fields }
 
     /// Re-indexes a thing's attributes from `old` to `new`.
     func indexAttributes(_ thing: Int64, old: [(String, String)], new: [(String, String)]) throws {
@@ -133,12 +120,12 @@ public struct Registry {
     /// Every indexed value of a thing, from its documents (attributes and shadows).
     func indexedValues(_ thing: Int64) throws -> [FieldValue] {
         var out: [FieldValue] = []
-        if let attrs = try c.scalar("SELECT attributes FROM thing WHERE id = ?", [thing])?.string {
-            out += FieldIndexer.attributes(Registry.decodeAttributes(attrs))
+        if let attrs = try things.attributes(of: thing) {
+            out += FieldIndexer.attributes(attrs)
         }
         let allowed = try db.indexedShadowNames()
-        for (name, doc) in try c.query("SELECT name, document FROM shadow WHERE thing = ?", [thing], { ($0.text(0), $0.text(1)) }) {
-            out += shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: allowed)
+        for shadow in try shadows.shadows(of: thing) {
+            out += shadowFields(name: shadow.name, document: shadow.document, allowed: allowed)
         }
         return out
     }
@@ -158,7 +145,7 @@ public struct Registry {
     public func createThing(name: String, typeName: String?, attributes: [(String, String)]?, at now: Int64) throws -> JSONValue {
         try Validation.name(name, "thingName")
         if let typeName { try Validation.name(typeName, "thingTypeName") }
-        return try c.transaction {
+        return try db.transaction {
             if let existing = try thing(name) {
                 let same = existing.typeName == typeName
                     && Set(existing.attributes.map { "\($0.0)=\($0.1)" }) == Set((attributes ?? []).map { "\($0.0)=\($0.1)" })
@@ -167,7 +154,7 @@ public struct Registry {
             }
             var type: Int64? = nil
             if let typeName {
-                guard let t = try c.scalar("SELECT id FROM thing_type WHERE name = ? AND deprecated = 0", [typeName])?.int else {
+                guard let t = try things.activeTypeID(named: typeName) else {
                     if try typeID(typeName) != nil { throw FleetError.invalid("Thing type \(typeName) is deprecated") }
                     throw FleetError.notFound("Thing type \(typeName) cannot be found.")
                 }
@@ -175,9 +162,7 @@ public struct Registry {
             }
             let thingId = FleetDatabase.uuid()
             let attrs = attributes ?? []
-            try c.execute("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
-                          [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attrs), now])
-            let id = c.lastInsertRowID
+            let id = try things.insertThing(name: name, thingId: thingId, type: type, attributes: attrs, at: now)
             try indexAttributes(id, old: [], new: attrs)
             try linkClient(thing: id, name: name)
             return jsonObject([("thingName", .string(name)), ("thingArn", .string(db.thingARN(name))), ("thingId", .string(thingId))])
@@ -186,14 +171,7 @@ public struct Registry {
 
     /// A client id seen before the thing existed (an unregistered client) becomes the thing's.
     func linkClient(thing: Int64, name: String) throws {
-        try c.execute("UPDATE client SET thing = ? WHERE client_id = ?", [thing, name])
-        try c.execute("""
-            UPDATE thing SET connected = coalesce((SELECT connected FROM client WHERE client_id = ?), 0),
-                conn_ts = (SELECT ts FROM client WHERE client_id = ?),
-                disconnect_reason = (SELECT CASE WHEN connected = 0 THEN reason END FROM client WHERE client_id = ?)
-            WHERE id = ?
-            """, [name, name, name, thing])
-        try c.execute("UPDATE alarm SET thing = ? WHERE client = (SELECT id FROM client WHERE client_id = ?)", [thing, name])
+        try things.linkClient(thing: thing, clientID: name)
         try db.touch(thing)
     }
 
@@ -216,18 +194,18 @@ public struct Registry {
                             attributePayload: (attributes: [(String, String)], merge: Bool)?,
                             expectedVersion: Int64?) throws -> JSONValue {
         if typeName != nil && removeThingType { throw FleetError.invalid(member: "removeThingType", "cannot be true when thingTypeName is given") }
-        return try c.transaction {
+        return try db.transaction {
             let t = try requireThing(name)
             if let expectedVersion, expectedVersion != t.version {
                 throw FleetError.versionConflict("The version for thing \(name) does not match the expected version (expected \(expectedVersion), current \(t.version)).")
             }
-            var typeValue: SQLiteValue = try c.scalar("SELECT type FROM thing WHERE id = ?", [t.id]) ?? .null
+            var typeValue: Int64? = try things.typeOf(thing: t.id)
             if let typeName {
                 try Validation.name(typeName, "thingTypeName")
                 guard let id = try typeID(typeName) else { throw FleetError.notFound("Thing type \(typeName) cannot be found.") }
-                typeValue = .integer(id)
+                typeValue = id
             } else if removeThingType {
-                typeValue = .null
+                typeValue = nil
             }
             var attrs = t.attributes
             if let p = attributePayload {
@@ -240,8 +218,7 @@ public struct Registry {
                     attrs = p.attributes.filter { !$0.1.isEmpty }
                 }
             }
-            try c.execute("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?",
-                          [typeValue, Registry.encodeAttributes(attrs), t.id])
+            try things.updateThing(t.id, type: typeValue, attributes: attrs)
             try indexAttributes(t.id, old: t.attributes, new: attrs)
             return .object([])
         }
@@ -251,19 +228,19 @@ public struct Registry {
     /// are invalidated by the next evaluation (the thing left every target).
     public func deleteThing(name: String, expectedVersion: Int64?, at now: Int64) throws -> JSONValue {
         try Validation.name(name, "thingName")
-        return try c.transaction {
+        return try db.transaction {
             guard let t = try thing(name) else { return .object([]) }  // AWS: deleting a missing thing succeeds
             if let expectedVersion, expectedVersion != t.version {
                 throw FleetError.versionConflict("The version for thing \(name) does not match the expected version (expected \(expectedVersion), current \(t.version)).")
             }
             // AWS refuses to delete a thing with principals attached (FleetDevices' table).
-            if try c.scalar("SELECT 1 FROM thing_principal WHERE thing = ? LIMIT 1", [t.id]) != nil {
+            if try things.hasPrincipal(thing: t.id) {
                 throw FleetError.invalid("Cannot delete. Thing \(name) is still attached to one or more principals")
             }
             try Defender(db).invalidate(thing: t.id, reason: "the thing was deleted", at: now)
             try fields.delete(t.id, try indexedValues(t.id))
-            try db.uncountMemberships(of: t.id)
-            try c.execute("DELETE FROM thing WHERE id = ?", [t.id])
+            try things.uncountMemberships(of: t.id)
+            try things.deleteThing(t.id)
             return .object([])
         }
     }
@@ -274,29 +251,22 @@ public struct Registry {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let scope = "list-things|\(attributeName ?? "")|\(attributeValue ?? "")|\(typeName ?? "")"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        var sql = "SELECT t.name, y.name, t.attributes, t.version FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.name > ?"
-        var binds: [SQLiteValue] = [.text(after)]
-        if let attributeName {
-            sql += " AND t.id IN (SELECT thing FROM thing_text WHERE field = ? AND value = ?)"
-            binds += [.text("attributes." + attributeName), .text((attributeValue ?? "").lowercased())]
-        }
-        if let typeName { sql += " AND y.name = ?"; binds.append(.text(typeName)) }
-        sql += " ORDER BY t.name LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        var rows = try c.query(sql, binds) { s in (s.text(0), s.optionalText(1), s.text(2), s.int(3)) }
+        var rows = try things.things(after: after,
+                                     attribute: attributeName.map { ("attributes." + $0, (attributeValue ?? "").lowercased()) },
+                                     typeName: typeName, limit: limit + 1)
         // An attribute filter is exact and case-sensitive in AWS.
         if let attributeName, let attributeValue {
-            rows = rows.filter { r in Registry.decodeAttributes(r.2).contains { $0.0 == attributeName && $0.1 == attributeValue } }
+            rows = rows.filter { r in r.attributes.contains { $0.0 == attributeName && $0.1 == attributeValue } }
         }
         let more = rows.count > limit
         let page = rows.prefix(limit)
         return jsonObject([
             ("things", .array(page.map { r in
-                jsonObject([("thingName", .string(r.0)), ("thingTypeName", r.1.map(JSONValue.string)),
-                            ("thingArn", .string(db.thingARN(r.0))),
-                            ("attributes", Registry.attributesJSON(Registry.decodeAttributes(r.2))), ("version", .int(r.3))])
+                jsonObject([("thingName", .string(r.name)), ("thingTypeName", r.typeName.map(JSONValue.string)),
+                            ("thingArn", .string(db.thingARN(r.name))),
+                            ("attributes", Registry.attributesJSON(r.attributes)), ("version", .int(r.version))])
             })),
-            ("nextToken", more ? .string(PageToken.encode(page.last!.0, scope: scope)) : nil),
+            ("nextToken", more ? .string(PageToken.encode(page.last!.name, scope: scope)) : nil),
         ])
     }
 
@@ -308,60 +278,51 @@ public struct Registry {
         if let d = properties?["thingTypeDescription"]?.stringValue, d.utf8.count > 2028 {
             throw FleetError.invalid("thingTypeDescription is longer than 2028 characters")
         }
-        return try c.transaction {
-            if let existing = try c.query("SELECT type_id, properties FROM thing_type WHERE name = ?", [name], { ($0.text(0), $0.optionalText(1)) }).first {
+        return try db.transaction {
+            if let existing = try things.typeKey(named: name) {
                 guard existing.1 == properties?.compact else { throw FleetError.alreadyExists("Thing type \(name) already exists with different properties") }
                 return jsonObject([("thingTypeName", .string(name)), ("thingTypeArn", .string(db.typeARN(name))), ("thingTypeId", .string(existing.0))])
             }
             let id = FleetDatabase.uuid()
-            try c.execute("INSERT INTO thing_type(name, name_lower, type_id, properties, created_at) VALUES (?, ?, ?, ?, ?)",
-                          [name, name.lowercased(), id, properties?.compact, now])
+            try things.insertThingType(name: name, typeId: id, properties: properties?.compact, at: now)
             return jsonObject([("thingTypeName", .string(name)), ("thingTypeArn", .string(db.typeARN(name))), ("thingTypeId", .string(id))])
         }
     }
 
-    func thingTypeDefinition(_ s: Statement) -> JSONValue {
-        let name = s.text(0)
-        return jsonObject([
-            ("thingTypeName", .string(name)),
-            ("thingTypeArn", .string(db.typeARN(name))),
-            ("thingTypeProperties", s.optionalText(1).flatMap { try? JSONValue.parse($0) } ?? .object([])),
+    func thingTypeDefinition(_ r: ThingTypeRecord) -> JSONValue {
+        jsonObject([
+            ("thingTypeName", .string(r.name)),
+            ("thingTypeArn", .string(db.typeARN(r.name))),
+            ("thingTypeProperties", r.properties ?? .object([])),
             ("thingTypeMetadata", jsonObject([
-                ("deprecated", .bool(s.int(2) != 0)),
-                ("deprecationDate", s.optionalInt(3).map { .string(Timestamp.iso($0)) }),
-                ("creationDate", .string(Timestamp.iso(s.int(4)))),
+                ("deprecated", .bool(r.deprecated)),
+                ("deprecationDate", r.deprecatedAt.map { .string(Timestamp.iso($0)) }),
+                ("creationDate", .string(Timestamp.iso(r.createdAt))),
             ])),
         ])
     }
 
     public func describeThingType(name: String) throws -> JSONValue {
         try Validation.name(name, "thingTypeName")
-        guard let r = try c.query("SELECT name, properties, deprecated, deprecated_at, created_at, type_id FROM thing_type WHERE name = ?", [name], { s in
-            (thingTypeDefinition(s), s.text(5))
-        }).first else { throw FleetError.notFound("Thing type \(name) cannot be found.") }
-        var members = r.0.objectValue ?? []
-        members.insert(JSONMember("thingTypeId", .string(r.1)), at: 1)
+        guard let r = try things.thingType(named: name) else { throw FleetError.notFound("Thing type \(name) cannot be found.") }
+        var members = thingTypeDefinition(r).objectValue ?? []
+        members.insert(JSONMember("thingTypeId", .string(r.typeId)), at: 1)
         return .object(members)
     }
 
     public func listThingTypes(typeName: String?, maxResults: Int?, nextToken: String?) throws -> JSONValue {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let after = try PageToken.position(nextToken, scope: "types") ?? ""
-        var sql = "SELECT name, properties, deprecated, deprecated_at, created_at FROM thing_type WHERE name > ?"
-        var binds: [SQLiteValue] = [.text(after)]
-        if let typeName { sql += " AND name = ?"; binds.append(.text(typeName)) }
-        sql += " ORDER BY name LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        let rows = try c.query(sql, binds) { s in (s.text(0), thingTypeDefinition(s)) }
+        let rows = try things.thingTypes(after: after, name: typeName, limit: limit + 1)
         let page = rows.prefix(limit)
-        return jsonObject([("thingTypes", .array(page.map(\.1))),
-                           ("nextToken", rows.count > limit ? .string(PageToken.encode(page.last!.0, scope: "types")) : nil)])
+        return jsonObject([("thingTypes", .array(page.map(thingTypeDefinition))),
+                           ("nextToken", rows.count > limit ? .string(PageToken.encode(page.last!.name, scope: "types")) : nil)])
     }
 
     public func deprecateThingType(name: String, undo: Bool, at now: Int64) throws -> JSONValue {
         try Validation.name(name, "thingTypeName")
         guard try typeID(name) != nil else { throw FleetError.notFound("Thing type \(name) cannot be found.") }
-        try c.execute("UPDATE thing_type SET deprecated = ?, deprecated_at = ? WHERE name = ?", [undo ? 0 : 1, undo ? nil : now, name])
+        try things.setDeprecated(type: name, !undo, at: undo ? nil : now)
         return .object([])
     }
 
@@ -369,12 +330,12 @@ public struct Registry {
     /// while things still have it.
     public func deleteThingType(name: String) throws -> JSONValue {
         try Validation.name(name, "thingTypeName")
-        return try c.transaction {
+        return try db.transaction {
             guard let id = try typeID(name) else { throw FleetError.notFound("Thing type \(name) cannot be found.") }
-            if let n = try c.scalar("SELECT count(*) FROM thing WHERE type = ?", [id])?.int, n > 0 {
+            if case let n = try things.thingCount(ofType: id), n > 0 {
                 throw FleetError.invalid("Thing type \(name) is still used by \(n) thing(s); change their type first")
             }
-            try c.execute("DELETE FROM thing_type WHERE id = ?", [id])
+            try things.deleteThingType(id)
             return .object([])
         }
     }
@@ -386,32 +347,26 @@ public struct Registry {
         try Validation.name(name, "thingGroupName")
         if let parent { try Validation.name(parent, "parentGroupName") }
         if let properties { try validateGroupProperties(properties) }
-        return try c.transaction {
-            if let existing = try c.query("SELECT group_id, properties, parent, query FROM thing_group WHERE name = ?", [name], { ($0.text(0), $0.optionalText(1), $0.optionalInt(2), $0.optionalText(3)) }).first {
+        return try db.transaction {
+            if let existing = try things.groupKey(named: name) {
                 let parentID = try parent.flatMap { try groupID($0) }
-                guard existing.3 == nil, existing.1 == properties?.compact, existing.2 == parentID else {
+                guard !existing.isDynamic, existing.storedProperties == properties?.compact, existing.parent == parentID else {
                     throw FleetError.alreadyExists("Thing group \(name) already exists with different properties")
                 }
-                return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(existing.0))])
+                return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(existing.groupId))])
             }
             var parentID: Int64? = nil
             if let parent {
-                guard let p = try c.query("SELECT id, query FROM thing_group WHERE name = ?", [parent], { ($0.int(0), $0.optionalText(1)) }).first else {
+                guard let p = try things.groupKey(named: parent) else {
                     throw FleetError.notFound("Thing group \(parent) cannot be found.")
                 }
-                if p.1 != nil { throw FleetError.invalid("A dynamic thing group (\(parent)) cannot be a parent group") }
-                let depth = try c.scalar("SELECT max(depth) FROM thing_group_ancestor WHERE group_id = ?", [p.0])?.int ?? 0
+                if p.isDynamic { throw FleetError.invalid("A dynamic thing group (\(parent)) cannot be a parent group") }
+                let depth = try things.depth(of: p.id)
                 if depth + 2 > 7 { throw FleetError.invalid("Thing groups can be nested at most 7 levels deep") }
-                parentID = p.0
+                parentID = p.id
             }
             let gid = FleetDatabase.uuid()
-            try c.execute("INSERT INTO thing_group(name, name_lower, group_id, parent, properties, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                          [name, name.lowercased(), gid, parentID, properties?.compact, now])
-            let id = c.lastInsertRowID
-            try c.execute("INSERT INTO thing_group_ancestor(group_id, ancestor, depth) VALUES (?, ?, 0)", [id, id])
-            if let parentID {
-                try c.execute("INSERT INTO thing_group_ancestor(group_id, ancestor, depth) SELECT ?, ancestor, depth + 1 FROM thing_group_ancestor WHERE group_id = ?", [id, parentID])
-            }
+            _ = try things.insertStaticGroup(name: name, groupId: gid, parent: parentID, properties: properties?.compact, at: now)
             return jsonObject([("thingGroupName", .string(name)), ("thingGroupArn", .string(db.groupARN(name))), ("thingGroupId", .string(gid))])
         }
     }
@@ -427,30 +382,23 @@ public struct Registry {
     /// DescribeThingGroup (static and dynamic).
     public func describeThingGroup(name: String) throws -> JSONValue {
         try Validation.name(name, "thingGroupName")
-        guard let g = try c.query("""
-            SELECT g.id, g.group_id, g.version, g.properties, p.name, g.created_at, g.query, g.query_version, g.index_name, g.status
-            FROM thing_group AS g LEFT JOIN thing_group AS p ON p.id = g.parent WHERE g.name = ?
-            """, [name], { s in (s.int(0), s.text(1), s.int(2), s.optionalText(3), s.optionalText(4), s.int(5), s.optionalText(6), s.optionalText(7), s.optionalText(8), s.optionalText(9)) }).first
-        else { throw FleetError.notFound("Thing group \(name) cannot be found.") }
-        let roots = try c.query("""
-            SELECT t.name FROM thing_group_ancestor AS a JOIN thing_group AS t ON t.id = a.ancestor
-            WHERE a.group_id = ? AND a.depth > 0 ORDER BY a.depth DESC
-            """, [g.0]) { $0.text(0) }
+        guard let g = try things.group(named: name) else { throw FleetError.notFound("Thing group \(name) cannot be found.") }
+        let roots = try things.ancestorNames(of: g.id)
         return jsonObject([
             ("thingGroupName", .string(name)),
-            ("thingGroupId", .string(g.1)),
+            ("thingGroupId", .string(g.groupId)),
             ("thingGroupArn", .string(db.groupARN(name))),
-            ("version", .int(g.2)),
-            ("thingGroupProperties", g.3.flatMap { try? JSONValue.parse($0) } ?? .object([])),
+            ("version", .int(g.version)),
+            ("thingGroupProperties", g.properties ?? .object([])),
             ("thingGroupMetadata", jsonObject([
-                ("parentGroupName", g.4.map(JSONValue.string)),
+                ("parentGroupName", g.parentName.map(JSONValue.string)),
                 ("rootToParentThingGroups", roots.isEmpty ? nil : .array(roots.map { jsonObject([("groupName", .string($0)), ("groupArn", .string(db.groupARN($0)))]) })),
-                ("creationDate", .string(Timestamp.iso(g.5))),
+                ("creationDate", .string(Timestamp.iso(g.createdAt))),
             ])),
-            ("indexName", g.8.map(JSONValue.string)),
-            ("queryString", g.6.map(JSONValue.string)),
-            ("queryVersion", g.7.map(JSONValue.string)),
-            ("status", g.9.map(JSONValue.string)),
+            ("indexName", g.indexName.map(JSONValue.string)),
+            ("queryString", g.query.map(JSONValue.string)),
+            ("queryVersion", g.queryVersion.map(JSONValue.string)),
+            ("status", g.status.map(JSONValue.string)),
         ])
     }
 
@@ -458,15 +406,15 @@ public struct Registry {
     public func updateThingGroup(name: String, properties: JSONValue, expectedVersion: Int64?) throws -> JSONValue {
         try Validation.name(name, "thingGroupName")
         try validateGroupProperties(properties)
-        return try c.transaction {
-            guard let g = try c.query("SELECT id, version FROM thing_group WHERE name = ?", [name], { ($0.int(0), $0.int(1)) }).first else {
+        return try db.transaction {
+            guard let g = try things.groupKey(named: name) else {
                 throw FleetError.notFound("Thing group \(name) cannot be found.")
             }
-            if let expectedVersion, expectedVersion != g.1 {
+            if let expectedVersion, expectedVersion != g.version {
                 throw FleetError.versionConflict("The version for thing group \(name) does not match the expected version.")
             }
-            try c.execute("UPDATE thing_group SET properties = ?, version = version + 1 WHERE id = ?", [properties.compact, g.0])
-            return jsonObject([("version", .int(g.1 + 1))])
+            try things.setProperties(group: g.id, properties.compact)
+            return jsonObject([("version", .int(g.version + 1))])
         }
     }
 
@@ -475,24 +423,13 @@ public struct Registry {
         let limit = try Validation.maxResults(maxResults, default: 50, max: 250)
         let scope = "groups|\(parent ?? "")|\(namePrefix ?? "")|\(recursive)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        var sql = "SELECT g.name FROM thing_group AS g WHERE g.name > ?"
-        var binds: [SQLiteValue] = [.text(after)]
+        var parentID: Int64? = nil
         if let parent {
             guard let pid = try groupID(parent) else { throw FleetError.notFound("Thing group \(parent) cannot be found.") }
-            if recursive {
-                sql += " AND g.id IN (SELECT group_id FROM thing_group_ancestor WHERE ancestor = ? AND depth > 0)"
-            } else {
-                sql += " AND g.parent = ?"
-            }
-            binds.append(.integer(pid))
+            parentID = pid
         }  // without a parent AWS lists every group; --recursive changes nothing then
-        if let namePrefix {
-            sql += " AND g.name GLOB ?"
-            binds.append(.text(Lexer.literalGlob(namePrefix) + "*"))
-        }
-        sql += " ORDER BY g.name LIMIT ?"
-        binds.append(.integer(Int64(limit + 1)))
-        let names = try c.query(sql, binds) { $0.text(0) }
+        let names = try things.groupNames(after: after, parent: parentID, recursive: recursive,
+                                          pattern: namePrefix.map { Lexer.literalGlob($0) + "*" }, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([
             ("thingGroups", .array(page.map { jsonObject([("groupName", .string($0)), ("groupArn", .string(db.groupARN($0)))]) })),
@@ -503,17 +440,17 @@ public struct Registry {
     /// DeleteThingGroup: refused while it has child groups (AWS's rule).
     public func deleteThingGroup(name: String, expectedVersion: Int64?) throws -> JSONValue {
         try Validation.name(name, "thingGroupName")
-        return try c.transaction {
-            guard let g = try c.query("SELECT id, version, query FROM thing_group WHERE name = ?", [name], { ($0.int(0), $0.int(1), $0.optionalText(2)) }).first else {
+        return try db.transaction {
+            guard let g = try things.groupKey(named: name) else {
                 return .object([])
             }
-            if g.2 != nil { throw FleetError.invalid("\(name) is a dynamic thing group: use delete-dynamic-thing-group") }
-            if let expectedVersion, expectedVersion != g.1 { throw FleetError.versionConflict("The version for thing group \(name) does not match the expected version.") }
-            if try c.scalar("SELECT 1 FROM thing_group WHERE parent = ?", [g.0]) != nil {
+            if g.isDynamic { throw FleetError.invalid("\(name) is a dynamic thing group: use delete-dynamic-thing-group") }
+            if let expectedVersion, expectedVersion != g.version { throw FleetError.versionConflict("The version for thing group \(name) does not match the expected version.") }
+            if try things.hasChildGroups(g.id) {
                 throw FleetError.invalid("Cannot delete thing group \(name): it has child groups")
             }
-            try db.touch(selectedBy: "SELECT thing FROM thing_group_member WHERE group_id = ?", [g.0])
-            try c.execute("DELETE FROM thing_group WHERE id = ?", [g.0])
+            try db.touch(membersOf: g.id)
+            try things.deleteGroup(g.id)
             return .object([])
         }
     }
@@ -522,15 +459,15 @@ public struct Registry {
     /// `overrideDynamicGroups` the newest dynamic group gives its place up.
     public func addThingToThingGroup(group: String, thingName: String, overrideDynamicGroups: Bool, at now: Int64) throws -> JSONValue {
         try Validation.name(group, "thingGroupName")
-        return try c.transaction {
+        return try db.transaction {
             let t = try requireThing(thingName)
-            guard let g = try c.query("SELECT id, query FROM thing_group WHERE name = ?", [group], { ($0.int(0), $0.optionalText(1)) }).first else {
+            guard let g = try things.groupKey(named: group) else {
                 throw FleetError.notFound("Thing group \(group) cannot be found.")
             }
-            if g.1 != nil { throw FleetError.invalid("Things cannot be added to the dynamic thing group \(group) by hand; its query decides its members") }
-            if try c.scalar("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?", [g.0, t.id]) != nil { return .object([]) }
+            if g.isDynamic { throw FleetError.invalid("Things cannot be added to the dynamic thing group \(group) by hand; its query decides its members") }
+            if try things.isMember(group: g.id, thing: t.id) { return .object([]) }
             try makeRoom(thing: t.id, thingName: thingName, overrideDynamicGroups: overrideDynamicGroups, at: now)
-            try db.addMember(group: g.0, thing: t.id, at: now)
+            try things.addMember(group: g.id, thing: t.id, at: now)
             try db.touch(t.id)
             return .object([])
         }
@@ -538,14 +475,12 @@ public struct Registry {
 
     /// Frees a group slot for a static group, or fails with AWS's limit error.
     func makeRoom(thing: Int64, thingName: String, overrideDynamicGroups: Bool, at now: Int64) throws {
-        let count = try c.scalar("SELECT count(*) FROM thing_group_member WHERE thing = ?", [thing])?.int ?? 0
+        let count = try things.membershipCount(of: thing)
         guard count >= 10 else { return }
-        if overrideDynamicGroups, let newest = try c.query("""
-            SELECT g.id FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-            WHERE m.thing = ? AND g.query IS NOT NULL ORDER BY g.created_at DESC, g.id DESC LIMIT 1
-            """, [thing], { $0.int(0) }).first {
-            try db.removeMember(group: newest, thing: thing)
-            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, 'left', ?, 'pushed out by a static group added with overrideDynamicGroups')", [newest, thingName, now])
+        if overrideDynamicGroups, let newest = try things.newestDynamicGroup(of: thing) {
+            try things.removeMember(group: newest, thing: thing)
+            try db.dynamicGroupStore.log(group: newest, thingName: thingName, change: "left", at: now,
+                                         reason: "pushed out by a static group added with overrideDynamicGroups")
             try db.touch(thing)
             return
         }
@@ -555,13 +490,13 @@ public struct Registry {
 
     public func removeThingFromThingGroup(group: String, thingName: String) throws -> JSONValue {
         try Validation.name(group, "thingGroupName")
-        return try c.transaction {
+        return try db.transaction {
             let t = try requireThing(thingName)
-            guard let g = try c.query("SELECT id, query FROM thing_group WHERE name = ?", [group], { ($0.int(0), $0.optionalText(1)) }).first else {
+            guard let g = try things.groupKey(named: group) else {
                 throw FleetError.notFound("Thing group \(group) cannot be found.")
             }
-            if g.1 != nil { throw FleetError.invalid("Things cannot be removed from the dynamic thing group \(group) by hand") }
-            try db.removeMember(group: g.0, thing: t.id)
+            if g.isDynamic { throw FleetError.invalid("Things cannot be removed from the dynamic thing group \(group) by hand") }
+            try things.removeMember(group: g.id, thing: t.id)
             try db.touch(t.id)
             return .object([])
         }
@@ -574,10 +509,7 @@ public struct Registry {
         guard let gid = try groupID(group) else { throw FleetError.notFound("Thing group \(group) cannot be found.") }
         let scope = "members|\(group)|\(recursive)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        let sql = recursive
-            ? "SELECT DISTINCT t.name FROM thing_group_ancestor AS a JOIN thing_group_member AS m ON m.group_id = a.group_id JOIN thing AS t ON t.id = m.thing WHERE a.ancestor = ? AND t.name > ? ORDER BY t.name LIMIT ?"
-            : "SELECT t.name FROM thing_group_member AS m JOIN thing AS t ON t.id = m.thing WHERE m.group_id = ? AND t.name > ? ORDER BY t.name LIMIT ?"
-        let names = try c.query(sql, [gid, after, limit + 1]) { $0.text(0) }
+        let names = try things.memberNames(of: gid, recursive: recursive, after: after, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([("things", .array(page.map(JSONValue.string))),
                            ("nextToken", names.count > limit ? .string(PageToken.encode(page.last!, scope: scope)) : nil)])
@@ -588,8 +520,7 @@ public struct Registry {
         let t = try requireThing(thingName)
         let scope = "groups-for|\(thingName)"
         let after = try PageToken.position(nextToken, scope: scope) ?? ""
-        let names = try c.query("SELECT g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id WHERE m.thing = ? AND g.name > ? ORDER BY g.name LIMIT ?",
-                                [t.id, after, limit + 1]) { $0.text(0) }
+        let names = try things.groupNames(ofThing: t.id, after: after, limit: limit + 1)
         let page = names.prefix(limit)
         return jsonObject([
             ("thingGroups", .array(page.map { jsonObject([("groupName", .string($0)), ("groupArn", .string(db.groupARN($0)))]) })),
@@ -607,7 +538,7 @@ public struct Registry {
             throw FleetError.invalid("the shadow payload must be a JSON object with a \"state\" member")
         }
         guard state.isNull || state.objectValue != nil else { throw FleetError.invalid("\"state\" must be an object") }
-        return try c.transaction {
+        return try db.transaction {
             let t = try requireThing(thingName)
             let name = shadowName ?? ""
             let result = try writeShadow(thing: t.id, name: name, state: state, at: now)
@@ -616,8 +547,8 @@ public struct Registry {
     }
 
     func writeShadow(thing: Int64, name: String, state: JSONValue, at now: Int64, replace: Bool = false) throws -> (state: JSONValue, version: Int64) {
-        let old = try c.query("SELECT document, version FROM shadow WHERE thing = ? AND name = ?", [thing, name]) { ($0.text(0), $0.int(1)) }.first
-        let oldDoc = old.flatMap { try? JSONValue.parse($0.0) }
+        let old = try shadows.shadow(thing: thing, name: name)
+        let oldDoc = old?.document
         var reported = replace ? nil : oldDoc?["state"]?["reported"]
         var desired = replace ? nil : oldDoc?["state"]?["desired"]
         if state.isNull {
@@ -627,14 +558,10 @@ public struct Registry {
             if let d = state["desired"] { desired = d.isNull ? nil : ShadowState.merge(desired, d) }
         }
         let shadowState = ShadowState(reported: reported, desired: desired)
-        let version = (old?.1 ?? 0) + 1
+        let version = (old?.version ?? 0) + 1
         let stateJSON = jsonObject([("desired", desired), ("reported", reported), ("delta", shadowState.delta)])
         let doc = jsonObject([("state", stateJSON), ("version", .int(version))])
-        try c.execute("""
-            INSERT INTO shadow(thing, name, document, version, has_delta, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(thing, name) DO UPDATE SET document = excluded.document, version = excluded.version,
-                has_delta = excluded.has_delta, updated_at = excluded.updated_at
-            """, [thing, name, doc.compact, version, shadowState.delta != nil, now])
+        try shadows.upsert(thing: thing, name: name, document: doc.compact, version: version, hasDelta: shadowState.delta != nil, at: now)
         let allowed = name.isEmpty ? nil : try db.indexedShadowNames()
         try fields.replace(thing, old: shadowFields(name: name, document: oldDoc, allowed: allowed),
                            new: shadowFields(name: name, document: doc, allowed: allowed))
@@ -644,33 +571,30 @@ public struct Registry {
 
     /// Re-indexes every shadow (after the indexing configuration changed).
     func reindexShadows() throws {
-        for table in ["thing_text", "thing_number", "thing_flag"] {
-            try c.execute("DELETE FROM \(table) WHERE field >= 'shadow.' AND field < 'shadow/'")
-        }
+        try fields.deleteShadowFields()
         let allowed = try db.indexedShadowNames()
-        let rows = try c.query("SELECT thing, name, document FROM shadow") { ($0.int(0), $0.text(1), $0.text(2)) }
-        for (thing, name, doc) in rows {
-            try fields.insert(thing, shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: allowed))
+        for shadow in try shadows.allShadows() {
+            try fields.insert(shadow.thing, shadowFields(name: shadow.name, document: shadow.document, allowed: allowed))
         }
     }
 
     public func getThingShadow(thingName: String, shadowName: String?) throws -> JSONValue {
         let t = try requireThing(thingName)
-        guard let doc = try c.scalar("SELECT document FROM shadow WHERE thing = ? AND name = ?", [t.id, shadowName ?? ""])?.string else {
+        guard let doc = try shadows.document(thing: t.id, name: shadowName ?? "") else {
             throw FleetError.notFound("No shadow exists with name: '\(shadowName ?? "")'")
         }
-        return try JSONValue.parse(doc)
+        return doc
     }
 
     public func deleteThingShadow(thingName: String, shadowName: String?) throws -> JSONValue {
         let t = try requireThing(thingName)
         let name = shadowName ?? ""
-        return try c.transaction {
-            guard let doc = try c.scalar("SELECT document FROM shadow WHERE thing = ? AND name = ?", [t.id, name])?.string else {
+        return try db.transaction {
+            guard let shadow = try shadows.shadow(thing: t.id, name: name) else {
                 throw FleetError.notFound("No shadow exists with name: '\(name)'")
             }
-            try fields.delete(t.id, shadowFields(name: name, document: try? JSONValue.parse(doc), allowed: name.isEmpty ? nil : try db.indexedShadowNames()))
-            try c.execute("DELETE FROM shadow WHERE thing = ? AND name = ?", [t.id, name])
+            try fields.delete(t.id, shadowFields(name: name, document: shadow.document, allowed: name.isEmpty ? nil : try db.indexedShadowNames()))
+            try shadows.delete(thing: t.id, name: name)
             try db.touch(t.id)
             return .object([])
         }

@@ -173,7 +173,7 @@ public final class Runner: Sendable {
     private func commit(_ items: [Inbox.Item], _ presence: Presence, _ db: FleetDatabase) {
         var results = [Result](repeating: Result(), count: items.count)
         do {
-            try db.connection.transaction {
+            try db.transaction {
                 for (i, item) in items.enumerated() {
                     for input in item.inputs {
                         do {

@@ -44,8 +44,7 @@ public struct IndexConfiguration {
         }
         let stored: [(String, JSONValue?)] = Self.modes.map { ($0.member, .string(config[$0.member]?.stringValue ?? $0.omitted)) }
             + ["managedFields", "customFields", "filter"].map { ($0, config[$0]) }
-        let c = db.connection
-        try c.transaction {
+        try db.transaction {
             try db.setMeta("indexing", jsonObject(stored).compact)
             try Registry(db).reindexShadows()
             try db.touchAll()

@@ -4,20 +4,10 @@ import FleetQuery
 import FleetStorage
 import FleetSQLite
 
-/// Lets the query compiler's estimator (a Sendable closure) ask the connection for counts; the
-/// closure only runs during `compile`, on the connection's own thread.
-final class ConnectionBox: @unchecked Sendable {
-    let c: Connection
-    init(_ c: Connection) { self.c = c }
-    func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
-        (try? c.scalar(sql, binds))??.int.map(Int.init)
-    }
-}
-
 /// `search-index` and everything else that runs a query.
 public struct Search {
     public let db: FleetDatabase
-    var c: Connection { db.connection }
+    var store: SearchStore { db.search }
     public init(_ db: FleetDatabase) { self.db = db }
 
     /// A compiled query: its stages, for running and for `--explain`.
@@ -50,32 +40,7 @@ public struct Search {
     /// Counts, up to the planner's limit, of the things a probeable predicate selects, from
     /// the indexes; a group's from its members' counts (subgroups included).
     func estimator(log: EstimateLog? = nil) -> SQLLowering.Estimator {
-        let box = ConnectionBox(c)
-        let count: SQLLowering.Estimator = { field, test, atMost in
-            let limit = SQLiteValue.integer(Int64(atMost))
-            /// Rows of `from` (a table and its condition), counted up to the limit.
-            func upTo(_ from: String, _ binds: [SQLiteValue]) -> Int? {
-                box.count("SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT ?)", binds + [limit])
-            }
-            /// Members of the groups whose lower-cased name passes `test` (subgroups included).
-            func groupMembers(_ test: String, _ value: String) -> Int? {
-                box.count("""
-                    SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id
-                    JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower
-                    """ + test, [.text(value)])
-            }
-            switch (field, test) {
-            case (.leaf(let path, false), .textEquals(let v)): return upTo("thing_text WHERE field = ? AND value = ?", [.text(path), .text(v)])
-            case (.leaf(let path, false), .numberEquals(let d)): return upTo("thing_number WHERE field = ? AND value = ?", [.text(path), .real(d)])
-            case (.leaf(let path, false), .bool(let b)): return upTo("thing_flag WHERE field = ? AND value = ?", [.text(path), .integer(b ? 1 : 0)])
-            case (.thingGroupNames, .textEquals(let v)): return groupMembers(" = ?", v)
-            case (.thingGroupNames, .textGlob(let p)): return groupMembers(" GLOB ?", p)
-            case (.violation, _): return upTo("alarm WHERE in_alarm = 1", [])
-            case (.connected, .bool(false)): return upTo("thing INDEXED BY thing_disconnected WHERE connected = 0", [])
-            case (.connected, .bool(true)): return upTo("thing WHERE connected = 1", [])
-            default: return nil
-            }
-        }
+        let count = store.estimator()
         guard let log else { return count }
         return { field, test, atMost in
             let n = count(field, test, atMost)
@@ -95,39 +60,21 @@ public struct Search {
         (try? db.catalog()) ?? FieldCatalog()
     }
 
-    static func values(_ f: SQLFragment) -> [SQLiteValue] {
-        f.binds.map { p in
-            switch p {
-            case .integer(let v): .integer(v)
-            case .real(let v): .real(v)
-            case .text(let v): .text(v)
-            }
-        }
-    }
+    static func values(_ f: SQLFragment) -> [SQLiteValue] { SearchStore.values(f) }
 
     /// The SQL of one page: matching things after `after`, in name order.
     public func pageSQL(_ q: Compiled, after: String, limit: Int) -> (String, [SQLiteValue]) {
-        ("SELECT t.id, t.name FROM thing AS t WHERE " + q.condition.sql + " AND t.name > ? ORDER BY t.name LIMIT ?",
-         Search.values(q.condition) + [.text(after), .integer(Int64(limit))])
+        SearchStore.pageSQL(q.condition, after: after, limit: limit)
     }
 
     /// Names and ids of matching things, one page.
     public func page(_ q: Compiled, after: String, limit: Int) throws -> [(Int64, String)] {
-        let (sql, binds) = pageSQL(q, after: after, limit: limit)
-        let s = try c.prepareUncached(sql)
-        try s.bind(binds)
-        var out: [(Int64, String)] = []
-        while try s.step() { out.append((s.int(0), s.text(1))) }
-        return out
+        try store.page(q.condition, after: after, limit: limit)
     }
 
     /// Every matching thing id (dynamic groups, aggregations).
     public func allIDs(_ q: Compiled) throws -> [Int64] {
-        let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE " + q.condition.sql)
-        try s.bind(Search.values(q.condition))
-        var out: [Int64] = []
-        while try s.step() { out.append(s.int(0)) }
-        return out
+        try store.allIDs(q.condition)
     }
 
     /// SearchIndex.
@@ -161,28 +108,10 @@ public struct Search {
         let namedFilter = try db.indexedShadowNames()
         let targeted = try targetedThings(ids)
         // One statement per table for the whole page, not one per thing.
-        let list = Self.idList(ids)
-        var rows: [Int64: (name: String, thingId: String, type: String?, attributes: String, connected: Bool, ts: Int64?, reason: String?)] = [:]
-        try c.forEach("""
-            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN (SELECT value FROM json_each(?))
-            """, [list]) { s in
-            rows[s.int(0)] = (s.text(1), s.text(2), s.optionalText(3), s.text(4), s.int(5) != 0, s.optionalInt(6), s.optionalText(7))
-        }
-        var groups: [Int64: [String]] = [:]
-        if registry {
-            try c.forEach("""
-                SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-                WHERE m.thing IN (SELECT value FROM json_each(?)) ORDER BY m.thing, g.name
-                """, [list]) { groups[$0.int(0), default: []].append($0.text(1)) }
-        }
-        var shadowRows: [Int64: [ShadowRow]] = [:]
-        if shadows {
-            try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN (SELECT value FROM json_each(?)) ORDER BY thing, name", [list]) {
-                shadowRows[$0.int(0), default: []].append(ShadowRow(name: $0.text(1), document: $0.text(2), version: $0.int(3), hasDelta: $0.int(4) != 0))
-            }
-        }
-        let violations = defender ? try activeViolations(in: "SELECT value FROM json_each(?)", [.text(list)]) : [:]
+        let rows = try store.documentRows(ids)
+        let groups = registry ? try store.directGroupNames(ids) : [:]
+        let shadowRows = shadows ? try store.shadows(ids) : [:]
+        let violations = defender ? try store.activeViolations(.ids(ids)) : [:]
         var docs: [JSONValue] = []
         docs.reserveCapacity(ids.count)
         for id in ids {
@@ -192,7 +121,7 @@ public struct Search {
                 let gs = groups[id] ?? []
                 members.append(("thingTypeName", r.type.map(JSONValue.string)))
                 members.append(("thingGroupNames", gs.isEmpty ? nil : .array(gs.map(JSONValue.string))))
-                members.append(("attributes", Registry.attributesJSON(Registry.decodeAttributes(r.attributes))))
+                members.append(("attributes", Registry.attributesJSON(r.attributes)))
             }
             if shadows, let s = shadowText(shadowRows[id] ?? [], named: named, filter: namedFilter) { members.append(("shadow", .string(s))) }
             if defender, targeted.contains(id) { members.append(("deviceDefender", .string(defenderText(violations[id] ?? [])))) }
@@ -208,20 +137,13 @@ public struct Search {
         return docs
     }
 
-    /// A stored shadow: classic (name '') or named.
-    struct ShadowRow {
-        var name: String
-        var document: String
-        var version: Int64
-        var hasDelta: Bool
-    }
+    typealias ShadowRow = DocumentShadowRecord
 
     /// The shadow member of a ThingDocument: the classic shadow's sections plus named ones under `name`.
     func shadowText(_ rows: [ShadowRow], named: Bool, filter: Set<String>?) -> String? {
         guard !rows.isEmpty else { return nil }
-        func section(_ doc: String, _ version: Int64, _ hasDelta: Bool) -> [(String, JSONValue?)] {
-            let d = try? JSONValue.parse(doc)
-            return [("desired", d?["state"]?["desired"]), ("reported", d?["state"]?["reported"]), ("delta", d?["state"]?["delta"]),
+        func section(_ d: JSONValue?, _ version: Int64, _ hasDelta: Bool) -> [(String, JSONValue?)] {
+            [("desired", d?["state"]?["desired"]), ("reported", d?["state"]?["reported"]), ("delta", d?["state"]?["delta"]),
                     ("hasDelta", .bool(hasDelta)), ("version", .int(version))]
         }
         var members: [(String, JSONValue?)] = []
@@ -255,34 +177,10 @@ public struct Search {
         return jsonObject([("violationCount", .int(violations.count)), ("securityprofiles", .object(profiles))]).compact
     }
 
-    /// The active violations of the things `source` selects (SQL yielding thing ids), by
-    /// profile and behavior.
-    func activeViolations(in source: String, _ binds: [SQLiteValue]) throws -> [Int64: [ViolationState]] {
-        var out: [Int64: [ViolationState]] = [:]
-        try c.forEach("""
-            SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm
-            WHERE in_alarm = 1 AND thing IN (\(source)) ORDER BY thing, profile, behavior
-            """, binds) { s in
-            out[s.int(0), default: []].append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
-                                                             lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
-        }
-        return out
-    }
-
     /// Which of `ids` an attached profile targets (they carry deviceDefender fields).
     func targetedThings(_ ids: [Int64]) throws -> Set<Int64> {
-        if try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil { return Set(ids) }
-        var out = Set<Int64>()
-        try c.forEach("""
-            SELECT DISTINCT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
-            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN (SELECT value FROM json_each(?))
-            """, [Self.idList(ids)]) { out.insert($0.int(0)) }
-        return out
-    }
-
-    /// Thing ids as the JSON array `json_each(?)` reads.
-    static func idList(_ ids: [Int64]) -> String {
-        "[" + ids.map(String.init).joined(separator: ",") + "]"
+        if try store.profileTargetsEveryThing() { return Set(ids) }
+        return try store.targetedByGroup(ids)
     }
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
@@ -303,7 +201,7 @@ public struct Search {
         if !log.lines.isEmpty { out += "estimates:\n" + log.lines.map { "  " + $0 }.joined(separator: "\n") + "\n" }
         out += "sql:     \(sql)\n"
         out += "params:  [" + binds.map(\.description).joined(separator: ", ") + "]\n"
-        out += "plan:\n" + (try c.queryPlan(sql, binds)).map { "  " + $0 }.joined(separator: "\n") + "\n"
+        out += "plan:\n" + (try store.queryPlan(sql, binds)).map { "  " + $0 }.joined(separator: "\n") + "\n"
         return out
     }
 
@@ -316,34 +214,18 @@ public struct Search {
     /// thing ids, such as thing_touch), or `ids`. A handful of set queries, not one per thing;
     /// leaf values come from the documents, not from the index tables.
     public func thingStates(inTable table: StaticString?, ids: [Int64] = []) throws -> [Int64: ThingState] {
-        let source: String
-        if let table {
-            source = "SELECT thing FROM " + table.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
-        } else {
-            source = "SELECT value FROM json_each(?)"
-        }
-        let binds: [SQLiteValue] = table == nil ? [.text(Self.idList(ids))] : []
-        var states: [Int64: ThingState] = [:]
-        var attributes: [Int64: String] = [:]
-        try c.forEach("""
-            SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, t.attributes
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN (\(source))
-            """, binds) { s in
-            states[s.int(0)] = ThingState(name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3), connected: s.int(4) != 0,
-                                          connectivityTimestamp: s.optionalInt(5), disconnectReason: s.optionalText(6))
-            attributes[s.int(0)] = s.text(7)
-        }
-        for (id, text) in attributes { states[id]?.fields = FieldIndexer.attributes(Registry.decodeAttributes(text)) }
+        let things: SearchStore.Things = table.map { .table($0) } ?? .ids(ids)
+        let loaded = try store.states(things)
+        var states = loaded.states
+        let attributes = loaded.attributes
+        for (id, attrs) in attributes { states[id]?.fields = FieldIndexer.attributes(attrs) }
         let registry = Registry(db)
         let allowed = try db.indexedShadowNames()
-        try c.forEach("SELECT thing, name, document FROM shadow WHERE thing IN (\(source))", binds) { s in
-            states[s.int(0)]?.fields += registry.shadowFields(name: s.text(1), document: try? JSONValue.parse(s.text(2)), allowed: allowed)
+        for shadow in try store.shadows(things) {
+            states[shadow.thing]?.fields += registry.shadowFields(name: shadow.name, document: shadow.document, allowed: allowed)
         }
-        try c.forEach("""
-            SELECT DISTINCT m.thing, g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
-            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN (\(source))
-            """, binds) { s in states[s.int(0)]?.groupNames.append(s.text(1)) }
-        for (id, vs) in try activeViolations(in: source, binds) { states[id]?.violations = vs }
+        for (thing, group) in try store.groupNamesWithAncestors(things) { states[thing]?.groupNames.append(group) }
+        for (id, vs) in try store.activeViolations(things) { states[id]?.violations = vs }
         let targeted = try targetedThings(Array(states.keys))
         for id in targeted { if let n = states[id]?.violations.count { states[id]?.violationCount = n } }
         return states

@@ -2,6 +2,7 @@
 // files, and the account settings (region, account) every ARN is built from.
 import FleetQuery
 import FleetSQLite
+import FleetStorage
 
 /// One fleetdex database. Every service (Registry, Presence, Defender, ...) works through it.
 public final class FleetDatabase {
@@ -27,28 +28,76 @@ public final class FleetDatabase {
         } catch let e as MigrationError {
             throw FleetError(.invalidRequest, "\(path): \(e)")
         }
-        let storedRegion = try connection.scalar("SELECT value FROM meta WHERE key = 'region'")?.string
-        let storedAccount = try connection.scalar("SELECT value FROM meta WHERE key = 'account'")?.string
+        let settings = MetaStore(c: connection)
+        let storedRegion = try settings.value("region")
+        let storedAccount = try settings.value("account")
         self.region = storedRegion ?? region ?? "us-east-1"
         self.account = storedAccount ?? account ?? "123456789012"
         if storedRegion == nil {
-            try connection.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('region', ?), ('account', ?)",
-                                   [self.region, self.account])
+            try settings.setAccount(region: self.region, account: self.account)
         }
     }
+
+    // MARK: stores (the storage seam: every statement an operation runs goes through one)
+
+    /// Settings and engine bookkeeping (`meta`).
+    var metaStore: MetaStore { MetaStore(c: connection) }
+    /// Things, types, static groups and membership.
+    var things: ThingStore { ThingStore(c: connection) }
+    /// Classic and named shadow documents.
+    var shadows: ShadowStore { ShadowStore(c: connection) }
+    /// The field index (thing_text, thing_number, thing_flag).
+    var fields: FieldStore { FieldStore(c: connection) }
+    /// The executor of compiled queries (pages, documents, states, the planner's counts).
+    var search: SearchStore { SearchStore(c: connection) }
+    /// The aggregations' queries.
+    var aggregations: AggregationStore { AggregationStore(c: connection) }
+    /// Security profiles and their targets.
+    var profiles: ProfileStore { ProfileStore(c: connection) }
+    /// Alarm slots, evaluated ticks and the cycle's client rows.
+    var alarms: AlarmStore { AlarmStore(c: connection) }
+    /// The stored metric series (runs).
+    var metricRuns: MetricRuns { MetricRuns(c: connection) }
+    /// Mitigation actions, tasks and executions.
+    var mitigation: MitigationStore { MitigationStore(c: connection) }
+    /// Clients, lifecycle history and connectivity.
+    var presence: PresenceStore { PresenceStore(c: connection) }
+    /// Topics, subscriptions, queues, messages and webhook deliveries.
+    var messaging: MessagingStore { MessagingStore(c: connection) }
+    /// Dynamic groups, their log and the change log they refresh from.
+    var dynamicGroupStore: DynamicGroupStore { DynamicGroupStore(c: connection) }
+
+    /// Runs `body` in one write transaction (a savepoint inside another), committing on
+    /// return and rolling back on a thrown error.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try connection.transaction(body)
+    }
+
+    /// A write transaction opened and closed by hand (ingest's batches, which must fail
+    /// rather than nest inside another transaction).
+    func beginImmediate() throws { try connection.execute(script: "BEGIN IMMEDIATE") }
+    func commit() throws { try connection.execute(script: "COMMIT") }
+    func rollback() { try? connection.execute(script: "ROLLBACK") }
+
+    // MARK: fleet-wide counts (the demo's checks)
+
+    /// How many things are disconnected.
+    public func disconnectedThingCount() throws -> Int64 { try things.disconnectedCount() }
+
+    /// The member ids of a group by name (none when it does not exist).
+    public func memberIDs(ofGroupNamed name: String) throws -> [Int64] { try things.memberIDs(ofGroupNamed: name) }
+
+    /// How many SQS messages are stored, in every queue.
+    public func storedMessageCount() throws -> Int64 { try messaging.messageCount() }
 
     // MARK: settings
 
     public func meta(_ key: String) throws -> String? {
-        try connection.scalar("SELECT value FROM meta WHERE key = ?", [key])?.string
+        try metaStore.value(key)
     }
 
     public func setMeta(_ key: String, _ value: String?) throws {
-        if let value {
-            try connection.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
-        } else {
-            try connection.execute("DELETE FROM meta WHERE key = ?", [key])
-        }
+        try metaStore.set(key, value)
     }
 
     // MARK: change tracking for dynamic groups
@@ -64,9 +113,9 @@ public final class FleetDatabase {
     /// committed, so a long-running process sees a group another process created.
     public var tracksChanges: Bool {
         if hasDynamicGroups == true { return true }
-        let version = try? connection.scalar("PRAGMA data_version")?.int
+        let version = metaStore.dataVersion()
         if hasDynamicGroups == false, version != nil, version == checkedAtVersion { return false }
-        let known = (try? connection.scalar("SELECT 1 FROM thing_group WHERE query IS NOT NULL LIMIT 1")) != nil
+        let known = (try? dynamicGroupStore.anyDynamicGroup()) == true
         hasDynamicGroups = known
         checkedAtVersion = version
         return known
@@ -78,41 +127,30 @@ public final class FleetDatabase {
     /// Notes that a thing's searchable state changed (dynamic groups re-check it).
     public func touch(_ thing: Int64) throws {
         guard tracksChanges else { return }
-        try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) VALUES (?)", [thing])
+        try dynamicGroupStore.touch(thing)
     }
 
-    /// Notes that the things a query selects changed (`select` yields thing ids).
-    func touch(selectedBy select: String, _ binds: [any SQLiteBindable]) throws {
+    /// Notes that every member of a static group changed (the group is about to go).
+    func touch(membersOf group: Int64) throws {
         guard tracksChanges else { return }
-        try connection.execute("INSERT OR IGNORE INTO thing_touch(thing) " + select, binds)
+        try dynamicGroupStore.touchMembers(of: group)
     }
 
-    /// Keeps `thing_group.member_count` (the planner's estimate of a group's size) in step with
-    /// thing_group_member: every writer of memberships reports its net change here, once per
-    /// group and operation (a trigger per row cost 5 µs a member in bulk refreshes).
+    /// Notes that the things an alarm of (client, profile, behavior) belongs to changed.
+    func touch(alarmOf client: Int64, profile: String, behavior: String) throws {
+        guard tracksChanges else { return }
+        try dynamicGroupStore.touchThings(ofAlarm: client, profile: profile, behavior: behavior)
+    }
+
+    /// Keeps `thing_group.member_count` in step (see `ThingStore.countMembers`).
     func countMembers(_ delta: Int, group: Int64) throws {
-        guard delta != 0 else { return }
-        try connection.execute("UPDATE thing_group SET member_count = member_count + ? WHERE id = ?", [Int64(delta), group])
-    }
-
-    /// Puts a thing in a group, counted (bulk writers insert themselves and count once).
-    func addMember(group: Int64, thing: Int64, at now: Int64) throws {
-        try connection.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [group, thing, now])
-        try countMembers(1, group: group)
+        try things.countMembers(delta, group: group)
     }
 
     /// Takes a thing out of a group, counted; false when it was not in it.
     @discardableResult
     func removeMember(group: Int64, thing: Int64) throws -> Bool {
-        try connection.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [group, thing])
-        let removed = connection.changes > 0
-        if removed { try countMembers(-1, group: group) }
-        return removed
-    }
-
-    /// Uncounts the memberships of a thing about to be deleted (its rows go by cascade).
-    func uncountMemberships(of thing: Int64) throws {
-        try connection.execute("UPDATE thing_group SET member_count = member_count - 1 WHERE id IN (SELECT group_id FROM thing_group_member WHERE thing = ?)", [thing])
+        try things.removeMember(group: group, thing: thing)
     }
 
     /// Notes a change that can move any thing in or out of a group (targets, indexing modes):

@@ -31,8 +31,41 @@ public protocol SQLDialect: Sendable {
     func text(of fragment: SQLFragment) -> String
 }
 
+/// The statement forms the stores write that SQLite and PostgreSQL spell differently.
+/// Everything else the stores write (`INSERT … ON CONFLICT … DO UPDATE`, `RETURNING`, joins)
+/// is read alike by both. (PostgreSQL's stores, still to come, need a suffix form for
+/// `ON CONFLICT DO NOTHING`; this protocol changes with them.)
+public protocol StoreDialect: Sendable {
+    /// An `INSERT` that skips a row clashing with any constraint, up to `INTO` (exclusive):
+    /// "INSERT OR IGNORE" (PostgreSQL: `INSERT` plus `ON CONFLICT DO NOTHING` at the end).
+    var insertOrIgnore: String { get }
+    /// An `INSERT` that replaces the row it clashes with: "INSERT OR REPLACE".
+    var insertOrReplace: String { get }
+    /// A subquery, in parentheses, yielding the integers of one bound parameter that holds
+    /// a JSON array of integers (`(SELECT value FROM json_each(?))`; PostgreSQL:
+    /// `(SELECT unnest(?::bigint[]))`).
+    var boundIntegerList: String { get }
+    /// A statement with one row and one integer column that changes when another connection
+    /// commits (`PRAGMA data_version`).
+    var dataVersion: String { get }
+    /// The script that sizes the page cache for a bulk operation, and the one that puts
+    /// it back (empty where the server owns its buffers).
+    var bulkCacheSize: String { get }
+    var defaultCacheSize: String { get }
+    /// `column` written so that the planner does not use an index on it (SQLite: `+column`),
+    /// where an index on it would be the wrong choice.
+    func withoutIndex(_ column: String) -> String
+    /// An expression that sets the member named by one bound parameter of the JSON object
+    /// `column` to the text of the next bound parameter (`json_set(c, '$.' || ?, ?)`).
+    func jsonSetMember(_ column: String) -> String
+    /// The larger of two values (SQLite's two-argument `max`; PostgreSQL: `GREATEST`).
+    func greatest(_ a: String, _ b: String) -> String
+    /// `a` equals `b`, NULL equal to NULL (SQLite: `a IS b`; PostgreSQL: `IS NOT DISTINCT FROM`).
+    func isNotDistinct(_ a: String, _ b: String) -> String
+}
+
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
-public struct SQLiteDialect: SQLDialect {
+public struct SQLiteDialect: SQLDialect, StoreDialect {
     public init() {}
     public var name: String { "sqlite" }
     public func appendPatternMatch(_ column: StaticString, pattern: String, to sql: inout SQLFragment) {
@@ -58,4 +91,23 @@ public struct SQLiteDialect: SQLDialect {
     public var alwaysFalse: StaticString { "0" }
     /// SQLite takes `?` as written.
     public func text(of fragment: SQLFragment) -> String { fragment.sql }
+    public var insertOrIgnore: String { "INSERT OR IGNORE" }
+    public var insertOrReplace: String { "INSERT OR REPLACE" }
+    public var boundIntegerList: String { "(SELECT value FROM json_each(?))" }
+    public var dataVersion: String { "PRAGMA data_version" }
+    /// 256 MiB while a bulk import, ingest or evaluation runs; SQLite's default 2 MiB after.
+    public var bulkCacheSize: String { "PRAGMA cache_size = -262144" }
+    public var defaultCacheSize: String { "PRAGMA cache_size = -2000" }
+    /// `" INDEXED BY <index>"` as text, for the stores' static SQL.
+    public func indexedBy(_ index: StaticString) -> String {
+        " INDEXED BY " + index.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+    }
+    /// `" GLOB ?"`: the lower-cased pattern match the stores write (see `appendPatternMatch`).
+    public var patternMatch: String { " GLOB ?" }
+    public func withoutIndex(_ column: String) -> String { "+" + column }
+    public func jsonSetMember(_ column: String) -> String { "json_set(\(column), '$.' || ?, ?)" }
+    public func greatest(_ a: String, _ b: String) -> String { "max(\(a), \(b))" }
+    public func isNotDistinct(_ a: String, _ b: String) -> String { "\(a) IS \(b)" }
+    /// The SQLite dialect the stores bind once.
+    public static let shared = SQLiteDialect()
 }

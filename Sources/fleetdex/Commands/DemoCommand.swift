@@ -223,13 +223,13 @@ struct Demo: ParsableCommand {
         _ = try cycle.evaluate(at: start)
         var tick = start + 300_000
         while tick <= start + 7_200_000 {
-            try db.connection.transaction {
+            try db.transaction {
                 while next < events.count && events[next].timestamp <= tick { _ = try presence.ingest(events[next]); next += 1 }
             }
             let r = try cycle.evaluate(at: tick)
             totals.raised += r.raised; totals.cleared += r.cleared; totals.alerts += r.alerts
-            let offline = try db.connection.scalar("SELECT count(*) FROM thing WHERE connected = 0")?.int ?? 0
-            let members = try db.connection.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'Disconnected_things'")?.int ?? 0
+            let offline = try db.disconnectedThingCount()
+            let members = try db.memberIDs(ofGroupNamed: "Disconnected_things").count
             if (tick - start) % 1_200_000 == 0 { table.append((Timestamp.iso(tick), next, Int(offline), r.raised, r.cleared, Int(members))) }
             tick += 300_000
         }
@@ -237,14 +237,14 @@ struct Demo: ParsableCommand {
         for row in table {
             n.say("\(row.0)  \(String(row.1).leftPad(6))  \(String(row.2).leftPad(7))  \(String(row.3).leftPad(6))  \(String(row.4).leftPad(7))  \(String(row.5).leftPad(8))")
         }
-        let queued = try db.connection.scalar("SELECT count(*) FROM sqs_message")?.int ?? 0
+        let queued = try db.storedMessageCount()
         let elapsed = Date().timeIntervalSince(clock0)
         n.say("\(events.count) events, 24 ticks, \(totals.raised) violations raised, \(totals.cleared) cleared, \(totals.alerts) alerts queued, in \(String(format: "%.1f", elapsed)) s")
         n.check(totals.raised > 0 && Int64(totals.alerts) == queued, "violations were raised and every one of their events has its message in the queue")
         let search = FleetIndex.Search(db)
         let compiled = try search.compile("deviceDefender.Disconnect_duration_5m.*.inViolation:true", at: tick)
         let found = Set(try search.allIDs(compiled))
-        let grouped = Set(try db.connection.query("SELECT m.thing FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'Disconnected_things'") { $0.int(0) })
+        let grouped = Set(try db.memberIDs(ofGroupNamed: "Disconnected_things"))
         n.check(found == grouped, "the dynamic group equals a fresh search")
     }
 }

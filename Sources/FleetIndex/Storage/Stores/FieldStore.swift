@@ -3,16 +3,19 @@
 // old values, which the engine always has (the thing's attributes and shadow documents).
 import FleetQuery
 import FleetSQLite
+import FleetStorage
 
 /// The leaf-value tables of the fleet index.
 struct FieldStore {
     let c: Connection
+    private static let d = SQLiteDialect.shared
+    private static let insertText = d.insertOrIgnore + " INTO thing_text(field, value, thing) VALUES (?, ?, ?)"
+    private static let insertNumber = d.insertOrIgnore + " INTO thing_number(field, value, thing) VALUES (?, ?, ?)"
+    private static let insertFlag = d.insertOrIgnore + " INTO thing_flag(field, value, thing) VALUES (?, ?, ?)"
 
     func insert(_ thing: Int64, _ fields: [FieldValue]) throws {
         try forEachRow(thing, fields,
-                       text: "INSERT OR IGNORE INTO thing_text(field, value, thing) VALUES (?, ?, ?)",
-                       number: "INSERT OR IGNORE INTO thing_number(field, value, thing) VALUES (?, ?, ?)",
-                       flag: "INSERT OR IGNORE INTO thing_flag(field, value, thing) VALUES (?, ?, ?)")
+                       text: Self.insertText, number: Self.insertNumber, flag: Self.insertFlag)
     }
 
     func delete(_ thing: Int64, _ fields: [FieldValue]) throws {
@@ -42,5 +45,12 @@ struct FieldStore {
     func replace(_ thing: Int64, old: [FieldValue], new: [FieldValue]) throws {
         try delete(thing, old.filter { !new.contains($0) })
         try insert(thing, new.filter { !old.contains($0) })
+    }
+
+    /// Removes every indexed shadow value (before the shadows are indexed again).
+    func deleteShadowFields() throws {
+        try c.execute("DELETE FROM thing_text WHERE field >= 'shadow.' AND field < 'shadow/'")
+        try c.execute("DELETE FROM thing_number WHERE field >= 'shadow.' AND field < 'shadow/'")
+        try c.execute("DELETE FROM thing_flag WHERE field >= 'shadow.' AND field < 'shadow/'")
     }
 }

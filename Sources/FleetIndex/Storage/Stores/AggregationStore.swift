@@ -1,0 +1,132 @@
+// FleetIndex storage: the SQL of the fleet index's aggregations: where each aggregatable
+// field's values live, restricted to the things a compiled query matches, and the four
+// aggregate queries over them.
+import FleetQuery
+import FleetSQLite
+import FleetStorage
+
+/// A field an aggregation reads, resolved by the operation (custom fields, value types).
+enum AggregatedField {
+    case thingName, thingId, thingTypeName, thingGroupNames
+    case connected, connectivityTimestamp, disconnectReason
+    case violationCount
+    /// An attribute or shadow leaf, in the value table of its type.
+    case leaf(String, Aggregations.FieldType)
+}
+
+/// The aggregate queries.
+struct AggregationStore {
+    let c: Connection
+
+    /// Where a field's values live, and whether text values are lower-cased already.
+    struct Source {
+        var sql: String          // SELECT <value> FROM ... with the matching things bound after `binds`
+        var binds: [SQLiteValue]
+        var lowered = false
+    }
+
+    /// The things a condition matches, as a subquery; nil for every thing.
+    static func matching(_ condition: SQLFragment?) -> (String?, [SQLiteValue]) {
+        guard let condition else { return (nil, []) }
+        return ("SELECT t.id FROM thing AS t WHERE " + condition.sql, SearchStore.values(condition))
+    }
+
+    /// How many text, number and flag values a leaf field has (an undeclared field is typed by them).
+    func valueCounts(field: String) throws -> (texts: Int64, numbers: Int64, flags: Int64) {
+        (try c.scalar("SELECT count(*) FROM thing_text WHERE field = ?", [field])?.int ?? 0,
+         try c.scalar("SELECT count(*) FROM thing_number WHERE field = ?", [field])?.int ?? 0,
+         try c.scalar("SELECT count(*) FROM thing_flag WHERE field = ?", [field])?.int ?? 0)
+    }
+
+    /// The SQL that yields `field`'s values for the things in `matching`.
+    static func source(_ field: AggregatedField, matching: String?) -> Source {
+        // Every thing: no restriction at all (the value tables are scanned by field).
+        func only(_ column: String) -> String { matching.map { " AND \(column) IN (\($0))" } ?? "" }
+        switch field {
+        case .thingName: return Source(sql: "SELECT t.name FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingId: return Source(sql: "SELECT t.thing_id FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingTypeName:
+            return Source(sql: "SELECT y.name FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingGroupNames:
+            return Source(sql: "SELECT g.name FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE 1 = 1" + only("gm.thing"), binds: [])
+        case .connected:
+            return Source(sql: "SELECT t.connected FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .connectivityTimestamp:
+            return Source(sql: "SELECT t.conn_ts FROM thing AS t WHERE t.conn_ts IS NOT NULL" + only("t.id"), binds: [])
+        case .disconnectReason:
+            return Source(sql: "SELECT t.disconnect_reason FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL" + only("t.id"), binds: [])
+        case .violationCount:
+            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .leaf(let name, let type):
+            let table = switch type {
+            case .number: "SELECT x.value FROM thing_number AS x WHERE x.field = ?"
+            case .boolean: "SELECT x.value FROM thing_flag AS x WHERE x.field = ?"
+            case .string: "SELECT x.value FROM thing_text AS x WHERE x.field = ?"
+            }
+            return Source(sql: table + only("x.thing"), binds: [.text(name)], lowered: type == .string)
+        }
+    }
+
+    /// How many things a condition matches (nil: every thing).
+    func count(_ condition: SQLFragment?) throws -> Int64 {
+        let (m, binds) = Self.matching(condition)
+        return try c.scalar("SELECT count(*) FROM (\(m ?? "SELECT id FROM thing"))", binds)?.int ?? 0
+    }
+
+    /// How many values `field` has among the matching things.
+    func valueCount(_ field: AggregatedField, _ condition: SQLFragment?) throws -> Int64 {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        return try c.scalar("SELECT count(*) FROM (\(src.sql))", src.binds + binds)?.int ?? 0
+    }
+
+    /// count, avg, sum, min, max and the sum of squares of a numeric field's values.
+    func statistics(_ field: AggregatedField, _ condition: SQLFragment?) throws
+        -> (count: Int64, avg: Double?, sum: Double?, min: Double?, max: Double?, sumOfSquares: Double?) {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        return try c.query("SELECT count(v), avg(v), sum(v), min(v), max(v), sum(v * v) FROM (\(src.sql.replacingFirstSelect())) ", src.binds + binds) { s in
+            (s.int(0), s.optionalDouble(1), s.optionalDouble(2), s.optionalDouble(3), s.optionalDouble(4), s.optionalDouble(5))
+        }.first!
+    }
+
+    /// Distinct values (text case-insensitively).
+    func distinctCount(_ field: AggregatedField, isText: Bool, _ condition: SQLFragment?) throws -> Int64 {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        let expr = isText && !src.lowered ? "lower(v)" : "v"
+        return try c.scalar("SELECT count(DISTINCT \(expr)) FROM (\(src.sql.replacingFirstSelect()))", src.binds + binds)?.int ?? 0
+    }
+
+    /// A numeric field's values in ascending order.
+    func sortedNumbers(_ field: AggregatedField, _ condition: SQLFragment?) throws -> [Double] {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        return try c.query("SELECT v FROM (\(src.sql.replacingFirstSelect())) ORDER BY v", src.binds + binds) { $0.double(0) }
+    }
+
+    /// The most frequent values, by count then key: the key as the bucket names it, its
+    /// count, and (for text) the first value as stored.
+    func buckets(_ field: AggregatedField, type: Aggregations.FieldType, _ condition: SQLFragment?, limit: Int) throws
+        -> [(key: String, number: Double, count: Int64, first: String)] {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        let key = switch type {
+        case .string: src.lowered ? "v" : "lower(v)"
+        case .boolean: "CASE v WHEN 1 THEN 'true' ELSE 'false' END"
+        case .number: "v"
+        }
+        return try c.query("SELECT \(key) AS k, count(*) AS n, min(v) FROM (\(src.sql.replacingFirstSelect())) GROUP BY k ORDER BY n DESC, k LIMIT ?",
+                           src.binds + binds + [.integer(Int64(limit))]) { s in
+            (type == .number ? "" : s.text(0), type == .number ? s.double(0) : 0, s.int(1), type == .string ? s.text(2) : "")
+        }
+    }
+}
+
+extension String {
+    /// `SELECT expr FROM ...` → `SELECT expr AS v FROM ...`, so the outer query can name it.
+    func replacingFirstSelect() -> String {
+        guard let r = range(of: " FROM ") else { return self }
+        return String(self[..<r.lowerBound]) + " AS v" + String(self[r.lowerBound...])
+    }
+}

@@ -1,0 +1,40 @@
+// FleetIndex storage: the account settings and engine bookkeeping kept in `meta` (region,
+// account, indexing configuration, refresh flags), and the cross-connection change counter.
+import FleetSQLite
+import FleetStorage
+
+/// The `meta` table: one text value per key.
+struct MetaStore {
+    let c: Connection
+    private static let d = SQLiteDialect.shared
+
+    /// The value stored for `key`, or nil.
+    func value(_ key: String) throws -> String? {
+        try c.scalar("SELECT value FROM meta WHERE key = ?", [key])?.string
+    }
+
+    /// Stores `value` for `key` (nil removes the key).
+    func set(_ key: String, _ value: String?) throws {
+        if let value {
+            try c.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+        } else {
+            try c.execute("DELETE FROM meta WHERE key = ?", [key])
+        }
+    }
+
+    private static let storeAccount = d.insertOrReplace + " INTO meta(key, value) VALUES ('region', ?), ('account', ?)"
+
+    /// Records the region and account every ARN is built from (once, when a database is new).
+    func setAccount(region: String, account: String) throws {
+        try c.execute(Self.storeAccount, [region, account])
+    }
+
+    /// A number that changes whenever another connection commits (nil when unreadable).
+    func dataVersion() -> Int64? {
+        try? c.scalar(Self.d.dataVersion)?.int
+    }
+
+    /// Sizes the page cache for a bulk operation; `restoreCacheSize` puts it back.
+    func growCacheForBulk() throws { try c.execute(script: Self.d.bulkCacheSize) }
+    func restoreCacheSize() { try? c.execute(script: Self.d.defaultCacheSize) }
+}

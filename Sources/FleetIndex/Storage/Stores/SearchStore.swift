@@ -1,0 +1,243 @@
+// FleetIndex storage: the executor of compiled queries: a lowered condition run for a page or
+// for every match, the planner's index counts (the estimator), ThingDocuments' rows for a page
+// of things, and the in-memory states the Evaluator checks. Thing ids travel as one bound
+// list (the dialect's `boundIntegerList`), never as SQL text.
+import FleetQuery
+import FleetSQLite
+import FleetStorage
+
+/// Lets the query compiler's estimator (a Sendable closure) ask the connection for counts; the
+/// closure only runs during `compile`, on the connection's own thread.
+final class ConnectionBox: @unchecked Sendable {
+    let c: Connection
+    init(_ c: Connection) { self.c = c }
+    func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
+        (try? c.scalar(sql, binds))??.int.map(Int.init)
+    }
+}
+
+/// The row of a thing a ThingDocument is built from (attributes decoded once).
+struct ThingDocumentRecord {
+    var name: String
+    var thingId: String
+    var type: String?
+    var attributes: [(String, String)]
+    var connected: Bool
+    var ts: Int64?
+    var reason: String?
+
+    /// Columns: `t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason` (id skipped).
+    init(row s: Statement) {
+        (name, thingId, type) = (s.text(1), s.text(2), s.optionalText(3))
+        attributes = Registry.decodeAttributes(s.text(4))
+        (connected, ts, reason) = (s.int(5) != 0, s.optionalInt(6), s.optionalText(7))
+    }
+}
+
+/// A stored shadow as the ThingDocument shows it (document parsed once).
+struct DocumentShadowRecord {
+    var name: String
+    var document: JSONValue?
+    var version: Int64
+    var hasDelta: Bool
+
+    /// Columns: `thing, name, document, version, has_delta` (thing skipped).
+    init(row s: Statement) {
+        (name, document, version, hasDelta) = (s.text(1), try? JSONValue.parse(s.text(2)), s.int(3), s.int(4) != 0)
+    }
+}
+
+/// Runs compiled queries and loads what their results show.
+struct SearchStore {
+    let c: Connection
+    private static let d = SQLiteDialect.shared
+
+    static func values(_ f: SQLFragment) -> [SQLiteValue] {
+        f.binds.map { p in
+            switch p {
+            case .integer(let v): .integer(v)
+            case .real(let v): .real(v)
+            case .text(let v): .text(v)
+            }
+        }
+    }
+
+    /// Thing ids as the one bound parameter `boundIntegerList` reads (a JSON array).
+    static func idList(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
+    // MARK: running a condition
+
+    /// The SQL of one page: matching things after `after`, in name order.
+    static func pageSQL(_ condition: SQLFragment, after: String, limit: Int) -> (String, [SQLiteValue]) {
+        ("SELECT t.id, t.name FROM thing AS t WHERE " + condition.sql + " AND t.name > ? ORDER BY t.name LIMIT ?",
+         values(condition) + [.text(after), .integer(Int64(limit))])
+    }
+
+    /// Ids and names of one page of matching things.
+    func page(_ condition: SQLFragment, after: String, limit: Int) throws -> [(Int64, String)] {
+        let (sql, binds) = Self.pageSQL(condition, after: after, limit: limit)
+        let s = try c.prepareUncached(sql)
+        try s.bind(binds)
+        var out: [(Int64, String)] = []
+        while try s.step() { out.append((s.int(0), s.text(1))) }
+        return out
+    }
+
+    /// Every matching thing id.
+    func allIDs(_ condition: SQLFragment) throws -> [Int64] {
+        let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE " + condition.sql)
+        try s.bind(Self.values(condition))
+        var out: [Int64] = []
+        while try s.step() { out.append(s.int(0)) }
+        return out
+    }
+
+    /// `EXPLAIN QUERY PLAN` of generated SQL with its bound values.
+    func queryPlan(_ sql: String, _ binds: [SQLiteValue]) throws -> [String] {
+        try c.queryPlan(sql, binds)
+    }
+
+    // MARK: the planner's estimates
+
+    /// Counts, up to the planner's limit, of the things a probeable predicate selects, from
+    /// the indexes; a group's from its members' counts (subgroups included).
+    func estimator() -> SQLLowering.Estimator {
+        let box = ConnectionBox(c)
+        let glob = Self.d.patternMatch
+        let disconnected = "thing" + Self.d.indexedBy("thing_disconnected") + " WHERE connected = 0"
+        return { field, test, atMost in
+            let limit = SQLiteValue.integer(Int64(atMost))
+            /// Rows of `from` (a table and its condition), counted up to the limit.
+            func upTo(_ from: String, _ binds: [SQLiteValue]) -> Int? {
+                box.count("SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT ?)", binds + [limit])
+            }
+            /// Members of the groups whose lower-cased name passes `test` (subgroups included).
+            func groupMembers(_ test: String, _ value: String) -> Int? {
+                box.count("""
+                    SELECT coalesce(sum(d.member_count), 0) FROM thing_group AS g JOIN thing_group_ancestor AS a ON a.ancestor = g.id
+                    JOIN thing_group AS d ON d.id = a.group_id WHERE g.name_lower
+                    """ + test, [.text(value)])
+            }
+            switch (field, test) {
+            case (.leaf(let path, false), .textEquals(let v)): return upTo("thing_text WHERE field = ? AND value = ?", [.text(path), .text(v)])
+            case (.leaf(let path, false), .numberEquals(let d)): return upTo("thing_number WHERE field = ? AND value = ?", [.text(path), .real(d)])
+            case (.leaf(let path, false), .bool(let b)): return upTo("thing_flag WHERE field = ? AND value = ?", [.text(path), .integer(b ? 1 : 0)])
+            case (.thingGroupNames, .textEquals(let v)): return groupMembers(" = ?", v)
+            case (.thingGroupNames, .textGlob(let p)): return groupMembers(glob, p)
+            case (.violation, _): return upTo("alarm WHERE in_alarm = 1", [])
+            case (.connected, .bool(false)): return upTo(disconnected, [])
+            case (.connected, .bool(true)): return upTo("thing WHERE connected = 1", [])
+            default: return nil
+            }
+        }
+    }
+
+    // MARK: documents
+
+    /// The things of `ids`, by id.
+    func documentRows(_ ids: [Int64]) throws -> [Int64: ThingDocumentRecord] {
+        var rows: [Int64: ThingDocumentRecord] = [:]
+        try c.forEach("""
+            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(Self.d.boundIntegerList)
+            """, [Self.idList(ids)]) { s in rows[s.int(0)] = ThingDocumentRecord(row: s) }
+        return rows
+    }
+
+    /// The direct groups of each of `ids`, by name.
+    func directGroupNames(_ ids: [Int64]) throws -> [Int64: [String]] {
+        var groups: [Int64: [String]] = [:]
+        try c.forEach("""
+            SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
+            WHERE m.thing IN \(Self.d.boundIntegerList) ORDER BY m.thing, g.name
+            """, [Self.idList(ids)]) { groups[$0.int(0), default: []].append($0.text(1)) }
+        return groups
+    }
+
+    /// The shadows of each of `ids`, by name.
+    func shadows(_ ids: [Int64]) throws -> [Int64: [DocumentShadowRecord]] {
+        var out: [Int64: [DocumentShadowRecord]] = [:]
+        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(Self.d.boundIntegerList) ORDER BY thing, name",
+                      [Self.idList(ids)]) { out[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
+        return out
+    }
+
+    /// Which things a query or a one-column table of thing ids selects.
+    enum Things {
+        case ids([Int64])
+        case table(StaticString)
+
+        var source: String {
+            switch self {
+            case .ids: SearchStore.d.boundIntegerList
+            case .table(let t): "(SELECT thing FROM " + t.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } + ")"
+            }
+        }
+        var binds: [SQLiteValue] {
+            switch self {
+            case .ids(let ids): [.text(SearchStore.idList(ids))]
+            case .table: []
+            }
+        }
+    }
+
+    /// The active violations of `things`, by profile and behavior.
+    func activeViolations(_ things: Things) throws -> [Int64: [ViolationState]] {
+        var out: [Int64: [ViolationState]] = [:]
+        try c.forEach("""
+            SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm
+            WHERE in_alarm = 1 AND thing IN \(things.source) ORDER BY thing, profile, behavior
+            """, things.binds) { s in
+            out[s.int(0), default: []].append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
+                                                             lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
+        }
+        return out
+    }
+
+    /// Whether a profile targets every thing (or every registered thing).
+    func profileTargetsEveryThing() throws -> Bool {
+        try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil
+    }
+
+    /// Which of `ids` are in a group (or a subgroup of one) that a profile targets.
+    func targetedByGroup(_ ids: [Int64]) throws -> Set<Int64> {
+        var out = Set<Int64>()
+        try c.forEach("""
+            SELECT DISTINCT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
+            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN \(Self.d.boundIntegerList)
+            """, [Self.idList(ids)]) { out.insert($0.int(0)) }
+        return out
+    }
+
+    // MARK: states for the Evaluator
+
+    /// The registry columns of `things` (attributes decoded), as states without fields.
+    func states(_ things: Things) throws -> (states: [Int64: ThingState], attributes: [Int64: [(String, String)]]) {
+        var states: [Int64: ThingState] = [:]
+        var attributes: [Int64: [(String, String)]] = [:]
+        try c.forEach("""
+            SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, t.attributes
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(things.source)
+            """, things.binds) { s in
+            states[s.int(0)] = ThingState(name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3), connected: s.int(4) != 0,
+                                          connectivityTimestamp: s.optionalInt(5), disconnectReason: s.optionalText(6))
+            attributes[s.int(0)] = Registry.decodeAttributes(s.text(7))
+        }
+        return (states, attributes)
+    }
+
+    /// Every shadow of `things` (documents parsed once).
+    func shadows(_ things: Things) throws -> [ShadowRecord] {
+        try c.query("SELECT thing, name, document, 0 FROM shadow WHERE thing IN \(things.source)", things.binds, ShadowRecord.init(row:))
+    }
+
+    /// The groups of `things` with their ancestors, as (thing, group name) pairs.
+    func groupNamesWithAncestors(_ things: Things) throws -> [(Int64, String)] {
+        try c.query("""
+            SELECT DISTINCT m.thing, g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
+            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN \(things.source)
+            """, things.binds) { ($0.int(0), $0.text(1)) }
+    }
+}

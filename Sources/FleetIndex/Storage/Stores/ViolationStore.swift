@@ -1,0 +1,186 @@
+// FleetIndex storage: violations and their events (`violation`, `violation_event`,
+// `violation_behavior`), with the violationIds derived from row ids.
+import FleetSQLite
+import FleetStorage
+
+/// Violation events as stored (migration 0008): one `violation` row per alarm, whose
+/// violationId is derived from its row id; one small `violation_event` row per event
+/// (violation, type, time, value); the behavior's JSON once in `violation_behavior`.
+///
+/// The id: 128 bits, two halves `(row × K₁) ⊕ s₁` and `(row × K₂) ⊕ s₂` with the database's
+/// random key (s₁, s₂) in `meta`. K₁, K₂ are odd, so the first half gives the row back and the
+/// second checks it: ids look random, differ between databases and cost no storage.
+final class ViolationStore {
+    let db: FleetDatabase
+    var c: Connection { db.connection }
+    init(_ db: FleetDatabase) { self.db = db }
+
+    static let types = ["in-alarm", "alarm-cleared", "alarm-invalidated"]
+    static let k1: UInt64 = 0x9E37_79B9_7F4A_7C15
+    static let k2: UInt64 = 0xBF58_476D_1CE4_E5B9
+    static let k1Inverse: UInt64 = {
+        var x = k1  // Newton's iteration: each step doubles the correct low bits
+        for _ in 0..<6 { x = x &* (2 &- k1 &* x) }
+        return x
+    }()
+
+    private static let insertBehavior = SQLiteDialect.shared.insertOrIgnore + " INTO violation_behavior(profile, name, json) VALUES (?, ?, ?)"
+
+    private static let raiseLastTime = "UPDATE violation SET last_time = " + SQLiteDialect.shared.greatest("last_time", "?") + " WHERE id = ?"
+    private static let raiseLastTimeAndReason = "UPDATE violation SET last_time = " + SQLiteDialect.shared.greatest("last_time", "?")
+        + ", invalidation_reason = ? WHERE id = ?"
+
+    private var cachedKey: (UInt64, UInt64)?
+    private var behaviors: [String: Int64] = [:]
+
+    func key() throws -> (UInt64, UInt64) {
+        if let cachedKey { return cachedKey }
+        var text = try db.meta("violation_key")
+        if text == nil {
+            text = FleetDatabase.hex32()
+            try db.setMeta("violation_key", text)
+        }
+        let t = text!
+        let k = (UInt64(t.prefix(16), radix: 16) ?? 0, UInt64(t.suffix(16), radix: 16) ?? 0)
+        cachedKey = k
+        return k
+    }
+
+    static func hex16(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    /// The violationId of a violation row.
+    func violationId(row: Int64) throws -> String {
+        let (s1, s2) = try key()
+        let r = UInt64(bitPattern: row)
+        return Self.hex16((r &* Self.k1) ^ s1) + Self.hex16((r &* Self.k2) ^ s2)
+    }
+
+    /// The id shown for a stored violation: its legacy id, else the derived one.
+    func violationId(row: Int64, legacy: String?) throws -> String {
+        try legacy ?? violationId(row: row)
+    }
+
+    /// The row of a violationId, if it is one of this database's.
+    func row(of violationId: String) throws -> Int64? {
+        if violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16), let lo = UInt64(violationId.suffix(16), radix: 16) {
+            let (s1, s2) = try key()
+            let r = (hi ^ s1) &* Self.k1Inverse
+            if (r &* Self.k2) ^ s2 == lo, r <= UInt64(Int64.max),
+               try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [Int64(r)]) != nil {
+                return Int64(r)
+            }
+        }
+        return try c.scalar("SELECT id FROM violation WHERE legacy_id = ?", [violationId])?.int
+    }
+
+    /// The id of a (profile, behavior JSON), stored once.
+    func behaviorID(profile: String, behavior: JSONValue) throws -> Int64 {
+        let json = behavior.compact
+        let key = profile + "\u{0}" + json
+        if let known = behaviors[key] { return known }
+        try c.execute(Self.insertBehavior,
+                      [profile, behavior["name"]?.stringValue ?? "", json])
+        let id = try c.scalar("SELECT id FROM violation_behavior WHERE profile = ? AND json = ?", [profile, json])!.int!
+        behaviors[key] = id
+        return id
+    }
+
+    /// A new violation (an alarm raised at `time`); returns its violationId.
+    func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
+        let b = try behaviorID(profile: profile, behavior: behavior)
+        let row = try c.scalar("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?) RETURNING id", [client, b, time])?.int ?? 0
+        return try violationId(row: row)
+    }
+
+    /// Stores one event of a violation (created with the event's id when it is not stored,
+    /// e.g. an alarm older than the retention).
+    func insert(_ e: ViolationRecord) throws {
+        var row = try row(of: e.violationId)
+        if row == nil {
+            let b = try behaviorID(profile: e.profile, behavior: e.behavior)
+            row = try c.scalar("INSERT INTO violation(client, behavior, last_time, legacy_id) VALUES (?, ?, ?, ?) RETURNING id", [e.client, b, e.time, e.violationId])?.int
+        }
+        let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
+        try c.execute("INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)",
+                      [row!, type, e.time, e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }])
+        if type == 2 {
+            try c.execute(Self.raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
+        } else if type == 1 {
+            try c.execute(Self.raiseLastTime, [e.time, row!])
+        }
+    }
+
+    /// The SELECT list and joins that `event(_:)` reads, after `FROM violation_event AS e`.
+    static let eventColumns = """
+        SELECT e.id, v.id, v.legacy_id, c.client_id, b.profile, b.name, b.json, e.metric_value, e.time, e.type,
+               v.verification_state, v.verification_description, v.invalidation_reason
+        FROM violation_event AS e JOIN violation AS v ON v.id = e.violation
+        JOIN client AS c ON c.id = v.client JOIN violation_behavior AS b ON b.id = v.behavior
+        """
+
+    /// A ViolationEvent (AWS shape) from a row of `eventColumns`.
+    func event(_ s: Statement) throws -> JSONValue {
+        let type = Int(s.int(9))
+        let invalidated = type == 2
+        let put = !s.isNull(10)
+        let state: String? = put ? s.text(10) : (invalidated ? "UNKNOWN" : nil)
+        let description: String? = put ? s.optionalText(11) : (invalidated ? s.optionalText(12) : nil)
+        return jsonObject([
+            ("violationId", .string(try violationId(row: s.int(1), legacy: s.optionalText(2)))),
+            ("thingName", .string(s.text(3))), ("securityProfileName", .string(s.text(4))),
+            ("behavior", (try? JSONValue.parse(s.text(6))) ?? .object([])),
+            ("metricValue", s.isNull(7) ? nil : jsonObject([("count", .double(s.double(7)))])),
+            ("violationEventType", .string(Self.types[min(max(type, 0), 2)])),
+            ("verificationState", state.map(JSONValue.string)),
+            ("verificationStateDescription", description.map(JSONValue.string)),
+            ("violationEventTime", .string(Timestamp.iso(s.int(8)))),
+        ])
+    }
+
+    /// A page of events in [start, end] after event `after`, by event id, filtered by what is
+    /// given (`none`: an empty page, for criteria fleetdex never raises): (event id, ViolationEvent).
+    func events(from start: Int64, through end: Int64, after: Int64, thingName: String?, profile: String?, none: Bool,
+                verificationState: String?, limit: Int) throws -> [(Int64, JSONValue)] {
+        var sql = Self.eventColumns + " WHERE e.time >= ? AND e.time <= ? AND e.id > ?"
+        var binds: [SQLiteValue] = [.integer(start), .integer(end), .integer(after)]
+        if let thingName { sql += " AND c.client_id = ?"; binds.append(.text(thingName)) }
+        if let profile { sql += " AND b.profile = ?"; binds.append(.text(profile)) }
+        if none { sql += " AND 1 = 0" }
+        if let verificationState { sql += " AND coalesce(v.verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
+        sql += " ORDER BY e.id LIMIT ?"
+        binds.append(.integer(Int64(limit)))
+        var rows: [(Int64, JSONValue)] = []
+        try c.forEach(sql, binds) { s in rows.append((s.int(0), try event(s))) }
+        return rows
+    }
+
+    /// In-alarm events, oldest first: (violationId, thing name, profile, behavior name).
+    func inAlarmEvents(start: Int64?, end: Int64?) throws -> [(String, String, String, String)] {
+        var sql = Self.eventColumns + " WHERE e.type = 0"
+        var binds: [SQLiteValue] = []
+        if let start, let end { sql += " AND e.time >= ? AND e.time <= ?"; binds += [.integer(start), .integer(end)] }
+        var rows: [(Int64, String?, String, String, String)] = []
+        try c.forEach(sql + " ORDER BY e.time, e.id", binds) { s in rows.append((s.int(1), s.optionalText(2), s.text(3), s.text(4), s.text(5))) }
+        return try rows.map { (try violationId(row: $0.0, legacy: $0.1), $0.2, $0.3, $0.4) }
+    }
+
+    /// Drops violations with no event left in the retention and no active alarm, and the
+    /// behaviors no violation uses.
+    func prune(before cutoff: Int64) throws {
+        try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
+        var active = Set<Int64>()
+        for vid in try c.query("SELECT violation_id FROM alarm WHERE violation_id IS NOT NULL", [], { $0.text(0) }) {
+            if let r = try row(of: vid) { active.insert(r) }
+        }
+        let old = try c.query("SELECT id FROM violation WHERE last_time < ? AND id NOT IN (SELECT violation FROM violation_event)", [cutoff]) { $0.int(0) }
+        let del = try c.prepare("DELETE FROM violation WHERE id = ?")
+        for id in old where !active.contains(id) {
+            try del.bind([.integer(id)])
+            _ = try del.step()
+        }
+        try c.execute("DELETE FROM violation_behavior WHERE id NOT IN (SELECT behavior FROM violation)")
+    }
+}
