@@ -58,3 +58,35 @@ import Testing
         #expect(throws: FleetError.self) { try agg.buckets(query: "*", field: "attributes.site", maxBuckets: 10_001, at: 0) }
     }
 }
+
+/// `deviceDefender.violationCount` (a count per targeted thing, 0 included) through every
+/// aggregation, against the things the search finds in violation.
+@Suite struct ViolationCountAggregationTests {
+    @Test func everyAggregationReadsTheViolationCount() throws {
+        let db = try Fixtures.database()
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
+        var events: [LifecycleEvent] = []
+        for i in 0..<12 {
+            _ = try Registry(db).createThing(name: "v\(i)", typeName: nil, attributes: [], at: 0)
+            events.append(Fixtures.event("v\(i)", Fixtures.t0, .connected))
+            if i % 3 == 0 { events.append(Fixtures.event("v\(i)", Fixtures.t0 + 1000, .disconnected, reason: "CONNECTION_LOST")) }
+        }
+        try Fixtures.ingest(db, events)
+        let now = Fixtures.t0 + 3_600_000
+        _ = try EvaluationCycle(db).evaluate(at: now)
+        let violating = try Fixtures.search(db, "deviceDefender.P.*.inViolation:true", at: now).count
+        #expect(violating == 4)
+        let agg = try Aggregations(db)
+        let field = "deviceDefender.violationCount"
+        let s = try agg.statistics(query: "*", field: field, at: now)["statistics"]!
+        #expect(s["count"]?.int64Value == 12)
+        #expect(s["sum"]?.doubleValue == Double(violating))
+        #expect(s["maximum"]?.doubleValue == 1 && s["minimum"]?.doubleValue == 0)
+        #expect(try agg.cardinality(query: "*", field: field, at: now)["cardinality"]?.int64Value == 2)
+        let p = try agg.percentiles(query: "*", field: field, percents: [0, 100], at: now)["percentiles"]?.arrayValue ?? []
+        #expect(p.map { $0["value"]?.doubleValue } == [0, 1])
+        let b = try agg.buckets(query: "*", field: field, maxBuckets: 5, at: now)["buckets"]?.arrayValue ?? []
+        #expect(b.map { "\($0["keyValue"]?.stringValue ?? "?")=\($0["count"]?.int64Value ?? -1)" } == ["0=8", "1=4"])
+    }
+}

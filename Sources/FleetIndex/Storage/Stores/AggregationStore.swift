@@ -43,25 +43,25 @@ struct AggregationStore {
         // Every thing: no restriction at all (the value tables are scanned by field).
         func only(_ column: String) -> String { matching.map { " AND \(column) IN (\($0))" } ?? "" }
         switch field {
-        case .thingName: return Source(sql: "SELECT t.name FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
-        case .thingId: return Source(sql: "SELECT t.thing_id FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingName: return Source(sql: "SELECT t.name AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingId: return Source(sql: "SELECT t.thing_id AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
         case .thingTypeName:
-            return Source(sql: "SELECT y.name FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE 1 = 1" + only("t.id"), binds: [])
+            return Source(sql: "SELECT y.name AS v FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE 1 = 1" + only("t.id"), binds: [])
         case .thingGroupNames:
-            return Source(sql: "SELECT g.name FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE 1 = 1" + only("gm.thing"), binds: [])
+            return Source(sql: "SELECT g.name AS v FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE 1 = 1" + only("gm.thing"), binds: [])
         case .connected:
-            return Source(sql: "SELECT t.connected FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+            return Source(sql: "SELECT t.connected AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
         case .connectivityTimestamp:
-            return Source(sql: "SELECT t.conn_ts FROM thing AS t WHERE t.conn_ts IS NOT NULL" + only("t.id"), binds: [])
+            return Source(sql: "SELECT t.conn_ts AS v FROM thing AS t WHERE t.conn_ts IS NOT NULL" + only("t.id"), binds: [])
         case .disconnectReason:
-            return Source(sql: "SELECT t.disconnect_reason FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL" + only("t.id"), binds: [])
+            return Source(sql: "SELECT t.disconnect_reason AS v FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL" + only("t.id"), binds: [])
         case .violationCount:
-            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
         case .leaf(let name, let type):
             let table = switch type {
-            case .number: "SELECT x.value FROM thing_number AS x WHERE x.field = ?"
-            case .boolean: "SELECT x.value FROM thing_flag AS x WHERE x.field = ?"
-            case .string: "SELECT x.value FROM thing_text AS x WHERE x.field = ?"
+            case .number: "SELECT x.value AS v FROM thing_number AS x WHERE x.field = ?"
+            case .boolean: "SELECT x.value AS v FROM thing_flag AS x WHERE x.field = ?"
+            case .string: "SELECT x.value AS v FROM thing_text AS x WHERE x.field = ?"
             }
             return Source(sql: table + only("x.thing"), binds: [.text(name)], lowered: type == .string)
         }
@@ -85,7 +85,7 @@ struct AggregationStore {
         -> (count: Int64, avg: Double?, sum: Double?, min: Double?, max: Double?, sumOfSquares: Double?) {
         let (m, binds) = Self.matching(condition)
         let src = Self.source(field, matching: m)
-        return try c.query("SELECT count(v), avg(v), sum(v), min(v), max(v), sum(v * v) FROM (\(src.sql.replacingFirstSelect())) ", src.binds + binds) { s in
+        return try c.query("SELECT count(v), avg(v), sum(v), min(v), max(v), sum(v * v) FROM (\(src.sql)) ", src.binds + binds) { s in
             (s.int(0), s.optionalDouble(1), s.optionalDouble(2), s.optionalDouble(3), s.optionalDouble(4), s.optionalDouble(5))
         }.first!
     }
@@ -95,14 +95,14 @@ struct AggregationStore {
         let (m, binds) = Self.matching(condition)
         let src = Self.source(field, matching: m)
         let expr = isText && !src.lowered ? "lower(v)" : "v"
-        return try c.scalar("SELECT count(DISTINCT \(expr)) FROM (\(src.sql.replacingFirstSelect()))", src.binds + binds)?.int ?? 0
+        return try c.scalar("SELECT count(DISTINCT \(expr)) FROM (\(src.sql))", src.binds + binds)?.int ?? 0
     }
 
     /// A numeric field's values in ascending order.
     func sortedNumbers(_ field: AggregatedField, _ condition: SQLFragment?) throws -> [Double] {
         let (m, binds) = Self.matching(condition)
         let src = Self.source(field, matching: m)
-        return try c.query("SELECT v FROM (\(src.sql.replacingFirstSelect())) ORDER BY v", src.binds + binds) { $0.double(0) }
+        return try c.query("SELECT v FROM (\(src.sql)) ORDER BY v", src.binds + binds) { $0.double(0) }
     }
 
     /// The most frequent values, by count then key: the key as the bucket names it, its
@@ -116,17 +116,9 @@ struct AggregationStore {
         case .boolean: "CASE v WHEN 1 THEN 'true' ELSE 'false' END"
         case .number: "v"
         }
-        return try c.query("SELECT \(key) AS k, count(*) AS n, min(v) FROM (\(src.sql.replacingFirstSelect())) GROUP BY k ORDER BY n DESC, k LIMIT ?",
+        return try c.query("SELECT \(key) AS k, count(*) AS n, min(v) FROM (\(src.sql)) GROUP BY k ORDER BY n DESC, k LIMIT ?",
                            src.binds + binds + [.integer(Int64(limit))]) { s in
             (type == .number ? "" : s.text(0), type == .number ? s.double(0) : 0, s.int(1), type == .string ? s.text(2) : "")
         }
-    }
-}
-
-extension String {
-    /// `SELECT expr FROM ...` → `SELECT expr AS v FROM ...`, so the outer query can name it.
-    func replacingFirstSelect() -> String {
-        guard let r = range(of: " FROM ") else { return self }
-        return String(self[..<r.lowerBound]) + " AS v" + String(self[r.lowerBound...])
     }
 }
