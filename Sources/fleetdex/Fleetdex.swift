@@ -8,10 +8,10 @@ import Foundation
 @main
 struct Main {
     static func main() {
-        let args = Array(CommandLine.arguments.dropFirst())
+        let args = Fleetdex.withGlobalOptionsAfterCommand(Array(CommandLine.arguments.dropFirst()))
         if args.first == "serve" { Serve.exec(Array(args.dropFirst())) }
         do {
-            var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(Array(CommandLine.arguments.dropFirst())))
+            var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(args))
             try command.run()
         } catch let e as FleetError {
             Output.fail(e)
@@ -52,6 +52,34 @@ struct Main {
 }
 
 extension Fleetdex {
+    /// The options every command takes, which may also come before the command:
+    /// `fleetdex --db fleet.sqlite search …` is `fleetdex search … --db fleet.sqlite`.
+    static let globalOptions: Set<String> = ["--db", "--output", "--at", "--queries"]
+
+    /// The arguments with leading global options moved after the command's own arguments
+    /// (before a `--`, so they stay options).
+    static func withGlobalOptionsAfterCommand(_ args: [String]) -> [String] {
+        var leading: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            guard globalOptions.contains(name) else { break }
+            if a.contains("=") {
+                leading.append(a)
+                i += 1
+            } else {
+                guard i + 1 < args.count else { break }   // no value: the parser says so
+                leading += [a, args[i + 1]]
+                i += 2
+            }
+        }
+        guard !leading.isEmpty, i < args.count else { return args }
+        var rest = Array(args[i...])
+        rest.insert(contentsOf: leading, at: rest.firstIndex(of: "--") ?? rest.count)
+        return rest
+    }
+
     /// The iot-data operations fleetdex runs (`fleetdex iot-data get-thing-shadow …`).
     static let iotDataCommands = ["update-thing-shadow", "get-thing-shadow", "delete-thing-shadow"]
 

@@ -128,6 +128,18 @@ struct CLI {
         #expect(try cli.run("iot", "create-thing", "--help").out == cli.run("create-thing", "--help").out)
     }
 
+    @Test func globalOptionsMayComeBeforeTheCommand() throws {
+        let cli = try CLI()
+        let db = cli.dir.appendingPathComponent("other.sqlite").path
+        #expect(try cli.run("--db", db, "create-thing", "--thing-name", "pump-17").code == 0)
+        #expect(try cli.run("--db=\(db)", "--output", "text", "describe-thing", "--thing-name", "pump-17").out.contains("pump-17"))
+        #expect(try cli.run("--db", db, "iot", "search-index", "--query-string", "thingName:pump-*", "--output", "text").out.contains("pump-17"))
+        #expect(try cli.run("--db", db, "--output", "names", "search", "--", "-thingName:other").out == "pump-17\n")
+        #expect(try cli.run("--db", db, "sqs", "list-queues").code == 0)
+        // The default database ($FLEETDEX_DB) was not touched.
+        #expect(try cli.run("describe-thing", "--thing-name", "pump-17").code == 1)
+    }
+
     /// (command, formats its --help names, formats it must not name)
     static let helpFormats: [([String], [String], [String])] = [
         (["describe-thing"], ["json", "table", "text"], ["csv", "names", "chart"]),
