@@ -101,7 +101,13 @@ let package = Package(
         .executableTarget(name: "fleetdex-wirefuzz", dependencies: ["FleetServer", "FleetIndex", "FleetTestSupport"]),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
-        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),
+        .executableTarget(name: "fleetdex-bench", dependencies: [
+            "FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport",
+            // The mqtt stage's clients.
+            "FleetDevices", "FleetMQTT",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // What the tests and the benchmark share (a seeded generator); not part of fleetdex.
         .target(name: "FleetTestSupport"),
         // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
