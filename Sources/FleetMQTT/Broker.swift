@@ -58,10 +58,13 @@ final class Broker: Sendable {
         s.wildcard.remove(id)
     }
 
-    func subscribe(_ connection: MQTTConnection, filter: String, qos: UInt8) {
+    /// Adds (or updates) a subscription; false when the connection already has `limit` others.
+    func subscribe(_ connection: MQTTConnection, filter: String, qos: UInt8, limit: Int) -> Bool {
         state.withLockedValue { s in
             let id = ObjectIdentifier(connection)
-            guard s.subscribers[id] != nil else { return }
+            guard let sub = s.subscribers[id] else { return false }
+            let known = sub.exact[filter] != nil || sub.wildcard[filter] != nil
+            guard known || sub.exact.count + sub.wildcard.count < limit else { return false }
             if TopicFilter.hasWildcard(filter) {
                 s.subscribers[id]!.wildcard[filter] = qos
                 s.wildcard.insert(id)
@@ -69,6 +72,7 @@ final class Broker: Sendable {
                 s.subscribers[id]!.exact[filter] = qos
                 s.exact[filter, default: []].insert(id)
             }
+            return true
         }
     }
 

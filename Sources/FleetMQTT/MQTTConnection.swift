@@ -36,6 +36,13 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var pending: [MQTTPacket] = []
     private var closeReason: DisconnectReason?
     private var nextPacketId: UInt16 = 0
+    private var shadowRequests = 0
+    /// QoS 1 messages written while the socket was not writable (bounded; QoS 0 ones are dropped).
+    private var queuedWhileBlocked = 0
+
+    static let maximumSubscriptions = 50
+    static let maximumShadowRequests = 16
+    static let maximumQueuedWhileBlocked = 1000
 
     init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>) {
         self.services = services
@@ -98,6 +105,11 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         // TLS or socket errors: the connection is lost.
         if closeReason == nil { closeReason = .connectionLost }
         context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { queuedWhileBlocked = 0 }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -207,7 +219,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             fail(.clientError, code: 0x82)    // a second CONNECT
         case .publish(let p):
             guard p.qos < 2 else { return fail(.clientError, code: 0x9B) }  // AWS IoT has no QoS 2
-            guard grant.mayPublish(p.topic) else {
+            guard ReservedTopic.clientMayPublish(p.topic), grant.mayPublish(p.topic) else {
                 // 3.1.1 has no way to refuse a PUBLISH: AWS closes the connection.
                 if version == .v311 { return fail(.authError, code: nil) }
                 if p.qos == 1, let id = p.packetId { send(.puback(.init(packetId: id, code: 0x87))) }
@@ -227,8 +239,12 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
                     codes.append(version == .v5 ? 0x87 : 0x80)
                 } else {
                     let q = min(sub.qos, 1)
-                    services.broker.subscribe(self, filter: sub.filter, qos: q)
-                    codes.append(q)
+                    // AWS IoT's quota: 50 subscriptions per connection.
+                    if services.broker.subscribe(self, filter: sub.filter, qos: q, limit: Self.maximumSubscriptions) {
+                        codes.append(q)
+                    } else {
+                        codes.append(version == .v5 ? 0x97 : 0x80)
+                    }
                 }
             }
             send(.suback(.init(packetId: s.packetId, codes: codes)))
@@ -248,14 +264,22 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// A shadow request, on the thread pool; at most `maximumShadowRequests` of a connection
+    /// wait there at once (more are rejected with 429, as AWS throttles).
     private func shadow(_ op: ShadowOperation, _ payload: [UInt8]) {
         guard let loop = channel?.eventLoop else { return }
         let shadows = services.shadows, broker = services.broker
-        _ = services.threadPool.runIfActive(eventLoop: loop) {
+        guard shadowRequests < Self.maximumShadowRequests else {
+            let r = shadows.throttled(op)
+            broker.route(topic: r.topic, payload: r.payload, qos: 1)
+            return
+        }
+        shadowRequests += 1
+        services.threadPool.runIfActive(eventLoop: loop) {
             for (topic, body) in shadows.perform(op, payload: payload) {
                 broker.route(topic: topic, payload: body, qos: 1)
             }
-        }
+        }.whenComplete { [self] _ in shadowRequests -= 1 }
     }
 
     // MARK: closing
@@ -282,13 +306,16 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: output
 
-    /// A message routed to this connection (from any thread). QoS 0 messages are dropped
-    /// while the socket is not writable (a slow device never stalls the others).
+    /// A message routed to this connection (from any thread); a slow device never stalls the others.
     func deliver(topic: String, payload: [UInt8], qos: UInt8) {
         guard let channel else { return }
         channel.eventLoop.execute { [self] in
             guard state == .connected else { return }
-            if qos == 0 && !channel.isWritable { return }
+            if !channel.isWritable {
+                // A slow device never holds unbounded memory: QoS 0 is dropped, QoS 1 queued up to a bound.
+                if qos == 0 || queuedWhileBlocked >= Self.maximumQueuedWhileBlocked { return }
+                queuedWhileBlocked += 1
+            }
             var id: UInt16?
             if qos > 0 {
                 nextPacketId = nextPacketId == UInt16.max ? 1 : nextPacketId + 1

@@ -79,6 +79,11 @@ struct ShadowService: Sendable {
         }
     }
 
+    /// The answer to a request over a connection's limit of requests in flight.
+    func throttled(_ op: ShadowOperation) -> (topic: String, payload: [UInt8]) {
+        rejected(op, 429, "Too Many Requests", token: nil, .int(clock.now() / 1000))
+    }
+
     private func rejected(_ op: ShadowOperation, _ code: Int, _ message: String, token: JSONValue?, _ seconds: JSONValue) -> (topic: String, payload: [UInt8]) {
         (op.base + "/rejected", bytes(jsonObject([("code", .int(code)), ("message", .string(message)),
                                                  ("timestamp", seconds), ("clientToken", token)])))

@@ -224,6 +224,10 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
             ("send:300003612f2b", "CLIENT_ERROR"),          // wildcard in a topic name
             ("send:100c00044d5154540402003c0000", "CLIENT_ERROR"),  // a second CONNECT
             ("send:300b0009666f7262696464656e", "AUTH_ERROR"),   // PUBLISH to a denied topic (3.1.1)
+            // A forged lifecycle event: $aws/events/ is reserved whatever the policy says.
+            ("send:" + hex(MQTTEncoder.encode(.publish(.init(topic: "$aws/events/presence/connected/x", payload: Array("{}".utf8))), version: .v311)), "AUTH_ERROR"),
+            // A shadow service response topic is reserved too.
+            ("send:" + hex(MQTTEncoder.encode(.publish(.init(topic: "$aws/things/fuzzy/shadow/update/accepted", payload: [])), version: .v311)), "AUTH_ERROR"),
         ]
         for (i, (step, reason)) in cases.enumerated() {
             let r = try bed.python(ClientScripts.raw, [d.certFile, d.keyFile, "connect:fuzzy:60:4", "read:0.3", step, "read:2"])
@@ -254,5 +258,16 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         #expect(text.contains("R 9006000101808001 "), "\(text)")
         #expect(text.hasSuffix(" closed\n"), "\(text)")
         #expect(of(bed.log.events, "sub-x").last?.reason == "SERVER_INITIATED_DISCONNECT")
+    }
+
+    @Test(.enabled(if: hasPython, "python3 is not installed"))
+    func subscriptionQuotaOf50() async throws {
+        let bed = try await MQTTTestBed()
+        defer { Task { await bed.stop() } }
+        let d = try bed.device("many")
+        let packet = hex(MQTTEncoder.encode(.subscribe(.init(packetId: 7, subscriptions: (0...50).map { .init(filter: "f/\($0)", qos: 0) })), version: .v311))
+        let r = try bed.python(ClientScripts.raw, [d.certFile, d.keyFile, "connect:many:60:4", "read:0.3", "send:" + packet, "read:1"])
+        // SUBACK: remaining length 53, packet id 7, 50 granted QoS 0, the 51st refused.
+        #expect(r.stdout.contains("R 90350007" + String(repeating: "00", count: 50) + "80 open"), "\(r.stdout)")
     }
 }
