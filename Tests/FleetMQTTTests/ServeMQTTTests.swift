@@ -84,4 +84,46 @@ import Testing
         #expect(server.terminationStatus == 0)
         #expect(try search(bed.path, "connectivity.disconnectReason:SERVER_INITIATED_DISCONNECT") == ["test_thing"])
     }
+
+    /// The walkthrough with the Device SDK as the device (WalkthroughScript), through serve.
+    @Test(.enabled(if: MQTTTestBed.hasPython("awsiot") && MQTTTestBed.hasPython("boto3"), "awsiotsdk or boto3 is not installed (scripts/setup.sh)"))
+    func walkthroughWithTheSDKAsTheDevice() async throws {
+        let dir = mqttTestRoot.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let db = dir.appendingPathComponent("fleet.sqlite").path
+        let server = Process()
+        server.executableURL = Self.binaries.appendingPathComponent("fleetdex")
+        server.arguments = ["serve", "--db", db, "--port", "0", "--no-evaluate", "--access-key-id", "AKIDLOCAL", "--secret-access-key", "s3cret"]
+        let err = Pipe()
+        server.standardError = err
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        var text = ""
+        var http: Int?, mqtt: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while (http == nil || mqtt == nil) && Date() < deadline {
+            let data = err.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let r = text.range(of: "listening on http://127.0.0.1:") { http = Int(text[r.upperBound...].prefix { $0.isNumber }) }
+            if let r = text.range(of: "mqtt listening on mqtts://127.0.0.1:") { mqtt = Int(text[r.upperBound...].prefix { $0.isNumber }) }
+        }
+        let httpPort = try #require(http, "\(text)"), mqttPort = try #require(mqtt, "\(text)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", WalkthroughScript.python, "http://127.0.0.1:\(httpPort)", String(mqttPort), db,
+                       Self.binaries.appendingPathComponent("fleetdex").path, dir.path]
+        let out = Pipe(), perr = Pipe()
+        p.standardOutput = out
+        p.standardError = perr
+        try p.run()
+        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let e = String(decoding: perr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let checks = o.split(separator: "\n").filter { $0.hasPrefix("CHECK ") }
+        #expect(checks.count == 11, "\(o)\n\(e)")
+        for c in checks { #expect(c.hasSuffix(" ok"), "\(c)") }
+        #expect(o.hasSuffix("DONE\n"), "\(o)\n\(e)")
+    }
 }
