@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
+        // The MQTT endpoint only (fleetdex-server): TCP and mutual TLS.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // The system libsqlite3 (Debian: libsqlite3-dev); nothing vendored.
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "FleetServer",
             dependencies: [
-                "FleetIndex", "FleetQuery", "FleetDevices",
+                "FleetIndex", "FleetQuery", "FleetDevices", "FleetMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,11 +96,30 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // The MQTT endpoint (`fleetdex serve --mqtt-port`): MQTT 3.1.1 and 5 over mutual TLS, the
+        // broker, lifecycle events through the runner, shadows over MQTT. Codec/ is pure Swift
+        // (no NIO, no Foundation), so scripts/fuzz.sh compiles it alone (Fuzz/mqtt.swift).
+        .target(
+            name: "FleetMQTT",
+            dependencies: [
+                "FleetIndex", "FleetDevices",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Fuzzes what serve reads off the network (scripts/fuzz.sh runs it as `http`).
         .executableTarget(name: "fleetdex-wirefuzz", dependencies: ["FleetServer", "FleetIndex", "FleetTestSupport"]),
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
-        .executableTarget(name: "fleetdex-bench", dependencies: ["FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport"]),
+        .executableTarget(name: "fleetdex-bench", dependencies: [
+            "FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport",
+            // The mqtt stage's clients.
+            "FleetDevices", "FleetMQTT",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // What the tests and the benchmark share (a seeded generator); not part of fleetdex.
         .target(name: "FleetTestSupport"),
         // Build tool: turns Schema/*.sql and Queries/*.fq into a Swift source file.
@@ -114,6 +136,7 @@ let package = Package(
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
         .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex"]),
+        .testTarget(name: "FleetMQTTTests", dependencies: ["FleetMQTT", "FleetDevices", "FleetIndex"]),
         .testTarget(
             name: "FleetDevicesTests",
             dependencies: [

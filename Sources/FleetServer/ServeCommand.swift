@@ -4,6 +4,7 @@
 // SIGTERM/SIGINT finish the requests in flight and the batch in hand, then exit 0.
 import ArgumentParser
 import FleetIndex
+import FleetMQTT
 import Foundation
 import Hummingbird
 import Logging
@@ -13,11 +14,12 @@ import ServiceLifecycle
 public struct ServeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Answer the AWS wire protocols (iot, iot-data, sns, sqs) with SigV4, and presence over HTTP.",
+        abstract: "Answer the AWS wire protocols (iot, iot-data, sns, sqs) with SigV4, presence over HTTP, and MQTT over mutual TLS.",
         discussion: """
             Example:
               fleetdex serve --db fleet.sqlite --port 4510 --access-key-id AKIDLOCAL --secret-access-key s3cret &
               aws iot create-thing --thing-name test_thing --endpoint-url http://127.0.0.1:4510
+            Devices connect with MQTT over mutual TLS on --mqtt-port (8883; --no-mqtt turns it off).
             """)
 
     @Option(help: "The database (else $FLEETDEX_DB, else ./fleetdex.sqlite).") var db: String?
@@ -32,6 +34,9 @@ public struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "GET a topic rule destination's enableUrl when its confirmation arrives (always recorded: 'fleetdex presence-destination').") var confirmDestinations = false
     @Option(help: "Seconds a client has to send a request's head, from connecting or from the last response (slow clients are closed).") var headerTimeout = 60
     @Option(help: "Seconds a client has to send a request's body once its head is in.") var bodyTimeout = 60
+    @Option(help: "The MQTT endpoint's port (MQTT over mutual TLS; default 8883, or any free port when --port is 0; 0: any free port, printed on start).") var mqttPort: Int?
+    @Flag(help: "Do not start the MQTT endpoint.") var noMqtt = false
+    @Option(help: .hidden) var mqttMinimumKeepAlive: Int64 = 30   // tests: AWS's 30 s floor is too slow to wait out
     @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
 
     public init() {}
@@ -75,6 +80,11 @@ public struct ServeCommand: AsyncParsableCommand {
             Self.log("no --access-key-id/--secret-access-key: requests must be signed with the key pair test/test")
         }
         let head = TimeAmount.seconds(Int64(headerTimeout)), body = TimeAmount.seconds(Int64(bodyTimeout))
+        var services: [any Service] = [RunnerService(runner: runner)]
+        if !noMqtt {
+            // After the runner in the list: the endpoint stops first, its last events committed.
+            services.append(mqttEndpoint(open: open, runner: runner))
+        }
         var logger = Logger(label: "fleetdex")
         logger.logLevel = .warning
         let app = Application(
@@ -83,7 +93,7 @@ public struct ServeCommand: AsyncParsableCommand {
                 additionalChannelHandlers: [RequestTimeouts(head: head, body: body)],
                 idleTimeout: .seconds(120))),
             configuration: .init(address: .hostname(host, port: port), serverName: "fleetdex"),
-            services: [RunnerService(runner: runner)],
+            services: services,
             onServerRunning: { [host, region = config.region] channel in
                 let bound = channel.localAddress?.port ?? 0
                 ServeCommand.log("listening on http://\(host):\(bound) (database \(path), region \(region))")
@@ -93,8 +103,29 @@ public struct ServeCommand: AsyncParsableCommand {
         Self.log("stopped")
     }
 
+    /// The MQTT endpoint (MQTT 3.1.1/5 over mutual TLS), its lifecycle events through `runner`.
+    func mqttEndpoint(open: @escaping @Sendable () throws -> FleetDatabase, runner: Runner) -> MQTTEndpoint {
+        var conf = MQTTEndpoint.Configuration()
+        conf.host = host
+        conf.port = mqttPort ?? (port == 0 ? 0 : 8883)
+        conf.minimumKeepAlive = max(1, min(mqttMinimumKeepAlive, 1200))
+        // The server certificate names what describe-endpoint answers, beside localhost and 127.0.0.1.
+        let isIP = endpointAddress.contains(":") || endpointAddress.allSatisfy { $0.isNumber || $0 == "." }
+        if isIP { conf.ipAddresses = Array(Set(conf.ipAddresses + [endpointAddress])).sorted() }
+        else { conf.dnsNames = Array(Set(conf.dnsNames + [endpointAddress])).sorted() }
+        return MQTTEndpoint(
+            configuration: conf, database: DatabasePool(keep: 4, open: open), clock: SystemClock(),
+            submit: { events in
+                let result = await runner.submit(events.enumerated().map { PresenceInput(line: $0.offset + 1, event: $0.element) })
+                for r in result.rejected { ServeCommand.log("mqtt: lifecycle event refused: \(r.message)") }
+            },
+            onBound: { [host] port in ServeCommand.log("mqtt listening on mqtts://\(host):\(port) (mutual TLS)") })
+    }
+
     static func log(_ s: String) { FileHandle.standardError.write(Data("fleetdex serve: \(s)\n".utf8)) }
 }
+
+extension DatabasePool: DatabaseAccess {}
 
 /// Stops the runner (commits the batch in hand) when the server shuts down.
 struct RunnerService: Service {

@@ -1,0 +1,124 @@
+// FleetMQTT: the endpoint's sessions and subscriptions, in memory (AWS IoT's persistent
+// sessions are not kept: every connection starts clean). One session per client id: a second
+// connection with the same id takes over (the first is closed with DUPLICATE_CLIENTID).
+// Messages are routed to every subscription whose filter matches, each delivery decided by
+// the subscriber's iot:Receive; exact filters are looked up by topic, wildcard filters scanned.
+import NIOConcurrencyHelpers
+
+final class Broker: Sendable {
+    struct Subscriber {
+        let connection: MQTTConnection
+        let grant: ConnectionGrant
+        var exact: [String: UInt8] = [:]
+        var wildcard: [String: UInt8] = [:]
+    }
+
+    private struct State {
+        var byClient: [String: ObjectIdentifier] = [:]
+        var subscribers: [ObjectIdentifier: Subscriber] = [:]
+        /// Topic → the subscribers with that exact filter.
+        var exact: [String: Set<ObjectIdentifier>] = [:]
+        /// Subscribers with at least one wildcard filter.
+        var wildcard: Set<ObjectIdentifier> = []
+        /// versionNumber of each client id's last connection.
+        var versions: [String: Int64] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Makes `connection` the session of its client id: its versionNumber (one more than the
+    /// client's last) and the connection it takes over, if any.
+    func register(_ connection: MQTTConnection, clientId: String, grant: ConnectionGrant) -> (version: Int64, previous: MQTTConnection?) {
+        state.withLockedValue { s in
+            let id = ObjectIdentifier(connection)
+            let previous = s.byClient[clientId].flatMap { s.subscribers[$0]?.connection }
+            if let previous { Self.drop(ObjectIdentifier(previous), from: &s) }
+            s.byClient[clientId] = id
+            s.subscribers[id] = Subscriber(connection: connection, grant: grant)
+            let version = (s.versions[clientId] ?? 0) + 1
+            s.versions[clientId] = version
+            return (version, previous)
+        }
+    }
+
+    /// Ends the session of `connection` (a taken-over connection is already gone).
+    func remove(_ connection: MQTTConnection, clientId: String) {
+        state.withLockedValue { s in
+            let id = ObjectIdentifier(connection)
+            Self.drop(id, from: &s)
+            if s.byClient[clientId] == id { s.byClient[clientId] = nil }
+        }
+    }
+
+    private static func drop(_ id: ObjectIdentifier, from s: inout State) {
+        guard let sub = s.subscribers.removeValue(forKey: id) else { return }
+        for f in sub.exact.keys {
+            s.exact[f]?.remove(id)
+            if s.exact[f]?.isEmpty == true { s.exact[f] = nil }
+        }
+        s.wildcard.remove(id)
+    }
+
+    /// Adds (or updates) a subscription; false when the connection already has `limit` others.
+    func subscribe(_ connection: MQTTConnection, filter: String, qos: UInt8, limit: Int) -> Bool {
+        state.withLockedValue { s in
+            let id = ObjectIdentifier(connection)
+            guard let sub = s.subscribers[id] else { return false }
+            let known = sub.exact[filter] != nil || sub.wildcard[filter] != nil
+            guard known || sub.exact.count + sub.wildcard.count < limit else { return false }
+            if TopicFilter.hasWildcard(filter) {
+                s.subscribers[id]!.wildcard[filter] = qos
+                s.wildcard.insert(id)
+            } else {
+                s.subscribers[id]!.exact[filter] = qos
+                s.exact[filter, default: []].insert(id)
+            }
+            return true
+        }
+    }
+
+    /// Whether the filter was subscribed.
+    func unsubscribe(_ connection: MQTTConnection, filter: String) -> Bool {
+        state.withLockedValue { s in
+            let id = ObjectIdentifier(connection)
+            guard s.subscribers[id] != nil else { return false }
+            if s.subscribers[id]!.exact.removeValue(forKey: filter) != nil {
+                s.exact[filter]?.remove(id)
+                if s.exact[filter]?.isEmpty == true { s.exact[filter] = nil }
+                return true
+            }
+            if s.subscribers[id]!.wildcard.removeValue(forKey: filter) != nil {
+                if s.subscribers[id]!.wildcard.isEmpty { s.wildcard.remove(id) }
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Delivers a message to every subscriber with a matching filter that may receive it, at
+    /// the lower of the message's QoS and the highest granted QoS of its matching filters.
+    /// Returns how many deliveries were made.
+    @discardableResult
+    func route(topic: String, payload: [UInt8], qos: UInt8) -> Int {
+        let targets = state.withLockedValue { s -> [(MQTTConnection, UInt8)] in
+            var best: [ObjectIdentifier: UInt8] = [:]
+            for id in s.exact[topic] ?? [] { best[id] = s.subscribers[id]?.exact[topic] }
+            for id in s.wildcard {
+                guard let sub = s.subscribers[id] else { continue }
+                for (f, q) in sub.wildcard where TopicFilter.matches(f, topic) { best[id] = max(best[id] ?? 0, q) }
+            }
+            return best.compactMap { id, q in
+                guard let sub = s.subscribers[id], sub.grant.mayReceive(topic) else { return nil }
+                return (sub.connection, min(q, qos))
+            }
+        }
+        for (c, q) in targets { c.deliver(topic: topic, payload: payload, qos: q) }
+        return targets.count
+    }
+
+    /// Every session (shutdown).
+    func connections() -> [MQTTConnection] {
+        state.withLockedValue { s in s.subscribers.values.map(\.connection) }
+    }
+
+    var count: Int { state.withLockedValue { $0.subscribers.count } }
+}

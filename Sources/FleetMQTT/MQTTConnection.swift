@@ -1,0 +1,350 @@
+// FleetMQTT: one device connection, after TLS: CONNECT (admission by certificate and
+// iot:Connect), then PUBLISH/SUBSCRIBE/UNSUBSCRIBE/PINGREQ/DISCONNECT, the keep-alive, the
+// will, and the lifecycle events of the connection (`connected`, and exactly one
+// `disconnected` with AWS's reason when it ends).
+//
+// `@unchecked Sendable`: every mutable member is touched on the channel's event loop only;
+// other threads (the broker routing a message, a takeover, shutdown) hop onto it first.
+import FleetDevices
+import FleetIndex
+import NIOConcurrencyHelpers
+import NIOCore
+
+final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = MQTTPacket
+    typealias OutboundOut = ByteBuffer
+
+    enum State { case awaitingConnect, authorizing, connected, closed }
+
+    private let services: MQTTServices
+    /// The presented certificate (DER), set by the TLS verification callback.
+    private let peer: NIOLockedValueBox<[UInt8]?>
+    private var channel: Channel?
+    private var state = State.awaitingConnect
+    private var wasConnected = false
+    private var version = MQTTVersion.v311
+    private var clientId = ""
+    private var session = ""
+    private var lifecycleVersion: Int64 = 0
+    private var grant: ConnectionGrant?
+    private var will: MQTTPacket.Will?
+    private var ip: String?
+    private var lastRead = NIODeadline.now()
+    private var keepAliveTimeout = TimeAmount.seconds(0)
+    private var keepAliveCheck: RepeatedTask?
+    private var connectTimeout: Scheduled<Void>?
+    private var pending: [MQTTPacket] = []
+    private var closeReason: DisconnectReason?
+    private var nextPacketId: UInt16 = 0
+    private var shadowRequests = 0
+    /// QoS 1 messages written while the socket was not writable (bounded; QoS 0 ones are dropped).
+    private var queuedWhileBlocked = 0
+
+    static let maximumSubscriptions = 50
+    static let maximumShadowRequests = 16
+    static let maximumQueuedWhileBlocked = 1000
+
+    init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>) {
+        self.services = services
+        self.peer = peer
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channel = context.channel
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        ip = context.channel.remoteAddress?.ipAddress
+        let loop = context.eventLoop
+        connectTimeout = loop.scheduleTask(in: services.configuration.connectTimeout) { [self] in
+            if state == .awaitingConnect { channel?.close(promise: nil) }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let packet = unwrapInboundIn(data)
+        lastRead = .now()
+        switch state {
+        case .awaitingConnect:
+            guard case .connect(let c) = packet else {
+                // MQTT: the first packet must be CONNECT; the connection is closed.
+                context.close(promise: nil)
+                return
+            }
+            connect(c)
+        case .authorizing:
+            pending.append(packet)
+            if pending.count > 64 { fail(.clientError, code: 0x97) }
+        case .connected:
+            handle(packet)
+        case .closed:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let failure = error as? MQTTFrameDecoder.Failure {
+            let e = failure.error
+            if state == .awaitingConnect || state == .authorizing {
+                // A refused CONNECT: answered when the level is known, then closed.
+                let level = failure.level
+                switch (e.code, level) {
+                case (0x84, _): refuse(v311: 0x01, v5: 0x84, as: level ?? .v311)
+                case (0x85, let l?): refuse(v311: 0x02, v5: 0x85, as: l)
+                case (_, .v5?): refuse(v311: 0, v5: e.code, as: .v5)
+                default: context.close(promise: nil)
+                }
+            } else {
+                fail(.clientError, code: e.code)
+            }
+            return
+        }
+        // TLS or socket errors: the connection is lost.
+        if closeReason == nil { closeReason = .connectionLost }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { queuedWhileBlocked = 0 }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connectTimeout?.cancel()
+        keepAliveCheck?.cancel()
+        let was = state
+        state = .closed
+        if was == .connected || wasConnected {
+            let reason = closeReason ?? .connectionLost
+            if reason.sendsWill, let w = will, grant?.mayPublish(w.topic) == true {
+                services.broker.route(topic: w.topic, payload: w.payload, qos: min(w.qos, 1))
+            }
+            // The event before the session goes: stop() waits for an empty broker, then drains.
+            emit(.disconnected, reason: reason)
+            services.broker.remove(self, clientId: clientId)
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: CONNECT
+
+    private func connect(_ c: MQTTPacket.Connect) {
+        connectTimeout?.cancel()
+        version = c.version
+        clientId = c.clientId
+        state = .authorizing
+        // AWS IoT refuses an empty client id (nothing to authorize iot:Connect against).
+        guard !c.clientId.isEmpty else { return refuse(v311: 0x02, v5: 0x85, as: version) }
+        guard let der = peer.withLockedValue({ $0 }), let loop = channel?.eventLoop else {
+            return refuse(v311: 0x05, v5: 0x87, as: version)
+        }
+        let authorizer = services.authorizer, clientId = c.clientId, ip = ip
+        services.threadPool.runIfActive(eventLoop: loop) {
+            try authorizer.grant(der: der, clientId: clientId, sourceIp: ip)
+        }.whenComplete { [self] result in admitted(c, result) }
+    }
+
+    private func admitted(_ c: MQTTPacket.Connect, _ result: Result<ConnectionGrant?, Error>) {
+        guard state == .authorizing else { return }
+        let g: ConnectionGrant
+        switch result {
+        case .failure: return refuse(v311: 0x03, v5: 0x88, as: version)       // server unavailable
+        case .success(nil): return refuse(v311: 0x05, v5: 0x87, as: version)  // the certificate went away
+        case .success(let got?): g = got
+        }
+        guard g.mayConnect().isAllowed else {
+            // AWS: an authenticated client refused by its policies makes a connect_failed event.
+            grant = g
+            session = FleetDatabase.uuid()
+            emit(.connectFailed, reason: nil, failure: "AUTHORIZATION_FAILED")
+            return refuse(v311: 0x05, v5: 0x87, as: version)
+        }
+        grant = g
+        will = c.will
+        let conf = services.configuration
+        // AWS clamps the keep-alive to 30-1200 s (0 means 1200) and enforces 1.5 times it.
+        let asked = Int64(c.keepAlive)
+        let effective = asked == 0 ? conf.maximumKeepAlive : min(max(asked, conf.minimumKeepAlive), conf.maximumKeepAlive)
+        keepAliveTimeout = .milliseconds(effective * 1500)
+        let (number, previous) = services.broker.register(self, clientId: c.clientId, grant: g)
+        previous?.close(.duplicateClientId)
+        lifecycleVersion = number
+        session = FleetDatabase.uuid()
+        var props: [MQTTProperty] = []
+        if version == .v5 {
+            props = [MQTTProperty(MQTTProperty.maximumPacketSize, .fourBytes(UInt32(conf.maximumPacketSize))),
+                     MQTTProperty(MQTTProperty.maximumQoS, .byte(1)),
+                     MQTTProperty(MQTTProperty.retainAvailable, .byte(0)),
+                     MQTTProperty(MQTTProperty.sharedSubscriptionAvailable, .byte(0))]
+            if effective != asked { props.append(MQTTProperty(MQTTProperty.serverKeepAlive, .twoBytes(UInt16(effective)))) }
+        }
+        send(.connack(.init(code: 0, properties: props)))
+        state = .connected
+        wasConnected = true
+        emit(.connected, reason: nil)
+        startKeepAlive()
+        let queued = pending
+        pending = []
+        for p in queued where state == .connected { handle(p) }
+    }
+
+    /// Answers CONNECT with a refusal and closes (no lifecycle event: never connected).
+    private func refuse(v311: UInt8, v5: UInt8, as level: MQTTVersion) {
+        state = .closed
+        let code = level == .v5 ? v5 : v311
+        guard let channel else { return }
+        channel.writeAndFlush(buffer(MQTTEncoder.encode(.connack(.init(code: code)), version: level))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func startKeepAlive() {
+        guard let loop = channel?.eventLoop else { return }
+        let timeout = keepAliveTimeout
+        let every = TimeAmount.nanoseconds(max(TimeAmount.milliseconds(100).nanoseconds, min(TimeAmount.seconds(5).nanoseconds, timeout.nanoseconds / 6)))
+        keepAliveCheck = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [self] _ in
+            if state == .connected, NIODeadline.now() - lastRead > timeout { fail(.keepAliveTimeout, code: 0x8D) }
+        }
+    }
+
+    // MARK: packets of a connected client
+
+    private func handle(_ packet: MQTTPacket) {
+        guard let grant else { return }
+        switch packet {
+        case .connect:
+            fail(.clientError, code: 0x82)    // a second CONNECT
+        case .publish(let p):
+            guard p.qos < 2 else { return fail(.clientError, code: 0x9B) }  // AWS IoT has no QoS 2
+            guard ReservedTopic.clientMayPublish(p.topic), grant.mayPublish(p.topic) else {
+                // 3.1.1 has no way to refuse a PUBLISH: AWS closes the connection.
+                if version == .v311 { return fail(.authError, code: nil) }
+                if p.qos == 1, let id = p.packetId { send(.puback(.init(packetId: id, code: 0x87))) }
+                return
+            }
+            if p.qos == 1, let id = p.packetId { send(.puback(.init(packetId: id))) }
+            services.broker.route(topic: p.topic, payload: p.payload, qos: p.qos)
+            if let op = ShadowOperation(topic: p.topic) { shadow(op, p.payload) }
+        case .puback:
+            break    // deliveries are not retransmitted
+        case .subscribe(let s):
+            var codes: [UInt8] = []
+            for sub in s.subscriptions {
+                if !TopicFilter.isValid(sub.filter) {
+                    codes.append(version == .v5 ? 0x8F : 0x80)
+                } else if !grant.maySubscribe(sub.filter) {
+                    codes.append(version == .v5 ? 0x87 : 0x80)
+                } else {
+                    let q = min(sub.qos, 1)
+                    // AWS IoT's quota: 50 subscriptions per connection.
+                    if services.broker.subscribe(self, filter: sub.filter, qos: q, limit: Self.maximumSubscriptions) {
+                        codes.append(q)
+                    } else {
+                        codes.append(version == .v5 ? 0x97 : 0x80)
+                    }
+                }
+            }
+            send(.suback(.init(packetId: s.packetId, codes: codes)))
+        case .unsubscribe(let u):
+            let codes = u.filters.map { services.broker.unsubscribe(self, filter: $0) ? UInt8(0) : 0x11 }
+            send(.unsuback(.init(packetId: u.packetId, codes: version == .v5 ? codes : [])))
+        case .pingreq:
+            send(.pingresp)
+        case .disconnect(let d):
+            // v5 reason 0x04 asks for the will to be sent; any other clean DISCONNECT discards it.
+            if d.code != 0x04 { will = nil }
+            closeReason = .clientInitiated
+            state = .closed
+            channel?.close(promise: nil)
+        case .connack, .suback, .unsuback, .pingresp:
+            fail(.clientError, code: 0x82)    // server-to-client packets
+        }
+    }
+
+    /// A shadow request, on the thread pool; at most `maximumShadowRequests` of a connection
+    /// wait there at once (more are rejected with 429, as AWS throttles).
+    private func shadow(_ op: ShadowOperation, _ payload: [UInt8]) {
+        guard let loop = channel?.eventLoop else { return }
+        let shadows = services.shadows, broker = services.broker
+        guard shadowRequests < Self.maximumShadowRequests else {
+            let r = shadows.throttled(op)
+            broker.route(topic: r.topic, payload: r.payload, qos: 1)
+            return
+        }
+        shadowRequests += 1
+        services.threadPool.runIfActive(eventLoop: loop) {
+            for (topic, body) in shadows.perform(op, payload: payload) {
+                broker.route(topic: topic, payload: body, qos: 1)
+            }
+        }.whenComplete { [self] _ in shadowRequests -= 1 }
+    }
+
+    // MARK: closing
+
+    /// Ends a connected session with `reason` (from any thread).
+    func close(_ reason: DisconnectReason) {
+        channel?.eventLoop.execute { [self] in fail(reason, code: reason.serverDisconnectCode) }
+    }
+
+    private func fail(_ reason: DisconnectReason, code: UInt8?) {
+        guard state != .closed, let channel else { return }
+        if closeReason == nil { closeReason = reason }
+        if state == .connected {
+            state = .closed   // no more packets are handled; channelInactive makes the event
+        }
+        if version == .v5, let code, wasConnected {
+            channel.writeAndFlush(buffer(MQTTEncoder.encode(.disconnect(.init(code: code)), version: .v5))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: output
+
+    /// A message routed to this connection (from any thread); a slow device never stalls the others.
+    func deliver(topic: String, payload: [UInt8], qos: UInt8) {
+        guard let channel else { return }
+        channel.eventLoop.execute { [self] in
+            guard state == .connected else { return }
+            if !channel.isWritable {
+                // A slow device never holds unbounded memory: QoS 0 is dropped, QoS 1 queued up to a bound.
+                if qos == 0 || queuedWhileBlocked >= Self.maximumQueuedWhileBlocked { return }
+                queuedWhileBlocked += 1
+            }
+            var id: UInt16?
+            if qos > 0 {
+                nextPacketId = nextPacketId == UInt16.max ? 1 : nextPacketId + 1
+                id = nextPacketId
+            }
+            send(.publish(.init(topic: topic, payload: payload, qos: qos, packetId: id)))
+        }
+    }
+
+    private func send(_ packet: MQTTPacket) {
+        channel?.writeAndFlush(buffer(MQTTEncoder.encode(packet, version: version)), promise: nil)
+    }
+
+    private func buffer(_ bytes: [UInt8]) -> ByteBuffer {
+        channel?.allocator.buffer(bytes: bytes) ?? ByteBuffer(bytes: bytes)
+    }
+
+    // MARK: lifecycle events
+
+    private func emit(_ kind: LifecycleEvent.Kind, reason: DisconnectReason?, failure: String? = nil) {
+        guard let grant else { return }
+        let e = LifecycleEvent(clientId: clientId, timestamp: services.clock.now(), kind: kind, session: session,
+                               version: lifecycleVersion, principal: grant.certificate.certificateId, ip: ip,
+                               reason: failure ?? reason?.rawValue,
+                               clientInitiated: kind == .disconnected ? reason == .clientInitiated : nil)
+        services.sink.put(e)
+        // AWS: client ids with + or # get no lifecycle messages.
+        if !TopicFilter.hasWildcard(clientId) {
+            services.broker.route(topic: "$aws/events/presence/\(kind.name)/\(clientId)", payload: Array(e.payload.compact.utf8), qos: 1)
+        }
+    }
+}
