@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need on a fresh Debian machine, beside the Swift toolchain: the system SQLite,
 # curl (webhooks), the sqlite3 shell (the benchmark's comparison), and the real AWS clients the
-# server's tests drive (the AWS CLI and boto3; botocore also regenerates Model/).
+# server's tests drive (the AWS CLI and boto3; botocore also regenerates Model/), and the
+# console's browser test (Debian's chromium and chromium-driver, selenium from PyPI).
 # Installs only what is missing. Run as root (or with sudo).
 set -euo pipefail
 
@@ -10,6 +11,8 @@ pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev pkg-config)
 command -v curl >/dev/null || missing+=(curl)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
     (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null
 fi
@@ -18,6 +21,7 @@ py=()
 python3 -c 'import boto3' 2>/dev/null || py+=(boto3)
 command -v aws >/dev/null || py+=(awscli)
 python3 -c 'import cryptography' 2>/dev/null || py+=(cryptography)   # the tests make CSRs and self-signed certificates
+python3 -c 'import selenium' 2>/dev/null || py+=(selenium)           # the console's browser test drives chromium
 if [ ${#py[@]} -gt 0 ]; then
     python3 -m pip install -q "${py[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${py[@]}"
 fi

@@ -29,6 +29,7 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A static token accepted for POST /_fleetdex/presence (x-fleetdex-token or Authorization: Bearer).") var presenceToken: String?
     @Option(help: "The largest presence body, in bytes.") var maxPresenceBytes = 64 << 20
     @Flag(help: "GET a topic rule destination's enableUrl when its confirmation arrives (always recorded: 'fleetdex presence-destination').") var confirmDestinations = false
+    @Option(help: "The console's saved-query directory (else $FLEETDEX_QUERIES, else DB.queries beside the database).") var queries: String?
     @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
 
     public init() {}
@@ -47,6 +48,7 @@ public struct ServeCommand: AsyncParsableCommand {
         config.presenceToken = presenceToken ?? env["FLEETDEX_PRESENCE_TOKEN"]
         config.maxPresenceBytes = maxPresenceBytes
         config.confirmDestinations = confirmDestinations
+        config.queriesDirectory = queries
         let opened = try FleetDatabase(path: path, region: region ?? env["FLEETDEX_REGION"], account: env["FLEETDEX_ACCOUNT"])
         config.region = opened.region
         let open: @Sendable () throws -> FleetDatabase = { try FleetDatabase(path: path) }
