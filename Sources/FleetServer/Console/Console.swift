@@ -44,6 +44,7 @@ public final class Console: Sendable {
         switch (r.method, req.segments) {
         case (_, ["static", "console.css"]): return ConsoleLayout.asset(ConsoleAssets.css, type: "text/css; charset=utf-8")
         case (_, ["static", "console.js"]): return ConsoleLayout.asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8")
+        case (_, ["static", "favicon.svg"]): return ConsoleLayout.asset(ConsoleAssets.favicon, type: "image/svg+xml")
         case ("POST", ["login"]): return login(req, now: now)
         case (_, ["login"]):
             if session != nil { return ConsoleLayout.redirect(Self.safeNext(req.query["next"])) }

@@ -46,6 +46,13 @@ enum ConsoleAssets {
         nav.pages { margin-top: 10px; }
         """
 
+    /// The tab's icon (a browser asks for one; without it, /favicon.ico would go to the API).
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#232f3e"/>\
+        <rect x="3" y="8" width="2" height="5" fill="#ff9900"/><rect x="7" y="5" width="2" height="8" fill="#ff9900"/>\
+        <rect x="11" y="3" width="2" height="10" fill="#ff9900"/></svg>
+        """
+
     static let js = """
         // fleetdex console: live refresh of pages marked data-refresh (seconds). Without
         // JavaScript the page is the same, refreshed by reloading it.

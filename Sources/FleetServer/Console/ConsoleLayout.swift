@@ -18,7 +18,7 @@ enum ConsoleLayout {
     ]
 
     /// A whole page. `session` nil: the login page (no navigation). `refresh`: seconds
-    /// between live refreshes of `main` by the script.
+    /// between live refreshes of `#content` by the script.
     static func page(_ title: String, section: String?, body: HTML, session: ConsoleSessions.Session?, status: Int = 200,
                      refresh: Int? = nil, headers: [(String, String)] = []) -> WireResponse {
         var nav: HTML = ""
@@ -38,8 +38,9 @@ enum ConsoleLayout {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(title) · fleetdex</title><link rel="stylesheet" href="/console/static/console.css">
+            <link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">
             <script src="/console/static/console.js" defer></script></head>
-            <body>\(nav)<main\(refreshAttr)>\(note)\(body)</main></body></html>
+            <body>\(nav)<main>\(note)<div id="content"\(refreshAttr)>\(body)</div></main></body></html>
             """
         return WireResponse(status: status, contentType: "text/html; charset=utf-8", text: doc.text, headers: securityHeaders + headers)
     }

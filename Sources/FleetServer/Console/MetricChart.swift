@@ -59,7 +59,8 @@ struct MetricChart {
             let t = from + (to - from) * Int64(i) / 4
             let iso = ConsoleFormat.time(t)
             let label = long ? String(iso.prefix(10)) : String(iso.dropFirst(11).prefix(5))
-            out.append("<text x=\"\(x(t))\" y=\"\(Self.height - 6)\" text-anchor=\"middle\">\(label)</text>")
+            let anchor: HTML = i == 0 ? "start" : (i == 4 ? "end" : "middle")
+            out.append("<text x=\"\(x(t))\" y=\"\(Self.height - 6)\" text-anchor=\"\(anchor)\">\(label)</text>")
         }
         // One bar per datapoint: the value over the 5 minutes ending at its tick.
         let barWidth = max(1, x(from + Self.tick) - x(from) - 0.5)

@@ -62,7 +62,7 @@ enum OverviewPage {
 
     /// Bars, one per range, scaled to the largest.
     static func histogram(_ buckets: [(String, String, Int64)]) -> HTML {
-        let width = 960.0, barArea = 150.0, top = 10.0
+        let width = 960.0, barArea = 150.0, top = 22.0
         let most = Double(max(1, buckets.map(\.2).max() ?? 1))
         let slot = (width - 20) / Double(max(1, buckets.count))
         var parts: [HTML] = []
