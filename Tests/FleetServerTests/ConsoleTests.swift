@@ -336,4 +336,25 @@ import Testing
         let r = await f.request("POST", "/console/queries", body: big, cookie: cookie)
         #expect(r.status == 413)
     }
+
+    /// A certificate attached to the thing, and the policy attached to the certificate, through
+    /// the wire operations' handlers; the page names them and never shows a key.
+    @Test func thingPageShowsCertificatesAndPolicies() async throws {
+        let f = try ConsoleFixture()
+        let db = try FleetDatabase(path: f.database)
+        func call(_ op: String, _ members: [(String, JSONValue?)]) throws -> JSONValue {
+            let handler = try #require(Operations.handler(service: "iot", operation: op))
+            return try handler(OperationContext(db: db, now: ConsoleFixture.now, endpointAddress: "localhost"), OperationInput(jsonObject(members)))
+        }
+        let cert = try call("CreateKeysAndCertificate", [("setAsActive", .bool(true))])
+        let arn = try #require(cert["certificateArn"]?.stringValue)
+        _ = try call("CreatePolicy", [("policyName", .string("pump_policy")),
+                                      ("policyDocument", .string(#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}"#))])
+        _ = try call("AttachPolicy", [("policyName", .string("pump_policy")), ("target", .string(arn))])
+        _ = try call("AttachThingPrincipal", [("thingName", .string("pump-17")), ("principal", .string(arn))])
+        let (cookie, _) = try await f.login()
+        let r = await f.request("GET", "/console/things/pump-17", cookie: cookie)
+        #expect(r.body.contains("<tr><td>\(arn)</td><td>ACTIVE</td><td>pump_policy</td></tr>"), "\(r.body)")
+        #expect(!r.body.contains("PRIVATE KEY") && !r.body.contains(cert["keyPair"]?["PrivateKey"]?.stringValue ?? "(no key)"))
+    }
 }
