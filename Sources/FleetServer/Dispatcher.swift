@@ -150,7 +150,7 @@ public final class Dispatcher: Sendable {
     }
 
     public func handle(_ r: SignedRequest) async -> WireResponse {
-        if Console.owns(r.rawPath) { return console.handle(r) }
+        if Console.owns(r) { return console.handle(r) }
         let requestId = UUID().uuidString.lowercased()
         if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
         if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return rootCA(requestId: requestId) }

@@ -47,6 +47,15 @@ import Testing
         #expect(r.status == 303 && r.location == "/console")
     }
 
+    /// SNS and SQS post to `/`: those requests stay the API's (here: unsigned, so refused by SigV4).
+    @Test(arguments: [("POST", "/", "Action=ListTopics&Version=2010-03-31"), ("GET", "/?Action=ListQueues&Version=2012-11-05", nil)])
+    func theAPIKeepsItsRequestsToRoot(_ method: String, _ target: String, _ body: String?) async throws {
+        let f = try ConsoleFixture()
+        let r = await f.request(method, target, body: body)
+        #expect(r.status == 403, "\(r.status) \(r.body)")
+        #expect(r.header("content-security-policy") == nil && !r.body.contains("<html"))
+    }
+
     @Test(arguments: [
         ("AKIDLOCAL", "s3cret", 303),
         ("AKIDLOCAL", "s3cret ", 401),

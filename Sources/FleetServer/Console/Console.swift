@@ -24,9 +24,11 @@ public final class Console: Sendable {
         self.queriesDirectory = queriesDirectory
     }
 
-    /// Whether the console answers this path.
-    public static func owns(_ rawPath: String) -> Bool {
-        rawPath == "/" || rawPath == "/console" || rawPath.hasPrefix("/console/")
+    /// Whether the console answers this request: `/console…`, and a browser's plain `GET /`
+    /// (the SNS and SQS protocols post to `/`, and a signed or query-carrying GET is the API's).
+    public static func owns(_ r: SignedRequest) -> Bool {
+        if r.rawPath == "/console" || r.rawPath.hasPrefix("/console/") { return true }
+        return r.rawPath == "/" && r.method == "GET" && r.rawQuery.isEmpty && r.header("authorization") == nil
     }
 
     public func handle(_ r: SignedRequest) -> WireResponse {
