@@ -123,6 +123,7 @@ final class Bench {
         if want("aggregate") { try stageAggregate() }
         if want("notify") { try stageNotify() }
         if want("serve") { try ServeBench(bench: self).run() }
+        if want("console") { try ConsoleBench(bench: self).run() }
         if want("sqlite") && o.sqliteShell { try stageSQLiteShell() }
         if want("moto") && o.moto { try stageMoto() }
         record("memory", "peak RSS of the benchmark process", Self.maxRSSMB(), "MB")
