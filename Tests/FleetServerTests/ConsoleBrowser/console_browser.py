@@ -90,7 +90,8 @@ try:
         el.clear()
         el.send_keys(value)
     submit("range")
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'svg[data-metric="aws:disconnect-duration"]')))
+    # The page before the submit has a chart too: wait for the one of the range asked for.
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'svg[data-metric="aws:disconnect-duration"][data-from="%s"]' % start)))
     rects = driver.find_elements(By.CSS_SELECTOR, 'svg[data-metric="aws:disconnect-duration"] rect.datapoint')
     check("one bar per datapoint (%d)" % bars, len(rects) == bars and bars > 0, "%d bars" % len(rects))
     heights = [float(r.get_attribute("height")) for r in rects]
