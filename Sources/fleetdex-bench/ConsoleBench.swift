@@ -29,7 +29,7 @@ struct ConsoleBench {
         var pages: [(String, String)] = [
             ("overview", "/console"),
             ("search: disconnected", "/console/things?query=connectivity.connected%3Afalse"),
-            ("search: attribute", "/console/things?query=attributes.site%3Adenver"),
+            ("search: disconnected at a site", "/console/things?query=connectivity.connected%3Afalse%20AND%20attributes.site%3Asite-042"),
             ("thing (24 h chart)", "/console/things/\(thing)?\(range)"),
             ("thing (31 d chart)", "/console/things/\(thing)?from=\(lastTick - 31 * 86_400_000)&to=\(lastTick)"),
             ("profiles", "/console/profiles"),
