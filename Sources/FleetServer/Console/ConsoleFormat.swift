@@ -32,9 +32,9 @@ enum ConsoleFormat {
         return out
     }
 
-    /// `2026-11-28T10:05:00Z`.
+    /// `2026-11-28T10:05:00Z` (to the second).
     static func time(_ ms: Int64) -> String {
-        let s = Timestamp.iso(ms)
+        let s = Timestamp.iso(ms - ((ms % 1000) + 1000) % 1000)
         return s.hasSuffix("+00:00") ? String(s.dropLast(6)) + "Z" : s
     }
 
