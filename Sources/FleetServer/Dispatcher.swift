@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// GET a topic rule destination's `enableUrl` when its confirmation arrives (it is always
     /// recorded; `fleetdex presence-destination` shows it).
     public var confirmDestinations = false
+    /// The console's saved queries (nil: $FLEETDEX_QUERIES, else DB.queries, as the CLI).
+    public var queriesDirectory: String?
     public init(databasePath: String) { self.databasePath = databasePath }
 }
 
@@ -39,6 +41,8 @@ public final class Dispatcher: Sendable {
     /// Signing name → service.
     private let bySigningName: [String: String]
     let clock: any FleetClock
+    /// `/console`: the pages in a browser.
+    public let console: Console
 
     public init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
                 clock: any FleetClock = SystemClock()) {
@@ -62,6 +66,10 @@ public final class Dispatcher: Sendable {
         self.json = json
         self.query = query
         self.bySigningName = names
+        console = Console(pool: pool, clock: clock, accessKeyId: configuration.accessKeyId, secretAccessKey: configuration.secretAccessKey,
+                          queriesDirectory: configuration.queriesDirectory
+                            ?? ProcessInfo.processInfo.environment["FLEETDEX_QUERIES"].flatMap { $0.isEmpty ? nil : $0 }
+                            ?? configuration.databasePath + ".queries")
         signer = SigV4(accessKeyId: configuration.accessKeyId, secretAccessKey: configuration.secretAccessKey,
                        region: configuration.region, services: Set(names.keys))
     }
@@ -142,6 +150,7 @@ public final class Dispatcher: Sendable {
     }
 
     public func handle(_ r: SignedRequest) async -> WireResponse {
+        if Console.owns(r) { return console.handle(r) }
         let requestId = UUID().uuidString.lowercased()
         if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
         if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return rootCA(requestId: requestId) }

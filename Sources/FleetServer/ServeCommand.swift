@@ -37,6 +37,7 @@ public struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The MQTT endpoint's port (MQTT over mutual TLS; default 8883, or any free port when --port is 0; 0: any free port, printed on start).") var mqttPort: Int?
     @Flag(help: "Do not start the MQTT endpoint.") var noMqtt = false
     @Option(help: .hidden) var mqttMinimumKeepAlive: Int64 = 30   // tests: AWS's 30 s floor is too slow to wait out
+    @Option(help: "The console's saved-query directory (else $FLEETDEX_QUERIES, else DB.queries beside the database).") var queries: String?
     @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
 
     public init() {}
@@ -58,6 +59,7 @@ public struct ServeCommand: AsyncParsableCommand {
         config.presenceToken = presenceToken ?? env["FLEETDEX_PRESENCE_TOKEN"]
         config.maxPresenceBytes = maxPresenceBytes
         config.confirmDestinations = confirmDestinations
+        config.queriesDirectory = queries
         let opened = try FleetDatabase(path: path, region: region ?? env["FLEETDEX_REGION"], account: env["FLEETDEX_ACCOUNT"])
         config.region = opened.region
         let open: @Sendable () throws -> FleetDatabase = { try FleetDatabase(path: path) }

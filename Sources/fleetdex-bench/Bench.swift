@@ -124,6 +124,7 @@ final class Bench {
         if want("notify") { try stageNotify() }
         if want("serve") { try ServeBench(bench: self).run() }
         if want("mqtt") { try MQTTBench(bench: self).run() }
+        if want("console") { try ConsoleBench(bench: self).run() }
         if want("sqlite") && o.sqliteShell { try stageSQLiteShell() }
         if want("moto") && o.moto { try stageMoto() }
         record("memory", "peak RSS of the benchmark process", Self.maxRSSMB(), "MB")

@@ -52,7 +52,7 @@ struct BenchOptions {
             case "-h", "--help":
                 print("""
                     usage: fleetdex-bench [--things N] [--events N] [--out DIR] [--seed S] [--fleetdex PATH]
-                                          [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,serve,mqtt,moto,sqlite] [--no-moto]
+                                          [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,serve,mqtt,console,moto,sqlite] [--no-moto]
                                           [serve: --scripts DIR (default scripts) --serve-seconds S (10) --presence-connections N (4) --moto-rounds N (3);
                                            needs wrk, python3 with boto3, moto_server; --no-moto skips its moto part]
                                           [mqtt: --mqtt-connections N (10000 idle sessions) --mqtt-handshakes N (3000); Mosquitto beside if installed]

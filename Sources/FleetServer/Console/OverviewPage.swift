@@ -1,0 +1,84 @@
+// FleetServer console: the fleet at a glance: things connected and disconnected, things in
+// violation per security profile, a histogram of how long the disconnected things have
+// been disconnected (counts of connectivity.timestamp ranges relative to the server's
+// clock, from GetStatistics; never connected: the disconnected things in no range), and the
+// disconnect reasons (GetBucketsAggregation).
+import FleetIndex
+
+/// The overview page.
+enum OverviewPage {
+    /// Disconnected for: [lower, upper) in the query language's `now-…` terms.
+    static let ranges: [(label: String, query: String)] = [
+        ("< 5 min", "connectivity.timestamp>=now-5m"),
+        ("5 min – 1 h", "connectivity.timestamp<now-5m AND connectivity.timestamp>=now-1h"),
+        ("1 h – 24 h", "connectivity.timestamp<now-1h AND connectivity.timestamp>=now-1d"),
+        ("1 d – 7 d", "connectivity.timestamp<now-1d AND connectivity.timestamp>=now-7d"),
+        ("7 d – 30 d", "connectivity.timestamp<now-7d AND connectivity.timestamp>=now-30d"),
+        ("≥ 30 d", "connectivity.timestamp<now-30d"),
+    ]
+
+    static func count(_ a: Aggregations, _ query: String, _ now: Int64) throws -> Int64 {
+        try a.statistics(query: query, field: nil, at: now)["statistics"]?["count"]?.int64Value ?? 0
+    }
+
+    static func render(_ c: ConsoleContext) throws -> WireResponse {
+        let a = try Aggregations(c.db)
+        let connected = try count(a, "connectivity.connected:true", c.now)
+        let disconnected = try count(a, "connectivity.connected:false", c.now)
+        func link(_ query: String, _ text: HTML) -> HTML { "<a href=\"\(ConsoleFormat.url("/console/things", [("query", query)]))\">\(text)</a>" }
+        var body: HTML = """
+            <h1>Fleet overview</h1><section class="panel"><dl class="facts">
+            <dt>Connected</dt><dd id="connected-count">\(link("connectivity.connected:true", "\(connected)"))</dd>
+            <dt>Disconnected</dt><dd id="disconnected-count">\(link("connectivity.connected:false", "\(disconnected)"))</dd>
+            <dt>Things</dt><dd>\(connected + disconnected)</dd></dl></section>
+            """
+        let profiles = try Defender(c.db).attachedProfiles()
+        let rows = try profiles.map { p -> HTML in
+            let q = "deviceDefender.\(p.name).*.inViolation:true"
+            return "<tr><td><a href=\"\(ConsoleFormat.path("profiles", p.name))\">\(p.name)</a></td><td class=\"violations\">\(link(q, "\(try count(a, q, c.now))"))</td></tr>"
+        }
+        body += "<section class=\"panel\"><h2>Things in violation, by security profile</h2>"
+        body += rows.isEmpty ? "<p class=\"muted\">No attached security profile.</p>"
+            : "<table id=\"violations-by-profile\"><thead><tr><th>Profile</th><th>Things in violation</th></tr></thead><tbody>\(rows)</tbody></table>"
+        body += "</section>"
+        var buckets: [(String, String, Int64)] = []
+        for r in ranges {
+            let q = "connectivity.connected:false AND " + r.query
+            buckets.append((r.label, q, try count(a, q, c.now)))
+        }
+        // The ranges cover every timestamp (a future one counts as < 5 min): the rest never
+        // connected (one subtraction instead of a NOT-exists query over the fleet).
+        buckets.append(("never connected", "connectivity.connected:false AND NOT connectivity.timestamp:*",
+                        max(0, disconnected - buckets.reduce(0) { $0 + $1.2 })))
+        body += "<section class=\"panel\"><h2>Disconnected for</h2>\(histogram(buckets))"
+        let rowsHTML = buckets.map { "<tr><td>\($0.0)</td><td class=\"bucket-count\">\(link($0.1, "\($0.2)"))</td></tr>" as HTML }
+        body += "<table id=\"disconnect-durations\"><thead><tr><th>Disconnected for</th><th>Things</th></tr></thead><tbody>\(rowsHTML)</tbody></table>"
+        if disconnected > 0 {
+            let reasons = try a.buckets(query: "connectivity.connected:false", field: "connectivity.disconnectReason", maxBuckets: 10, at: c.now)
+            let rr = (reasons["buckets"]?.arrayValue ?? []).map { "<tr><td>\($0["keyValue"]?.stringValue ?? "")</td><td>\(ConsoleFormat.value($0["count"]))</td></tr>" as HTML }
+            if !rr.isEmpty {
+                body += "<h3>Disconnect reasons</h3><table id=\"disconnect-reasons\"><thead><tr><th>Reason</th><th>Things</th></tr></thead><tbody>\(rr)</tbody></table>"
+            }
+        }
+        body += "</section>"
+        return ConsoleLayout.page("Overview", section: "overview", body: body, session: c.session, refresh: 30)
+    }
+
+    /// Bars, one per range, scaled to the largest.
+    static func histogram(_ buckets: [(String, String, Int64)]) -> HTML {
+        let width = 960.0, barArea = 150.0, top = 22.0
+        let most = Double(max(1, buckets.map(\.2).max() ?? 1))
+        let slot = (width - 20) / Double(max(1, buckets.count))
+        var parts: [HTML] = []
+        for (i, b) in buckets.enumerated() {
+            let h = Double(b.2) / most * barArea
+            let x = 10 + Double(i) * slot
+            parts.append("""
+                <rect class="bucket" x="\(x + 6)" y="\(top + barArea - h)" width="\(slot - 12)" height="\(h)"><title>\(b.0): \(b.2)</title></rect>
+                <text x="\(x + slot / 2)" y="\(top + barArea + 16)" text-anchor="middle">\(b.0)</text>
+                <text x="\(x + slot / 2)" y="\(max(top + 10, top + barArea - h - 4))" text-anchor="middle">\(b.2)</text>
+                """)
+        }
+        return "<svg class=\"chart\" id=\"disconnect-histogram\" viewBox=\"0 0 \(width) \(top + barArea + 26)\" role=\"img\" aria-label=\"disconnect durations\" xmlns=\"http://www.w3.org/2000/svg\">\(parts)</svg>"
+    }
+}
