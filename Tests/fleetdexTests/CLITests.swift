@@ -140,6 +140,16 @@ struct CLI {
         #expect(try cli.run("describe-thing", "--thing-name", "pump-17").code == 1)
     }
 
+    @Test func aPostgresURLIsRefusedAndNoFileIsMade() throws {
+        let cli = try CLI()
+        for url in ["postgres://fleetdex@127.0.0.1:5432/fleet", "postgresql://u:secret@h/db"] {
+            let r = try cli.run("--db", url, "describe-thing", "--thing-name", "x")
+            #expect(r.code == 65 && r.err.contains("SQLite only"), "\(r.err)")
+            #expect(!r.err.contains("secret"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cli.dir.path).filter { $0.hasPrefix("postgres") }.isEmpty)
+    }
+
     /// (command, formats its --help names, formats it must not name)
     static let helpFormats: [([String], [String], [String])] = [
         (["describe-thing"], ["json", "table", "text"], ["csv", "names", "chart"]),

@@ -20,6 +20,10 @@ public final class FleetDatabase {
 
     /// Opens (creating and migrating) the database at `path`.
     public init(path: String, region: String? = nil, account: String? = nil) throws {
+        // A PostgreSQL URL names no file: refused before SQLite would make one called "postgres:".
+        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+            throw FleetError(.invalidRequest, "the database is a PostgreSQL URL: this build runs the engine on SQLite only; PostgreSQL has its schema, driver and query lowering but not yet the engine's stores (README: PostgreSQL)")
+        }
         do {
             connection = try Connection(path: path)
             try Self.migrations().migrate(connection)
