@@ -16,26 +16,8 @@ public struct HTML: ExpressibleByStringInterpolation, Sendable, Equatable, Custo
 
     public static let empty = HTML(raw: "")
 
-    /// `&`, `<`, `>`, `"` and `'` as character references: safe in text and in quoted
-    /// attribute values alike.
-    public static func escape(_ s: String) -> String {
-        var needs = false
-        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 { needs = true; break }
-        guard needs else { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count + 16)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    /// A value as HTML text or a quoted attribute value (`Markup.escape`).
+    public static func escape(_ s: String) -> String { Markup.escape(s) }
 
     public static func + (a: HTML, b: HTML) -> HTML { HTML(raw: a.text + b.text) }
     public static func += (a: inout HTML, b: HTML) { a.text += b.text }
