@@ -90,3 +90,23 @@ import Testing
         #expect(b.map { "\($0["keyValue"]?.stringValue ?? "?")=\($0["count"]?.int64Value ?? -1)" } == ["0=8", "1=4"])
     }
 }
+
+/// `rangeCounts` against counting in the test, on random fleets; bad boundaries refused.
+@Suite struct RangeCountTests {
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func rangeCountsMatchACount(_ seed: UInt64) throws {
+        let (db, rows) = try AggregationTests().fleet(seed: seed)
+        let agg = try Aggregations(db)
+        let bounds: [Double] = [10, 25, 50, 90]
+        for (query, keep) in [("*", { (_: (String, Double?, String, Bool)) in true }), ("connectivity.connected:true", { $0.3 })] {
+            let values = rows.filter(keep).compactMap(\.1)
+            var expected = [Int64](repeating: 0, count: bounds.count + 1)
+            for v in values { expected[bounds.firstIndex { v < $0 } ?? bounds.count] += 1 }
+            #expect(try agg.rangeCounts(query: query, field: "attributes.battery", boundaries: bounds, at: 0) == expected, "\(query)")
+        }
+        for bad in [[], [5, 5], [9, 3]] as [[Double]] {
+            #expect(throws: FleetError.self) { try agg.rangeCounts(query: "*", field: "attributes.battery", boundaries: bad, at: 0) }
+        }
+        #expect(throws: FleetError.self) { try agg.rangeCounts(query: "*", field: "attributes.site", boundaries: [1], at: 0) }
+    }
+}

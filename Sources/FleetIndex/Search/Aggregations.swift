@@ -124,6 +124,21 @@ public struct Aggregations {
         return jsonObject([("percentiles", .array(out))])
     }
 
+    /// Counts of a Number field's values in ranges (not an AWS operation: the console's
+    /// histograms): below `boundaries[0]`, between each pair, from the last one up, in one
+    /// pass over the matching things. `boundaries` ascend.
+    public func rangeCounts(query: String, field: String, boundaries: [Double], at now: Int64) throws -> [Int64] {
+        guard !boundaries.isEmpty, zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw FleetError.invalid("boundaries must be one or more ascending numbers")
+        }
+        let ids = try matching(query, at: now)
+        let src = try source(field)
+        guard src.type == .number else {
+            throw FleetError(.invalidAggregation, "\(field) is a \(src.type.rawValue) field; ranges need a Number field")
+        }
+        return try store.rangeCounts(src.field, ids, bounds: boundaries)
+    }
+
     /// GetBucketsAggregation (terms): the most frequent values, keys as strings, by count.
     public func buckets(query: String, field: String, maxBuckets: Int?, indexName: String? = nil, at now: Int64) throws -> JSONValue {
         try checkIndex(indexName)

@@ -90,6 +90,22 @@ struct AggregationStore {
         }.first!
     }
 
+    /// How many of a numeric field's values fall in each range: below `bounds[0]`, then
+    /// `[bounds[i-1], bounds[i])`, then from the last bound up (`bounds.count + 1` counts).
+    func rangeCounts(_ field: AggregatedField, _ condition: SQLFragment?, bounds: [Double]) throws -> [Int64] {
+        let (m, binds) = Self.matching(condition)
+        let src = Self.source(field, matching: m)
+        var bucket = "CASE"
+        for i in bounds.indices { bucket += " WHEN v < ? THEN \(i)" }   // the index is static text; the bounds are bound
+        bucket += " ELSE \(bounds.count) END"
+        var counts = [Int64](repeating: 0, count: bounds.count + 1)
+        try c.forEach("SELECT \(bucket) AS k, count(*) FROM (\(src.sql)) GROUP BY k", bounds.map { .real($0) } + src.binds + binds) { s in
+            let k = Int(s.int(0))
+            if counts.indices.contains(k) { counts[k] = s.int(1) }
+        }
+        return counts
+    }
+
     /// Distinct values (text case-insensitively).
     func distinctCount(_ field: AggregatedField, isText: Bool, _ condition: SQLFragment?) throws -> Int64 {
         let (m, binds) = Self.matching(condition)
