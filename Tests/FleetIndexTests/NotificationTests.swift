@@ -196,3 +196,25 @@ import Testing
         #expect(msgs.count == 1)
     }
 }
+
+/// The console's peek: the newest messages, as they are, changing nothing.
+@Suite struct PeekTests {
+    @Test func peekShowsTheNewestAndChangesNothing() throws {
+        let db = try Fixtures.database()
+        let n = Notifications(db)
+        let url = try n.createQueue(name: "peeked", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
+        for i in 1...4 { _ = try n.sendMessage(url: url, body: "m\(i)", at: Int64(i) * 1000) }
+        let first = try n.receiveMessage(url: url, max: 1, visibilityTimeout: 30, wait: 0, at: 5000)["Messages"]?.arrayValue ?? []
+        #expect(first.first?["Body"]?.stringValue == "m1")
+        let peek = try n.peekMessages(url: url, limit: 3)["Messages"]?.arrayValue ?? []
+        #expect(peek.map { $0["Body"]?.stringValue } == ["m4", "m3", "m2"])
+        let all = try n.peekMessages(url: "peeked", limit: 10)["Messages"]?.arrayValue ?? []
+        #expect(all.map { $0["ApproximateReceiveCount"]?.stringValue } == ["0", "0", "0", "1"], "m1 was received once, by the receive")
+        // Peeking counted nothing and hid nothing: the three unreceived ones are still visible.
+        let attrs = try n.getQueueAttributes(url: url, names: ["All"], at: 6000)["Attributes"]
+        #expect(attrs?["ApproximateNumberOfMessages"]?.stringValue == "3")
+        #expect(attrs?["ApproximateNumberOfMessagesNotVisible"]?.stringValue == "1")
+        for bad in [0, 101] { #expect(throws: FleetError.self) { try n.peekMessages(url: url, limit: bad) } }
+        #expect(throws: FleetError.self) { try n.peekMessages(url: "missing") }
+    }
+}

@@ -325,6 +325,12 @@ import Testing
         #expect(alerts.body.contains("<tr data-queue=\"Disconnect_thing_notification_queue\"><td>Disconnect_thing_notification_queue</td><td class=\"visible\">1</td>"))
         let again = await f.request("GET", "/console/alerts", cookie: cookie)
         #expect(again.body.contains("<td class=\"visible\">1</td>"))
+        // The peek shows the message (escaped, never received) and leaves it visible and unreceived.
+        #expect(again.body.components(separatedBy: "<tr class=\"message\">").count == 2)
+        #expect(again.body.contains("{&quot;Type&quot;:&quot;Notification&quot;"), "the SNS envelope, escaped")
+        #expect(again.body.contains("</td><td>0</td><td><pre class=\"body\">"), "no receive counted")
+        let received = try Notifications(try FleetDatabase(path: f.database)).receiveMessage(url: "Disconnect_thing_notification_queue", max: 1, visibilityTimeout: nil, wait: 0, at: ConsoleFixture.now)
+        #expect(received["Messages"]?.arrayValue?.count == 1, "still there to receive")
         let o = await f.request("GET", "/console", cookie: cookie)
         #expect(o.body.contains("<dd id=\"connected-count\"><a href=\"/console/things?query=connectivity.connected%3Atrue\">1</a></dd>"))
         #expect(o.body.contains("<dd id=\"disconnected-count\"><a href=\"/console/things?query=connectivity.connected%3Afalse\">2</a></dd>"))

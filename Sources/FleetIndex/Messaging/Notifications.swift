@@ -222,6 +222,20 @@ public struct Notifications {
         try store.insertMessage(queue: queue, messageId: FleetDatabase.uuid(), body: body, md5: MD5.hex(body), at: now)
     }
 
+    /// The newest messages of a queue, newest first, as they are: no receive is counted, no
+    /// message hidden or moved (not an SQS operation: the console's peek; SQS itself can
+    /// only receive). Each with MessageId, Body, MD5OfBody, SentTimestamp and
+    /// ApproximateReceiveCount.
+    public func peekMessages(url: String, limit: Int = 10) throws -> JSONValue {
+        guard (1...100).contains(limit) else { throw FleetError.invalid(member: "limit", "must be between 1 and 100, got \(limit)") }
+        let q = try queue(url)
+        let messages = try store.newestMessages(queue: q.id, limit: limit).map { m in
+            jsonObject([("MessageId", .string(m.messageId)), ("Body", .string(m.body)), ("MD5OfBody", .string(m.md5)),
+                        ("SentTimestamp", .string(String(m.sentAt))), ("ApproximateReceiveCount", .string(String(m.receiveCount)))])
+        }
+        return jsonObject([("Messages", .array(messages))])
+    }
+
     public func sendMessage(url: String, body: String, at now: Int64) throws -> JSONValue {
         let q = try queue(url)
         guard !body.isEmpty, body.utf8.count <= 262_144 else { throw FleetError(.invalidParameterValue, "the message body must be 1 byte to 256 KiB") }

@@ -226,6 +226,12 @@ struct MessagingStore {
         try c.query(Self.visibleMessages, [queue, now, now, "[" + returned.map(String.init).joined(separator: ",") + "]", limit], MessageRecord.init(row:))
     }
 
+    /// The newest `limit` messages of a queue, newest first, read without receiving them.
+    func newestMessages(queue: Int64, limit: Int) throws -> [MessageRecord] {
+        try c.query("SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message WHERE queue = ? ORDER BY id DESC LIMIT ?",
+                    [queue, limit], MessageRecord.init(row:))
+    }
+
     /// Moves a message to a dead-letter queue, as never received.
     func moveMessage(_ message: Int64, toQueue dlq: Int64, at now: Int64) throws {
         try c.execute("UPDATE sqs_message SET queue = ?, receive_count = 0, receipt_handle = NULL, received_at = NULL, visible_at = ? WHERE id = ?",
