@@ -1,4 +1,4 @@
--- fleetdex on PostgreSQL 15: the whole schema of SQLite migration 0009, with types chosen
+-- fleetdex on PostgreSQL 15: the whole schema of SQLite migration 0010, with types chosen
 -- for PostgreSQL and laid out so that Citus can distribute it (Sources/FleetPostgres/
 -- CitusLayout.swift lists the calls; a test checks this file against its rules).
 --
@@ -202,6 +202,7 @@ CREATE INDEX thing_type_name ON thing(type, name);
 CREATE INDEX thing_connected_name ON thing(connected, name);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
 CREATE INDEX thing_disconnected ON thing(id) WHERE NOT connected;
+CREATE INDEX thing_disconnected_since ON thing(conn_ts, disconnect_reason) WHERE NOT connected;
 
 CREATE TABLE thing_group_member (
     group_id bigint NOT NULL REFERENCES thing_group(id) ON DELETE CASCADE,

@@ -91,22 +91,49 @@ import Testing
     }
 }
 
-/// `rangeCounts` against counting in the test, on random fleets; bad boundaries refused.
-@Suite struct RangeCountTests {
+/// The overview's summary against the search's counts of the same things.
+@Suite struct SummaryTests {
     @Test(arguments: [1, 2, 3] as [UInt64])
-    func rangeCountsMatchACount(_ seed: UInt64) throws {
-        let (db, rows) = try AggregationTests().fleet(seed: seed)
-        let agg = try Aggregations(db)
-        let bounds: [Double] = [10, 25, 50, 90]
-        for (query, keep) in [("*", { (_: (String, Double?, String, Bool)) in true }), ("connectivity.connected:true", { $0.3 })] {
-            let values = rows.filter(keep).compactMap(\.1)
-            var expected = [Int64](repeating: 0, count: bounds.count + 1)
-            for v in values { expected[bounds.firstIndex { v < $0 } ?? bounds.count] += 1 }
-            #expect(try agg.rangeCounts(query: query, field: "attributes.battery", boundaries: bounds, at: 0) == expected, "\(query)")
+    func summaryMatchesTheSearch(_ seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        let db = try Fixtures.database()
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
+        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
+        var events: [LifecycleEvent] = []
+        for i in 0..<60 {
+            _ = try Registry(db).createThing(name: "s\(i)", typeName: nil, attributes: [], at: 0)
+            switch rng.next() % 4 {
+            case 0: break   // never connected
+            case 1: events.append(Fixtures.event("s\(i)", Fixtures.t0, .connected))
+            default:
+                events.append(Fixtures.event("s\(i)", Fixtures.t0, .connected))
+                events.append(Fixtures.event("s\(i)", Fixtures.t0 + Int64(rng.next() % 40) * 86_400_000 / 10, .disconnected,
+                                             reason: ["CONNECTION_LOST", "CLIENT_INITIATED_DISCONNECT"][Int(rng.next() % 2)]))
+            }
         }
-        for bad in [[], [5, 5], [9, 3]] as [[Double]] {
-            #expect(throws: FleetError.self) { try agg.rangeCounts(query: "*", field: "attributes.battery", boundaries: bad, at: 0) }
+        try Fixtures.ingest(db, events)
+        let now = Fixtures.t0 + 5 * 86_400_000
+        _ = try EvaluationCycle(db).evaluate(at: now)
+        func n(_ q: String) throws -> Int64 { Int64(try Fixtures.search(db, q, at: now).count) }
+        let bounds = [now - 3 * 86_400_000, now - 86_400_000, now - 3_600_000]
+        let s = try Aggregations(db).summary(boundaries: bounds)
+        #expect(s.things == 60)
+        #expect(s.disconnected == (try n("connectivity.connected:false")))
+        #expect(s.neverConnected == (try n("connectivity.connected:false AND NOT connectivity.timestamp:*")))
+        let expected = [
+            try n("connectivity.connected:false AND connectivity.timestamp<\(bounds[0])"),
+            try n("connectivity.connected:false AND connectivity.timestamp>=\(bounds[0]) AND connectivity.timestamp<\(bounds[1])"),
+            try n("connectivity.connected:false AND connectivity.timestamp>=\(bounds[1]) AND connectivity.timestamp<\(bounds[2])"),
+            try n("connectivity.connected:false AND connectivity.timestamp>=\(bounds[2])"),
+        ]
+        #expect(s.disconnectedByTime == expected)
+        #expect(s.disconnectedByTime.reduce(0, +) + s.neverConnected == s.disconnected)
+        for r in ["CONNECTION_LOST", "CLIENT_INITIATED_DISCONNECT"] {
+            let want = try n("connectivity.connected:false AND connectivity.disconnectReason:\(r)")
+            #expect((s.reasons.first { $0.reason == r }?.count ?? 0) == want, "\(r)")
         }
-        #expect(throws: FleetError.self) { try agg.rangeCounts(query: "*", field: "attributes.site", boundaries: [1], at: 0) }
+        #expect((s.violating["P"] ?? 0) == (try n("deviceDefender.P.*.inViolation:true")))
+        #expect((s.violating["P"] ?? 0) > 0)
+        #expect(throws: FleetError.self) { try Aggregations(db).summary(boundaries: [5, 1]) }
     }
 }

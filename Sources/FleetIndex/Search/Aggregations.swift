@@ -124,19 +124,38 @@ public struct Aggregations {
         return jsonObject([("percentiles", .array(out))])
     }
 
-    /// Counts of a Number field's values in ranges (not an AWS operation: the console's
-    /// histograms): below `boundaries[0]`, between each pair, from the last one up, in one
-    /// pass over the matching things. `boundaries` ascend.
-    public func rangeCounts(query: String, field: String, boundaries: [Double], at now: Int64) throws -> [Int64] {
-        guard !boundaries.isEmpty, zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }) else {
-            throw FleetError.invalid("boundaries must be one or more ascending numbers")
+    /// The fleet at a glance (not an AWS operation: the console's overview), read from
+    /// small indexes only, so it costs the same at a million things as at a thousand.
+    public struct Summary: Sendable, Equatable {
+        /// Every thing, and the disconnected ones.
+        public var things: Int64
+        public var disconnected: Int64
+        /// The disconnected things by connectivity timestamp: below `boundaries[0]`, between
+        /// each pair, from the last one up.
+        public var disconnectedByTime: [Int64]
+        /// Disconnected things that never connected (no timestamp).
+        public var neverConnected: Int64
+        /// The disconnected things per disconnect reason, the most frequent first.
+        public var reasons: [(reason: String, count: Int64)]
+        /// Things in violation (an alarm in alarm) per security profile.
+        public var violating: [String: Int64]
+
+        public static func == (a: Summary, b: Summary) -> Bool {
+            a.things == b.things && a.disconnected == b.disconnected && a.disconnectedByTime == b.disconnectedByTime
+                && a.neverConnected == b.neverConnected && a.violating == b.violating
+                && a.reasons.map(\.reason) == b.reasons.map(\.reason) && a.reasons.map(\.count) == b.reasons.map(\.count)
         }
-        let ids = try matching(query, at: now)
-        let src = try source(field)
-        guard src.type == .number else {
-            throw FleetError(.invalidAggregation, "\(field) is a \(src.type.rawValue) field; ranges need a Number field")
+    }
+
+    /// The summary, with the disconnected things' timestamps counted against `boundaries`
+    /// (ascending epoch milliseconds).
+    public func summary(boundaries: [Int64]) throws -> Summary {
+        guard zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw FleetError.invalid("boundaries must ascend")
         }
-        return try store.rangeCounts(src.field, ids, bounds: boundaries)
+        let r = try store.summary(bounds: boundaries)
+        return Summary(things: r.things, disconnected: r.disconnected, disconnectedByTime: r.ranges, neverConnected: r.neverConnected,
+                       reasons: r.reasons.map { (reason: $0.0, count: $0.1) }, violating: r.violating)
     }
 
     /// GetBucketsAggregation (terms): the most frequent values, keys as strings, by count.

@@ -1,9 +1,7 @@
 // FleetServer console: the fleet at a glance: things connected and disconnected, things in
 // violation per security profile, a histogram of how long the disconnected things have
-// been disconnected (counts of connectivity.timestamp ranges relative to the server's
-// clock, in one pass: Aggregations.rangeCounts; never connected: the disconnected things
-// in no range), and the
-// disconnect reasons (GetBucketsAggregation).
+// been disconnected (ranges of connectivity.timestamp relative to the server's clock) and
+// their disconnect reasons, all from Aggregations.summary, which reads small indexes only.
 import FleetIndex
 
 /// The overview page.
@@ -19,16 +17,14 @@ enum OverviewPage {
         ("≥ 30 d", "connectivity.timestamp<now-30d", 30 * 86_400_000),
     ]
 
-    static func count(_ a: Aggregations, _ query: String, _ now: Int64) throws -> Int64 {
-        try a.statistics(query: query, field: nil, at: now)["statistics"]?["count"]?.int64Value ?? 0
-    }
-
     static func render(_ c: ConsoleContext) throws -> WireResponse {
         let a = try Aggregations(c.db)
-        // Every thing and the disconnected ones are counted; the connected are the rest (a
-        // count of 980,000 connected rows would read them all).
-        let disconnected = try count(a, "connectivity.connected:false", c.now)
-        let connected = max(0, try count(a, "*", c.now) - disconnected)
+        // One summary from small indexes (Aggregations.summary): the connected are all but the
+        // disconnected; the histogram's boundaries ascend from the oldest (now-30d) to the
+        // newest (now-5m), so its counts come longest-disconnected first.
+        let summary = try a.summary(boundaries: ranges.dropFirst().reversed().map { c.now - $0.longerThan })
+        let disconnected = summary.disconnected
+        let connected = max(0, summary.things - disconnected)
         func link(_ query: String, _ text: HTML) -> HTML { "<a href=\"\(ConsoleFormat.url("/console/things", [("query", query)]))\">\(text)</a>" }
         var body: HTML = """
             <h1>Fleet overview</h1><section class="panel"><dl class="facts">
@@ -39,33 +35,23 @@ enum OverviewPage {
         let profiles = try Defender(c.db).attachedProfiles()
         let rows = try profiles.map { p -> HTML in
             let q = "deviceDefender.\(p.name).*.inViolation:true"
-            return "<tr><td><a href=\"\(ConsoleFormat.path("profiles", p.name))\">\(p.name)</a></td><td class=\"violations\">\(link(q, "\(try count(a, q, c.now))"))</td></tr>"
+            return "<tr><td><a href=\"\(ConsoleFormat.path("profiles", p.name))\">\(p.name)</a></td><td class=\"violations\">\(link(q, "\(summary.violating[p.name] ?? 0)"))</td></tr>"
         }
         body += "<section class=\"panel\"><h2>Things in violation, by security profile</h2>"
         body += rows.isEmpty ? "<p class=\"muted\">No attached security profile.</p>"
             : "<table id=\"violations-by-profile\"><thead><tr><th>Profile</th><th>Things in violation</th></tr></thead><tbody>\(rows)</tbody></table>"
         body += "</section>"
-        // One pass over the disconnected things' timestamps: boundaries ascend from the oldest
-        // (now-30d) to the newest (now-5m), so the counts come longest-disconnected first.
-        let bounds = ranges.dropFirst().reversed().map { Double(c.now - $0.longerThan) }
-        let perRange = Array(try a.rangeCounts(query: "connectivity.connected:false", field: "connectivity.timestamp", boundaries: bounds, at: c.now).reversed())
         var buckets: [(String, String, Int64)] = []
-        for (r, n) in zip(ranges, perRange) {
+        for (r, n) in zip(ranges, Array(summary.disconnectedByTime.reversed())) {
             buckets.append((r.label, "connectivity.connected:false AND " + r.query, n))
         }
-        // The ranges cover every timestamp (a future one counts as < 5 min): the rest never
-        // connected (one subtraction instead of a NOT-exists query over the fleet).
-        buckets.append(("never connected", "connectivity.connected:false AND NOT connectivity.timestamp:*",
-                        max(0, disconnected - buckets.reduce(0) { $0 + $1.2 })))
+        buckets.append(("never connected", "connectivity.connected:false AND NOT connectivity.timestamp:*", summary.neverConnected))
         body += "<section class=\"panel\"><h2>Disconnected for</h2>\(histogram(buckets))"
         let rowsHTML = buckets.map { "<tr><td>\($0.0)</td><td class=\"bucket-count\">\(link($0.1, "\($0.2)"))</td></tr>" as HTML }
         body += "<table id=\"disconnect-durations\"><thead><tr><th>Disconnected for</th><th>Things</th></tr></thead><tbody>\(rowsHTML)</tbody></table>"
-        if disconnected > 0 {
-            let reasons = try a.buckets(query: "connectivity.connected:false", field: "connectivity.disconnectReason", maxBuckets: 10, at: c.now)
-            let rr = (reasons["buckets"]?.arrayValue ?? []).map { "<tr><td>\($0["keyValue"]?.stringValue ?? "")</td><td>\(ConsoleFormat.value($0["count"]))</td></tr>" as HTML }
-            if !rr.isEmpty {
-                body += "<h3>Disconnect reasons</h3><table id=\"disconnect-reasons\"><thead><tr><th>Reason</th><th>Things</th></tr></thead><tbody>\(rr)</tbody></table>"
-            }
+        let rr = summary.reasons.prefix(10).map { "<tr><td>\($0.reason)</td><td>\($0.count)</td></tr>" as HTML }
+        if !rr.isEmpty {
+            body += "<h3>Disconnect reasons</h3><table id=\"disconnect-reasons\"><thead><tr><th>Reason</th><th>Things</th></tr></thead><tbody>\(HTML.join(Array(rr)))</tbody></table>"
         }
         body += "</section>"
         return ConsoleLayout.page("Overview", section: "overview", body: body, session: c.session, refresh: 30)

@@ -334,6 +334,7 @@ CREATE INDEX sqs_message_receipt_handle ON sqs_message(receipt_handle);
 CREATE INDEX thing_conn_ts ON thing(conn_ts) WHERE conn_ts IS NOT NULL;
 CREATE INDEX thing_connected_name ON thing(connected, name);
 CREATE INDEX thing_disconnected ON thing(connected) WHERE connected = 0;
+CREATE INDEX thing_disconnected_since ON thing(conn_ts, disconnect_reason) WHERE connected = 0;
 CREATE INDEX thing_group_ancestor_group_id ON thing_group_ancestor(group_id, ancestor);
 CREATE INDEX thing_group_member_thing ON thing_group_member(thing, group_id);
 CREATE INDEX thing_group_name_lower ON thing_group(name_lower);

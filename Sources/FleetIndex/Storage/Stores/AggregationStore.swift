@@ -42,21 +42,26 @@ struct AggregationStore {
     static func source(_ field: AggregatedField, matching: String?) -> Source {
         // Every thing: no restriction at all (the value tables are scanned by field).
         func only(_ column: String) -> String { matching.map { " AND \(column) IN (\($0))" } ?? "" }
+        // A value of the thing row: with a condition, the matching things drive (their ids
+        // first, then each row by id), so a few thousand matches never walk an index over the
+        // whole fleet (a timestamp or reason index the planner may prefer on stale statistics).
+        func thingValue(_ expr: String, _ filter: String = "1 = 1", join: String = "") -> Source {
+            guard let matching else { return Source(sql: "SELECT \(expr) AS v FROM thing AS t\(join) WHERE \(filter)", binds: []) }
+            return Source(sql: "SELECT \(expr) AS v FROM (\(matching)) AS m\(Self.orderedJoin)thing AS t ON t.id = m.id\(join) WHERE \(filter)", binds: [])
+        }
         switch field {
-        case .thingName: return Source(sql: "SELECT t.name AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
-        case .thingId: return Source(sql: "SELECT t.thing_id AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
-        case .thingTypeName:
-            return Source(sql: "SELECT y.name AS v FROM thing AS t JOIN thing_type AS y ON y.id = t.type WHERE 1 = 1" + only("t.id"), binds: [])
+        case .thingName: return thingValue("t.name")
+        case .thingId: return thingValue("t.thing_id")
+        case .thingTypeName: return thingValue("y.name", join: " JOIN thing_type AS y ON y.id = t.type")
         case .thingGroupNames:
-            return Source(sql: "SELECT g.name AS v FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id WHERE 1 = 1" + only("gm.thing"), binds: [])
-        case .connected:
-            return Source(sql: "SELECT t.connected AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
-        case .connectivityTimestamp:
-            return Source(sql: "SELECT t.conn_ts AS v FROM thing AS t WHERE t.conn_ts IS NOT NULL" + only("t.id"), binds: [])
-        case .disconnectReason:
-            return Source(sql: "SELECT t.disconnect_reason AS v FROM thing AS t WHERE t.connected = 0 AND t.disconnect_reason IS NOT NULL" + only("t.id"), binds: [])
-        case .violationCount:
-            return Source(sql: "SELECT (SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1) AS v FROM thing AS t WHERE 1 = 1" + only("t.id"), binds: [])
+            guard let matching else {
+                return Source(sql: "SELECT g.name AS v FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id", binds: [])
+            }
+            return Source(sql: "SELECT g.name AS v FROM (\(matching)) AS m\(Self.orderedJoin)thing_group_member AS gm ON gm.thing = m.id JOIN thing_group AS g ON g.id = gm.group_id", binds: [])
+        case .connected: return thingValue("t.connected")
+        case .connectivityTimestamp: return thingValue("t.conn_ts", "t.conn_ts IS NOT NULL")
+        case .disconnectReason: return thingValue("t.disconnect_reason", "t.connected = 0 AND t.disconnect_reason IS NOT NULL")
+        case .violationCount: return thingValue("(SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND a.in_alarm = 1)")
         case .leaf(let name, let type):
             let table = switch type {
             case .number: "SELECT x.value AS v FROM thing_number AS x WHERE x.field = ?"
@@ -66,6 +71,9 @@ struct AggregationStore {
             return Source(sql: table + only("x.thing"), binds: [.text(name)], lowered: type == .string)
         }
     }
+
+    /// The join that keeps the matching things first (the dialect's ordered join).
+    static let orderedJoin = SQLiteDialect.shared.orderedJoin.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
 
     /// How many things a condition matches (nil: every thing).
     func count(_ condition: SQLFragment?) throws -> Int64 {
@@ -90,21 +98,35 @@ struct AggregationStore {
         }.first!
     }
 
-    /// How many of a numeric field's values fall in each range: below `bounds[0]`, then
-    /// `[bounds[i-1], bounds[i])`, then from the last bound up (`bounds.count + 1` counts).
-    func rangeCounts(_ field: AggregatedField, _ condition: SQLFragment?, bounds: [Double]) throws -> [Int64] {
-        let (m, binds) = Self.matching(condition)
-        let src = Self.source(field, matching: m)
-        var bucket = "CASE"
-        for i in bounds.indices { bucket += " WHEN v < ? THEN \(i)" }   // the index is static text; the bounds are bound
+    /// The fleet at a glance, without reading a thing row: every thing; the disconnected
+    /// ones per range of their connectivity timestamp (below `bounds[0]`, between each pair,
+    /// from the last up; never connected apart) and per disconnect reason, from the partial
+    /// index of disconnected things; things in violation per profile, from the in-alarm index.
+    func summary(bounds: [Int64]) throws -> (things: Int64, disconnected: Int64, ranges: [Int64], neverConnected: Int64,
+                                               reasons: [(String, Int64)], violating: [String: Int64]) {
+        let things = try c.scalar("SELECT count(*) FROM thing")?.int ?? 0
+        var ranges = [Int64](repeating: 0, count: bounds.count + 1)
+        var never: Int64 = 0
+        var bucket = "CASE WHEN conn_ts IS NULL THEN -1"
+        for i in bounds.indices { bucket += " WHEN conn_ts < ? THEN \(i)" }   // static text; the bounds are bound
         bucket += " ELSE \(bounds.count) END"
-        var counts = [Int64](repeating: 0, count: bounds.count + 1)
-        try c.forEach("SELECT \(bucket) AS k, count(*) FROM (\(src.sql)) GROUP BY k", bounds.map { .real($0) } + src.binds + binds) { s in
+        try c.forEach("SELECT \(bucket) AS k, count(*) FROM thing\(Self.indexedBy("thing_disconnected_since")) WHERE connected = 0 GROUP BY k",
+                      bounds) { s in
             let k = Int(s.int(0))
-            if counts.indices.contains(k) { counts[k] = s.int(1) }
+            if k < 0 { never = s.int(1) } else if ranges.indices.contains(k) { ranges[k] = s.int(1) }
         }
-        return counts
+        let reasons = try c.query("""
+            SELECT disconnect_reason, count(*) AS n FROM thing\(Self.indexedBy("thing_disconnected_since"))
+            WHERE connected = 0 AND disconnect_reason IS NOT NULL GROUP BY disconnect_reason ORDER BY n DESC, disconnect_reason
+            """) { ($0.text(0), $0.int(1)) }
+        var violating: [String: Int64] = [:]
+        try c.forEach("SELECT profile, count(DISTINCT thing) FROM alarm WHERE in_alarm = 1 AND thing IS NOT NULL GROUP BY profile") {
+            violating[$0.text(0)] = $0.int(1)
+        }
+        return (things, ranges.reduce(0, +) + never, ranges, never, reasons, violating)
     }
+
+    static func indexedBy(_ index: StaticString) -> String { SQLiteDialect.shared.indexedBy(index) }
 
     /// Distinct values (text case-insensitively).
     func distinctCount(_ field: AggregatedField, isText: Bool, _ condition: SQLFragment?) throws -> Int64 {
