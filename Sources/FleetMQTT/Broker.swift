@@ -26,7 +26,7 @@ final class Broker: Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// Makes `connection` the session of its client id: its versionNumber (one more than the
-    /// client's last) and the connection it takes over, if any.
+    /// client's last, in memory or stored) and the connection it takes over, if any.
     func register(_ connection: MQTTConnection, clientId: String, grant: ConnectionGrant) -> (version: Int64, previous: MQTTConnection?) {
         state.withLockedValue { s in
             let id = ObjectIdentifier(connection)
@@ -34,7 +34,9 @@ final class Broker: Sendable {
             if let previous { Self.drop(ObjectIdentifier(previous), from: &s) }
             s.byClient[clientId] = id
             s.subscribers[id] = Subscriber(connection: connection, grant: grant)
-            let version = (s.versions[clientId] ?? 0) + 1
+            // One more than the newest of what this process numbered and what is stored (a
+            // restarted endpoint continues the client's count; events in flight are not stored yet).
+            let version = max(s.versions[clientId] ?? 0, grant.storedVersion) + 1
             s.versions[clientId] = version
             return (version, previous)
         }

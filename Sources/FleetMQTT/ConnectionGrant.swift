@@ -10,6 +10,8 @@ public struct ConnectionGrant: Sendable {
     public var context: PolicyContext
     /// The ARN prefix of the account's resources: `arn:aws:iot:<region>:<account>:`.
     public var arnPrefix: String
+    /// The versionNumber of the client's newest stored session (0: none), read at CONNECT.
+    public var storedVersion: Int64 = 0
 
     public func decide(_ action: String, _ resource: String) -> PolicyDecision {
         PolicyEvaluator.evaluate(policies, action: action, resource: arnPrefix + resource, context: context)

@@ -42,7 +42,8 @@ public struct DeviceAuthorizer: Sendable {
                 certificate: certificate, clientId: clientId,
                 policies: try policies.effectivePolicies(principal: certificate.certificateArn),
                 context: try policies.connectionContext(principal: certificate.certificateArn, clientId: clientId, sourceIp: sourceIp),
-                arnPrefix: db.iotARN(""))
+                arnPrefix: db.iotARN(""),
+                storedVersion: try Presence(db).lastVersion(clientId: clientId) ?? 0)
         }
     }
 }

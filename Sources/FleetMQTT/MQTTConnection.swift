@@ -28,6 +28,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var lifecycleVersion: Int64 = 0
     private var grant: ConnectionGrant?
     private var will: MQTTPacket.Will?
+    /// An MQTT 5 DISCONNECT with reason 0x04 ("with will message") asked for the will.
+    private var willRequested = false
     private var ip: String?
     private var lastRead = NIODeadline.now()
     private var keepAliveTimeout = TimeAmount.seconds(0)
@@ -119,7 +121,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .closed
         if was == .connected || wasConnected {
             let reason = closeReason ?? .connectionLost
-            if reason.sendsWill, let w = will, grant?.mayPublish(w.topic) == true {
+            // The will is a PUBLISH of the client's: the same reserved-topic rule and policy.
+            if reason.sendsWill || willRequested, let w = will, ReservedTopic.clientMayPublish(w.topic), grant?.mayPublish(w.topic) == true {
                 services.broker.route(topic: w.topic, payload: w.payload, qos: min(w.qos, 1))
             }
             // The event before the session goes: stop() waits for an empty broker, then drains.
@@ -255,7 +258,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             send(.pingresp)
         case .disconnect(let d):
             // v5 reason 0x04 asks for the will to be sent; any other clean DISCONNECT discards it.
-            if d.code != 0x04 { will = nil }
+            if d.code != 0x04 { will = nil } else { willRequested = true }
             closeReason = .clientInitiated
             state = .closed
             channel?.close(promise: nil)

@@ -50,16 +50,25 @@ public final class PostgresConnection {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
     }
 
-    /// The URL with any password replaced by `***`, for messages and logs.
+    /// The connection string with every password replaced by `***`, for messages and logs:
+    /// a URL's `user:password@` and `password=` query parameter, and a `password=` pair.
     public static func redacted(_ url: String) -> String {
-        guard isURL(url), let slash = url.firstIndex(of: "/") else { return url }
-        let start = url.index(slash, offsetBy: 2)   // past "//"
-        let rest = url[start...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" }
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        let userinfo = rest[..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return url }
-        return String(url[..<start]) + userinfo[..<colon] + ":***" + rest[at...]
+        var text = url
+        if isURL(text), let slash = text.firstIndex(of: "/") {
+            let start = text.index(slash, offsetBy: 2)   // past "//"
+            let authority = text[start...].prefix { $0 != "/" && $0 != "?" }
+            if let at = authority.lastIndex(of: "@"), let colon = text[start..<at].firstIndex(of: ":") {
+                text = String(text[...colon]) + "***" + text[at...]
+            }
+        }
+        // `password=…` up to the next `&` or space (a URL's query, or key=value pairs).
+        var out = ""
+        var rest = Substring(text)
+        while let r = rest.firstRange(of: "password=") {
+            out += rest[..<r.upperBound] + "***"
+            rest = rest[r.upperBound...].drop { $0 != "&" && $0 != " " }
+        }
+        return out + rest
     }
 
     static func trimmed(_ s: String) -> String {

@@ -188,6 +188,48 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         #expect(messages.contains { $0.hasPrefix("MSG $aws/events/presence/disconnected/dup ") && $0.contains("\"disconnectReason\":\"DUPLICATE_CLIENTID\"") })
     }
 
+    /// An endpoint that starts on a database where the client already has sessions (a
+    /// restart) numbers the next one after the stored versionNumber, so it is not stale.
+    @Test(.enabled(if: hasMosquitto, "mosquitto-clients is not installed (scripts/setup.sh)"))
+    func versionNumbersContinueFromTheStoredSessions() async throws {
+        let bed = try await MQTTTestBed()
+        defer { Task { await bed.stop() } }
+        let d = try bed.device("again-1")
+        let earlier = MQTTTestBed.t0 - 60_000
+        for e in [LifecycleEvent(clientId: "again-1", timestamp: earlier, kind: .connected, session: "old", version: 5, reason: nil),
+                  LifecycleEvent(clientId: "again-1", timestamp: earlier + 1, kind: .disconnected, session: "old", version: 5, reason: "SERVER_INITIATED_DISCONNECT")] {
+            _ = try Presence(try bed.db()).ingest(e)
+        }
+        let tls = ["-h", "localhost", "-p", String(bed.port), "--cafile", bed.caFile, "--cert", d.certFile, "--key", d.keyFile]
+        let r = try bed.run("/usr/bin/mosquitto_pub", tls + ["-i", "again-1", "-t", "x/y", "-m", "1", "-q", "0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let events = of(await bed.waitFor { self.of($0, "again-1").count == 2 }, "again-1")
+        #expect(events.map(\.version) == [6, 6])
+        // Applied, not stale: the thing is connected after the connect.
+        #expect(try Presence(try bed.db()).ingest(events[0]) == .accepted)
+    }
+
+    /// A will is a PUBLISH of the client's: one on a reserved topic (a forged lifecycle event)
+    /// is not sent, though the client's policy allows publishing anywhere.
+    @Test(.enabled(if: hasPaho, "paho-mqtt is not installed (scripts/setup.sh)"))
+    func aWillOnAReservedTopicIsNotSent() async throws {
+        let bed = try await MQTTTestBed(minimumKeepAlive: 1)
+        defer { Task { await bed.stop() } }
+        let watcher = try bed.device("watcher2"), d = try bed.device("forger")
+        let (sub, out, _) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.pahoSubscribe, String(bed.port), bed.caFile,
+                                                           watcher.certFile, watcher.keyFile, "watcher2", "3", "6", "$aws/events/presence/#"])
+        _ = await bed.waitFor { self.of($0, "watcher2").count == 1 }
+        try await Task.sleep(for: .milliseconds(500))
+        let connect = hex(MQTTEncoder.encode(.connect(.init(version: .v311, clientId: "forger", keepAlive: 30,
+                                                            will: .init(topic: "$aws/events/presence/disconnected/victim", payload: Array("forged".utf8)))), version: .v311))
+        let r = try bed.python(ClientScripts.raw, [d.certFile, d.keyFile, "send:" + connect, "read:0.3", "drop"])
+        #expect(r.stdout.contains("R 20020000 open"), "\(r.stdout) \(r.stderr)")
+        sub.waitUntilExit()
+        let seen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!seen.contains("forged") && !seen.contains("/victim"), "\(seen)")
+        #expect(seen.contains("MSG $aws/events/presence/disconnected/forger "), "the real event is published: \(seen)")
+    }
+
     @Test(.enabled(if: hasPaho, "paho-mqtt is not installed (scripts/setup.sh)"))
     func keepAliveTimeoutConnectionLostAndWill() async throws {
         let bed = try await MQTTTestBed(minimumKeepAlive: 1)

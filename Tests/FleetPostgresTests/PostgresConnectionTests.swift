@@ -109,6 +109,13 @@ func freshDatabase() throws -> PostgresConnection {
             #expect(!error.message.contains("hunter2"))
             #expect(error.message.contains("postgres://fleetdex:***@127.0.0.1:1/none"))
         }
+        let table: [(String, String)] = [
+            ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u@h/db?password=pw&sslmode=disable", "postgres://u@h/db?password=***&sslmode=disable"),
+            ("host=h user=u password=pw dbname=db", "host=h user=u password=*** dbname=db"),
+            ("postgres://h/db", "postgres://h/db"),
+        ]
+        for (given, shown) in table { #expect(PostgresConnection.redacted(given) == shown) }
         #expect(PostgresConnection.isURL("postgresql://h/db"))
         #expect(!PostgresConnection.isURL("fleet.sqlite"))
     }

@@ -58,6 +58,12 @@ public struct Presence {
     }
 
     /// Ingests one event on its own (inside the caller's transaction).
+    /// The versionNumber of a client's newest stored connect or disconnect (nil: none), so an
+    /// endpoint that restarts numbers the client's next session after it, as AWS does.
+    public func lastVersion(clientId: String) throws -> Int64? {
+        try store.client(clientId)?.mark?.version
+    }
+
     public func ingest(_ e: LifecycleEvent) throws -> Outcome {
         let batch = Batch()
         let o = try ingest(e, batch: batch)
