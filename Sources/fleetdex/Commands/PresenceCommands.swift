@@ -49,6 +49,12 @@ final class ProgressMeter {
         shown = true
     }
 
+    /// Runs `body` with the meter, and clears its line after, whether `body` returns or throws.
+    func run<T>(_ body: (ProgressMeter) throws -> T) rethrows -> T {
+        defer { clear() }
+        return try body(self)
+    }
+
     func clear() {
         guard shown else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
@@ -73,16 +79,11 @@ struct IngestEvents: ParsableCommand {
         let reader = openInput(file)
         let db = try g.open()
         let meter = ProgressMeter("ingest-events", reader)
-        let s: Presence.Summary
-        do {
-            s = try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
-                meter.log("fleetdex: rejected line \(line): \(reason)")
-            }, progress: meter.update)
-        } catch {
-            meter.clear()
-            throw error
+        let s = try meter.run { m in
+            try Presence(db).ingest(reader, batch: max(1, batch), rejected: { line, reason in
+                m.log("fleetdex: rejected line \(line): \(reason)")
+            }, progress: m.update)
         }
-        meter.clear()
         Output.emit(summary(s), try g.format())
         if s.rejected > 0 { throw ExitCode(65) }
     }

@@ -271,16 +271,12 @@ struct ImportThings: ParsableCommand {
         let reader = openInput(file)
         let db = try g.open()
         let meter = ProgressMeter("import-things", reader)
-        let s: Importer.Summary
-        do {
-            s = try Importer(db).importThings(reader, atomic: atomic, at: try g.now(), rejected: { line, reason in
-                meter.log("fleetdex: rejected line \(line): \(reason)")
-            }, progress: meter.update)
-        } catch {
-            meter.clear()
-            throw error
+        let now = try g.now()
+        let s = try meter.run { m in
+            try Importer(db).importThings(reader, atomic: atomic, at: now, rejected: { line, reason in
+                m.log("fleetdex: rejected line \(line): \(reason)")
+            }, progress: m.update)
         }
-        meter.clear()
         Output.emit(jsonObject([("lines", .int(s.lines)), ("created", .int(s.created)), ("updated", .int(s.updated)),
                                 ("unchanged", .int(s.unchanged)), ("rejected", .int(s.rejected)),
                                 ("thingTypesCreated", .int(s.typesCreated)), ("thingGroupsCreated", .int(s.groupsCreated))]), try g.format())
