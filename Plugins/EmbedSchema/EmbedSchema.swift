@@ -9,52 +9,26 @@ import PackagePlugin
 struct EmbedSchema: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
         let root = context.package.directoryURL
-        let fm = FileManager.default
-        if target.name == "FleetServer" {
-            // The server's routing and member binding come from the botocore model table.
-            let model = root.appending(path: "Model")
-            let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedModel.swift")
-            let files = ((try? fm.contentsOfDirectory(at: model, includingPropertiesForKeys: nil)) ?? []).filter { $0.pathExtension == "json" }
-            return [
-                .buildCommand(
-                    displayName: "Embedding Model/",
-                    executable: try context.tool(named: "fleetdex-embed").url,
-                    arguments: ["--model", model.path, output.path],
-                    inputFiles: [model] + files,
-                    outputFiles: [output]
-                )
-            ]
-        }
-        if target.name == "FleetPostgres" {
-            // The PostgreSQL migrations: Schema/postgres/.
-            let dir = root.appending(path: "Schema").appending(path: "postgres")
-            let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedPostgresSchema.swift")
-            let files = ((try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []).filter { $0.pathExtension == "sql" }
-            return [
-                .buildCommand(
-                    displayName: "Embedding Schema/postgres/",
-                    executable: try context.tool(named: "fleetdex-embed").url,
-                    arguments: ["--postgres", dir.path, output.path],
-                    inputFiles: [dir] + files,
-                    outputFiles: [output]
-                )
-            ]
-        }
         let schema = root.appending(path: "Schema")
-        let queries = root.appending(path: "Queries")
-        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedFiles.swift")
-        func files(_ dir: URL) -> [URL] {
-            ((try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? [])
-                .filter { $0.pathExtension == "sql" || $0.pathExtension == "fq" }
+        /// One run of fleetdex-embed writing `output` from the files of `dirs` ending in one of
+        /// `extensions` (the directories themselves are inputs, so a new file is picked up).
+        func embed(_ what: String, _ flag: String?, _ dirs: [URL], _ extensions: Set<String>, _ output: String) throws -> [Command] {
+            let out = context.pluginWorkDirectoryURL.appending(path: output)
+            let files = dirs.flatMap { dir in
+                ((try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []).filter { extensions.contains($0.pathExtension) }
+            }
+            return [.buildCommand(displayName: "Embedding \(what)", executable: try context.tool(named: "fleetdex-embed").url,
+                                  arguments: (flag.map { [$0] } ?? []) + dirs.map(\.path) + [out.path],
+                                  inputFiles: dirs + files, outputFiles: [out])]
         }
-        return [
-            .buildCommand(
-                displayName: "Embedding Schema/ and Queries/",
-                executable: try context.tool(named: "fleetdex-embed").url,
-                arguments: [schema.path, queries.path, output.path],
-                inputFiles: [schema, queries] + files(schema) + files(queries),
-                outputFiles: [output]
-            )
-        ]
+        switch target.name {
+        case "FleetServer":
+            // The server's routing and member binding come from the botocore model table.
+            return try embed("Model/", "--model", [root.appending(path: "Model")], ["json"], "EmbeddedModel.swift")
+        case "FleetPostgres":
+            return try embed("Schema/postgres/", "--postgres", [schema.appending(path: "postgres")], ["sql"], "EmbeddedPostgresSchema.swift")
+        default:
+            return try embed("Schema/ and Queries/", nil, [schema, root.appending(path: "Queries")], ["sql", "fq"], "EmbeddedFiles.swift")
+        }
     }
 }
