@@ -8,8 +8,7 @@ extension EvaluationCycle.ClientInfo {
     /// Columns: `AlarmStore.clientColumns`.
     init(row s: Statement) {
         self.init(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
-                  mark: s.isNull(3) ? nil : PresenceMark(timestamp: EvaluationCycle.clamp(s.int(3)), kind: LifecycleEvent.Kind(rawValue: s.int(4)) ?? .connected,
-                                                         session: s.text(5), version: s.int(6), reason: s.optionalText(7)),
+                  mark: PresenceMark(row: s, from: 3, timestamp: EvaluationCycle.clamp),
                   maxTs: s.optionalInt(8))
     }
 }

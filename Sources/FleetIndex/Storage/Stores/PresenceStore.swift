@@ -3,6 +3,16 @@
 import FleetSQLite
 import FleetStorage
 
+extension PresenceMark {
+    /// The mark in the five columns from `i` on: `ts, event_type, session, version, reason`
+    /// (nil when `ts` is NULL), its timestamp passed through `timestamp`.
+    init?(row s: Statement, from i: Int, timestamp: (Int64) -> Int64 = { $0 }) {
+        guard !s.isNull(i) else { return nil }
+        self.init(timestamp: timestamp(s.int(i)), kind: LifecycleEvent.Kind(rawValue: s.int(i + 1)) ?? .connected,
+                  session: s.text(i + 2), version: s.int(i + 3), reason: s.optionalText(i + 4))
+    }
+}
+
 /// A client as ingest reads it: its thing and its current connectivity mark.
 struct ClientRecord {
     var id: Int64
@@ -14,8 +24,7 @@ struct ClientRecord {
     init(row s: Statement) {
         id = s.int(0)
         thing = s.optionalInt(1)
-        mark = s.isNull(2) ? nil : PresenceMark(timestamp: s.int(2), kind: LifecycleEvent.Kind(rawValue: s.int(3)) ?? .connected,
-                                                session: s.text(4), version: s.int(5), reason: s.optionalText(6))
+        mark = PresenceMark(row: s, from: 2)
         maxTs = s.optionalInt(7)
     }
 
@@ -89,9 +98,6 @@ struct PresenceStore {
     /// A client's events with timestamps in [from, through], as connectivity marks.
     func events(client: Int64, from: Int64, through: Int64) throws -> [PresenceMark] {
         try c.query("SELECT ts, type, session, version, reason FROM presence_event WHERE client = ? AND ts >= ? AND ts <= ?",
-                    [client, from, through]) { s in
-            PresenceMark(timestamp: s.int(0), kind: LifecycleEvent.Kind(rawValue: s.int(1)) ?? .connected, session: s.text(2),
-                         version: s.int(3), reason: s.optionalText(4))
-        }
+                    [client, from, through]) { PresenceMark(row: $0, from: 0) }.compactMap { $0 }
     }
 }
