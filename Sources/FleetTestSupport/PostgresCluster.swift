@@ -133,29 +133,8 @@ public final class PostgresCluster: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// Runs a program to its end: exit status and output (stdout + stderr). posix_spawn and
-    /// waitpid, and the output through a file, not a pipe: `pg_ctl start` leaves a server
-    /// running that would hold a pipe open (and Foundation's Process did not always see its
-    /// `runuser` exit).
+    /// Runs a program to its end: exit status and output (`Subprocess.run`, through a file:
+    /// `pg_ctl start` leaves a server running that would hold a pipe open).
     @discardableResult
-    public static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-pg-out-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
-        defer { unlink(path) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
-        guard rc == 0 else { throw Unavailable(reason: "cannot run \(args.first ?? ""): error \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let exited = (status & 0x7f) == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
-    }
+    public static func run(_ args: [String]) throws -> (status: Int32, output: String) { try Subprocess.run(args) }
 }

@@ -8,6 +8,7 @@
 import FleetDevices
 import FleetIndex
 import FleetMQTT
+import FleetTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -205,7 +206,7 @@ struct MQTTBench {
         // fleetdex-server
         let serve = ServeBench(bench: bench)
         let log = o.out + "/mqtt-serve.log"
-        let pid = try ServeBench.spawn([serve.serverBinary, "--db", dbPath, "--port", "0", "--mqtt-port", "0", "--no-evaluate",
+        let pid = try Subprocess.spawn([serve.serverBinary, "--db", dbPath, "--port", "0", "--mqtt-port", "0", "--no-evaluate",
                                         "--access-key-id", serve.key, "--secret-access-key", serve.secret], log: log)
         let port = try waitForLog(log, "mqtt listening on mqtts://127.0.0.1:", pid: pid)
         var results: [String: (Double, Double, Double)] = [:]
@@ -249,7 +250,7 @@ struct MQTTBench {
             log_dest stderr
             log_type error
             """.write(toFile: dir + "/mosquitto.conf", atomically: true, encoding: .utf8)
-        let mpid = try ServeBench.spawn([mosquitto, "-c", dir + "/mosquitto.conf"], log: o.out + "/mqtt-mosquitto.log")
+        let mpid = try Subprocess.spawn([mosquitto, "-c", dir + "/mosquitto.conf"], log: o.out + "/mqtt-mosquitto.log")
         waitForPort(mport)
         try measure("mosquitto", port: mport, pid: mpid)
         kill(mpid, SIGTERM)

@@ -8,6 +8,7 @@
 // the server's peak RSS (VmHWM) after the load.
 import FleetIndex
 import FleetSQLite
+import FleetTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -48,24 +49,6 @@ struct ServeBench {
         }
     }
 
-    /// Spawns `argv` with stdout and stderr to `log`.
-    static func spawn(_ argv: [String], log: String, env: [String: String] = [:]) throws -> pid_t {
-        var cargs = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        var cenv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in cenv { free(p) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        guard posix_spawnp(&pid, argv[0], &actions, nil, &cargs, &cenv) == 0 else { throw FleetError(.internalFailure, "cannot run \(argv[0])") }
-        return pid
-    }
 
     var serverBinary: String {
         URL(fileURLWithPath: bench.binary).deletingLastPathComponent().appendingPathComponent("fleetdex-server").path
@@ -74,7 +57,7 @@ struct ServeBench {
     /// Starts fleetdex-server on `db` (--port 0) and waits for its "listening on" line.
     func startServer(db: String, name: String, extra: [String] = []) throws -> Server {
         let log = o.out + "/\(name).log"
-        let pid = try Self.spawn([serverBinary, "--db", db, "--port", "0", "--access-key-id", key, "--secret-access-key", secret, "--no-evaluate"] + extra, log: log)
+        let pid = try Subprocess.spawn([serverBinary, "--db", db, "--port", "0", "--access-key-id", key, "--secret-access-key", secret, "--no-evaluate"] + extra, log: log)
         let t0 = Bench.clock()
         while Bench.clock() - t0 < 60 {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), let r = text.range(of: "listening on http://127.0.0.1:") {
@@ -417,7 +400,7 @@ struct ServeBench {
         let server = try startServer(db: dbPath, name: "serve-moto-fleetdex")
         defer { server.stop() }
         let motoPort = Self.freePort()
-        let motoPid = try Self.spawn(["moto_server", "-H", "127.0.0.1", "-p", "\(motoPort)"], log: o.out + "/serve-moto-server.log")
+        let motoPid = try Subprocess.spawn(["moto_server", "-H", "127.0.0.1", "-p", "\(motoPort)"], log: o.out + "/serve-moto-server.log")
         let moto = Server(pid: motoPid, port: motoPort, name: "moto")
         defer { moto.stop() }
         // Ready when it accepts a connection.
