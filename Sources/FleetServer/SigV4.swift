@@ -4,6 +4,7 @@
 // most 15 minutes between the signature's time and the server's clock. Both forms: the
 // `Authorization` header and the presigned query string.
 import Crypto
+import FleetIndex
 import Foundation
 
 /// A request as it arrived on the wire: the raw (still percent-encoded) path and query.
@@ -305,49 +306,7 @@ public struct SigV4: Sendable {
     }
 
     /// `20150830T123600Z` → epoch seconds.
-    static func parseAmzDate(_ s: String) -> Int64? {
-        let u = Array(s.utf8)
-        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ r: Range<Int>) -> Int? {
-            var v = 0
-            for i in r { guard u[i] >= 48 && u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
-            return v
-        }
-        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13), let se = num(13..<15),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 60 else { return nil }
-        return daysFromCivil(y, mo, d) * 86_400 + Int64(h * 3600 + mi * 60 + se)
-    }
+    static func parseAmzDate(_ s: String) -> Int64? { Timestamp.parseBasic(s).map { $0 / 1000 } }
 
-    static func amzDate(_ t: Int64) -> String {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let secs = t - days * 86_400
-        let (y, m, d) = civilFromDays(days)
-        return String(y).leftPadded(4) + String(m).leftPadded(2) + String(d).leftPadded(2) + "T"
-            + String(secs / 3600).leftPadded(2) + String(secs / 60 % 60).leftPadded(2) + String(secs % 60).leftPadded(2) + "Z"
-    }
-
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return Int64(era * 146_097 + doe - 719_468)
-    }
-
-    static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-}
-
-extension String {
-    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+    static func amzDate(_ t: Int64) -> String { Timestamp.basic(t * 1000) }
 }

@@ -186,6 +186,28 @@ public enum Timestamp {
         return "\(pad(y, 4))-\(pad(mo, 2))-\(pad(d, 2))T\(pad(Int(secs / 3600), 2)):\(pad(Int((secs % 3600) / 60), 2)):\(pad(Int(secs % 60), 2)).\(pad(Int(millis), 3))Z"
     }
 
+    /// `20261128T100500Z` (ISO 8601 basic, seconds; SigV4's X-Amz-Date).
+    public static func basic(_ ms: Int64) -> String {
+        let (days, rem) = floorDiv(ms, 86_400_000)
+        let (y, mo, d) = civilFromDays(Int(days))
+        let secs = Int(rem / 1000)
+        return "\(pad(y, 4))\(pad(mo, 2))\(pad(d, 2))T\(pad(secs / 3600, 2))\(pad(secs / 60 % 60, 2))\(pad(secs % 60, 2))Z"
+    }
+
+    /// `20261128T100500Z` → epoch milliseconds; nil for anything else.
+    public static func parseBasic(_ s: String) -> Int64? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r { guard u[i] >= 48 && u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
+            return v
+        }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13), let se = num(13..<15),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 60 else { return nil }
+        return (Int64(daysFromCivil(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + se)) * 1000
+    }
+
     static func floorDiv(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
         var q = a / b, r = a % b
         if r < 0 { q -= 1; r += b }
