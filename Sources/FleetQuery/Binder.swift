@@ -262,7 +262,8 @@ public struct Binder: Sendable {
         return nil
     }
 
-    func relativeTime(_ s: String) -> Int64? {
+    /// `now`, `now-5m`, `now+1d` (s, m, h, d, w) in epoch ms; nil for anything else.
+    public func relativeTime(_ s: String) -> Int64? {
         guard s.hasPrefix("now") else { return nil }
         let rest = s.dropFirst(3)
         if rest.isEmpty { return now }

@@ -3,26 +3,29 @@
 // been disconnected (ranges of connectivity.timestamp relative to the server's clock) and
 // their disconnect reasons, all from Aggregations.summary, which reads small indexes only.
 import FleetIndex
+import FleetQuery
 
 /// The overview page.
 enum OverviewPage {
-    /// Disconnected for: the ranges' labels and queries (the links), from the shortest, and
-    /// their lower ends in milliseconds before now (the histogram's boundaries).
-    static let ranges: [(label: String, query: String, longerThan: Int64)] = [
-        ("< 5 min", "connectivity.timestamp>=now-5m", 0),
-        ("5 min – 1 h", "connectivity.timestamp<now-5m AND connectivity.timestamp>=now-1h", 300_000),
-        ("1 h – 24 h", "connectivity.timestamp<now-1h AND connectivity.timestamp>=now-1d", 3_600_000),
-        ("1 d – 7 d", "connectivity.timestamp<now-1d AND connectivity.timestamp>=now-7d", 86_400_000),
-        ("7 d – 30 d", "connectivity.timestamp<now-7d AND connectivity.timestamp>=now-30d", 7 * 86_400_000),
-        ("≥ 30 d", "connectivity.timestamp<now-30d", 30 * 86_400_000),
-    ]
+    /// Disconnected for: the ages that divide the ranges (the query language's `now-…`), from
+    /// the youngest, and one label per range (one more than the ages).
+    static let ages = ["5m", "1h", "1d", "7d", "30d"]
+    static let labels = ["< 5 min", "5 min – 1 h", "1 h – 24 h", "1 d – 7 d", "7 d – 30 d", "≥ 30 d"]
+
+    /// The query of range `i` (the link to its things).
+    static func rangeQuery(_ i: Int) -> String {
+        if i == 0 { return "connectivity.timestamp>=now-\(ages[0])" }
+        if i == ages.count { return "connectivity.timestamp<now-\(ages[i - 1])" }
+        return "connectivity.timestamp<now-\(ages[i - 1]) AND connectivity.timestamp>=now-\(ages[i])"
+    }
 
     static func render(_ c: ConsoleContext) throws -> WireResponse {
         let a = try Aggregations(c.db)
         // One summary from small indexes (Aggregations.summary): the connected are all but the
         // disconnected; the histogram's boundaries ascend from the oldest (now-30d) to the
         // newest (now-5m), so its counts come longest-disconnected first.
-        let summary = try a.summary(boundaries: ranges.dropFirst().reversed().map { c.now - $0.longerThan })
+        let binder = Binder(now: c.now)
+        let summary = try a.summary(boundaries: ages.reversed().compactMap { binder.relativeTime("now-" + $0) })
         let disconnected = summary.disconnected
         let connected = max(0, summary.things - disconnected)
         func link(_ query: String, _ text: HTML) -> HTML { "<a href=\"\(ConsoleFormat.url("/console/things", [("query", query)]))\">\(text)</a>" }
@@ -42,8 +45,8 @@ enum OverviewPage {
             : "<table id=\"violations-by-profile\"><thead><tr><th>Profile</th><th>Things in violation</th></tr></thead><tbody>\(rows)</tbody></table>"
         body += "</section>"
         var buckets: [(String, String, Int64)] = []
-        for (r, n) in zip(ranges, Array(summary.disconnectedByTime.reversed())) {
-            buckets.append((r.label, "connectivity.connected:false AND " + r.query, n))
+        for (i, n) in summary.disconnectedByTime.reversed().enumerated() {
+            buckets.append((labels[i], "connectivity.connected:false AND " + rangeQuery(i), n))
         }
         buckets.append(("never connected", "connectivity.connected:false AND NOT connectivity.timestamp:*", summary.neverConnected))
         body += "<section class=\"panel\"><h2>Disconnected for</h2>\(histogram(buckets))"
