@@ -120,7 +120,7 @@ struct QueryProtocol {
             return "<\(name)>" + items.map { element(inner, $0, memberShape) }.joined() + "</\(name)>"
         case "map":
             let (keyName, valueName) = entryNames(shape)
-            let entries = (v.objectValue ?? []).map { "<\(keyName)>\(Self.escape($0.key))</\(keyName)>" + element(valueName, $0.value, shape["value"] ?? .null) }
+            let entries = (v.objectValue ?? []).map { "<\(keyName)>\(Markup.escape($0.key))</\(keyName)>" + element(valueName, $0.value, shape["value"] ?? .null) }
             if flattened { return entries.map { "<\(name)>\($0)</\(name)>" }.joined() }
             return "<\(name)>" + entries.map { "<entry>\($0)</entry>" }.joined() + "</\(name)>"
         case "structure":
@@ -137,7 +137,7 @@ struct QueryProtocol {
             case .number(let n): text = n
             default: text = v.compact
             }
-            return "<\(name)>\(Self.escape(text))</\(name)>"
+            return "<\(name)>\(Markup.escape(text))</\(name)>"
         }
     }
 
@@ -148,10 +148,9 @@ struct QueryProtocol {
         let status = known?.status ?? e.httpStatus
         let type = status >= 500 ? "Receiver" : "Sender"
         let ns = service.xmlNamespace ?? "http://queue.amazonaws.com/doc/\(service.apiVersion)/"
-        let xml = "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"\(ns)\"><Error><Type>\(type)</Type><Code>\(escape(code))</Code>"
-            + "<Message>\(escape(e.message))</Message></Error><RequestId>\(requestId)</RequestId></ErrorResponse>"
+        let xml = "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"\(ns)\"><Error><Type>\(type)</Type><Code>\(Markup.escape(code))</Code>"
+            + "<Message>\(Markup.escape(e.message))</Message></Error><RequestId>\(requestId)</RequestId></ErrorResponse>"
         return WireResponse(status: status, contentType: "text/xml", text: xml)
     }
 
-    static func escape(_ s: String) -> String { Markup.escape(s) }
 }
