@@ -49,7 +49,7 @@ let package = Package(
         // Registry, presence, defender, alerts, groups, the evaluation cycle.
         .target(
             name: "FleetIndex",
-            dependencies: ["FleetSQLite", "FleetQuery", "FleetStorage"],
+            dependencies: ["FleetSQLite", "FleetPostgres", "FleetQuery", "FleetStorage"],
             plugins: ["EmbedSchema"]
         ),
         // The command line: flags in, responses out. Nothing about an operation lives here.
@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "FleetDevices",
             dependencies: [
-                "FleetIndex", "FleetSQLite",
+                "FleetIndex", "FleetSQLite", "FleetStorage",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

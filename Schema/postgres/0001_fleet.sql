@@ -294,6 +294,9 @@ CREATE INDEX mitigation_execution_task ON mitigation_execution(task);
 CREATE TABLE client (
     id bigint PRIMARY KEY,
     client_id text COLLATE "C" NOT NULL,
+    -- numbers clients in the order they were first seen (the evaluation cycle's new-client
+    -- mark; `id` is a hash and has no order):
+    seq bigint GENERATED ALWAYS AS IDENTITY,
     thing bigint,
     connected boolean NOT NULL DEFAULT false,
     -- the newest connect/disconnect event (the one connectivity is derived from):

@@ -174,7 +174,18 @@ public struct CertificateAuthority {
     }
 
     static func keyPath(_ db: FleetDatabase) throws -> String {
-        let path = db.connection.path
+        if db.connection.isPostgres {
+            // A server database has no folder beside it: the key lives under $FLEETDEX_HOME
+            // (default ~/.fleetdex), named after the URL without its password.
+            let env = ProcessInfo.processInfo.environment
+            let home = env["FLEETDEX_HOME"] ?? ((env["HOME"] ?? NSTemporaryDirectory()) + "/.fleetdex")
+            if mkdir(home, 0o700) != 0 && errno != EEXIST {
+                throw FleetError(.internalFailure, "cannot make \(home): \(String(cString: strerror(errno)))")
+            }
+            let name = String(db.connection.location.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+            return keyPath(forDatabase: home + "/" + name)
+        }
+        let path = db.connection.location
         guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file::memory:") else {
             throw FleetError.invalid("an in-memory database has no place beside it for its certificate authority's key")
         }

@@ -31,6 +31,8 @@ public struct PostgresRow {
     let rows: PostgresRows
     let index: Int32
 
+    public var columnCount: Int { rows.columns.count }
+
     public func isNull(_ c: Int) -> Bool { PQgetisnull(rows.result, index, Int32(c)) == 1 }
 
     public func text(_ c: Int) -> String {
@@ -48,4 +50,25 @@ public struct PostgresRow {
 
     public func text(_ name: String) -> String { rows.column(name).map(text) ?? "" }
     public func int(_ name: String) -> Int64 { rows.column(name).map(int) ?? 0 }
+}
+
+/// How a column's text is read, by its type (`PQftype`).
+public enum PostgresColumnKind: Sendable {
+    case integer, real, boolean, text
+}
+
+extension PostgresRows {
+    /// The kind of column `c` (int2/int4/int8 integer; float4/float8/numeric real; bool).
+    public func kind(_ c: Int) -> PostgresColumnKind {
+        switch PQftype(result, Int32(c)) {
+        case 20, 21, 23: .integer
+        case 700, 701, 1700: .real
+        case 16: .boolean
+        default: .text
+        }
+    }
+}
+
+extension PostgresRow {
+    public func kind(_ c: Int) -> PostgresColumnKind { rows.kind(c) }
 }

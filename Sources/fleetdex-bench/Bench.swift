@@ -142,7 +142,7 @@ final class Bench {
         // at 84985cd); a new connection finalizes it and opens in WAL.
         db = nil
         db = try FleetDatabase(path: dbPath)
-        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
         let mb = fileMB(dbPath)
         record("import", "database size after import", mb, "MB", target: "< 1024 at 1M", ok: mb < 1024 * Double(o.things) / 1_000_000)
     }
@@ -230,7 +230,7 @@ final class Bench {
     /// The issue's figure for `connectivity.connected:false` is at 10% of the fleet: 8% more
     /// disconnect (through ingest), the first page is timed, and they connect again.
     func searchTenPercentDisconnected(_ search: Search) throws {
-        let c = db.connection
+        let c = db.connection.sqlite!
         let at = (try c.scalar("SELECT max(ts) FROM presence_event")?.int ?? start) + 1
         let chosen = try c.query("SELECT client_id, version, session FROM client WHERE connected = 1 AND thing IS NOT NULL ORDER BY id LIMIT ?",
                                  [o.things * 8 / 100]) { ($0.text(0), $0.int(1), $0.text(2)) }
@@ -254,14 +254,14 @@ final class Bench {
         _ = try? Defender(db).createSecurityProfile(name: "Bench", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
                                                     alertTargets: nil, additionalMetrics: nil, at: start)
         _ = try Defender(db).attachSecurityProfile(name: "Bench", targetARN: db.iotARN("all/things"))
-        let lastEvent = try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start
-        let evaluated = try db.connection.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? 0
+        let lastEvent = try db.connection.sqlite!.scalar("SELECT max(ts) FROM presence_event")?.int ?? start
+        let evaluated = try db.connection.sqlite!.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? 0
         let first = (max(lastEvent, evaluated) / 300_000 + 1) * 300_000
         let (r0, ms0) = try time { try EvaluationCycle(db).evaluate(at: first) }
         record("evaluate", "first tick after the bulk ingest, \(o.things) things (\(r0.raised) raised)", ms0, "ms")
         // 0.5% change state: half reconnect, as many new disconnects.
         try churn(share: 0.005, at: first + 60_000)
-        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         let size0 = fileMB(dbPath)
         let (r1, ms1) = try time { try EvaluationCycle(db).evaluate(at: first + 300_000) }
         record("evaluate", "one tick, 2% disconnected, 0.5% changed (\(r1.raised) raised, \(r1.cleared) cleared)", ms1, "ms", target: "< 1000", ok: ms1 < 1000)
@@ -270,10 +270,10 @@ final class Bench {
         record("evaluate", "catch up \(r12.ticks.count) ticks", ms12, "ms", target: "< 6000", ok: ms12 < 6000)
         _ = size0
         // A day of ticks over a mostly connected fleet: 24 quiet ticks, scaled to 288.
-        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         let before = fileMB(dbPath)
         let (_, ms24) = try time { try EvaluationCycle(db).evaluate(at: first + 37 * 300_000) }
-        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         let perDay = (fileMB(dbPath) - before) * 12
         record("evaluate", "24 quiet ticks in one catch-up", ms24, "ms")
         record("evaluate", "database growth per day of ticks (24 ticks x 12)", perDay, "MB/day", target: "< 50", ok: perDay < 50)
@@ -284,12 +284,12 @@ final class Bench {
     func churn(share: Double, at: Int64) throws {
         let n = max(2, Int(Double(o.things) * share))
         let p = Presence(db)
-        try db.connection.transaction {
-            let disconnected = try db.connection.query("SELECT client_id, version FROM client WHERE connected = 0 LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1)) }
+        try db.connection.sqlite!.transaction {
+            let disconnected = try db.connection.sqlite!.query("SELECT client_id, version FROM client WHERE connected = 0 LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1)) }
             for (c, v) in disconnected {
                 _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .connected, session: "churn-\(at)", version: v + 1))
             }
-            let connected = try db.connection.query("SELECT client_id, version, session FROM client WHERE connected = 1 ORDER BY random() LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1), $0.text(2)) }
+            let connected = try db.connection.sqlite!.query("SELECT client_id, version, session FROM client WHERE connected = 1 ORDER BY random() LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1), $0.text(2)) }
             for (c, v, s) in connected {
                 _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .disconnected, session: s, version: v, reason: "CONNECTION_LOST"))
             }
@@ -299,8 +299,8 @@ final class Bench {
     func stageMetrics() throws {
         // 14 days of evaluated ticks (4,032) for a list-metric-values over one thing.
         let end = (extra["lastTick"]?.int64Value) ?? (start + 14 * 86_400_000)
-        try db.connection.transaction {
-            let s = try db.connection.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
+        try db.connection.sqlite!.transaction {
+            let s = try db.connection.sqlite!.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
             var t = end - 14 * 86_400_000 + 300_000
             while t <= end {
                 try s.bind([.integer(t), .integer(t)])
@@ -333,15 +333,15 @@ final class Bench {
             _ = try? groups.createDynamicThingGroup(name: "bench-\(i)", query: q, indexName: nil, queryVersion: nil, properties: nil, at: start)
         }
         // Settle: every group built and the change log empty, as after any evaluation.
-        _ = try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench", full: true) }
-        let latest = max(extra["lastTick"]?.int64Value ?? 0, try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start)
+        _ = try db.connection.sqlite!.transaction { try groups.refreshAll(at: start + 1, reason: "bench", full: true) }
+        let latest = max(extra["lastTick"]?.int64Value ?? 0, try db.connection.sqlite!.scalar("SELECT max(ts) FROM presence_event")?.int ?? start)
         try churn(share: 0.01, at: latest + 10_000)
-        let (r, ms) = try time { try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
+        let (r, ms) = try time { try db.connection.sqlite!.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
         record("groups", "refresh 10 dynamic groups after 1% churn (\(r.joined) joined, \(r.left) left)", ms, "ms", target: "< 300", ok: ms < 300)
         let big = "attributes.batteryPct<10"
         _ = try? groups.deleteDynamicThingGroup(name: "bench-big", expectedVersion: nil)
-        let (_, ms2) = try time { try db.connection.transaction { try groups.createDynamicThingGroup(name: "bench-big", query: big, indexName: nil, queryVersion: nil, properties: nil, at: start) } }
-        let members = try db.connection.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'bench-big'")?.int ?? 0
+        let (_, ms2) = try time { try db.connection.sqlite!.transaction { try groups.createDynamicThingGroup(name: "bench-big", query: big, indexName: nil, queryVersion: nil, properties: nil, at: start) } }
+        let members = try db.connection.sqlite!.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'bench-big'")?.int ?? 0
         record("groups", "full build of one group with \(members) members", ms2, "ms", target: "< 2000 at 100k", ok: ms2 < 2000)
     }
 
@@ -365,11 +365,11 @@ final class Bench {
         _ = try n.subscribe(topicARN: topic, protocol: "sqs", endpoint: db.sqsARN("bench-alerts-q"), at: start)
         let message = #"{"violationEventTime":1795861200000,"thingName":"thing-0000001","behavior":{"name":"Disconnected_5m","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"less-than","value":{"count":5},"consecutiveDatapointsToAlarm":1,"consecutiveDatapointsToClear":1}},"violationEventType":"in-alarm","metricValue":{"count":8},"violationId":"a0b4657181a298b92da04951d32c4254","securityProfileName":"Bench"}"#
         let routes = try n.routes(topicARN: topic)
-        let (_, pub) = try time { try db.connection.transaction { for _ in 0..<10_000 { _ = try n.publish(topicARN: topic, message: message, subject: nil, at: start, routes: routes) } } }
+        let (_, pub) = try time { try db.connection.sqlite!.transaction { for _ in 0..<10_000 { _ = try n.publish(topicARN: topic, message: message, subject: nil, at: start, routes: routes) } } }
         record("notify", "publish 10,000 violation notifications to a topic with a queue, one transaction", pub, "ms", target: "< 300", ok: pub < 300)
         _ = try n.createQueue(name: "bench-q", attributes: [:], at: start)
         let url = db.sqsURL("bench-q")
-        try db.connection.transaction { for i in 0..<5000 { _ = try n.sendMessage(url: url, body: "message \(i)", at: start) } }
+        try db.connection.sqlite!.transaction { for i in 0..<5000 { _ = try n.sendMessage(url: url, body: "message \(i)", at: start) } }
         let (_, ms) = try time {
             var got = 0
             while got < 5000 {
@@ -454,7 +454,7 @@ final class Bench {
     /// state, the thing's connectivity mirror, with their indexes), done set-based by SQLite
     /// itself on a copy of the database: no parsing, no statement per row. Ingest cannot beat it.
     func ingestWriteFloor() throws {
-        try db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         let copy = o.out + "/floor.sqlite"
         for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + s) }
         try FileManager.default.copyItem(atPath: dbPath, toPath: copy)
@@ -497,7 +497,7 @@ final class Bench {
     /// Writes one CSV line per row of `sql`; returns the number of lines.
     func writeCSV(_ path: String, _ sql: String, _ line: (Statement) -> String) throws -> Int {
         let out = try LineFile(path)
-        try db.connection.forEach(sql) { out.write(line($0)) }
+        try db.connection.sqlite!.forEach(sql) { out.write(line($0)) }
         try out.close()
         return out.lines
     }

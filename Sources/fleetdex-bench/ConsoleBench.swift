@@ -20,12 +20,12 @@ struct ConsoleBench {
         guard status == 0 else { throw FleetError(.internalFailure, "curl could not log in to the console") }
         // A thing that exists in the generated fleet, a profile and a dynamic group if the earlier stages made them.
         // A disconnected thing (its chart has bars and violations), over the day before the last evaluated tick.
-        let thing = try bench.db.connection.scalar("SELECT name FROM thing WHERE connected = 0 ORDER BY id LIMIT 1")?.string
-            ?? bench.db.connection.scalar("SELECT name FROM thing ORDER BY id LIMIT 1")?.string ?? "thing-0"
-        let lastTick = try bench.db.connection.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? bench.start
+        let thing = try bench.db.connection.sqlite!.scalar("SELECT name FROM thing WHERE connected = 0 ORDER BY id LIMIT 1")?.string
+            ?? bench.db.connection.sqlite!.scalar("SELECT name FROM thing ORDER BY id LIMIT 1")?.string ?? "thing-0"
+        let lastTick = try bench.db.connection.sqlite!.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? bench.start
         let range = "from=\(lastTick - 86_400_000)&to=\(lastTick)"
-        let profile = try bench.db.connection.scalar("SELECT name FROM security_profile ORDER BY id LIMIT 1")?.string
-        let group = try bench.db.connection.scalar("SELECT name FROM thing_group WHERE query IS NOT NULL ORDER BY id LIMIT 1")?.string
+        let profile = try bench.db.connection.sqlite!.scalar("SELECT name FROM security_profile ORDER BY id LIMIT 1")?.string
+        let group = try bench.db.connection.sqlite!.scalar("SELECT name FROM thing_group WHERE query IS NOT NULL ORDER BY id LIMIT 1")?.string
         var pages: [(String, String)] = [
             ("overview", "/console"),
             ("search: disconnected", "/console/things?query=connectivity.connected%3Afalse"),

@@ -177,7 +177,7 @@ struct ServeBench {
     // MARK: the stage
 
     func run() throws {
-        try bench.db.connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try bench.db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
         let server = try startServer(db: bench.dbPath, name: "serve-server")
         defer { server.stop() }
         print("  serve: fleetdex-server pid \(server.pid) on \(server.url), wrk -t\(ProcessInfo.processInfo.processorCount) -c32 -d\(o.serveSeconds)s")
@@ -334,7 +334,7 @@ struct ServeBench {
         do {
             _ = try Importer(try FleetDatabase(path: a)).importThings(try LineReader(path: bench.fleetPath), at: bench.start)
             // A new connection (see stageImport: the import's connection cannot ANALYZE).
-            try FleetDatabase(path: a).connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+            try FleetDatabase(path: a).connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
         }
         try FileManager.default.copyItem(atPath: a, toPath: b)
         // ingest-events in process, as the ingest stage runs it.
@@ -395,7 +395,7 @@ struct ServeBench {
         for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + s) }
         do {
             _ = try Importer(try FleetDatabase(path: dbPath)).importThings(try LineReader(path: dataset), at: 0)
-            try FleetDatabase(path: dbPath).connection.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+            try FleetDatabase(path: dbPath).connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
         }
         let server = try startServer(db: dbPath, name: "serve-moto-fleetdex")
         defer { server.stop() }

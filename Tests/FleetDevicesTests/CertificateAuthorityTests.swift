@@ -19,15 +19,15 @@ import X509
         let pem = try CertificateAuthority.rootPEM(db, at: DeviceFixtures.t0)
         #expect(pem.hasPrefix("-----BEGIN CERTIFICATE-----"))
         #expect(!pem.contains("PRIVATE KEY"))
-        let keyPath = CertificateAuthority.keyPath(forDatabase: db.connection.path)
-        #expect(keyPath == db.connection.path + ".ca/ca-key.pem")
+        let keyPath = CertificateAuthority.keyPath(forDatabase: db.connection.location)
+        #expect(keyPath == db.connection.location + ".ca/ca-key.pem")
         #expect(try mode(keyPath) == 0o600)
         #expect(try mode((keyPath as NSString).deletingLastPathComponent) == 0o700)
         let key = try String(contentsOfFile: keyPath, encoding: .utf8)
         #expect(key.contains("PRIVATE KEY"))
         // The same CA again, later, and from a second connection.
         #expect(try CertificateAuthority.rootPEM(db, at: DeviceFixtures.t1) == pem)
-        let again = try FleetDatabase(path: db.connection.path)
+        let again = try FleetDatabase(path: db.connection.location)
         let ca = try #require(try CertificateAuthority.existing(again))
         #expect(ca.certificatePEM == pem)
         #expect(ca.keyAlgorithm == .ecP256)
@@ -49,7 +49,7 @@ import X509
     @Test func aMissingKeyIsAnError() throws {
         let db = try DeviceFixtures.database()
         _ = try CertificateAuthority.load(db, at: DeviceFixtures.t0)
-        try FileManager.default.removeItem(atPath: CertificateAuthority.keyPath(forDatabase: db.connection.path))
+        try FileManager.default.removeItem(atPath: CertificateAuthority.keyPath(forDatabase: db.connection.location))
         #expect(DeviceFixtures.exception { try CertificateAuthority.load(db, at: DeviceFixtures.t0) } == "InternalFailureException")
     }
 

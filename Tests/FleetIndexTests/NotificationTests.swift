@@ -178,7 +178,7 @@ import Testing
         let path: String
         do {
             let db = try Fixtures.database()
-            path = db.connection.path
+            path = db.connection.location
             let n = Notifications(db)
             let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
             _ = try n.subscribe(topicARN: topic, protocol: "https", endpoint: "https://hooks.example/iot", at: 0)

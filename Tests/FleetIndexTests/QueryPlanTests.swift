@@ -28,7 +28,7 @@ import Testing
         var compiled = try s.compile(q, at: 0)
         if let estimate { compiled.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound) }
         let (sql, binds) = s.pageSQL(compiled, after: "", limit: 100)
-        return try db.connection.queryPlan(sql, binds)
+        return try db.connection.sqlite!.queryPlan(sql, binds)
     }
 
     @Test(arguments: [

@@ -83,7 +83,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
     /// commits of a slow source nor the evaluation at the clock's next boundary.
     @Test func silentWebhookDelaysNeitherIntakeNorEvaluation() async throws {
         let seed = try Fixtures.database()
-        let path = seed.connection.path
+        let path = seed.connection.location
         let endpoint = try SilentEndpoint()
         let n = Notifications(seed)
         let topic = try n.createTopic(name: "T", at: Self.t0)["TopicArn"]!.stringValue!
@@ -134,7 +134,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
     /// ones kept; a clock that jumps several periods evaluates once, up to the newest boundary.
     @Test func feedNamesBadLinesAndCatchesUp() async throws {
         let seed = try Fixtures.database()
-        let path = seed.connection.path
+        let path = seed.connection.location
         let clock = ManualClock(Self.t0 + 1_000)
         let log = RunnerLog()
         let runner = Runner(clock: clock, open: { try FleetDatabase(path: path) }, report: { log.add($0) })
@@ -164,7 +164,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
     /// profile and keeps the group up to date with what the runner itself ingests.
     @Test func anotherHandlesProfileAndGroupAreSeenAtTheNextCycle() async throws {
         let seed = try Fixtures.database()
-        let path = seed.connection.path
+        let path = seed.connection.location
         for name in ["t1", "t2"] { _ = try Registry(seed).createThing(name: name, typeName: nil, attributes: nil, at: Self.t0) }
         let clock = ManualClock(Self.t0 + 1_000)
         let log = RunnerLog()
@@ -225,7 +225,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
     /// runner committing thousands of events and evaluating: no reader ever fails.
     @Test func readersNeverFailWhileTheRunnerWrites() async throws {
         let seed = try Fixtures.database()
-        let path = seed.connection.path
+        let path = seed.connection.location
         for i in 0..<50 { _ = try Registry(seed).createThing(name: "t\(i)", typeName: nil, attributes: [("site", "s\(i % 5)")], at: Self.t0) }
         _ = try Defender(seed).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil,
                                                      additionalMetrics: nil, at: Self.t0)

@@ -10,8 +10,8 @@ import Testing
         let m = try FleetDatabase.migrations()
         #expect(m.migrations.map(\.version) == Array(1...m.latestVersion))
         let db = try Fixtures.database()
-        #expect(try m.migrate(db.connection) == [])
-        #expect(try Migrator.currentVersion(of: db.connection) == m.latestVersion)
+        #expect(try m.migrate(db.connection.sqlite!) == [])
+        #expect(try Migrator.currentVersion(of: db.connection.sqlite!) == m.latestVersion)
     }
 
     @Test func schemaSnapshot() throws {

@@ -17,7 +17,7 @@ import Testing
         var failures: [String] = []
         _ = try Importer(db).importThings(LineReader(bytes: Array(lines.utf8)), atomic: false, at: 0, progress: { _ in
             do {
-                let other = try FleetDatabase(path: db.connection.path)
+                let other = try FleetDatabase(path: db.connection.location)
                 seen.append(try other.connection.scalar("SELECT count(*) FROM thing")?.int.map(Int.init) ?? -1)
             } catch { failures.append("\(error)") }
         })
@@ -37,7 +37,7 @@ import Testing
         var failures: [String] = []
         let s = try Presence(db).ingest(LineReader(bytes: Array(events.utf8)), batch: 500, rejected: { _, _ in }, progress: { n in
             do {
-                let other = try FleetDatabase(path: db.connection.path)
+                let other = try FleetDatabase(path: db.connection.location)
                 _ = try Registry(other).createThing(name: "c\(n % 400)", typeName: nil, attributes: nil, at: 0)
                 writes += 1
             } catch { failures.append("\(error)") }

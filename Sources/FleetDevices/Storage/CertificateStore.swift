@@ -2,6 +2,7 @@
 // principals (the attachments of certificates to things).
 import FleetIndex
 import FleetSQLite
+import FleetStorage
 
 /// A stored certificate.
 struct CertificateRecord {
@@ -11,7 +12,7 @@ struct CertificateRecord {
     static let columns = "id, certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after, generation_id, customer_version, created_at, modified_at"
 
     /// Columns: `columns`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (rowid, id, pem, status, caId, mode) = (s.int(0), s.text(1), s.text(2), s.text(3), s.optionalText(4), s.text(5))
         (notBefore, notAfter, generation, customerVersion, created, modified) = (s.int(6), s.int(7), s.text(8), s.int(9), s.int(10), s.int(11))
     }
@@ -19,7 +20,7 @@ struct CertificateRecord {
 
 /// Certificates, the CA and thing principals.
 struct CertificateStore {
-    let c: Connection
+    let c: StoreConnection
 
     // MARK: certificates
 
@@ -29,10 +30,18 @@ struct CertificateStore {
 
     func insert(certificateId id: String, pem: String, status: String, caId: String?, mode: String,
                 notBefore: Int64, notAfter: Int64, generation: String, at now: Int64) throws {
-        try c.execute("""
-            INSERT INTO certificate(certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
-                                    generation_id, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [id, pem, status, caId, mode, notBefore, notAfter, generation, now, now])
+        let values: [any SQLiteBindable] = [id, pem, status, caId, mode, notBefore, notAfter, generation, now, now]
+        if let key = c.dialect.nameKey {   // distributed by the certificate's own key
+            try c.execute("""
+                INSERT INTO certificate(id, certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
+                                        generation_id, created_at, modified_at) VALUES (\(key), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [id] + values)
+        } else {
+            try c.execute("""
+                INSERT INTO certificate(certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
+                                        generation_id, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, values)
+        }
     }
 
     private static let byId = "SELECT " + CertificateRecord.columns + " FROM certificate WHERE certificate_id = ?"

@@ -14,7 +14,7 @@ struct PolicyRecord {
     var modified: Int64
 
     /// Columns: `id, name, default_version, next_version, generation_id, created_at, modified_at`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, name, defaultVersion, nextVersion) = (s.int(0), s.text(1), s.int(2), s.int(3))
         (generation, created, modified) = (s.text(4), s.int(5), s.int(6))
     }
@@ -28,7 +28,7 @@ struct PrincipalThingRecord {
     var attributes: [String: String]
 
     /// Columns: `t.name, p.type, y.name, t.attributes`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, type, typeName) = (s.text(0), s.text(1), s.optionalText(2))
         var attrs: [String: String] = [:]
         if case .object(let ms)? = try? JSONValue.parse(s.text(3)) {
@@ -40,7 +40,7 @@ struct PrincipalThingRecord {
 
 /// Policies, versions and attachments.
 struct PolicyStore {
-    let c: Connection
+    let c: StoreConnection
 
     func policy(named name: String) throws -> PolicyRecord? {
         try c.query("SELECT id, name, default_version, next_version, generation_id, created_at, modified_at FROM policy WHERE name = ?",

@@ -25,7 +25,7 @@ public struct PresenceHistory {
 
     /// Loads a client's events with timestamps from 1970 up to `until` (a stored timestamp
     /// outside 1970–9999 is skipped: it cannot be ordered or subtracted safely).
-    public static func load(_ c: Connection, client: Int64, until: Int64) throws -> PresenceHistory {
+    public static func load(_ c: StoreConnection, client: Int64, until: Int64) throws -> PresenceHistory {
         let rows = try PresenceStore(c: c).events(client: client, from: EvaluationCycle.earliest, through: min(until, EvaluationCycle.latest))
         return PresenceHistory(events: rows.map { Event(mark: $0, failed: $0.kind == .connectFailed) })
     }

@@ -31,7 +31,7 @@ public struct Search {
             let tokens = try Lexer.tokens(in: query)
             let syntax = try Parser.parse(query)
             let bound = try Binder(catalog: try catalog(), now: now, awsLimits: awsLimits).bind(syntax)
-            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(estimate: plan ? estimator(log: log) : nil, ordered: ordered).lower(bound))
+            return Compiled(source: query, tokens: tokens, syntax: syntax, bound: bound, condition: SQLLowering(dialect: db.connection.queryDialect, estimate: plan ? estimator(log: log) : nil, ordered: ordered).lower(bound))
         } catch {
             throw FleetError(.invalidQuery, error.message, detail: error.rendered(in: query))
         }
@@ -64,7 +64,7 @@ public struct Search {
 
     /// The SQL of one page: matching things after `after`, in name order.
     public func pageSQL(_ q: Compiled, after: String, limit: Int) -> (String, [SQLiteValue]) {
-        SearchStore.pageSQL(q.condition, after: after, limit: limit)
+        SearchStore.pageSQL(q.condition, after: after, limit: limit, on: db.connection)
     }
 
     /// Names and ids of matching things, one page.

@@ -1,12 +1,14 @@
-// FleetIndex: the fleet's SQLite database: opened, migrated with the embedded Schema/
-// files, and the account settings (region, account) every ARN is built from.
+// FleetIndex: the fleet's database, SQLite (a path) or PostgreSQL (a `postgres://` URL):
+// opened, migrated with the embedded Schema/ (Schema/postgres/) files, and the account
+// settings (region, account) every ARN is built from.
+import FleetPostgres
 import FleetQuery
 import FleetSQLite
 import FleetStorage
 
 /// One fleetdex database. Every service (Registry, Presence, Defender, ...) works through it.
 public final class FleetDatabase {
-    public let connection: Connection
+    public let connection: StoreConnection
     public let region: String
     public let account: String
 
@@ -18,19 +20,22 @@ public final class FleetDatabase {
     /// The saved queries shipped in `Queries/`, embedded at build time.
     public static var shippedQueries: [(String, String)] { EmbeddedFiles.queries }
 
-    /// Opens (creating and migrating) the database at `path`.
+    /// Opens (creating and migrating) the database at `path`: a SQLite file, or a PostgreSQL
+    /// database named by a `postgres://` / `postgresql://` URL (libpq's rules: `PG*`
+    /// variables, `~/.pgpass`).
     public init(path: String, region: String? = nil, account: String? = nil) throws {
-        // A PostgreSQL URL names no file: refused before SQLite would make one called "postgres:".
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            throw FleetError(.invalidRequest, "the database is a PostgreSQL URL: this build runs the engine on SQLite only; PostgreSQL has its schema, driver and query lowering but not yet the engine's stores (README: PostgreSQL)")
-        }
-        do {
-            connection = try Connection(path: path)
-            try Self.migrations().migrate(connection)
-        } catch let e as SQLiteError where e.code == 26 {
-            throw FleetError(.invalidRequest, "\(path) is not a fleetdex database (not SQLite)")
-        } catch let e as MigrationError {
-            throw FleetError(.invalidRequest, "\(path): \(e)")
+        if PostgresConnection.isURL(path) {
+            connection = try Self.openPostgres(path)
+        } else {
+            do {
+                let c = try Connection(path: path)
+                try Self.migrations().migrate(c)
+                connection = StoreConnection(sqlite: c)
+            } catch let e as SQLiteError where e.code == 26 {
+                throw FleetError(.invalidRequest, "\(path) is not a fleetdex database (not SQLite)")
+            } catch let e as MigrationError {
+                throw FleetError(.invalidRequest, "\(path): \(e)")
+            }
         }
         let settings = MetaStore(c: connection)
         let storedRegion = try settings.value("region")
@@ -40,6 +45,18 @@ public final class FleetDatabase {
         if storedRegion == nil {
             try settings.setAccount(region: self.region, account: self.account)
         }
+    }
+
+    /// Connects to and migrates a PostgreSQL database (its errors as FleetErrors).
+    static func openPostgres(_ url: String) throws -> StoreConnection {
+        let pg: PostgresConnection
+        do {
+            pg = try PostgresConnection(url: url)
+            try PostgresMigrator().migrate(pg)
+        } catch {
+            throw FleetError(.internalFailure, error.message)
+        }
+        return StoreConnection(postgres: pg)
     }
 
     // MARK: stores (the storage seam: every statement an operation runs goes through one)
@@ -79,7 +96,7 @@ public final class FleetDatabase {
 
     /// A write transaction opened and closed by hand (ingest's batches, which must fail
     /// rather than nest inside another transaction).
-    func beginImmediate() throws { try connection.execute(script: "BEGIN IMMEDIATE") }
+    func beginImmediate() throws { try connection.begin() }
     func commit() throws { try connection.execute(script: "COMMIT") }
     func rollback() { try? connection.execute(script: "ROLLBACK") }
 

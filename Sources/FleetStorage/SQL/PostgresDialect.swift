@@ -7,7 +7,7 @@ import FleetQuery
 #endif
 
 /// PostgreSQL 15 (and Citus, which plans the same SQL per shard).
-public struct PostgresDialect: SQLDialect {
+public struct PostgresDialect: SQLDialect, StoreDialect {
     public init() {}
     public var name: String { "postgresql" }
 
@@ -81,6 +81,22 @@ public struct PostgresDialect: SQLDialect {
         return out
     }
 
+    /// The fragment's SQL with `?` placeholders kept (for a statement that goes on), a number
+    /// with a fraction cast as `text(of:)` casts it.
+    public func placeholderText(of fragment: SQLFragment) -> String {
+        guard fragment.binds.contains(where: { if case .real(let d) = $0 { Self.integral(d) == nil } else { false } }) else { return fragment.sql }
+        var out = ""
+        var n = 0
+        for ch in fragment.sql {
+            out.append(ch)
+            if ch == "?" {
+                if n < fragment.binds.count, case .real(let d) = fragment.binds[n], Self.integral(d) == nil { out += "::float8" }
+                n += 1
+            }
+        }
+        return out
+    }
+
     /// The text a parameter is sent as: integers and whole numbers as digits, other numbers
     /// as Swift writes a Double (which PostgreSQL's float8 reads exactly back).
     public static func parameterText(_ p: SQLParameter) -> String {
@@ -99,5 +115,74 @@ public struct PostgresDialect: SQLDialect {
     static func integral(_ d: Double) -> Int64? {
         guard d.isFinite, d == d.rounded(), abs(d) < 9.2e18 else { return nil }
         return Int64(d)
+    }
+
+    // MARK: the stores' forms
+
+    /// The PostgreSQL dialect the stores bind once.
+    public static let shared = PostgresDialect()
+
+    public func flag(_ column: String, _ value: Bool) -> String { column + (value ? " = true" : " = false") }
+    /// The JSON array's elements as bigints (the parameter is the same JSON text SQLite reads).
+    public var boundIntegerList: String { "(SELECT jsonb_array_elements_text(?::jsonb)::bigint)" }
+    /// No counter of other connections' commits: read again each time.
+    public var dataVersion: String { "" }
+    public var bulkCacheSize: String { "" }
+    public var defaultCacheSize: String { "" }
+    public func withoutIndex(_ column: String) -> String { column }
+    /// The text is re-read as jsonb, the member set, and written back as text.
+    public func jsonSetMember(_ column: String) -> String { "jsonb_set(\(column)::jsonb, ARRAY[?::text], to_jsonb(?::text))::text" }
+    public func greatest(_ a: String, _ b: String) -> String { "GREATEST(\(a), \(b))" }
+    public func indexedBy(_ index: StaticString) -> String { "" }
+    public var orderedJoinText: String { " JOIN " }
+    public var patternMatch: String { " LIKE ? ESCAPE '\\'" }
+    public func patternParameter(_ glob: String) -> String { Self.likePattern(glob) }
+    /// The fleet key of a name (Schema/postgres/0001_fleet.sql: the distribution column).
+    public var nameKey: String? { "hashtextextended(?, 0)" }
+    public var arrivalOrder: String { "seq" }
+    public var secondaryIndexes: String {
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ? AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+    }
+
+    /// A store's statement with its `?` placeholders numbered `$1`, `$2`, ..., and SQLite's
+    /// `?NNN` as `$NNN` (a following `?` is the next after the largest so far, as in SQLite);
+    /// a `?` inside a quoted literal or identifier, or a comment, is left alone.
+    public static func statementText(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var n = 0
+        var quote: Character? = nil
+        var previous: Character = " "
+        var lineComment = false
+        var digits: String? = nil
+        for ch in sql {
+            if let d = digits {
+                if ch.isASCII, ch.isNumber { digits = d + String(ch); continue }
+                digits = nil
+                if d.isEmpty { n += 1; out += "$\(n)" } else { n = max(n, Int(d) ?? 0); out += "$" + d }
+            }
+            if lineComment {
+                if ch == "\n" { lineComment = false }
+                out.append(ch)
+            } else if let q = quote {
+                if ch == q { quote = nil }
+                out.append(ch)
+            } else if ch == "'" || ch == "\"" {
+                quote = ch
+                out.append(ch)
+            } else if ch == "-" && previous == "-" {
+                lineComment = true
+                out.append(ch)
+            } else if ch == "?" {
+                digits = ""
+                previous = ch
+                continue
+            } else {
+                out.append(ch)
+            }
+            previous = ch
+        }
+        if let d = digits { out += d.isEmpty ? "$\(n + 1)" : "$" + d }
+        return out
     }
 }

@@ -32,21 +32,18 @@ public protocol SQLDialect: Sendable {
 }
 
 /// The statement forms the stores write that SQLite and PostgreSQL spell differently.
-/// Everything else the stores write (`INSERT … ON CONFLICT … DO UPDATE`, `RETURNING`, joins)
-/// is read alike by both. (PostgreSQL's stores, still to come, need a suffix form for
-/// `ON CONFLICT DO NOTHING`; this protocol changes with them.)
+/// Everything else the stores write (`INSERT … ON CONFLICT … DO NOTHING / DO UPDATE`,
+/// `RETURNING`, `IS NOT DISTINCT FROM`, joins) is read alike by both.
 public protocol StoreDialect: Sendable {
-    /// An `INSERT` that skips a row clashing with any constraint, up to `INTO` (exclusive):
-    /// "INSERT OR IGNORE" (PostgreSQL: `INSERT` plus `ON CONFLICT DO NOTHING` at the end).
-    var insertOrIgnore: String { get }
-    /// An `INSERT` that replaces the row it clashes with: "INSERT OR REPLACE".
-    var insertOrReplace: String { get }
+    var name: String { get }
+    /// `column` compared with a flag value, in the form the partial indexes' WHERE names
+    /// (SQLite `connected = 0`; PostgreSQL `connected = false`).
+    func flag(_ column: String, _ value: Bool) -> String
     /// A subquery, in parentheses, yielding the integers of one bound parameter that holds
-    /// a JSON array of integers (`(SELECT value FROM json_each(?))`; PostgreSQL:
-    /// `(SELECT unnest(?::bigint[]))`).
+    /// a JSON array of integers (`(SELECT value FROM json_each(?))`).
     var boundIntegerList: String { get }
     /// A statement with one row and one integer column that changes when another connection
-    /// commits (`PRAGMA data_version`).
+    /// commits (`PRAGMA data_version`); empty where there is none (it is read again each time).
     var dataVersion: String { get }
     /// The script that sizes the page cache for a bulk operation, and the one that puts
     /// it back (empty where the server owns its buffers).
@@ -56,12 +53,30 @@ public protocol StoreDialect: Sendable {
     /// where an index on it would be the wrong choice.
     func withoutIndex(_ column: String) -> String
     /// An expression that sets the member named by one bound parameter of the JSON object
-    /// `column` to the text of the next bound parameter (`json_set(c, '$.' || ?, ?)`).
+    /// text `column` to the text of the next bound parameter (`json_set(c, '$.' || ?, ?)`).
     func jsonSetMember(_ column: String) -> String
     /// The larger of two values (SQLite's two-argument `max`; PostgreSQL: `GREATEST`).
     func greatest(_ a: String, _ b: String) -> String
-    /// `a` equals `b`, NULL equal to NULL (SQLite: `a IS b`; PostgreSQL: `IS NOT DISTINCT FROM`).
-    func isNotDistinct(_ a: String, _ b: String) -> String
+    /// After a table name: the hint that the named index must be used (SQLite's
+    /// `INDEXED BY`; nothing where the planner chooses on its own).
+    func indexedBy(_ index: StaticString) -> String
+    /// The join keyword, with spaces, that keeps the written table order.
+    var orderedJoinText: String { get }
+    /// `" GLOB ?"` / `" LIKE ? ESCAPE '\'"`: a lower-cased column matched with the bound
+    /// value of `patternParameter(_:)`.
+    var patternMatch: String { get }
+    /// The bound value for `patternMatch` of a fleetdex wildcard pattern (`*`, `?`, `[x]`).
+    func patternParameter(_ glob: String) -> String
+    /// The key a new row of a table distributed by a name gets (`thing`, `client`,
+    /// `certificate`): nil where the engine numbers rows itself (SQLite's rowid); otherwise
+    /// an expression of one bound parameter, the name (`hashtextextended(?, 0)`).
+    var nameKey: String? { get }
+    /// The names and definitions (`CREATE INDEX …`) of one table's indexes that no
+    /// constraint owns, for one bound parameter, the table's name.
+    var secondaryIndexes: String { get }
+    /// The column of `client` that numbers clients in the order they were first seen
+    /// (SQLite: the rowid `id`; PostgreSQL: `seq`, since `id` is the client's key).
+    var arrivalOrder: String { get }
 }
 
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
@@ -91,13 +106,18 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     public var alwaysFalse: StaticString { "0" }
     /// SQLite takes `?` as written.
     public func text(of fragment: SQLFragment) -> String { fragment.sql }
-    public var insertOrIgnore: String { "INSERT OR IGNORE" }
-    public var insertOrReplace: String { "INSERT OR REPLACE" }
+    public func flag(_ column: String, _ value: Bool) -> String { column + (value ? " = 1" : " = 0") }
     public var boundIntegerList: String { "(SELECT value FROM json_each(?))" }
     public var dataVersion: String { "PRAGMA data_version" }
     /// 256 MiB while a bulk import, ingest or evaluation runs; SQLite's default 2 MiB after.
     public var bulkCacheSize: String { "PRAGMA cache_size = -262144" }
     public var defaultCacheSize: String { "PRAGMA cache_size = -2000" }
+    public var orderedJoinText: String { " CROSS JOIN " }
+    public func patternParameter(_ glob: String) -> String { glob }
+    /// SQLite numbers rows itself (the rowid).
+    public var nameKey: String? { nil }
+    public var arrivalOrder: String { "id" }
+    public var secondaryIndexes: String { "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?" }
     /// `" INDEXED BY <index>"` as text, for the stores' static SQL.
     public func indexedBy(_ index: StaticString) -> String {
         " INDEXED BY " + index.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
@@ -107,7 +127,6 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     public func withoutIndex(_ column: String) -> String { "+" + column }
     public func jsonSetMember(_ column: String) -> String { "json_set(\(column), '$.' || ?, ?)" }
     public func greatest(_ a: String, _ b: String) -> String { "max(\(a), \(b))" }
-    public func isNotDistinct(_ a: String, _ b: String) -> String { "\(a) IS \(b)" }
     /// The SQLite dialect the stores bind once.
     public static let shared = SQLiteDialect()
 }

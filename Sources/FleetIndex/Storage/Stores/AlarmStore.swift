@@ -6,7 +6,7 @@ import FleetStorage
 
 extension EvaluationCycle.ClientInfo {
     /// Columns: `AlarmStore.clientColumns`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         self.init(id: s.int(0), clientId: s.text(1), thing: s.optionalInt(2),
                   mark: PresenceMark(row: s, from: 3, timestamp: EvaluationCycle.clamp),
                   maxTs: s.optionalInt(8))
@@ -15,7 +15,7 @@ extension EvaluationCycle.ClientInfo {
 
 extension EvaluationCycle.Slot {
     /// Columns: `client, profile, behavior, in_alarm, streak, violation_id, start_time, last_value, last_time, last_datapoint, thing, metric`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         self.init(inAlarm: s.int(3) != 0, streak: Int(min(max(s.int(4), 0), 10)), violationId: s.optionalText(5),
                   startTime: s.optionalInt(6).map(EvaluationCycle.clamp), lastValue: s.optionalDouble(7),
                   lastTime: s.optionalInt(8).map(EvaluationCycle.clamp),
@@ -34,7 +34,7 @@ struct AlarmKeyRecord {
     var inAlarm: Bool
 
     /// Columns: `a.client, a.profile, a.behavior, a.violation_id, a.last_value, c.client_id, a.in_alarm`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (client, profile, behavior, violationId) = (s.int(0), s.text(1), s.text(2), s.optionalText(3))
         (lastValue, clientId, inAlarm) = (s.optionalDouble(4), s.text(5), s.int(6) != 0)
     }
@@ -53,7 +53,7 @@ struct ActiveViolationRecord {
     var verificationDescription: String?
     var profileBehaviors: [JSONValue]
 
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (violationId, thingName, profile, behaviorName) = (s.text(0), s.text(1), s.text(2), s.text(3))
         (lastValue, lastTime, startTime) = (s.optionalDouble(4), s.optionalInt(5), s.optionalInt(6))
         (verificationState, verificationDescription) = (s.optionalText(7), s.optionalText(8))
@@ -63,9 +63,8 @@ struct ActiveViolationRecord {
 
 /// Alarm slots, evaluated ticks and the cycle's client rows.
 struct AlarmStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let insertTick = d.insertOrIgnore + " INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)"
+    let c: StoreConnection
+    private static let insertTick = "INSERT INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 
     // MARK: ticks
 
@@ -114,7 +113,7 @@ struct AlarmStore {
     /// The clients that can change state: disconnected, with an event since `since`, newer than
     /// `knownClients`, with an alarm slot or an open metric run.
     func changeableClients(since: Int64, knownClients: Int64) throws -> [EvaluationCycle.ClientInfo] {
-        try c.query(Self.clientColumns + " WHERE connected = 0 OR max_ts > ? OR id > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
+        try c.query(Self.clientColumns + " WHERE \(c.dialect.flag("connected", false)) OR max_ts > ? OR \(c.dialect.arrivalOrder) > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
                     [since, knownClients], EvaluationCycle.ClientInfo.init(row:))
     }
 
@@ -123,7 +122,7 @@ struct AlarmStore {
     }
 
     func maxClientID() throws -> Int64? {
-        try c.scalar("SELECT max(id) FROM client")?.int
+        try c.scalar("SELECT max(\(c.dialect.arrivalOrder)) FROM client")?.int
     }
 
     /// A client's row id and thing by client id.
@@ -150,8 +149,8 @@ struct AlarmStore {
     func slotWriter() throws -> SlotWriter { try SlotWriter(c) }
 
     struct SlotWriter {
-        let del, put: Statement
-        init(_ c: Connection) throws {
+        let del, put: StoreStatement
+        init(_ c: StoreConnection) throws {
             del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")
             put = try c.prepare("""
                 INSERT INTO alarm(client, profile, behavior, thing, in_alarm, streak, violation_id, metric, start_time, last_value, last_time, last_datapoint)
@@ -159,8 +158,8 @@ struct AlarmStore {
                 ON CONFLICT(client, profile, behavior) DO UPDATE SET thing = excluded.thing, in_alarm = excluded.in_alarm,
                     streak = excluded.streak, violation_id = excluded.violation_id, metric = excluded.metric, start_time = excluded.start_time,
                     last_value = excluded.last_value, last_time = excluded.last_time, last_datapoint = excluded.last_datapoint,
-                    verification_state = CASE WHEN \(AlarmStore.d.isNotDistinct("alarm.violation_id", "excluded.violation_id")) THEN alarm.verification_state END,
-                    verification_description = CASE WHEN \(AlarmStore.d.isNotDistinct("alarm.violation_id", "excluded.violation_id")) THEN alarm.verification_description END
+                    verification_state = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_state END,
+                    verification_description = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_description END
                 """)
         }
 
@@ -180,7 +179,7 @@ struct AlarmStore {
 
     /// The slots of a profile, behavior and thing (each when given).
     func alarms(profile: String?, behavior: String?, thing: Int64?) throws -> [AlarmKeyRecord] {
-        var sql = "SELECT a.client, a.profile, a.behavior, a.violation_id, a.last_value, c.client_id, a.in_alarm FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE 1 = 1"
+        var sql = "SELECT a.client, a.profile, a.behavior, a.violation_id, a.last_value, c.client_id, a.in_alarm FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE true"
         var binds: [SQLiteValue] = []
         if let profile { sql += " AND a.profile = ?"; binds.append(.text(profile)) }
         if let behavior { sql += " AND a.behavior = ?"; binds.append(.text(behavior)) }
@@ -199,12 +198,12 @@ struct AlarmStore {
             SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.last_value, a.last_time, a.start_time,
                    a.verification_state, a.verification_description, p.behaviors
             FROM alarm AS a JOIN client AS c ON c.id = a.client JOIN security_profile AS p ON p.name = a.profile
-            WHERE a.in_alarm = 1 AND a.violation_id > ?
+            WHERE \(c.dialect.flag("a.in_alarm", true)) AND a.violation_id > ?
             """
         var binds: [SQLiteValue] = [.text(after)]
         if let thingName { sql += " AND c.client_id = ?"; binds.append(.text(thingName)) }
         if let profile { sql += " AND a.profile = ?"; binds.append(.text(profile)) }
-        if none { sql += " AND 1 = 0" }
+        if none { sql += " AND false" }
         if let verificationState { sql += " AND coalesce(a.verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
         sql += " ORDER BY a.violation_id LIMIT ?"
         binds.append(.integer(Int64(limit)))

@@ -11,7 +11,7 @@ struct DynamicGroupRecord {
     var status: String
 
     /// Columns: `id, name, query, status`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, name, query, status) = (s.int(0), s.text(1), s.text(2), s.optionalText(3) ?? "ACTIVE")
     }
 }
@@ -24,19 +24,18 @@ struct GroupLogRecord {
     var reason: String
 
     /// Columns: `thing_name, change, time, reason`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (thingName, change, time, reason) = (s.text(0), s.text(1), s.int(2), s.text(3))
     }
 }
 
 /// Dynamic groups, the group log and thing_touch.
 struct DynamicGroupStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let touchOne = d.insertOrIgnore + " INTO thing_touch(thing) VALUES (?)"
-    private static let touchMembers = d.insertOrIgnore + " INTO thing_touch(thing) SELECT thing FROM thing_group_member WHERE group_id = ?"
-    private static let touchAlarm = d.insertOrIgnore
-        + " INTO thing_touch(thing) SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL"
+    let c: StoreConnection
+    private static let touchOne = "INSERT INTO thing_touch(thing) VALUES (?) ON CONFLICT DO NOTHING"
+    private static let touchMembers = "INSERT INTO thing_touch(thing) SELECT thing FROM thing_group_member WHERE group_id = ? ON CONFLICT DO NOTHING"
+    private static let touchAlarm =
+        "INSERT INTO thing_touch(thing) SELECT thing FROM alarm WHERE client = ? AND profile = ? AND behavior = ? AND thing IS NOT NULL ON CONFLICT DO NOTHING"
 
     // MARK: the change log
 
@@ -131,7 +130,11 @@ struct DynamicGroupStore {
     // MARK: the group log
 
     func log(group: Int64, thingName: String, change: String, at now: Int64, reason: String) throws {
-        try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, ?, ?, ?)", [group, thingName, change, now, reason])
+        if let key = c.dialect.nameKey {   // the log is distributed by the thing's key
+            try c.execute("INSERT INTO group_log(thing, group_id, thing_name, change, time, reason) VALUES (\(key), ?, ?, ?, ?, ?)", [thingName, group, thingName, change, now, reason])
+        } else {
+            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, ?, ?, ?)", [group, thingName, change, now, reason])
+        }
     }
 
     /// A group's joins and leaves since `since`, in time order.

@@ -7,11 +7,10 @@ import FleetStorage
 
 /// The leaf-value tables of the fleet index.
 struct FieldStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let insertText = d.insertOrIgnore + " INTO thing_text(field, value, thing) VALUES (?, ?, ?)"
-    private static let insertNumber = d.insertOrIgnore + " INTO thing_number(field, value, thing) VALUES (?, ?, ?)"
-    private static let insertFlag = d.insertOrIgnore + " INTO thing_flag(field, value, thing) VALUES (?, ?, ?)"
+    let c: StoreConnection
+    private static let insertText = "INSERT INTO thing_text(field, value, thing) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    private static let insertNumber = "INSERT INTO thing_number(field, value, thing) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    private static let insertFlag = "INSERT INTO thing_flag(field, value, thing) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
     func insert(_ thing: Int64, _ fields: [FieldValue]) throws {
         try forEachRow(thing, fields,
@@ -30,7 +29,7 @@ struct FieldStore {
     private func forEachRow(_ thing: Int64, _ fields: [FieldValue], text: String, number: String, flag: String) throws {
         guard !fields.isEmpty else { return }
         let statements = (text: try c.prepare(text), number: try c.prepare(number), flag: try c.prepare(flag))
-        func run(_ s: Statement, _ field: String, _ value: SQLiteValue) throws {
+        func run(_ s: StoreStatement, _ field: String, _ value: SQLiteValue) throws {
             try s.bind([.text(field), value, .integer(thing)])
             try s.step()
         }

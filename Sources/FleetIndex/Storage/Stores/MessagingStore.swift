@@ -14,7 +14,7 @@ struct QueueRecord {
     var maxReceive: Int64?
 
     /// Columns: `id, name, arn, url, visibility_timeout, redrive_target, max_receive_count`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, name, arn, url, visibility) = (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4))
         (redriveTarget, maxReceive) = (s.optionalInt(5), s.optionalInt(6))
     }
@@ -28,7 +28,7 @@ struct SubscriptionRecord {
     var topicARN: String
 
     /// Columns: `s.arn, s.protocol, s.endpoint, t.arn`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (arn, proto, endpoint, topicARN) = (s.text(0), s.text(1), s.text(2), s.text(3))
     }
 }
@@ -43,7 +43,7 @@ struct MessageRecord {
     var sentAt: Int64
 
     /// Columns: `id, message_id, body, md5, receive_count, sent_at`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, messageId, body, md5, receiveCount, sentAt) = (s.int(0), s.text(1), s.text(2), s.text(3), s.int(4), s.int(5))
     }
 }
@@ -59,7 +59,7 @@ struct DeliveryRecord {
     var topicARN: String
 
     /// Columns: `d.id, d.body, d.message_id, d.attempts, s.endpoint, s.arn, t.arn`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, body, messageId, attempts) = (s.int(0), s.text(1), s.text(2), Int(s.int(3)))
         (endpoint, subscriptionARN, topicARN) = (s.text(4), s.text(5), s.text(6))
     }
@@ -67,12 +67,11 @@ struct DeliveryRecord {
 
 /// Topics, subscriptions, queues, messages and deliveries.
 struct MessagingStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
+    let c: StoreConnection
 
     // MARK: topics and subscriptions
 
-    private static let insertTopic = d.insertOrIgnore + " INTO sns_topic(name, arn, created_at) VALUES (?, ?, ?)"
+    private static let insertTopic = "INSERT INTO sns_topic(name, arn, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
     /// Creates a topic unless it exists.
     func insertTopic(name: String, arn: String, at now: Int64) throws {
@@ -151,11 +150,11 @@ struct MessagingStore {
         try c.execute("UPDATE sqs_queue SET redrive_target = ?, max_receive_count = ? WHERE id = ?", [target, maxReceive, queue])
     }
 
-    private static let setAttribute = "UPDATE sqs_queue SET attributes = " + d.jsonSetMember("attributes") + " WHERE id = ?"
+    private var setAttribute: String { "UPDATE sqs_queue SET attributes = " + c.dialect.jsonSetMember("attributes") + " WHERE id = ?" }
 
     /// Keeps an attribute fleetdex stores without acting on it.
     func setStoredAttribute(queue: Int64, name: String, value: String) throws {
-        try c.execute(Self.setAttribute, [name, value, queue])
+        try c.execute(setAttribute, [name, value, queue])
     }
 
     func createdAt(queue: Int64) throws -> Int64 {
@@ -199,9 +198,9 @@ struct MessagingStore {
     func publisher() throws -> Publisher { try Publisher(c) }
 
     struct Publisher {
-        let enqueue: Statement
-        let hook: Statement
-        init(_ c: Connection) throws {
+        let enqueue: StoreStatement
+        let hook: StoreStatement
+        init(_ c: StoreConnection) throws {
             enqueue = try c.prepare(MessagingStore.insertMessageSQL)
             hook = try c.prepare("INSERT INTO http_delivery(subscription, body, message_id, next_attempt_at) VALUES (?, ?, ?, ?)")
         }
@@ -215,15 +214,17 @@ struct MessagingStore {
         }
     }
 
-    private static let visibleMessages = """
+    private var visibleMessages: String {
+        """
         SELECT id, message_id, body, md5, receive_count, sent_at FROM sqs_message
-        WHERE queue = ? AND \(visibleAt) AND id NOT IN \(d.boundIntegerList)
+        WHERE queue = ? AND \(Self.visibleAt) AND id NOT IN \(c.dialect.boundIntegerList)
         ORDER BY visible_at, id LIMIT ?
         """
+    }
 
     /// Up to `limit` messages visible at `now`, oldest visibility first, leaving out `returned`.
     func visibleMessages(queue: Int64, at now: Int64, excluding returned: [Int64], limit: Int) throws -> [MessageRecord] {
-        try c.query(Self.visibleMessages, [queue, now, now, "[" + returned.map(String.init).joined(separator: ",") + "]", limit], MessageRecord.init(row:))
+        try c.query(visibleMessages, [queue, now, now, "[" + returned.map(String.init).joined(separator: ",") + "]", limit], MessageRecord.init(row:))
     }
 
     /// The newest `limit` messages of a queue, newest first, read without receiving them.
@@ -244,12 +245,14 @@ struct MessagingStore {
                       [visibleAt, now, handle, message])
     }
 
-    private static let deleteByHandle = "DELETE FROM sqs_message WHERE receipt_handle = ? AND " + d.withoutIndex("queue") + " = ?"
-    private static let changeVisibility = "UPDATE sqs_message SET visible_at = ?, received_at = ? WHERE receipt_handle = ? AND " + d.withoutIndex("queue") + " = ?"
+    private var deleteByHandle: String { "DELETE FROM sqs_message WHERE receipt_handle = ? AND " + c.dialect.withoutIndex("queue") + " = ?" }
+    private var changeVisibility: String {
+        "UPDATE sqs_message SET visible_at = ?, received_at = ? WHERE receipt_handle = ? AND " + c.dialect.withoutIndex("queue") + " = ?"
+    }
 
     /// Deletes the message holding `handle` in `queue`; false when none does.
     func deleteMessage(queue: Int64, handle: String) throws -> Bool {
-        try c.execute(Self.deleteByHandle, [handle, queue])
+        try c.execute(deleteByHandle, [handle, queue])
         return c.changes > 0
     }
 
@@ -261,7 +264,7 @@ struct MessagingStore {
 
     /// Changes the visibility of the message holding `handle`; false when none does.
     func changeVisibility(queue: Int64, handle: String, visibleAt: Int64, at now: Int64) throws -> Bool {
-        try c.execute(Self.changeVisibility, [visibleAt, now, handle, queue])
+        try c.execute(changeVisibility, [visibleAt, now, handle, queue])
         return c.changes > 0
     }
 

@@ -5,8 +5,7 @@ import FleetStorage
 
 /// The `meta` table: one text value per key.
 struct MetaStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
+    let c: StoreConnection
 
     /// The value stored for `key`, or nil.
     func value(_ key: String) throws -> String? {
@@ -22,7 +21,7 @@ struct MetaStore {
         }
     }
 
-    private static let storeAccount = d.insertOrReplace + " INTO meta(key, value) VALUES ('region', ?), ('account', ?)"
+    private static let storeAccount = "INSERT INTO meta(key, value) VALUES ('region', ?), ('account', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
     /// Records the region and account every ARN is built from (once, when a database is new).
     func setAccount(region: String, account: String) throws {
@@ -31,10 +30,11 @@ struct MetaStore {
 
     /// A number that changes whenever another connection commits (nil when unreadable).
     func dataVersion() -> Int64? {
-        try? c.scalar(Self.d.dataVersion)?.int
+        let sql = c.dialect.dataVersion
+        return sql.isEmpty ? nil : try? c.scalar(sql)?.int
     }
 
     /// Sizes the page cache for a bulk operation; `restoreCacheSize` puts it back.
-    func growCacheForBulk() throws { try c.execute(script: Self.d.bulkCacheSize) }
-    func restoreCacheSize() { try? c.execute(script: Self.d.defaultCacheSize) }
+    func growCacheForBulk() throws { try c.execute(script: c.dialect.bulkCacheSize) }
+    func restoreCacheSize() { try? c.execute(script: c.dialect.defaultCacheSize) }
 }

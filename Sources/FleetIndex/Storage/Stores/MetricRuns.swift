@@ -5,11 +5,13 @@ import FleetStorage
 
 /// Reading and writing `metric_run`.
 struct MetricRuns {
-    let c: Connection
-    private static let insertRun = SQLiteDialect.shared.insertOrReplace
-        + " INTO metric_run(client, metric, first_tick, last_tick, start_value, step) VALUES (?, ?, ?, ?, ?, ?)"
+    let c: StoreConnection
+    private static let insertRun = """
+        INSERT INTO metric_run(client, metric, first_tick, last_tick, start_value, step) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(client, metric, first_tick) DO UPDATE SET last_tick = excluded.last_tick, start_value = excluded.start_value, step = excluded.step
+        """
 
-    static func run(_ s: Statement, from i: Int) -> MetricRun {
+    static func run(_ s: StoreRow, from i: Int) -> MetricRun {
         MetricRun(first: s.int(i), last: s.optionalInt(i + 1), start: s.optionalInt(i + 2), step: s.int(i + 3), stored: true)
     }
 
@@ -22,7 +24,12 @@ struct MetricRuns {
     /// The latest run of every pair that starts at or before `tick` (one pass over the table).
     func allLatest(upTo tick: Int64) throws -> [Int64: [Int64: MetricRun]] {
         var out: [Int64: [Int64: MetricRun]] = [:]
-        try c.forEach("SELECT client, metric, max(first_tick), last_tick, start_value, step FROM metric_run WHERE first_tick <= ? GROUP BY client, metric", [tick]) { s in
+        // SQLite takes the other columns from the row of the max (its bare-column rule);
+        // PostgreSQL says so with DISTINCT ON.
+        let sql = c.isPostgres
+            ? "SELECT DISTINCT ON (client, metric) client, metric, first_tick, last_tick, start_value, step FROM metric_run WHERE first_tick <= ? ORDER BY client, metric, first_tick DESC"
+            : "SELECT client, metric, max(first_tick), last_tick, start_value, step FROM metric_run WHERE first_tick <= ? GROUP BY client, metric"
+        try c.forEach(sql, [tick]) { s in
             out[s.int(0), default: [:]][s.int(1)] = MetricRuns.run(s, from: 2)
         }
         return out

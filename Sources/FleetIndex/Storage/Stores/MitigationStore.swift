@@ -12,7 +12,7 @@ struct MitigationActionRecord {
     var modified: Int64
 
     /// Columns: `name, action_id, role_arn, action_type, params, created_at, modified_at`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, id, role, type) = (s.text(0), s.text(1), s.text(2), s.text(3))
         params = (try? JSONValue.parse(s.text(4))) ?? .object([])
         (created, modified) = (s.int(5), s.int(6))
@@ -30,7 +30,7 @@ struct MitigationTaskRecord {
     var options: JSONValue?
 
     /// Columns: `id, status, started_at, ended_at, target, actions, options`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, status, startedAt, endedAt) = (s.int(0), s.text(1), s.int(2), s.optionalInt(3))
         (target, actions, options) = (try? JSONValue.parse(s.text(4)), try? JSONValue.parse(s.text(5)), try? JSONValue.parse(s.text(6)))
     }
@@ -48,7 +48,7 @@ struct MitigationExecutionRecord {
     var errorCode: String?
     var message: String?
 
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (taskId, violationId, actionName, thingName, startedAt) = (s.text(0), s.text(1), s.text(2), s.text(3), s.int(4))
         (endedAt, status, errorCode, message) = (s.optionalInt(5), s.text(6), s.optionalText(7), s.optionalText(8))
     }
@@ -56,7 +56,7 @@ struct MitigationExecutionRecord {
 
 /// Mitigation actions, tasks and executions.
 struct MitigationStore {
-    let c: Connection
+    let c: StoreConnection
 
     func actionExists(named name: String) throws -> Bool {
         try c.scalar("SELECT 1 FROM mitigation_action WHERE name = ?", [name]) != nil
@@ -96,8 +96,14 @@ struct MitigationStore {
 
     func insertExecution(task: Int64, violationId: String, actionName: String, thingName: String, at now: Int64,
                          status: String, errorCode: String?, message: String?) throws {
-        try c.execute("INSERT INTO mitigation_execution(task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      [task, violationId, actionName, thingName, now, now, status, errorCode, message])
+        let values: [any SQLiteBindable] = [task, violationId, actionName, thingName, now, now, status, errorCode, message]
+        if let key = c.dialect.nameKey {   // distributed by the thing's key
+            try c.execute("INSERT INTO mitigation_execution(thing, task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (\(key), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          [thingName] + values)
+        } else {
+            try c.execute("INSERT INTO mitigation_execution(task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          values)
+        }
     }
 
     func finishTask(_ task: Int64, status: String, at now: Int64) throws {
@@ -118,7 +124,7 @@ struct MitigationStore {
     func executions(taskId: String?, violationId: String?, thingName: String?, start: Int64?, end: Int64?) throws -> [MitigationExecutionRecord] {
         var sql = """
             SELECT t.task_id, e.violation_id, e.action_name, e.thing_name, e.started_at, e.ended_at, e.status, e.error_code, e.message
-            FROM mitigation_execution AS e JOIN mitigation_task AS t ON t.id = e.task WHERE 1 = 1
+            FROM mitigation_execution AS e JOIN mitigation_task AS t ON t.id = e.task WHERE true
             """
         var binds: [SQLiteValue] = []
         if let taskId { sql += " AND t.task_id = ?"; binds.append(.text(taskId)) }
@@ -136,7 +142,7 @@ struct MitigationStore {
 
     /// The active violations (alarms in alarm), by violation id.
     func activeViolations() throws -> [(violationId: String, clientId: String, profile: String, behavior: String, startTime: Int64)] {
-        try c.query("SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.start_time FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE a.in_alarm = 1 ORDER BY a.violation_id") {
+        try c.query("SELECT a.violation_id, c.client_id, a.profile, a.behavior, a.start_time FROM alarm AS a JOIN client AS c ON c.id = a.client WHERE " + c.dialect.flag("a.in_alarm", true) + " ORDER BY a.violation_id") {
             ($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.int(4))
         }
     }

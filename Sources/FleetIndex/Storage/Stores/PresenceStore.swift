@@ -6,7 +6,7 @@ import FleetStorage
 extension PresenceMark {
     /// The mark in the five columns from `i` on: `ts, event_type, session, version, reason`
     /// (nil when `ts` is NULL), its timestamp passed through `timestamp`.
-    init?(row s: Statement, from i: Int, timestamp: (Int64) -> Int64 = { $0 }) {
+    init?(row s: StoreRow, from i: Int, timestamp: (Int64) -> Int64 = { $0 }) {
         guard !s.isNull(i) else { return nil }
         self.init(timestamp: timestamp(s.int(i)), kind: LifecycleEvent.Kind(rawValue: s.int(i + 1)) ?? .connected,
                   session: s.text(i + 2), version: s.int(i + 3), reason: s.optionalText(i + 4))
@@ -21,7 +21,7 @@ struct ClientRecord {
     var maxTs: Int64?
 
     /// Columns: `id, thing, ts, event_type, session, version, reason, max_ts`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         id = s.int(0)
         thing = s.optionalInt(1)
         mark = PresenceMark(row: s, from: 2)
@@ -33,24 +33,28 @@ struct ClientRecord {
 
 /// Clients, lifecycle history and connectivity.
 struct PresenceStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let insertEventSQL = d.insertOrIgnore + """
-         INTO presence_event(client, ts, type, session, version, reason, principal, ip, client_initiated)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    let c: StoreConnection
+    private static let insertEventSQL = """
+        INSERT INTO presence_event(client, ts, type, session, version, reason, principal, ip, client_initiated)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
         """
 
     func client(_ clientId: String) throws -> ClientRecord? {
         let s = try c.prepare("SELECT id, thing, ts, event_type, session, version, reason, max_ts FROM client WHERE client_id = ?")
         try s.bind([.text(clientId)])
         defer { s.reset() }
-        return try s.step() ? ClientRecord(row: s) : nil
+        return try s.step() ? ClientRecord(row: s.row) : nil
     }
 
     /// Registers a client never seen before, linked to the thing of the same name if any.
     func insertClient(_ clientId: String) throws -> ClientRecord {
         let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [clientId])?.int
-        let id = try c.scalar("INSERT INTO client(client_id, thing) VALUES (?, ?) RETURNING id", [clientId, thing])?.int ?? 0
+        let id: Int64
+        if let key = c.dialect.nameKey {
+            id = try c.scalar("INSERT INTO client(id, client_id, thing) VALUES (\(key), ?, ?) RETURNING id", [clientId, clientId, thing])?.int ?? 0
+        } else {
+            id = try c.scalar("INSERT INTO client(client_id, thing) VALUES (?, ?) RETURNING id", [clientId, thing])?.int ?? 0
+        }
         return ClientRecord(id: id, thing: thing)
     }
 
@@ -68,8 +72,8 @@ struct PresenceStore {
     func connectivityWriter() throws -> ConnectivityWriter { try ConnectivityWriter(c) }
 
     struct ConnectivityWriter {
-        let client, maxOnly, thing: Statement
-        init(_ c: Connection) throws {
+        let client, maxOnly, thing: StoreStatement
+        init(_ c: StoreConnection) throws {
             client = try c.prepare("UPDATE client SET connected = ?, ts = ?, event_type = ?, session = ?, version = ?, reason = ?, max_ts = ? WHERE id = ?")
             maxOnly = try c.prepare("UPDATE client SET max_ts = ? WHERE id = ?")
             thing = try c.prepare("UPDATE thing SET connected = ?, conn_ts = ?, disconnect_reason = ? WHERE id = ?")

@@ -5,7 +5,7 @@ import FleetStorage
 
 extension Defender.Profile {
     /// Columns: `id, name, behaviors, alert_targets, additional_metrics` (the JSON parsed once).
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         let behaviors = (try? JSONValue.parse(s.text(2))).map { Behavior.parseList($0).behaviors } ?? []
         let targets = s.optionalText(3).flatMap { try? JSONValue.parse($0) }
         let retained = s.optionalText(4).flatMap { try? JSONValue.parse($0) }?.arrayValue?.compactMap { $0["metric"]?.stringValue } ?? []
@@ -25,7 +25,7 @@ struct ProfileDescriptionRecord {
     var created: Int64
     var modified: Int64
 
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, description) = (s.text(0), s.optionalText(1))
         behaviors = (try? JSONValue.parse(s.text(2))) ?? .array([])
         alertTargets = s.optionalText(3).flatMap { try? JSONValue.parse($0) }
@@ -36,9 +36,8 @@ struct ProfileDescriptionRecord {
 
 /// Security profiles and their targets.
 struct ProfileStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let insertTarget = d.insertOrIgnore + " INTO profile_target(profile, arn, kind, group_id) VALUES (?, ?, ?, ?)"
+    let c: StoreConnection
+    private static let insertTarget = "INSERT INTO profile_target(profile, arn, kind, group_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 
     /// Every profile with at least one target, by name.
     func attachedProfiles() throws -> [Defender.Profile] {

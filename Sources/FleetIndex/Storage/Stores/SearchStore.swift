@@ -9,8 +9,8 @@ import FleetStorage
 /// Lets the query compiler's estimator (a Sendable closure) ask the connection for counts; the
 /// closure only runs during `compile`, on the connection's own thread.
 final class ConnectionBox: @unchecked Sendable {
-    let c: Connection
-    init(_ c: Connection) { self.c = c }
+    let c: StoreConnection
+    init(_ c: StoreConnection) { self.c = c }
     func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
         (try? c.scalar(sql, binds))??.int.map(Int.init)
     }
@@ -27,7 +27,7 @@ struct ThingDocumentRecord {
     var reason: String?
 
     /// Columns: `t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason` (id skipped).
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, thingId, type) = (s.text(1), s.text(2), s.optionalText(3))
         attributes = Registry.decodeAttributes(s.text(4))
         (connected, ts, reason) = (s.int(5) != 0, s.optionalInt(6), s.optionalText(7))
@@ -42,15 +42,15 @@ struct DocumentShadowRecord {
     var hasDelta: Bool
 
     /// Columns: `thing, name, document, version, has_delta` (thing skipped).
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, document, version, hasDelta) = (s.text(1), try? JSONValue.parse(s.text(2)), s.int(3), s.int(4) != 0)
     }
 }
 
 /// Runs compiled queries and loads what their results show.
 struct SearchStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
+    let c: StoreConnection
+    private var d: any StoreDialect { c.dialect }
 
     static func values(_ f: SQLFragment) -> [SQLiteValue] {
         f.binds.map { p in
@@ -69,34 +69,33 @@ struct SearchStore {
 
     // MARK: running a condition
 
+    /// A lowered condition's SQL text, with `?` placeholders, for this engine's statements.
+    static func conditionText(_ condition: SQLFragment, _ c: StoreConnection) -> String {
+        c.isPostgres ? PostgresDialect.shared.placeholderText(of: condition) : condition.sql
+    }
+
     /// The SQL of one page: matching things after `after`, in name order.
-    static func pageSQL(_ condition: SQLFragment, after: String, limit: Int) -> (String, [SQLiteValue]) {
-        ("SELECT t.id, t.name FROM thing AS t WHERE " + condition.sql + " AND t.name > ? ORDER BY t.name LIMIT ?",
+    static func pageSQL(_ condition: SQLFragment, after: String, limit: Int, on c: StoreConnection) -> (String, [SQLiteValue]) {
+        ("SELECT t.id, t.name FROM thing AS t WHERE " + conditionText(condition, c) + " AND t.name > ? ORDER BY t.name LIMIT ?",
          values(condition) + [.text(after), .integer(Int64(limit))])
     }
 
     /// Ids and names of one page of matching things.
     func page(_ condition: SQLFragment, after: String, limit: Int) throws -> [(Int64, String)] {
-        let (sql, binds) = Self.pageSQL(condition, after: after, limit: limit)
-        let s = try c.prepareUncached(sql)
-        try s.bind(binds)
-        var out: [(Int64, String)] = []
-        while try s.step() { out.append((s.int(0), s.text(1))) }
-        return out
+        let (sql, binds) = Self.pageSQL(condition, after: after, limit: limit, on: c)
+        return try c.generatedQuery(sql, binds) { ($0.int(0), $0.text(1)) }
     }
 
     /// Every matching thing id.
     func allIDs(_ condition: SQLFragment) throws -> [Int64] {
-        let s = try c.prepareUncached("SELECT t.id FROM thing AS t WHERE " + condition.sql)
-        try s.bind(Self.values(condition))
-        var out: [Int64] = []
-        while try s.step() { out.append(s.int(0)) }
-        return out
+        try c.generatedQuery("SELECT t.id FROM thing AS t WHERE " + Self.conditionText(condition, c), Self.values(condition)) { $0.int(0) }
     }
 
-    /// `EXPLAIN QUERY PLAN` of generated SQL with its bound values.
+    /// The engine's plan of generated SQL with its bound values (SQLite's `EXPLAIN QUERY
+    /// PLAN`, PostgreSQL's `EXPLAIN`), one line per step.
     func queryPlan(_ sql: String, _ binds: [SQLiteValue]) throws -> [String] {
-        try c.queryPlan(sql, binds)
+        if let sqlite = c.sqlite { return try sqlite.queryPlan(sql, binds) }
+        return try c.query("EXPLAIN " + sql, binds) { $0.text(0) }
     }
 
     // MARK: the planner's estimates
@@ -105,13 +104,14 @@ struct SearchStore {
     /// the indexes; a group's from its members' counts (subgroups included).
     func estimator() -> SQLLowering.Estimator {
         let box = ConnectionBox(c)
-        let glob = Self.d.patternMatch
-        let disconnected = "thing" + Self.d.indexedBy("thing_disconnected") + " WHERE connected = 0"
+        let d = self.d
+        let glob = d.patternMatch
+        let disconnected = "thing" + d.indexedBy("thing_disconnected") + " WHERE " + d.flag("connected", false)
         return { field, test, atMost in
             let limit = SQLiteValue.integer(Int64(atMost))
             /// Rows of `from` (a table and its condition), counted up to the limit.
             func upTo(_ from: String, _ binds: [SQLiteValue]) -> Int? {
-                box.count("SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT ?)", binds + [limit])
+                box.count("SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT ?) AS q", binds + [limit])
             }
             /// Members of the groups whose lower-cased name passes `test` (subgroups included).
             func groupMembers(_ test: String, _ value: String) -> Int? {
@@ -125,10 +125,10 @@ struct SearchStore {
             case (.leaf(let path, false), .numberEquals(let d)): return upTo("thing_number WHERE field = ? AND value = ?", [.text(path), .real(d)])
             case (.leaf(let path, false), .bool(let b)): return upTo("thing_flag WHERE field = ? AND value = ?", [.text(path), .integer(b ? 1 : 0)])
             case (.thingGroupNames, .textEquals(let v)): return groupMembers(" = ?", v)
-            case (.thingGroupNames, .textGlob(let p)): return groupMembers(glob, p)
-            case (.violation, _): return upTo("alarm WHERE in_alarm = 1", [])
+            case (.thingGroupNames, .textGlob(let p)): return groupMembers(glob, d.patternParameter(p))
+            case (.violation, _): return upTo("alarm WHERE " + d.flag("in_alarm", true), [])
             case (.connected, .bool(false)): return upTo(disconnected, [])
-            case (.connected, .bool(true)): return upTo("thing WHERE connected = 1", [])
+            case (.connected, .bool(true)): return upTo("thing WHERE " + d.flag("connected", true), [])
             default: return nil
             }
         }
@@ -141,7 +141,7 @@ struct SearchStore {
         var rows: [Int64: ThingDocumentRecord] = [:]
         try c.forEach("""
             SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(Self.d.boundIntegerList)
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(d.boundIntegerList)
             """, [Self.idList(ids)]) { s in rows[s.int(0)] = ThingDocumentRecord(row: s) }
         return rows
     }
@@ -151,7 +151,7 @@ struct SearchStore {
         var groups: [Int64: [String]] = [:]
         try c.forEach("""
             SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-            WHERE m.thing IN \(Self.d.boundIntegerList) ORDER BY m.thing, g.name
+            WHERE m.thing IN \(d.boundIntegerList) ORDER BY m.thing, g.name
             """, [Self.idList(ids)]) { groups[$0.int(0), default: []].append($0.text(1)) }
         return groups
     }
@@ -159,7 +159,7 @@ struct SearchStore {
     /// The shadows of each of `ids`, by name.
     func shadows(_ ids: [Int64]) throws -> [Int64: [DocumentShadowRecord]] {
         var out: [Int64: [DocumentShadowRecord]] = [:]
-        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(Self.d.boundIntegerList) ORDER BY thing, name",
+        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(d.boundIntegerList) ORDER BY thing, name",
                       [Self.idList(ids)]) { out[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
         return out
     }
@@ -169,9 +169,9 @@ struct SearchStore {
         case ids([Int64])
         case table(StaticString)
 
-        var source: String {
+        func source(_ d: any StoreDialect) -> String {
             switch self {
-            case .ids: SearchStore.d.boundIntegerList
+            case .ids: d.boundIntegerList
             case .table(let t): "(SELECT thing FROM " + t.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } + ")"
             }
         }
@@ -188,7 +188,7 @@ struct SearchStore {
         var out: [Int64: [ViolationState]] = [:]
         try c.forEach("""
             SELECT thing, profile, behavior, metric, last_time, last_value FROM alarm
-            WHERE in_alarm = 1 AND thing IN \(things.source) ORDER BY thing, profile, behavior
+            WHERE \(d.flag("in_alarm", true)) AND thing IN \(things.source(d)) ORDER BY thing, profile, behavior
             """, things.binds) { s in
             out[s.int(0), default: []].append(ViolationState(profile: s.text(1), behavior: s.text(2), metric: s.text(3),
                                                              lastTime: s.optionalInt(4), lastValue: s.optionalDouble(5)))
@@ -206,7 +206,7 @@ struct SearchStore {
         var out = Set<Int64>()
         try c.forEach("""
             SELECT DISTINCT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
-            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN \(Self.d.boundIntegerList)
+            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN \(d.boundIntegerList)
             """, [Self.idList(ids)]) { out.insert($0.int(0)) }
         return out
     }
@@ -219,7 +219,7 @@ struct SearchStore {
         var attributes: [Int64: [(String, String)]] = [:]
         try c.forEach("""
             SELECT t.id, t.name, t.thing_id, y.name, t.connected, t.conn_ts, t.disconnect_reason, t.attributes
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(things.source)
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(things.source(d))
             """, things.binds) { s in
             states[s.int(0)] = ThingState(name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3), connected: s.int(4) != 0,
                                           connectivityTimestamp: s.optionalInt(5), disconnectReason: s.optionalText(6))
@@ -230,14 +230,14 @@ struct SearchStore {
 
     /// Every shadow of `things` (documents parsed once).
     func shadows(_ things: Things) throws -> [ShadowRecord] {
-        try c.query("SELECT thing, name, document, 0 FROM shadow WHERE thing IN \(things.source)", things.binds, ShadowRecord.init(row:))
+        try c.query("SELECT thing, name, document, 0 FROM shadow WHERE thing IN \(things.source(d))", things.binds, ShadowRecord.init(row:))
     }
 
     /// The groups of `things` with their ancestors, as (thing, group name) pairs.
     func groupNamesWithAncestors(_ things: Things) throws -> [(Int64, String)] {
         try c.query("""
             SELECT DISTINCT m.thing, g.name FROM thing_group_member AS m JOIN thing_group_ancestor AS a ON a.group_id = m.group_id
-            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN \(things.source)
+            JOIN thing_group AS g ON g.id = a.ancestor WHERE m.thing IN \(things.source(d))
             """, things.binds) { ($0.int(0), $0.text(1)) }
     }
 }

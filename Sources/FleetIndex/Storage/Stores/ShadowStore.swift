@@ -11,14 +11,14 @@ struct ShadowRecord {
     var version: Int64
 
     /// Columns: `thing, name, document, version`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (thing, name, document, version) = (s.int(0), s.text(1), try? JSONValue.parse(s.text(2)), s.int(3))
     }
 }
 
 /// Shadow documents.
 struct ShadowStore {
-    let c: Connection
+    let c: StoreConnection
 
     func shadow(thing: Int64, name: String) throws -> ShadowRecord? {
         try c.query("SELECT thing, name, document, version FROM shadow WHERE thing = ? AND name = ?", [thing, name], ShadowRecord.init(row:)).first

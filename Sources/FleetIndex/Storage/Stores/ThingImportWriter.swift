@@ -12,25 +12,31 @@ struct ImportedThingRecord {
     var type: Int64?
 
     /// Columns: `id, attributes, type`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, storedAttributes, type) = (s.int(0), s.text(1), s.optionalInt(2))
     }
 }
 
 /// Prepared statements for one import (one per connection: they are cached by SQL text).
 final class ThingImportWriter {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
-    private static let insertMemberSQL = d.insertOrIgnore + " INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)"
-    private static let insertTextSQL = d.insertOrIgnore + " INTO thing_text(field, value, thing) VALUES (?, ?, ?)"
-    private static let insertNumberSQL = d.insertOrIgnore + " INTO thing_number(field, value, thing) VALUES (?, ?, ?)"
+    let c: StoreConnection
+    private static let insertMemberSQL = "INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    private static let insertTextSQL = "INSERT INTO thing_text(field, value, thing) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    private static let insertNumberSQL = "INSERT INTO thing_number(field, value, thing) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
-    private let find, insert, update, member, isMemberStatement, memberships: Statement
+    private let find, insert, update, member, isMemberStatement, memberships: StoreStatement
+    /// Whether the new thing's key is computed from its name (bound first).
+    private let keyedByName: Bool
 
-    init(_ c: Connection) throws {
+    init(_ c: StoreConnection) throws {
         self.c = c
         find = try c.prepare("SELECT id, attributes, type FROM thing WHERE name = ?")
-        insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id")
+        keyedByName = c.dialect.nameKey != nil
+        if let key = c.dialect.nameKey {
+            insert = try c.prepare("INSERT INTO thing(id, name, name_lower, thing_id, type, attributes, version, created_at) VALUES (\(key), ?, ?, ?, ?, ?, 1, ?) RETURNING id")
+        } else {
+            insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id")
+        }
         update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
         member = try c.prepare(Self.insertMemberSQL)
         isMemberStatement = try c.prepare("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?")
@@ -56,7 +62,7 @@ final class ThingImportWriter {
     /// Drops the thing table's secondary indexes and returns the statements that build them
     /// again (run by `restoreIndexes` once the rows are in: sorting beats a random insert per row).
     func dropThingIndexes() throws -> [String] {
-        let indexes = try c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'thing'") { ($0.text(0), $0.text(1)) }
+        let indexes = try c.query(c.dialect.secondaryIndexes, ["thing"]) { ($0.text(0), $0.text(1)) }
         var deferred: [String] = []
         for (name, sql) in indexes {
             try c.execute(script: "DROP INDEX \"\(name)\"")  // a name read from the schema, not from input
@@ -72,14 +78,14 @@ final class ThingImportWriter {
     func thing(named name: String) throws -> ImportedThingRecord? {
         try find.bind([.text(name)])
         defer { find.reset() }
-        return try find.step() ? ImportedThingRecord(row: find) : nil
+        return try find.step() ? ImportedThingRecord(row: find.row) : nil
     }
 
     func insertThing(name: String, thingId: String, type: Int64?, attributes: String, at now: Int64) throws -> Int64 {
-        try insert.bind([.text(name), .text(name.lowercased()), .text(thingId), type.map(SQLiteValue.integer) ?? .null, .text(attributes), .integer(now)])
+        try insert.bind((keyedByName ? [.text(name)] : []) + [.text(name), .text(name.lowercased()), .text(thingId), type.map(SQLiteValue.integer) ?? .null, .text(attributes), .integer(now)])
         defer { insert.reset() }
         _ = try insert.step()
-        return insert.int(0)
+        return insert.row.int(0)
     }
 
     func updateThing(_ id: Int64, type: Int64?, attributes: String) throws {
@@ -104,7 +110,7 @@ final class ThingImportWriter {
         try memberships.bind([.integer(thing)])
         defer { memberships.reset() }
         _ = try memberships.step()
-        return memberships.int(0)
+        return memberships.row.int(0)
     }
 
     /// Inserts index rows, already sorted close to the tables' key order.

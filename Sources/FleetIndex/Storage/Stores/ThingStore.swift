@@ -14,7 +14,7 @@ struct ThingRecord {
     var version: Int64
 
     /// Columns: `t.id, t.name, t.thing_id, y.name, t.attributes, t.version`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         self.init(id: s.int(0), name: s.text(1), thingId: s.text(2), typeName: s.optionalText(3),
                   attributes: Registry.decodeAttributes(s.text(4)), version: s.int(5))
     }
@@ -32,7 +32,7 @@ struct ThingSummaryRecord {
     var version: Int64
 
     /// Columns: `t.name, y.name, t.attributes, t.version`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (name, typeName, attributes, version) = (s.text(0), s.optionalText(1), Registry.decodeAttributes(s.text(2)), s.int(3))
     }
 }
@@ -47,7 +47,7 @@ struct ThingTypeRecord {
     var typeId: String
 
     /// Columns: `name, properties, deprecated, deprecated_at, created_at, type_id`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         name = s.text(0)
         properties = s.optionalText(1).flatMap { try? JSONValue.parse($0) }
         deprecated = s.int(2) != 0
@@ -70,7 +70,7 @@ struct ThingGroupKey {
     var isDynamic: Bool { query != nil }
 
     /// Columns: `id, group_id, version, properties, parent, query, created_at`.
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, groupId, version, storedProperties) = (s.int(0), s.text(1), s.int(2), s.optionalText(3))
         (parent, query, createdAt) = (s.optionalInt(4), s.optionalText(5), s.int(6))
     }
@@ -89,7 +89,7 @@ struct ThingGroupRecord {
     var indexName: String?
     var status: String?
 
-    init(row s: Statement) {
+    init(row s: StoreRow) {
         (id, groupId, version) = (s.int(0), s.text(1), s.int(2))
         properties = s.optionalText(3).flatMap { try? JSONValue.parse($0) }
         (parentName, createdAt, query, queryVersion, indexName, status) =
@@ -99,8 +99,7 @@ struct ThingGroupRecord {
 
 /// Things, types, static groups and membership.
 struct ThingStore {
-    let c: Connection
-    private static let d = SQLiteDialect.shared
+    let c: StoreConnection
 
     // MARK: things
 
@@ -123,17 +122,22 @@ struct ThingStore {
 
     /// Inserts a thing at version 1 and returns its row id.
     func insertThing(name: String, thingId: String, type: Int64?, attributes: [(String, String)], at now: Int64) throws -> Int64 {
-        try c.scalar("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
-                     [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attributes), now])?.int ?? 0
+        let values: [any SQLiteBindable] = [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attributes), now]
+        if let key = c.dialect.nameKey {
+            return try c.scalar("INSERT INTO thing(id, name, name_lower, thing_id, type, attributes, version, created_at) VALUES (\(key), ?, ?, ?, ?, ?, 1, ?) RETURNING id",
+                                [name] + values)?.int ?? 0
+        }
+        return try c.scalar("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
+                            values)?.int ?? 0
     }
 
     /// Gives a thing the client (and that client's connectivity and alarms) of the same id.
     func linkClient(thing: Int64, clientID name: String) throws {
         try c.execute("UPDATE client SET thing = ? WHERE client_id = ?", [thing, name])
         try c.execute("""
-            UPDATE thing SET connected = coalesce((SELECT connected FROM client WHERE client_id = ?), 0),
+            UPDATE thing SET connected = coalesce((SELECT connected FROM client WHERE client_id = ?), false),
                 conn_ts = (SELECT ts FROM client WHERE client_id = ?),
-                disconnect_reason = (SELECT CASE WHEN connected = 0 THEN reason END FROM client WHERE client_id = ?)
+                disconnect_reason = (SELECT CASE WHEN NOT connected THEN reason END FROM client WHERE client_id = ?)
             WHERE id = ?
             """, [name, name, name, thing])
         try c.execute("UPDATE alarm SET thing = ? WHERE client = (SELECT id FROM client WHERE client_id = ?)", [thing, name])
@@ -183,7 +187,7 @@ struct ThingStore {
 
     /// The id of a type that is not deprecated.
     func activeTypeID(named name: String) throws -> Int64? {
-        try c.scalar("SELECT id FROM thing_type WHERE name = ? AND deprecated = 0", [name])?.int
+        try c.scalar("SELECT id FROM thing_type WHERE name = ? AND NOT deprecated", [name])?.int
     }
 
     /// A type's public id and its properties as stored text (CreateThingType compares them).
@@ -213,7 +217,7 @@ struct ThingStore {
     }
 
     func setDeprecated(type name: String, _ deprecated: Bool, at now: Int64?) throws {
-        try c.execute("UPDATE thing_type SET deprecated = ?, deprecated_at = ? WHERE name = ?", [deprecated ? 1 : 0, now, name])
+        try c.execute("UPDATE thing_type SET deprecated = ?, deprecated_at = ? WHERE name = ?", [deprecated, now, name])
     }
 
     func thingCount(ofType type: Int64) throws -> Int64 {
@@ -289,8 +293,8 @@ struct ThingStore {
             binds.append(.integer(parent))
         }
         if let pattern {
-            sql += " AND g.name" + Self.d.patternMatch
-            binds.append(.text(pattern))
+            sql += " AND g.name" + c.dialect.patternMatch
+            binds.append(.text(c.dialect.patternParameter(pattern)))
         }
         sql += " ORDER BY g.name LIMIT ?"
         binds.append(.integer(Int64(limit)))
@@ -369,7 +373,7 @@ struct ThingStore {
     }
 
     func disconnectedCount() throws -> Int64 {
-        try c.scalar("SELECT count(*) FROM thing WHERE connected = 0")?.int ?? 0
+        try c.scalar("SELECT count(*) FROM thing WHERE " + c.dialect.flag("connected", false))?.int ?? 0
     }
 
     func memberIDs(ofGroupNamed name: String) throws -> [Int64] {

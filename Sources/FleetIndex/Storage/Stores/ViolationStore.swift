@@ -12,7 +12,7 @@ import FleetStorage
 /// second checks it: ids look random, differ between databases and cost no storage.
 final class ViolationStore {
     let db: FleetDatabase
-    var c: Connection { db.connection }
+    var c: StoreConnection { db.connection }
     init(_ db: FleetDatabase) { self.db = db }
 
     static let types = ["in-alarm", "alarm-cleared", "alarm-invalidated"]
@@ -24,11 +24,18 @@ final class ViolationStore {
         return x
     }()
 
-    private static let insertBehavior = SQLiteDialect.shared.insertOrIgnore + " INTO violation_behavior(profile, name, json) VALUES (?, ?, ?)"
+    private static let insertBehavior = "INSERT INTO violation_behavior(profile, name, json) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
-    private static let raiseLastTime = "UPDATE violation SET last_time = " + SQLiteDialect.shared.greatest("last_time", "?") + " WHERE id = ?"
-    private static let raiseLastTimeAndReason = "UPDATE violation SET last_time = " + SQLiteDialect.shared.greatest("last_time", "?")
-        + ", invalidation_reason = ? WHERE id = ?"
+    private var raiseLastTime: String { "UPDATE violation SET last_time = " + c.dialect.greatest("last_time", "?") + " WHERE id = ?" }
+    private var raiseLastTimeAndReason: String {
+        "UPDATE violation SET last_time = " + c.dialect.greatest("last_time", "?") + ", invalidation_reason = ? WHERE id = ?"
+    }
+    /// PostgreSQL keeps an event beside its violation's client (its distribution column).
+    private var insertEvent: String {
+        c.isPostgres
+            ? "INSERT INTO violation_event(client, violation, type, time, metric_value) VALUES ((SELECT client FROM violation WHERE id = ?1), ?1, ?2, ?3, ?4)"
+            : "INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)"
+    }
 
     private var cachedKey: (UInt64, UInt64)?
     private var behaviors: [String: Int64] = [:]
@@ -104,12 +111,12 @@ final class ViolationStore {
             row = try c.scalar("INSERT INTO violation(client, behavior, last_time, legacy_id) VALUES (?, ?, ?, ?) RETURNING id", [e.client, b, e.time, e.violationId])?.int
         }
         let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
-        try c.execute("INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)",
+        try c.execute(insertEvent,
                       [row!, type, e.time, e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }])
         if type == 2 {
-            try c.execute(Self.raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
+            try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
         } else if type == 1 {
-            try c.execute(Self.raiseLastTime, [e.time, row!])
+            try c.execute(raiseLastTime, [e.time, row!])
         }
     }
 
@@ -122,7 +129,7 @@ final class ViolationStore {
         """
 
     /// A ViolationEvent (AWS shape) from a row of `eventColumns`.
-    func event(_ s: Statement) throws -> JSONValue {
+    func event(_ s: StoreRow) throws -> JSONValue {
         let type = Int(s.int(9))
         let invalidated = type == 2
         let put = !s.isNull(10)
@@ -148,7 +155,7 @@ final class ViolationStore {
         var binds: [SQLiteValue] = [.integer(start), .integer(end), .integer(after)]
         if let thingName { sql += " AND c.client_id = ?"; binds.append(.text(thingName)) }
         if let profile { sql += " AND b.profile = ?"; binds.append(.text(profile)) }
-        if none { sql += " AND 1 = 0" }
+        if none { sql += " AND false" }
         if let verificationState { sql += " AND coalesce(v.verification_state, 'UNKNOWN') = ?"; binds.append(.text(verificationState)) }
         sql += " ORDER BY e.id LIMIT ?"
         binds.append(.integer(Int64(limit)))

@@ -1,0 +1,178 @@
+// FleetIndex storage: the connection every store writes through, on SQLite (FleetSQLite) or
+// PostgreSQL (FleetPostgres). Stores write `?` placeholders and the forms both engines read
+// (`ON CONFLICT … DO UPDATE`, `RETURNING`, `true`/`false`); what differs is asked of the
+// connection's `dialect`. On PostgreSQL the placeholders are numbered once per statement
+// text (`PostgresDialect.statementText`) and parameters go in text form.
+import FleetPostgres
+import FleetSQLite
+import FleetStorage
+
+/// A database connection for the stores.
+public final class StoreConnection {
+    enum Engine {
+        case sqlite(Connection)
+        case postgres(PostgresConnection)
+    }
+    let engine: Engine
+    /// The statement forms of this engine.
+    public let dialect: any StoreDialect
+    /// The lowering of bound queries for this engine.
+    public let queryDialect: any SQLDialect
+    private var postgresText: [String: String] = [:]
+    private var postgresChanges = 0
+
+    init(sqlite c: Connection) {
+        engine = .sqlite(c)
+        dialect = SQLiteDialect.shared
+        queryDialect = SQLiteDialect.shared
+    }
+
+    init(postgres c: PostgresConnection) {
+        engine = .postgres(c)
+        dialect = PostgresDialect.shared
+        queryDialect = PostgresDialect.shared
+    }
+
+    /// The SQLite connection underneath (nil on PostgreSQL), for what only SQLite has
+    /// (prepared statements held by the bulk importer, `EXPLAIN QUERY PLAN`, the benchmark).
+    public var sqlite: Connection? {
+        if case .sqlite(let c) = engine { return c }
+        return nil
+    }
+
+    /// The PostgreSQL connection underneath (nil on SQLite).
+    public var postgres: PostgresConnection? {
+        if case .postgres(let c) = engine { return c }
+        return nil
+    }
+
+    public var isPostgres: Bool { postgres != nil }
+
+    /// The database as the user named it (a path, or the URL with its password hidden).
+    public var location: String {
+        switch engine {
+        case .sqlite(let c): c.path
+        case .postgres(let c): PostgresConnection.redacted(c.url)
+        }
+    }
+
+    // MARK: statements
+
+    /// Runs one or more statements without parameters (nothing for an empty script).
+    public func execute(script: String) throws {
+        guard !script.isEmpty else { return }
+        switch engine {
+        case .sqlite(let c): try c.execute(script: script)
+        case .postgres(let c): try c.execute(script: script)
+        }
+    }
+
+    /// Runs one statement with `binds`, discarding any rows.
+    public func execute(_ sql: String, _ binds: [any SQLiteBindable] = []) throws {
+        switch engine {
+        case .sqlite(let c): try c.execute(sql, binds)
+        case .postgres(let c): postgresChanges = try c.execute(statementText(sql), Self.postgres(binds))
+        }
+    }
+
+    /// The first column of the first row, or nil when there is no row.
+    public func scalar(_ sql: String, _ binds: [any SQLiteBindable] = []) throws -> SQLiteValue? {
+        switch engine {
+        case .sqlite(let c): return try c.scalar(sql, binds)
+        case .postgres(let c):
+            let rows = try c.query(statementText(sql), Self.postgres(binds))
+            postgresChanges = rows.affected
+            guard let first = rows.first else { return nil }
+            return StoreRow(source: .postgres(first)).value(0)
+        }
+    }
+
+    /// Calls `row` for each result row of `sql`.
+    public func forEach(_ sql: String, _ binds: [any SQLiteBindable] = [], _ row: (StoreRow) throws -> Void) throws {
+        switch engine {
+        case .sqlite(let c): try c.forEach(sql, binds) { try row(StoreRow(source: .sqlite($0))) }
+        case .postgres(let c):
+            let rows = try c.query(statementText(sql), Self.postgres(binds))
+            postgresChanges = rows.affected
+            for r in rows { try row(StoreRow(source: .postgres(r))) }
+        }
+    }
+
+    /// Maps each result row of `sql`.
+    public func query<T>(_ sql: String, _ binds: [any SQLiteBindable] = [], _ row: (StoreRow) throws -> T) throws -> [T] {
+        var out: [T] = []
+        try forEach(sql, binds) { out.append(try row($0)) }
+        return out
+    }
+
+    /// Records the rows a statement run elsewhere (StoreStatement) changed.
+    func noteChanges(_ n: Int) { postgresChanges = n }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int {
+        switch engine {
+        case .sqlite(let c): c.changes
+        case .postgres: postgresChanges
+        }
+    }
+
+    public var isInTransaction: Bool {
+        switch engine {
+        case .sqlite(let c): c.isInTransaction
+        case .postgres(let c): c.isInTransaction
+        }
+    }
+
+    /// Runs `body` in one write transaction (a savepoint inside another).
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        switch engine {
+        case .sqlite(let c): try c.transaction(body)
+        case .postgres(let c): try c.transaction(body)
+        }
+    }
+
+    /// Opens a write transaction by hand (SQLite: `BEGIN IMMEDIATE`, the write lock at once).
+    public func begin() throws {
+        switch engine {
+        case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
+        case .postgres(let c): try c.execute(script: "BEGIN")
+        }
+    }
+
+    // MARK: PostgreSQL's forms
+
+    /// The statement text with numbered placeholders, made once per text.
+    func statementText(_ sql: String) -> String {
+        if let t = postgresText[sql] { return t }
+        let t = PostgresDialect.statementText(sql)
+        postgresText[sql] = t
+        return t
+    }
+
+    /// SQLite's values as PostgreSQL text parameters: whole numbers as digits (so they read as
+    /// bigint where a column is one), other numbers as Swift writes a Double.
+    static func postgres(_ binds: [any SQLiteBindable]) -> [any PostgresBindable] {
+        binds.map { b -> PostgresValue in
+            switch b.sqliteValue {
+            case .null: return .null
+            case .integer(let v): return .int(v)
+            case .real(let d): return .text(PostgresDialect.parameterText(.real(d)))
+            case .text(let s): return .text(s)
+            case .blob(let bytes): return .text("\\x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+            }
+        }
+    }
+}
+
+extension StoreConnection {
+    /// Maps the rows of generated SQL (a compiled query's), run once: on SQLite its statement
+    /// is not kept in the connection's cache.
+    func generatedQuery<T>(_ sql: String, _ binds: [SQLiteValue], _ row: (StoreRow) throws -> T) throws -> [T] {
+        guard let c = sqlite else { return try query(sql, binds, row) }
+        let s = try c.prepareUncached(sql)
+        try s.bind(binds)
+        var out: [T] = []
+        while try s.step() { out.append(try row(StoreRow(source: .sqlite(s)))) }
+        return out
+    }
+}
