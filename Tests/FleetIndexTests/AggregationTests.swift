@@ -4,9 +4,9 @@ import FleetTestSupport
 import Testing
 
 @Suite struct AggregationTests {
-    func fleet(seed: UInt64) throws -> (FleetDatabase, [(String, Double?, String, Bool)]) {
+    func fleet(backend: Backend = .sqlite, seed: UInt64) throws -> (FleetDatabase, [(String, Double?, String, Bool)]) {
         var rng = SplitMix64(seed: seed)
-        let db = try Fixtures.database()
+        let db = try Fixtures.database(backend)
         var rows: [(String, Double?, String, Bool)] = []
         for i in 0..<80 {
             let battery: Double? = rng.next() % 5 == 0 ? nil : Double(rng.next() % 100)
@@ -21,9 +21,9 @@ import Testing
         return (db, rows)
     }
 
-    @Test(arguments: [1, 2, 3] as [UInt64])
-    func statisticsMatchAComputation(_ seed: UInt64) throws {
-        let (db, rows) = try fleet(seed: seed)
+    @Test(arguments: Backend.allCases, [1, 2, 3] as [UInt64])
+    func statisticsMatchAComputation(_ backend: Backend, _ seed: UInt64) throws {
+        let (db, rows) = try fleet(backend: backend, seed: seed)
         let agg = try Aggregations(db)
         let values = rows.filter { $0.3 }.compactMap(\.1)
         let s = try agg.statistics(query: "connectivity.connected:true", field: "attributes.battery", at: 0)["statistics"]!
@@ -48,8 +48,8 @@ import Testing
         #expect(abs((fraction ?? -1) - Double(rows.filter(\.3).count) / Double(rows.count)) < 1e-9)
     }
 
-    @Test func emptyResultsAndTypeErrors() throws {
-        let (db, _) = try fleet(seed: 9)
+    @Test(arguments: Backend.allCases) func emptyResultsAndTypeErrors(_ backend: Backend) throws {
+        let (db, _) = try fleet(backend: backend, seed: 9)
         let agg = try Aggregations(db)
         #expect(try agg.statistics(query: "thingName:nobody", field: "attributes.battery", at: 0)["statistics"] == jsonObject([("count", .int(0))]))
         #expect(try agg.statistics(query: "*", field: "attributes.site", at: 0)["statistics"]?["average"] == nil)
@@ -62,8 +62,8 @@ import Testing
 /// `deviceDefender.violationCount` (a count per targeted thing, 0 included) through every
 /// aggregation, against the things the search finds in violation.
 @Suite struct ViolationCountAggregationTests {
-    @Test func everyAggregationReadsTheViolationCount() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func everyAggregationReadsTheViolationCount(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
         _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
         var events: [LifecycleEvent] = []
@@ -93,10 +93,10 @@ import Testing
 
 /// The overview's summary against the search's counts of the same things.
 @Suite struct SummaryTests {
-    @Test(arguments: [1, 2, 3] as [UInt64])
-    func summaryMatchesTheSearch(_ seed: UInt64) throws {
+    @Test(arguments: Backend.allCases, [1, 2, 3] as [UInt64])
+    func summaryMatchesTheSearch(_ backend: Backend, _ seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
-        let db = try Fixtures.database()
+        let db = try Fixtures.database(backend)
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
         _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
         var events: [LifecycleEvent] = []

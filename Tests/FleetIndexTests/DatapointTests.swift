@@ -12,8 +12,8 @@ import Testing
     /// The tick 2026-11-28T10:00:00Z.
     static let tick0 = Fixtures.ms("2026-11-28T10:00:00Z")
 
-    static func setup(_ behaviors: JSONValue, additional: JSONValue? = nil, things: [String] = ["d"]) throws -> FleetDatabase {
-        let db = try Fixtures.database()
+    static func setup(backend: Backend = .sqlite, _ behaviors: JSONValue, additional: JSONValue? = nil, things: [String] = ["d"]) throws -> FleetDatabase {
+        let db = try Fixtures.database(backend)
         for t in things { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: behaviors, alertTargets: nil, additionalMetrics: additional, at: 0)
         _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
@@ -134,8 +134,8 @@ import Testing
 
     /// Retained metrics (additionalMetricsToRetainV2) get datapoints; a metric no attached
     /// profile uses gets none; a thing has none before its first event.
-    @Test func datapointsOnlyWhileMonitored() throws {
-        let db = try Self.setup(Fixtures.behaviors(), additional: .array([jsonObject([("metric", .string("aws:num-disconnects"))])]), things: ["d", "late"])
+    @Test(arguments: Backend.allCases) func datapointsOnlyWhileMonitored(_ backend: Backend) throws {
+        let db = try Self.setup(backend: backend, Fixtures.behaviors(), additional: .array([jsonObject([("metric", .string("aws:num-disconnects"))])]), things: ["d", "late"])
         try Fixtures.ingest(db, [Fixtures.event("d", Self.t0, .connected), Fixtures.event("d", Self.t0 + 6 * Self.min, .disconnected)])
         let cycle = EvaluationCycle(db)
         _ = try cycle.evaluate(at: Self.tick0 + Self.tick)
@@ -156,8 +156,8 @@ import Testing
 
     // MARK: retention
 
-    @Test func retentionPrunesRunsAndViolations() throws {
-        let db = try Self.setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func retentionPrunesRunsAndViolations(_ backend: Backend) throws {
+        let db = try Self.setup(backend: backend, Fixtures.behaviors())
         let day: Int64 = 86_400_000, half = day / 2
         // Outages on day 0 at 10:01 and 22:01 (each raised and cleared), one on day 14 (still on).
         try Fixtures.ingest(db, [Fixtures.event("d", Self.t0, .connected, session: "a"), Fixtures.event("d", Self.t0 + Self.min, .disconnected, session: "a"),
@@ -190,9 +190,9 @@ import Testing
 
     /// Violation events reference their violation, client and behavior: a few dozen bytes
     /// each, whatever the behavior's JSON weighs.
-    @Test func violationEventsAreSmall() throws {
+    @Test(arguments: Backend.allCases) func violationEventsAreSmall(_ backend: Backend) throws {
         let things = (0..<400).map { "thing-\($0)" }
-        let db = try Self.setup(Fixtures.behaviors(name: String(repeating: "Disconnected_for_long_", count: 5)), things: things)
+        let db = try Self.setup(backend: backend, Fixtures.behaviors(name: String(repeating: "Disconnected_for_long_", count: 5)), things: things)
         try Fixtures.ingest(db, things.flatMap { [Fixtures.event($0, Self.t0, .connected), Fixtures.event($0, Self.t0 + Self.min, .disconnected),
                                                   Fixtures.event($0, Self.t0 + 16 * Self.min, .connected, session: "s2", version: 2)] })
         _ = try EvaluationCycle(db).evaluate(at: Self.tick0)
@@ -210,7 +210,7 @@ import Testing
     /// A database written before migration 0008: its violation events (verification states,
     /// invalidation reasons, random ids) read back unchanged, an active alarm clears under its
     /// old id, and the ticks evaluated before are still listed.
-    @Test func migrationMovesOldRows() throws {
+    @Test(arguments: Backend.allCases) func migrationMovesOldRows(_ backend: Backend) throws {
         let dir = testRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("old.sqlite").path
@@ -310,8 +310,8 @@ import Testing
     }
 
     /// Evaluating far ahead says so when a later `at` finds nothing to do.
-    @Test func evaluationAheadIsReported() throws {
-        let db = try Self.setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func evaluationAheadIsReported(_ backend: Backend) throws {
+        let db = try Self.setup(backend: backend, Fixtures.behaviors())
         let far = Fixtures.ms("9999-12-31T23:55:00Z")
         _ = try EvaluationCycle(db).evaluate(at: far)
         let r = try EvaluationCycle(db).evaluate(at: Self.tick0)
@@ -323,8 +323,8 @@ import Testing
 extension DatapointTests {
     /// A group target: a thing that joins the group has datapoints from the next tick on, one
     /// that leaves has none from the next tick on; neither needs an event of its own.
-    @Test func groupTargetMembershipStartsAndEndsDatapoints() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func groupTargetMembershipStartsAndEndsDatapoints(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingGroup(name: "g", parent: nil, properties: nil, at: 0)
         for t in ["stays", "joins", "leaves"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }

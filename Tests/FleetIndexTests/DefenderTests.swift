@@ -7,8 +7,8 @@ import Testing
     let t0 = Fixtures.t0
     let min: Int64 = 60_000
 
-    func setup(_ behaviors: JSONValue, target: String = "all/things", things: [String] = ["d"]) throws -> FleetDatabase {
-        let db = try Fixtures.database()
+    func setup(backend: Backend = .sqlite, _ behaviors: JSONValue, target: String = "all/things", things: [String] = ["d"]) throws -> FleetDatabase {
+        let db = try Fixtures.database(backend)
         for t in things { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: behaviors, alertTargets: nil, additionalMetrics: nil, at: 0)
         _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN(target))
@@ -35,8 +35,8 @@ import Testing
         }
     }
 
-    @Test func walkthroughTimeline() throws {
-        let db = try setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func walkthroughTimeline(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors())
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
         let cycle = EvaluationCycle(db)
         #expect(try cycle.evaluate(at: t0 + 5 * min).raised == 0)     // 10:05 tick: 4 minutes
@@ -68,8 +68,8 @@ import Testing
         #expect(try events(db).last?.contains("alarm-cleared") == true)
     }
 
-    @Test func reAlarmGetsANewViolationId() throws {
-        let db = try setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func reAlarmGetsANewViolationId(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors())
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected),
                                  Fixtures.event("d", t0 + 16 * min, .connected, session: "s2", version: 2),
                                  Fixtures.event("d", t0 + 21 * min, .disconnected, session: "s2", version: 2)])
@@ -80,14 +80,14 @@ import Testing
         #expect(rows[0].1 == rows[1].1 && rows[2].1 != rows[0].1)
     }
 
-    @Test func catchUpEqualsStepByStepAndIsIdempotent() throws {
+    @Test(arguments: Backend.allCases) func catchUpEqualsStepByStepAndIsIdempotent(_ backend: Backend) throws {
         let history: [LifecycleEvent] = (0..<12).flatMap { i -> [LifecycleEvent] in
             let base = t0 + Int64(i) * 17 * min
             return [Fixtures.event("d", base, .connected, session: "s\(i)", version: Int64(i + 1)),
                     Fixtures.event("d", base + Int64(i % 4 + 1) * 3 * min, .disconnected, session: "s\(i)", version: Int64(i + 1))]
         }
-        let a = try setup(Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
-        let b = try setup(Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        let a = try setup(backend: backend, Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        let b = try setup(backend: backend, Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
         try Fixtures.ingest(a, history)
         try Fixtures.ingest(b, history)
         _ = try EvaluationCycle(a).evaluate(at: t0)
@@ -102,8 +102,8 @@ import Testing
         #expect(try events(a) == events(b))
     }
 
-    @Test func neverConnectedThingsHaveNoDatapoints() throws {
-        let db = try setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func neverConnectedThingsHaveNoDatapoints(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors())
         _ = try EvaluationCycle(db).evaluate(at: t0)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 60 * min)
         let v = try Defender(db).listMetricValues(thingName: "d", metric: "aws:disconnect-duration", start: t0 - 3_600_000, end: t0 + 3_600_000,
@@ -112,8 +112,8 @@ import Testing
         #expect(try events(db).isEmpty)
     }
 
-    @Test func unregisteredClientsAndTargets() throws {
-        let db = try setup(Fixtures.behaviors(), target: "all/registered-things")
+    @Test(arguments: Backend.allCases) func unregisteredClientsAndTargets(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors(), target: "all/registered-things")
         try Fixtures.ingest(db, [Fixtures.event("ghost", t0, .connected), Fixtures.event("ghost", t0 + min, .disconnected),
                                  Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
@@ -124,8 +124,8 @@ import Testing
         #expect(try Fixtures.search(db, "deviceDefender.P.*.inViolation:true") == ["d"])  // unregistered clients are not searchable
     }
 
-    @Test func groupTargetsIncludeSubgroupsAndLeavingInvalidates() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func groupTargetsIncludeSubgroupsAndLeavingInvalidates(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingGroup(name: "top", parent: nil, properties: nil, at: 0)
         _ = try r.createThingGroup(name: "sub", parent: "top", properties: nil, at: 0)
@@ -148,8 +148,8 @@ import Testing
         #expect(try events(db).last?.hasPrefix("in alarm-invalidated") == true)
     }
 
-    @Test func invalidationByProfileChanges() throws {
-        let db = try setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func invalidationByProfileChanges(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors())
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
         _ = try Defender(db).updateSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors("less-than", 10), alertTargets: nil,
@@ -160,8 +160,8 @@ import Testing
                                                       nextToken: nil)["activeViolations"] == .array([]))
     }
 
-    @Test func noDataForTwoDaysInvalidates() throws {
-        let db = try setup(Fixtures.behaviors(metric: "aws:num-disconnects").arrayValue.map { _ in
+    @Test(arguments: Backend.allCases) func noDataForTwoDaysInvalidates(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors(metric: "aws:num-disconnects").arrayValue.map { _ in
             Fixtures.behaviors("less-than", 1, metric: "aws:num-disconnects") }!)
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
         _ = try EvaluationCycle(db).evaluate(at: t0 + 5 * min)
@@ -171,9 +171,9 @@ import Testing
         #expect(try events(db).last?.contains("alarm-cleared") == true)
     }
 
-    @Test func alertFormIsTheNegatedAWSCriteria() throws {
-        let aws = try setup(Fixtures.behaviors("less-than", 5, name: "Disconnected_5m"))
-        let form = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func alertFormIsTheNegatedAWSCriteria(_ backend: Backend) throws {
+        let aws = try setup(backend: backend, Fixtures.behaviors("less-than", 5, name: "Disconnected_5m"))
+        let form = try Fixtures.database(backend)
         _ = try Registry(form).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
         _ = try Defender(form).createSecurityProfile(name: "P", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
                                                      alertTargets: nil, additionalMetrics: nil, at: 0)
@@ -191,16 +191,16 @@ import Testing
         #expect(crit?["comparisonOperator"]?.stringValue == "less-than")
     }
 
-    @Test func validationReportsEveryProblem() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func validationReportsEveryProblem(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let bad = try JSONValue.parse(#"[{"name":"a b","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"greater-than","value":{"count":5},"consecutiveDatapointsToAlarm":11}},{"name":"x","metric":"aws:nope","criteria":{"comparisonOperator":"less-than","value":{"count":1}}}]"#)
         let r = Defender(db).validateBehaviors(bad)
         #expect(r["valid"] == .bool(false))
         #expect((r["validationErrors"]?.arrayValue?.count ?? 0) == 4)
     }
 
-    @Test func metricValuesAreDerivedFromHistory() throws {
-        let db = try setup(Fixtures.behaviors())
+    @Test(arguments: Backend.allCases) func metricValuesAreDerivedFromHistory(_ backend: Backend) throws {
+        let db = try setup(backend: backend, Fixtures.behaviors())
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])
         _ = try EvaluationCycle(db).evaluate(at: t0 + 5 * min)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 15 * min)

@@ -11,10 +11,10 @@ import Testing
     static let sites = ["denver", "Denver-2", "boulder", "austin", "site-01", "site-10"]
     static let models = ["P200", "P300", "TH-100", "5", "5.0", "07", "-3", "1e1"]
 
-    static func fleet(seed: UInt64) throws -> FleetDatabase {
+    static func fleet(backend: Backend = .sqlite, seed: UInt64) throws -> FleetDatabase {
         var rng = SplitMix64(seed: seed)
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
-        let db = try Fixtures.database()
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingType(name: "Pump", properties: nil, at: 0)
         _ = try r.createThingType(name: "Meter", properties: nil, at: 0)
@@ -82,9 +82,9 @@ import Testing
         ("groups smallest", { f, _, _ in f == .thingGroupNames ? 1 : 50 }),
     ]
 
-    @Test(arguments: [1, 2, 3] as [UInt64])
-    func sqlEqualsEvaluator(_ seed: UInt64) throws {
-        let db = try Self.fleet(seed: seed)
+    @Test(arguments: Backend.allCases, [1, 2, 3] as [UInt64])
+    func sqlEqualsEvaluator(_ backend: Backend, _ seed: UInt64) throws {
+        let db = try Self.fleet(backend: backend, seed: seed)
         let now = Fixtures.t0 + 3_600_000
         let search = Search(db)
         let ids = try db.connection.query("SELECT id FROM thing") { $0.int(0) }
@@ -101,7 +101,7 @@ import Testing
             // probes (every predicate large), and a driver with probes inside its subquery.
             for (label, estimate) in Self.plannings {
                 var planned = compiled
-                planned.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound)
+                planned.condition = SQLLowering(dialect: db.connection.queryDialect, estimate: estimate, ordered: true).lower(compiled.bound)
                 let got = Set(try search.page(planned, after: "", limit: 1_000_000).map(\.1))
                 #expect(got == oracle, "\(q) planned \(label): \(planned.condition.sql)")
             }
@@ -111,9 +111,9 @@ import Testing
     }
 
     /// Every probe kind under every planning, on queries that are sure to combine them.
-    @Test(arguments: [1, 2] as [UInt64])
-    func plannedConjunctionsEqualEvaluator(_ seed: UInt64) throws {
-        let db = try Self.fleet(seed: seed)
+    @Test(arguments: Backend.allCases, [1, 2] as [UInt64])
+    func plannedConjunctionsEqualEvaluator(_ backend: Backend, _ seed: UInt64) throws {
+        let db = try Self.fleet(backend: backend, seed: seed)
         let now = Fixtures.t0 + 3_600_000
         let search = Search(db)
         let states = try db.connection.query("SELECT id FROM thing") { $0.int(0) }.compactMap { try search.thingState($0) }
@@ -138,7 +138,7 @@ import Testing
             let oracle = Set(states.filter { Evaluator.evaluate(compiled.bound, $0) }.map(\.name))
             for (label, estimate) in Self.plannings {
                 var planned = compiled
-                planned.condition = SQLLowering(estimate: estimate, ordered: true).lower(compiled.bound)
+                planned.condition = SQLLowering(dialect: db.connection.queryDialect, estimate: estimate, ordered: true).lower(compiled.bound)
                 let got = Set(try search.page(planned, after: "", limit: 1_000_000).map(\.1))
                 #expect(got == oracle, "\(q) planned \(label): \(planned.condition.sql)")
             }

@@ -8,8 +8,8 @@ import Testing
 @Suite struct DynamicGroupTests {
     let t0 = Fixtures.t0
 
-    @Test func membershipFollowsViolations() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func membershipFollowsViolations(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
         _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN("all/things"))
         for t in ["a", "b", "c"] { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
@@ -37,8 +37,8 @@ import Testing
         #expect(try Fixtures.search(db, "thingGroupNames:G").isEmpty)
     }
 
-    @Test func queryChangeRebuilds() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func queryChangeRebuilds(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         for (t, s) in [("a", "x"), ("b", "y")] { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: [("site", s)], at: 0) }
         _ = try DynamicGroups(db).createDynamicThingGroup(name: "G", query: "attributes.site:x", indexName: nil, queryVersion: nil, properties: nil, at: 0)
         _ = try DynamicGroups(db).updateDynamicThingGroup(name: "G", query: "attributes.site:y", expectedVersion: nil, at: 1)
@@ -50,8 +50,8 @@ import Testing
 /// The incremental refresh (things touched since the last cycle) gives the membership a full
 /// refresh gives, through random registry, shadow, presence and violation changes.
 @Suite struct IncrementalRefreshTests {
-    @Test(arguments: [1, 2] as [UInt64])
-    func incrementalEqualsFull(_ seed: UInt64) throws {
+    @Test(arguments: Backend.allCases, [1, 2] as [UInt64])
+    func incrementalEqualsFull(_ backend: Backend, _ seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         let db = try DifferentialTests.fleet(seed: seed)
         let queries = ["attributes.site:denver", "connectivity.connected:false", "deviceDefender.P.*.inViolation:true",
@@ -89,8 +89,8 @@ import Testing
 @Suite struct GroupLimitTests {
     /// At most 10 groups per thing: the older dynamic group keeps the thing; a static group
     /// added with --override-dynamic-groups pushes out the newest dynamic group.
-    @Test func tenGroupsWithDynamicPrecedence() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func tenGroupsWithDynamicPrecedence(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThing(name: "t", typeName: nil, attributes: [("site", "x")], at: 0)
         for i in 0..<10 { _ = try r.createThingGroup(name: "s\(i)", parent: nil, properties: nil, at: 0) }

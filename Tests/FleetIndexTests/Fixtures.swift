@@ -1,6 +1,7 @@
 // Test fixtures: a fresh database in a temporary file per test, and small fleet builders.
 import FleetIndex
 import FleetSQLite
+import FleetTestSupport
 import Foundation
 
 /// All of this test process's databases live under one directory, removed when it exits.
@@ -11,9 +12,19 @@ let testRoot: URL = {
     return root
 }()
 
+/// The engines a test runs on: the suites of the engine's stages take every case.
+enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
+}
+
 enum Fixtures {
-    /// A new, migrated database in its own temporary file.
-    static func database() throws -> FleetDatabase {
+    /// A new, migrated database: in its own temporary file (SQLite), or a database of its own
+    /// on the tests' throwaway PostgreSQL cluster.
+    static func database(_ backend: Backend = .sqlite) throws -> FleetDatabase {
+        if backend == .postgres {
+            return try FleetDatabase(path: try PostgresCluster.shared().database(), region: "us-east-1", account: "123456789012")
+        }
         let dir = testRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return try FleetDatabase(path: dir.appendingPathComponent("fleet.sqlite").path, region: "us-east-1", account: "123456789012")

@@ -74,8 +74,8 @@ import Testing
     }
 
     /// A line's groups are checked against the thing's memberships before anything is written.
-    @Test func tooManyGroupsForAnExistingThing() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func tooManyGroupsForAnExistingThing(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let groups = (1...9).map { "\"g\($0)\"" }.joined(separator: ",")
         _ = importing(db, [#"{"thingName":"a","attributes":{"k":"1"},"thingGroupNames":[\#(groups)]}"#], atomic: false)
         let r = importing(db, [#"{"thingName":"a","attributes":{"k":"2"},"thingGroupNames":["h1","h2"]}"#], atomic: false)
@@ -86,8 +86,8 @@ import Testing
 
     /// New things' index rows are written in key order a chunk at a time: a thing that comes
     /// back later in the same file is indexed by its last line, numbers as numbers.
-    @Test func aThingTwiceInOneFileIsIndexedByItsLastLine() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func aThingTwiceInOneFileIsIndexedByItsLastLine(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = importing(db, [#"{"thingName":"a","attributes":{"site":"x","n":"7"}}"#, #"{"thingName":"b","attributes":{"site":"x","n":"3"}}"#,
                                #"{"thingName":"a","attributes":{"site":"y","n":"9"}}"#], atomic: true)
         #expect(r.summary?.created == 2 && r.summary?.updated == 1)
@@ -98,8 +98,8 @@ import Testing
     }
 
     /// Re-importing a thing as it is leaves its version (and its shadow's) alone; a change bumps it once.
-    @Test func reimportingUnchangedThingsLeavesTheirVersions() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func reimportingUnchangedThingsLeavesTheirVersions(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let lines = [#"{"thingName":"a","thingTypeName":"Pump","attributes":{"site":"x"},"thingGroupNames":["g1"],"shadow":{"state":{"reported":{"t":1}}}}"#,
                      #"{"thingName":"b"}"#]
         let first = importing(db, lines, atomic: true)

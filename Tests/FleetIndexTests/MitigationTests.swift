@@ -6,8 +6,8 @@ import Testing
 @Suite struct MitigationTests {
     let t0 = Fixtures.t0
 
-    func setup() throws -> FleetDatabase {
-        let db = try Fixtures.database()
+    func setup(backend: Backend = .sqlite) throws -> FleetDatabase {
+        let db = try Fixtures.database(backend)
         _ = try Registry(db).createThingGroup(name: "Quarantine", parent: nil, properties: nil, at: 0)
         for t in ["a", "b"] { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(name: "Lost"), alertTargets: nil, additionalMetrics: nil, at: 0)
@@ -29,8 +29,8 @@ import Testing
             .map { "\($0["thingName"]!.stringValue!) \($0["actionName"]!.stringValue!) \($0["status"]!.stringValue!)" }.sorted()
     }
 
-    @Test func byProfileAndBehavior() throws {
-        let db = try setup()
+    @Test(arguments: Backend.allCases) func byProfileAndBehavior(_ backend: Backend) throws {
+        let db = try setup(backend: backend)
         _ = try Mitigation(db).startTask(taskId: "t1", target: try JSONValue.parse(#"{"securityProfileName":"P","behaviorName":"Lost"}"#),
                                          actions: ["quarantine", "log"], range: nil, onlyActive: true, includeSuppressed: false, at: t0 + 41 * 60_000)
         #expect(try statuses(db, "t1") == ["a log SKIPPED", "a quarantine SUCCESSFUL", "b log SKIPPED", "b quarantine SUCCESSFUL",
@@ -40,16 +40,16 @@ import Testing
         #expect(d["taskStatistics"]?["actionsSkipped"]?.int64Value == 3)
     }
 
-    @Test func byViolationIds() throws {
-        let db = try setup()
+    @Test(arguments: Backend.allCases) func byViolationIds(_ backend: Backend) throws {
+        let db = try setup(backend: backend)
         let id = try db.connection.scalar("SELECT a.violation_id FROM alarm a JOIN client c ON c.id = a.client WHERE c.client_id = 'b'")!.string!
         _ = try Mitigation(db).startTask(taskId: "t2", target: .object([JSONMember("violationIds", .array([.string(id)]))]),
                                          actions: ["quarantine"], range: nil, onlyActive: false, includeSuppressed: false, at: t0)
         #expect(try statuses(db, "t2") == ["b quarantine SUCCESSFUL"])
     }
 
-    @Test func byTimeRange() throws {
-        let db = try setup()
+    @Test(arguments: Backend.allCases) func byTimeRange(_ backend: Backend) throws {
+        let db = try setup(backend: backend)
         // a and ghost went in alarm at 10:10; b (disconnected at 10:20) at 10:25.
         let range = jsonObject([("startTime", .string("2026-11-28T10:20:00Z")), ("endTime", .string("2026-11-28T10:30:00Z"))])
         _ = try Mitigation(db).startTask(taskId: "t3", target: try JSONValue.parse(#"{"securityProfileName":"P"}"#), actions: ["quarantine"],

@@ -7,8 +7,8 @@ import Testing
 @Suite struct NotificationTests {
     let t0 = Fixtures.t0
 
-    func walkthrough(suppress: Bool = false) throws -> (FleetDatabase, String) {
-        let db = try Fixtures.database()
+    func walkthrough(backend: Backend = .sqlite, suppress: Bool = false) throws -> (FleetDatabase, String) {
+        let db = try Fixtures.database(backend)
         let n = Notifications(db)
         let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
         let url = try n.createQueue(name: "Q", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
@@ -32,8 +32,8 @@ import Testing
         try Notifications(db).receiveMessage(url: url, max: 10, visibilityTimeout: nil, wait: 0, at: at)["Messages"]?.arrayValue ?? []
     }
 
-    @Test func exactlyOneMessagePerEventAcrossCatchUpAndRepeats() throws {
-        let (db, url) = try walkthrough()
+    @Test(arguments: Backend.allCases) func exactlyOneMessagePerEventAcrossCatchUpAndRepeats(_ backend: Backend) throws {
+        let (db, url) = try walkthrough(backend: backend)
         _ = try EvaluationCycle(db).evaluate(at: t0)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
@@ -46,15 +46,15 @@ import Testing
         #expect(msgs[0]["MD5OfBody"]?.stringValue == MD5.hex(msgs[0]["Body"]!.stringValue!))
     }
 
-    @Test func suppressedBehaviorsPublishNothing() throws {
-        let (db, url) = try walkthrough(suppress: true)
+    @Test(arguments: Backend.allCases) func suppressedBehaviorsPublishNothing(_ backend: Backend) throws {
+        let (db, url) = try walkthrough(backend: backend, suppress: true)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
         #expect(try db.connection.scalar("SELECT count(*) FROM violation_event")?.int == 1)
         #expect(try receive(db, url, at: t0 + 31 * 60_000).isEmpty)
     }
 
-    @Test func visibilityTimeoutAndRedelivery() throws {
-        let (db, url) = try walkthrough()
+    @Test(arguments: Backend.allCases) func visibilityTimeoutAndRedelivery(_ backend: Backend) throws {
+        let (db, url) = try walkthrough(backend: backend)
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * 60_000)
         let at = t0 + 31 * 60_000
         let first = try receive(db, url, at: at)
@@ -68,8 +68,8 @@ import Testing
         #expect(try receive(db, url, at: at + 120_000).isEmpty)
     }
 
-    @Test func deadLetterQueueAfterMaxReceives() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func deadLetterQueueAfterMaxReceives(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let n = Notifications(db)
         let url = try n.createQueue(name: "work", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
         let dlq = try n.createQueue(name: "dead", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
@@ -89,8 +89,8 @@ import Testing
 }
 
 @Suite struct WebhookTests {
-    @Test func failingTwiceThenSucceedingDeliversOnceWithBackoff() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func failingTwiceThenSucceedingDeliversOnceWithBackoff(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let n = Notifications(db)
         let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
         _ = try n.subscribe(topicARN: topic, protocol: "https", endpoint: "https://ops.example.com/hooks/iot", at: 0)
@@ -118,7 +118,7 @@ import Testing
 
 /// A real HTTP server on the loopback (python3), answering 500, 503, then 200.
 @Suite struct WebhookServerTests {
-    @Test func realServerGetsTheMessageOnceDelivered() throws {
+    @Test(arguments: Backend.allCases) func realServerGetsTheMessageOnceDelivered(_ backend: Backend) throws {
         let dir = testRoot.appendingPathComponent("hook-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = """
@@ -151,7 +151,7 @@ import Testing
             portText += String(decoding: d, as: UTF8.self)
         }
         let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let db = try Fixtures.database()
+        let db = try Fixtures.database(backend)
         let n = Notifications(db)
         let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
         _ = try n.subscribe(topicARN: topic, protocol: "http", endpoint: "http://127.0.0.1:\(port)/hook", at: 0)
@@ -174,10 +174,10 @@ import Testing
 @Suite struct DeliveryRestartTests {
     /// A delivery written with its event survives the process: a new connection to the same
     /// file finds it pending and delivers it.
-    @Test func pendingDeliveriesSurviveARestart() throws {
+    @Test(arguments: Backend.allCases) func pendingDeliveriesSurviveARestart(_ backend: Backend) throws {
         let path: String
         do {
-            let db = try Fixtures.database()
+            let db = try Fixtures.database(backend)
             path = db.connection.location
             let n = Notifications(db)
             let topic = try n.createTopic(name: "T", at: 0)["TopicArn"]!.stringValue!
@@ -199,8 +199,8 @@ import Testing
 
 /// The console's peek: the newest messages, as they are, changing nothing.
 @Suite struct PeekTests {
-    @Test func peekShowsTheNewestAndChangesNothing() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func peekShowsTheNewestAndChangesNothing(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let n = Notifications(db)
         let url = try n.createQueue(name: "peeked", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
         for i in 1...4 { _ = try n.sendMessage(url: url, body: "m\(i)", at: Int64(i) * 1000) }

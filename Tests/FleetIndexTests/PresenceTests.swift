@@ -7,8 +7,8 @@ import Testing
 @Suite struct PresenceTests {
     typealias E = LifecycleEvent
 
-    func connectivity(_ events: [E]) throws -> [String] {
-        let db = try Fixtures.database()
+    func connectivity(backend: Backend = .sqlite, _ events: [E]) throws -> [String] {
+        let db = try Fixtures.database(backend)
         _ = try Registry(db).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
         try Fixtures.ingest(db, events)
         return try db.connection.query("SELECT connected, conn_ts, disconnect_reason FROM thing") { "\($0.int(0)) \($0.optionalInt(1) ?? -1) \($0.optionalText(2) ?? "-")" }
@@ -36,14 +36,14 @@ import Testing
         for p in permutations(events) { #expect(try connectivity(p) == expected) }
     }
 
-    @Test func expectedStates() throws {
-        #expect(try connectivity(Self.histories[0]) == ["0 \(Self.t + 60_000) CONNECTION_LOST"])
-        #expect(try connectivity(Self.histories[1]) == ["1 \(Self.t + 60_000) -"])
-        #expect(try connectivity(Self.histories[2]) == ["0 \(Self.t) CONNECTION_LOST"])
-        #expect(try connectivity(Self.histories[3]) == ["1 \(Self.t + 7_200_000) -"])
+    @Test(arguments: Backend.allCases) func expectedStates(_ backend: Backend) throws {
+        #expect(try connectivity(backend: backend, Self.histories[0]) == ["0 \(Self.t + 60_000) CONNECTION_LOST"])
+        #expect(try connectivity(backend: backend, Self.histories[1]) == ["1 \(Self.t + 60_000) -"])
+        #expect(try connectivity(backend: backend, Self.histories[2]) == ["0 \(Self.t) CONNECTION_LOST"])
+        #expect(try connectivity(backend: backend, Self.histories[3]) == ["1 \(Self.t + 7_200_000) -"])
     }
 
-    @Test func randomOrdersOfALargeHistory() throws {
+    @Test(arguments: Backend.allCases) func randomOrdersOfALargeHistory(_ backend: Backend) throws {
         var rng = SplitMix64(seed: 3)
         var events: [E] = []
         var ts = Self.t
@@ -54,16 +54,16 @@ import Testing
             ts += Int64(rng.next() % 600_000)
             events.append(Fixtures.event("d", ts, .disconnected, session: session, version: Int64(v)))
         }
-        let expected = try connectivity(events)
+        let expected = try connectivity(backend: backend, events)
         for _ in 0..<5 {
             var shuffled = events + events.prefix(10)
             shuffled.shuffle(using: &rng)
-            #expect(try connectivity(shuffled) == expected)
+            #expect(try connectivity(backend: backend, shuffled) == expected)
         }
     }
 
-    @Test func outcomesAreCounted() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func outcomesAreCounted(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let p = Presence(db)
         let c = Fixtures.event("x", Self.t, .connected, version: 2)
         let outcomes = try db.connection.transaction {
@@ -115,14 +115,14 @@ import Testing
         #expect(try LifecycleEvent.decode(line: Array(json.utf8))?.timestamp == ts)
     }
 
-    @Test func clientIdsAtTheLimitAndInUnicode() throws {
+    @Test(arguments: Backend.allCases) func clientIdsAtTheLimitAndInUnicode(_ backend: Backend) throws {
         #expect(try LifecycleEvent.decode(line: Array(Self.line(client: String(repeating: "x", count: 128)).utf8))?.clientId.utf8.count == 128)
         #expect(try LifecycleEvent.decode(line: Array(Self.line(client: "pompe-é").utf8))?.clientId == "pompe-é")
     }
 
     /// Two client ids that differ only in invalid bytes would both read as "\u{FFFD}" and merge.
-    @Test func invalidUTF8IsRejectedNotReplaced() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func invalidUTF8IsRejectedNotReplaced(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         var bytes: [UInt8] = []
         for bad: UInt8 in [0xFF, 0xFE] {
             bytes += Array(#"{"clientId":"dev-"#.utf8) + [bad] + Array(#"","timestamp":1795000000000,"eventType":"connected","sessionIdentifier":"s","versionNumber":1}"#.utf8) + [0x0A]
@@ -136,8 +136,8 @@ import Testing
     }
 
     /// `$aws/events/#` carries the subscription events too: counted as ignored, not rejected.
-    @Test func subscriptionEventsAreIgnored() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func subscriptionEventsAreIgnored(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let input = [
             #"{"clientId":"a","timestamp":1795000000000,"eventType":"subscribed","sessionIdentifier":"s","principalIdentifier":"p","topics":["a/b"]}"#,
             #"{"topic":"$aws/events/subscriptions/unsubscribed/a","payload":{"clientId":"a","timestamp":1795000000001,"eventType":"unsubscribed","sessionIdentifier":"s","principalIdentifier":"p","topics":["a/b"]}}"#,
@@ -169,7 +169,7 @@ import Testing
         #expect(s.accepted == accepted && s.ignored == ignored && lines == rejectedLines, "\(s)")
     }
 
-    @Test func envelopesAndConnectFailed() throws {
+    @Test(arguments: Backend.allCases) func envelopesAndConnectFailed(_ backend: Backend) throws {
         let e = try LifecycleEvent.parse(try JSONValue.parse(#"{"topic":"$aws/events/presence/connect_failed/a","payload":{"clientId":"a","timestamp":5,"eventType":"connect_failed","connectFailureReason":"AUTHORIZATION_FAILED"}}"#))
         #expect(e.kind == .connectFailed && e.reason == "AUTHORIZATION_FAILED")
     }

@@ -5,8 +5,8 @@ import Foundation
 import Testing
 
 @Suite struct RegistryTests {
-    @Test func createDescribeUpdateDelete() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func createDescribeUpdateDelete(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingType(name: "Pump", properties: nil, at: 0)
         let created = try r.createThing(name: "pump-17", typeName: "Pump", attributes: [("site", "denver"), ("model", "P200")], at: 0)
@@ -45,15 +45,15 @@ import Testing
         #expect(throws: FleetError.self) { try Registry.attributes(.object([JSONMember(key, .string(value))])) }
     }
 
-    @Test func missingTypeAndGroupAreNotFound() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func missingTypeAndGroupAreNotFound(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         #expect { try r.createThing(name: "a", typeName: "Nope", attributes: nil, at: 0) } throws: { ($0 as? FleetError)?.exception == "ResourceNotFoundException" }
         #expect { try r.createThingGroup(name: "g", parent: "nope", properties: nil, at: 0) } throws: { ($0 as? FleetError)?.exception == "ResourceNotFoundException" }
     }
 
-    @Test func groupHierarchyAndRecursiveListing() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func groupHierarchyAndRecursiveListing(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingGroup(name: "plant-a", parent: nil, properties: nil, at: 0)
         _ = try r.createThingGroup(name: "line-1", parent: "plant-a", properties: nil, at: 0)
@@ -67,8 +67,8 @@ import Testing
         #expect { try r.deleteThingGroup(name: "plant-a", expectedVersion: nil) } throws: { ($0 as? FleetError)?.exception == "InvalidRequestException" }
     }
 
-    @Test func tenGroupsPerThing() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func tenGroupsPerThing(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThing(name: "t", typeName: nil, attributes: nil, at: 0)
         for i in 0..<11 { _ = try r.createThingGroup(name: "g\(i)", parent: nil, properties: nil, at: 0) }
@@ -78,8 +78,8 @@ import Testing
         }
     }
 
-    @Test func shadowsAreMergedAndIndexed() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func shadowsAreMergedAndIndexed(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThing(name: "t", typeName: nil, attributes: nil, at: 0)
         _ = try r.updateThingShadow(thingName: "t", shadowName: nil, payload: try JSONValue.parse(#"{"state":{"reported":{"temp":71.5,"mode":"eco"},"desired":{"mode":"boost"}}}"#), at: 0)
@@ -92,8 +92,8 @@ import Testing
         #expect(try Fixtures.search(db, "shadow.name.*.reported.sats>=8") == ["t"])
     }
 
-    @Test func importIsAtomic() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func importIsAtomic(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let dir = testRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let good = dir.appendingPathComponent("good.jsonl").path
@@ -120,7 +120,7 @@ import Testing
         #expect(try Registry(db).describeThing(name: "a")["version"]?.int64Value == 1)
     }
 
-    @Test func notSQLiteIsRefused() throws {
+    @Test(arguments: Backend.allCases) func notSQLiteIsRefused(_ backend: Backend) throws {
         let path = testRoot.appendingPathComponent("\(UUID().uuidString).sqlite").path
         try String(repeating: "not a database ", count: 100).write(toFile: path, atomically: true, encoding: .utf8)
         let before = try String(contentsOfFile: path, encoding: .utf8)
@@ -129,8 +129,8 @@ import Testing
     }
 
     /// The planner's member counts follow every way membership changes.
-    @Test func groupMemberCountsFollowMembership() throws {
-        let db = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func groupMemberCountsFollowMembership(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingGroup(name: "plant", parent: nil, properties: nil, at: 0)
         _ = try r.createThingGroup(name: "line", parent: "plant", properties: nil, at: 0)

@@ -81,8 +81,8 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
 
     /// A webhook endpoint that accepts the connection and never answers delays neither the
     /// commits of a slow source nor the evaluation at the clock's next boundary.
-    @Test func silentWebhookDelaysNeitherIntakeNorEvaluation() async throws {
-        let seed = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func silentWebhookDelaysNeitherIntakeNorEvaluation(_ backend: Backend) async throws {
+        let seed = try Fixtures.database(backend)
         let path = seed.connection.location
         let endpoint = try SilentEndpoint()
         let n = Notifications(seed)
@@ -132,8 +132,8 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
 
     /// A followed source through `feed`: bad lines are named with their line numbers, good
     /// ones kept; a clock that jumps several periods evaluates once, up to the newest boundary.
-    @Test func feedNamesBadLinesAndCatchesUp() async throws {
-        let seed = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func feedNamesBadLinesAndCatchesUp(_ backend: Backend) async throws {
+        let seed = try Fixtures.database(backend)
         let path = seed.connection.location
         let clock = ManualClock(Self.t0 + 1_000)
         let log = RunnerLog()
@@ -162,8 +162,8 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
     /// A runner that has run a while, then another handle (another process, another server
     /// connection) creates a profile and a dynamic group: the runner's next cycle evaluates the
     /// profile and keeps the group up to date with what the runner itself ingests.
-    @Test func anotherHandlesProfileAndGroupAreSeenAtTheNextCycle() async throws {
-        let seed = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func anotherHandlesProfileAndGroupAreSeenAtTheNextCycle(_ backend: Backend) async throws {
+        let seed = try Fixtures.database(backend)
         let path = seed.connection.location
         for name in ["t1", "t2"] { _ = try Registry(seed).createThing(name: name, typeName: nil, attributes: nil, at: Self.t0) }
         let clock = ManualClock(Self.t0 + 1_000)
@@ -223,8 +223,8 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
 
     /// Readers on their own handles (search, describe, metric values) in parallel with the
     /// runner committing thousands of events and evaluating: no reader ever fails.
-    @Test func readersNeverFailWhileTheRunnerWrites() async throws {
-        let seed = try Fixtures.database()
+    @Test(arguments: Backend.allCases) func readersNeverFailWhileTheRunnerWrites(_ backend: Backend) async throws {
+        let seed = try Fixtures.database(backend)
         let path = seed.connection.location
         for i in 0..<50 { _ = try Registry(seed).createThing(name: "t\(i)", typeName: nil, attributes: [("site", "s\(i % 5)")], at: Self.t0) }
         _ = try Defender(seed).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil,

@@ -6,8 +6,8 @@ import Foundation
 import Testing
 
 @Suite struct SQSClockTests {
-    func queue() throws -> (Notifications, String) {
-        let n = Notifications(try Fixtures.database())
+    func queue(backend: Backend = .sqlite) throws -> (Notifications, String) {
+        let n = Notifications(try Fixtures.database(backend))
         let url = try n.createQueue(name: "Q", attributes: [:], at: 0)["QueueUrl"]!.stringValue!
         return (n, url)
     }
@@ -45,8 +45,8 @@ import Testing
         #expect(try receive(n, url, at: r + offset).count == (visible ? 1 : 0))
     }
 
-    @Test func changeMessageVisibilityOpensItsOwnWindow() throws {
-        let (n, url) = try queue()
+    @Test(arguments: Backend.allCases) func changeMessageVisibilityOpensItsOwnWindow(_ backend: Backend) throws {
+        let (n, url) = try queue(backend: backend)
         _ = try n.sendMessage(url: url, body: "b", at: 0)
         let h = try receive(n, url, at: 1_000_000)[0]["ReceiptHandle"]!.stringValue!
         _ = try n.changeMessageVisibility(url: url, receiptHandle: h, timeout: 600, at: 2_000_000)
@@ -56,8 +56,8 @@ import Testing
         #expect(throws: FleetError.self) { try n.changeMessageVisibility(url: url, receiptHandle: h, timeout: 43_201, at: 0) }
     }
 
-    @Test func visibilityZeroReturnsEachMessageOnceAndItsHandleDeletes() throws {
-        let (n, url) = try queue()
+    @Test(arguments: Backend.allCases) func visibilityZeroReturnsEachMessageOnceAndItsHandleDeletes(_ backend: Backend) throws {
+        let (n, url) = try queue(backend: backend)
         _ = try n.sendMessage(url: url, body: "one", at: 0)
         _ = try n.sendMessage(url: url, body: "two", at: 0)
         let got = try receive(n, url, at: 1000, visibility: 0)
@@ -66,8 +66,8 @@ import Testing
         #expect(try receive(n, url, at: 2000).isEmpty)
     }
 
-    @Test func anIssuedHandleDeletesAfterTheMessageIsReceivedAgain() throws {
-        let (n, url) = try queue()
+    @Test(arguments: Backend.allCases) func anIssuedHandleDeletesAfterTheMessageIsReceivedAgain(_ backend: Backend) throws {
+        let (n, url) = try queue(backend: backend)
         _ = try n.sendMessage(url: url, body: "b", at: 0)
         let first = try receive(n, url, at: 1000, visibility: 0)[0]
         let second = try receive(n, url, at: 1000, visibility: 0)[0]
@@ -92,8 +92,8 @@ import Testing
     }
 
     /// A handle naming a receive that has not happened yet deletes nothing.
-    @Test func aHandleForALaterReceiveIsInvalid() throws {
-        let (n, url) = try queue()
+    @Test(arguments: Backend.allCases) func aHandleForALaterReceiveIsInvalid(_ backend: Backend) throws {
+        let (n, url) = try queue(backend: backend)
         _ = try n.sendMessage(url: url, body: "b", at: 0)
         let m = try receive(n, url, at: 0)[0]
         let id = m["MessageId"]!.stringValue!

@@ -23,6 +23,8 @@ struct AggregationStore {
         var sql: String          // SELECT <value> FROM ... with the matching things bound after `binds`
         var binds: [SQLiteValue]
         var lowered = false
+        /// The values are flags (SQLite 0/1, PostgreSQL booleans): counted as 1 and 0 in sums.
+        var flags = false
     }
 
     /// The things a condition matches, as a subquery; nil for every thing.
@@ -58,7 +60,10 @@ struct AggregationStore {
                 return Source(sql: "SELECT g.name AS v FROM thing_group_member AS gm JOIN thing_group AS g ON g.id = gm.group_id", binds: [])
             }
             return Source(sql: "SELECT g.name AS v FROM (\(matching)) AS m\(orderedJoin)thing_group_member AS gm ON gm.thing = m.id JOIN thing_group AS g ON g.id = gm.group_id", binds: [])
-        case .connected: return thingValue("t.connected")
+        case .connected:
+            var s = thingValue("t.connected")
+            s.flags = true
+            return s
         case .connectivityTimestamp: return thingValue("t.conn_ts", "t.conn_ts IS NOT NULL")
         case .disconnectReason: return thingValue("t.disconnect_reason", c.dialect.flag("t.connected", false) + " AND t.disconnect_reason IS NOT NULL")
         case .violationCount: return thingValue("(SELECT count(*) FROM alarm AS a WHERE a.thing = t.id AND \(c.dialect.flag("a.in_alarm", true)))")
@@ -68,7 +73,7 @@ struct AggregationStore {
             case .boolean: "SELECT x.value AS v FROM thing_flag AS x WHERE x.field = ?"
             case .string: "SELECT x.value AS v FROM thing_text AS x WHERE x.field = ?"
             }
-            return Source(sql: table + only("x.thing"), binds: [.text(name)], lowered: type == .string)
+            return Source(sql: table + only("x.thing"), binds: [.text(name)], lowered: type == .string, flags: type == .boolean)
         }
     }
 
@@ -93,7 +98,8 @@ struct AggregationStore {
         -> (count: Int64, avg: Double?, sum: Double?, min: Double?, max: Double?, sumOfSquares: Double?) {
         let (m, binds) = matching(condition)
         let src = source(field, matching: m)
-        return try c.query("SELECT count(v), avg(v), sum(v), min(v), max(v), sum(v * v) FROM (\(src.sql)) AS q", src.binds + binds) { s in
+        let v = src.flags ? "(CASE WHEN v THEN 1 ELSE 0 END)" : "v"
+        return try c.query("SELECT count(\(v)), avg(\(v)), sum(\(v)), min(\(v)), max(\(v)), sum(\(v) * \(v)) FROM (\(src.sql)) AS q", src.binds + binds) { s in
             (s.int(0), s.optionalDouble(1), s.optionalDouble(2), s.optionalDouble(3), s.optionalDouble(4), s.optionalDouble(5))
         }.first!
     }
