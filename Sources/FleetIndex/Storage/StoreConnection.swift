@@ -126,16 +126,42 @@ public final class StoreConnection {
     /// Runs `body` in one write transaction (a savepoint inside another).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         switch engine {
-        case .sqlite(let c): try c.transaction(body)
-        case .postgres(let c): try c.transaction(body)
+        case .sqlite(let c): return try c.transaction(body)
+        case .postgres(let c):
+            if c.isInTransaction { return try c.transaction(body) }
+            try begin()
+            do {
+                let r = try body()
+                try c.execute(script: "COMMIT")
+                return r
+            } catch {
+                try? c.execute(script: "ROLLBACK")
+                throw error
+            }
         }
     }
 
-    /// Opens a write transaction by hand (SQLite: `BEGIN IMMEDIATE`, the write lock at once).
+    /// The advisory lock every fleetdex write transaction on PostgreSQL holds until it ends.
+    static let writeLock: Int64 = 0x666C_6565_7464_7877   // "fleetdxw"
+
+    /// Opens a write transaction by hand. SQLite: `BEGIN IMMEDIATE`, the database's write lock
+    /// at once. PostgreSQL: `BEGIN` and the fleet's write lock (a transaction-scoped advisory
+    /// lock), so write transactions of every process and serve instance on one database run one
+    /// after another, as on SQLite: an evaluation reads the ticks and alarm slots the previous
+    /// one committed, so two evaluators never raise one violation twice or skip a tick, and
+    /// an ingest batch never interleaves with another's read-modify-write of a client.
+    /// Statements outside a transaction (reads) do not wait.
     public func begin() throws {
         switch engine {
         case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
-        case .postgres(let c): try c.execute(script: "BEGIN")
+        case .postgres(let c):
+            try c.execute(script: "BEGIN")
+            do {
+                try c.execute("SELECT pg_advisory_xact_lock($1)", [Self.writeLock])
+            } catch {
+                try? c.execute(script: "ROLLBACK")
+                throw error
+            }
         }
     }
 
