@@ -31,12 +31,9 @@ let package = Package(
         ),
         // The only module that calls C: Connection, Statement, Migrator.
         .target(name: "FleetSQLite", dependencies: ["CSQLite"]),
-        // The system libpq (Debian: libpq-dev), for the PostgreSQL backend.
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
+        // The system libpq (Debian: libpq5), for the PostgreSQL backend: loaded with dlopen on
+        // the first postgres:// connection, so a SQLite command never loads it (start-up).
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         // The only module that calls libpq: PostgresConnection, PostgresMigrator (Schema/postgres/,
         // embedded), the Citus layout.
         .target(name: "FleetPostgres", dependencies: ["CLibPQ"], plugins: ["EmbedSchema"]),

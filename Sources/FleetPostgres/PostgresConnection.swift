@@ -26,24 +26,28 @@ public final class PostgresConnection {
     /// pairs; whatever they leave out comes from the `PG*` environment variables, and a
     /// password from the URL or `~/.pgpass`.
     public init(url: String) throws(PostgresError) {
+        guard fxpq_load() != 0 else {
+            let why = fxpq_load_error().map { String(cString: $0) } ?? "unknown"
+            throw PostgresError(sqlState: "08001", message: "libpq is not installed (Debian: libpq5): \(why)")
+        }
         guard !url.utf8.contains(0) else {
             throw PostgresError(sqlState: "08001", message: "the connection string contains a NUL byte")
         }
-        guard let conn = PQconnectdb(url) else {
+        guard let conn = fxpq_connectdb(url) else {
             throw PostgresError(sqlState: "08001", message: "out of memory")
         }
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let message = Self.trimmed(String(cString: PQerrorMessage(conn)))
-            PQfinish(conn)
+        guard fxpq_status(conn) == CONNECTION_OK else {
+            let message = Self.trimmed(String(cString: fxpq_errorMessage(conn)))
+            fxpq_finish(conn)
             throw PostgresError(sqlState: "08001", message: "cannot connect to \(Self.redacted(url)): \(message)")
         }
         handle = conn
         self.url = url
-        PQsetNoticeProcessor(conn, { _, _ in }, nil)   // NOTICEs ("already exists, skipping") are not errors
+        fxpq_setNoticeProcessor(conn, { _, _ in }, nil)   // NOTICEs ("already exists, skipping") are not errors
         try execute(script: "SET client_encoding = 'UTF8'; SET timezone = 'UTC'")
     }
 
-    deinit { PQfinish(handle) }
+    deinit { fxpq_finish(handle) }
 
     /// Whether `text` names a PostgreSQL database rather than a SQLite file.
     public static func isURL(_ text: String) -> Bool {
@@ -80,20 +84,20 @@ public final class PostgresConnection {
     /// The server's error for a result (or the connection's when there is no result).
     func error(_ result: OpaquePointer?, sql: String?) -> PostgresError {
         func field(_ code: Character) -> String? {
-            guard let result, let p = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            guard let result, let p = fxpq_resultErrorField(result, Int32(code.asciiValue!)) else { return nil }
             return String(cString: p)
         }
-        let message = field("M") ?? Self.trimmed(String(cString: PQerrorMessage(handle)))
-        let state = field("C") ?? (PQstatus(handle) == CONNECTION_OK ? "XX000" : "08006")
+        let message = field("M") ?? Self.trimmed(String(cString: fxpq_errorMessage(handle)))
+        let state = field("C") ?? (fxpq_status(handle) == CONNECTION_OK ? "XX000" : "08006")
         return PostgresError(sqlState: state, message: message, detail: field("D"), hint: field("H"),
                              position: field("P").flatMap { Int($0) }, sql: sql)
     }
 
     /// Runs one or more statements without parameters (migrations, SET).
     public func execute(script: String) throws(PostgresError) {
-        let r = PQexec(handle, script)
-        defer { PQclear(r) }
-        let status = PQresultStatus(r)
+        let r = fxpq_exec(handle, script)
+        defer { fxpq_clear(r) }
+        let status = fxpq_resultStatus(r)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(r, sql: script) }
     }
 
@@ -105,9 +109,9 @@ public final class PostgresConnection {
             name = n
         } else {
             name = "s\(prepared.count + 1)"
-            let r = PQprepare(handle, name, sql, 0, nil)
-            defer { PQclear(r) }
-            guard PQresultStatus(r) == PGRES_COMMAND_OK else { throw error(r, sql: sql) }
+            let r = fxpq_prepare(handle, name, sql, 0, nil)
+            defer { fxpq_clear(r) }
+            guard fxpq_resultStatus(r) == PGRES_COMMAND_OK else { throw error(r, sql: sql) }
             prepared[sql] = name
         }
         let texts = binds.map { $0.postgresValue.wireText }
@@ -115,12 +119,12 @@ public final class PostgresConnection {
             throw PostgresError(sqlState: "22021", message: "parameter $\(i + 1) contains a NUL byte, which PostgreSQL text cannot hold", sql: sql)
         }
         let r = Self.withCStrings(texts) { pointers in
-            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+            fxpq_execPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }
-        let status = PQresultStatus(r)
+        let status = fxpq_resultStatus(r)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, let r else {
             let e = error(r, sql: sql)
-            PQclear(r)
+            fxpq_clear(r)
             throw e
         }
         return PostgresRows(r)
@@ -157,13 +161,13 @@ public final class PostgresConnection {
         }
     }
 
-    public var isInTransaction: Bool { PQtransactionStatus(handle) != PQTRANS_IDLE }
+    public var isInTransaction: Bool { fxpq_transactionStatus(handle) != PQTRANS_IDLE }
 
     /// The server's version number, e.g. 150018 for 15.18.
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    public var serverVersion: Int { Int(fxpq_serverVersion(handle)) }
 
     /// The client library's version number.
-    public static var libraryVersion: Int { Int(PQlibVersion()) }
+    public static var libraryVersion: Int { Int(fxpq_libVersion()) }
 
     private static func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
         let owned: [UnsafeMutablePointer<CChar>?] = texts.map { t in t.map { strdupNoNUL($0) } }

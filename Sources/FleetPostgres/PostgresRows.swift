@@ -9,14 +9,14 @@ public final class PostgresRows: RandomAccessCollection {
 
     init(_ result: OpaquePointer) {
         self.result = result
-        count = Int(PQntuples(result))
-        columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+        count = Int(fxpq_ntuples(result))
+        columns = (0..<fxpq_nfields(result)).map { String(cString: fxpq_fname(result, $0)) }
     }
 
-    deinit { PQclear(result) }
+    deinit { fxpq_clear(result) }
 
     /// Rows changed by an INSERT, UPDATE or DELETE (0 otherwise).
-    public var affected: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
+    public var affected: Int { Int(String(cString: fxpq_cmdTuples(result))) ?? 0 }
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
@@ -33,10 +33,10 @@ public struct PostgresRow {
 
     public var columnCount: Int { rows.columns.count }
 
-    public func isNull(_ c: Int) -> Bool { PQgetisnull(rows.result, index, Int32(c)) == 1 }
+    public func isNull(_ c: Int) -> Bool { fxpq_getisnull(rows.result, index, Int32(c)) == 1 }
 
     public func text(_ c: Int) -> String {
-        guard let p = PQgetvalue(rows.result, index, Int32(c)) else { return "" }
+        guard let p = fxpq_getvalue(rows.result, index, Int32(c)) else { return "" }
         return String(cString: p)
     }
 
@@ -60,7 +60,7 @@ public enum PostgresColumnKind: Sendable {
 extension PostgresRows {
     /// The kind of column `c` (int2/int4/int8 integer; float4/float8/numeric real; bool).
     public func kind(_ c: Int) -> PostgresColumnKind {
-        switch PQftype(result, Int32(c)) {
+        switch fxpq_ftype(result, Int32(c)) {
         case 20, 21, 23: .integer
         case 700, 701, 1700: .real
         case 16: .boolean
