@@ -111,7 +111,7 @@ let package = Package(
         // The benchmark: a deterministic synthetic fleet, every speed figure the issues set,
         // and the same work done by the sqlite3 shell for comparison.
         .executableTarget(name: "fleetdex-bench", dependencies: [
-            "FleetIndex", "FleetSQLite", "FleetQuery", "FleetStorage", "FleetTestSupport",
+            "FleetIndex", "FleetSQLite", "FleetPostgres", "FleetQuery", "FleetStorage", "FleetTestSupport",
             // The mqtt stage's clients.
             "FleetDevices", "FleetMQTT",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -49,6 +49,8 @@ public struct PostgresMigrator: Sendable {
     /// Migrates `db` to the latest version; returns the versions applied.
     @discardableResult
     public func migrate(_ db: PostgresConnection) throws(PostgresError) -> [Int] {
+        // Up to date (every start but the first): two reads, no lock, no transaction.
+        if try Self.currentVersion(of: db) == latestVersion { return [] }
         var applied: [Int] = []
         try db.execute(script: "BEGIN")
         do throws(PostgresError) {

@@ -1,6 +1,7 @@
 // fleetdex-bench: the stages. Each stage measures one figure of the issues (release build)
 // and records it with its target; the table goes to stdout, everything to DIR/bench.json.
 import FleetIndex
+import FleetPostgres
 import FleetQuery
 import FleetSQLite
 import Foundation
@@ -29,7 +30,7 @@ final class Bench {
 
     init(_ o: BenchOptions) {
         self.o = o
-        dbPath = o.out + "/bench.sqlite"
+        dbPath = o.dbURL ?? (o.out + "/bench.sqlite")
         fleetPath = o.out + "/fleet.jsonl"
         eventsPath = o.out + "/events.jsonl"
     }
@@ -65,6 +66,23 @@ final class Bench {
         var u = rusage()
         getrusage(RUSAGE_SELF.rawValue, &u)
         return Double(u.ru_maxrss) / 1024
+    }
+
+    var isPostgres: Bool { o.dbURL != nil }
+
+    /// The database's size in MB (SQLite: the file and its WAL; PostgreSQL: pg_database_size).
+    func databaseMB() -> Double {
+        if isPostgres { return Double((try? db.connection.scalar("SELECT pg_database_size(current_database())"))??.int ?? 0) / 1_048_576 }
+        return fileMB(dbPath)
+    }
+
+    /// SQLite's maintenance between stages (a checkpoint, ANALYZE); ANALYZE alone on PostgreSQL.
+    func maintain(_ sqliteScript: String) throws {
+        if isPostgres {
+            if sqliteScript.contains("ANALYZE") { try db.connection.execute(script: "ANALYZE") }
+        } else {
+            try db.connection.sqlite!.execute(script: sqliteScript)
+        }
     }
 
     func fileMB(_ path: String) -> Double {
@@ -104,11 +122,19 @@ final class Bench {
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: o.out, withIntermediateDirectories: true)
-        print("fleetdex-bench: \(o.things) things, seed \(o.seed), SQLite \(Connection.libraryVersion), \(ProcessInfo.processInfo.processorCount) cores, out \(o.out)")
+        print("fleetdex-bench: \(o.things) things, seed \(o.seed), \(isPostgres ? "PostgreSQL " + PostgresConnection.redacted(dbPath) : "SQLite " + Connection.libraryVersion), \(ProcessInfo.processInfo.processorCount) cores, out \(o.out)")
         var gen = FleetGenerator(seed: o.seed)
-        let reuse = o.reuse && FileManager.default.fileExists(atPath: dbPath)
+        let reuse: Bool
+        if isPostgres {
+            let existing = try FleetDatabase(path: dbPath)
+            let things = try existing.connection.scalar("SELECT count(*) FROM thing")?.int ?? 0
+            if things > 0 && !o.reuse { throw FleetError(.invalidRequest, "\(existing.connection.location) holds \(things) things: give an empty database, or --reuse") }
+            reuse = o.reuse && things > 0
+        } else {
+            reuse = o.reuse && FileManager.default.fileExists(atPath: dbPath)
+        }
         if !reuse {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + suffix) }
+            if !isPostgres { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + suffix) } }
             let (_, genMs) = try time { try gen.writeFleet(o.things, to: fleetPath) }
             print("  generated \(fleetPath) in \(Int(genMs)) ms")
         }
@@ -122,11 +148,13 @@ final class Bench {
         if want("groups") { try stageGroups() }
         if want("aggregate") { try stageAggregate() }
         if want("notify") { try stageNotify() }
-        if want("serve") { try ServeBench(bench: self).run() }
-        if want("mqtt") { try MQTTBench(bench: self).run() }
-        if want("console") { try ConsoleBench(bench: self).run() }
-        if want("sqlite") && o.sqliteShell { try stageSQLiteShell() }
-        if want("moto") && o.moto { try stageMoto() }
+        if !isPostgres {
+            if want("serve") { try ServeBench(bench: self).run() }
+            if want("mqtt") { try MQTTBench(bench: self).run() }
+            if want("console") { try ConsoleBench(bench: self).run() }
+            if want("sqlite") && o.sqliteShell { try stageSQLiteShell() }
+            if want("moto") && o.moto { try stageMoto() }
+        }
         record("memory", "peak RSS of the benchmark process", Self.maxRSSMB(), "MB")
         try writeJSON()
     }
@@ -142,8 +170,8 @@ final class Bench {
         // at 84985cd); a new connection finalizes it and opens in WAL.
         db = nil
         db = try FleetDatabase(path: dbPath)
-        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
-        let mb = fileMB(dbPath)
+        try maintain("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        let mb = databaseMB()
         record("import", "database size after import", mb, "MB", target: "< 1024 at 1M", ok: mb < 1024 * Double(o.things) / 1_000_000)
     }
 
@@ -230,15 +258,15 @@ final class Bench {
     /// The issue's figure for `connectivity.connected:false` is at 10% of the fleet: 8% more
     /// disconnect (through ingest), the first page is timed, and they connect again.
     func searchTenPercentDisconnected(_ search: Search) throws {
-        let c = db.connection.sqlite!
+        let c = db.connection
         let at = (try c.scalar("SELECT max(ts) FROM presence_event")?.int ?? start) + 1
-        let chosen = try c.query("SELECT client_id, version, session FROM client WHERE connected = 1 AND thing IS NOT NULL ORDER BY id LIMIT ?",
+        let chosen = try c.query("SELECT client_id, version, session FROM client WHERE connected AND thing IS NOT NULL ORDER BY client_id LIMIT ?",
                                  [o.things * 8 / 100]) { ($0.text(0), $0.int(1), $0.text(2)) }
         let p = Presence(db)
         try c.transaction {
             for (id, v, s) in chosen { _ = try p.ingest(LifecycleEvent(clientId: id, timestamp: at, kind: .disconnected, session: s, version: v, reason: "CONNECTION_LOST")) }
         }
-        let share = Double(try c.scalar("SELECT count(*) FROM thing WHERE connected = 0")?.int ?? 0) / Double(o.things) * 100
+        let share = Double(try c.scalar("SELECT count(*) FROM thing WHERE NOT connected")?.int ?? 0) / Double(o.things) * 100
         var times: [Double] = []
         for _ in 0..<5 {
             times.append(try time { try search.searchIndex(indexName: nil, query: "connectivity.connected:false", maxResults: 100, nextToken: nil, at: start) }.1)
@@ -254,15 +282,15 @@ final class Bench {
         _ = try? Defender(db).createSecurityProfile(name: "Bench", description: nil, behaviors: try Behavior.alertWhen("Disconnected_5m: aws:disconnect-duration >= 5"),
                                                     alertTargets: nil, additionalMetrics: nil, at: start)
         _ = try Defender(db).attachSecurityProfile(name: "Bench", targetARN: db.iotARN("all/things"))
-        let lastEvent = try db.connection.sqlite!.scalar("SELECT max(ts) FROM presence_event")?.int ?? start
-        let evaluated = try db.connection.sqlite!.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? 0
+        let lastEvent = try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start
+        let evaluated = try db.connection.scalar("SELECT max(tick) FROM evaluated_tick")?.int ?? 0
         let first = (max(lastEvent, evaluated) / 300_000 + 1) * 300_000
         let (r0, ms0) = try time { try EvaluationCycle(db).evaluate(at: first) }
         record("evaluate", "first tick after the bulk ingest, \(o.things) things (\(r0.raised) raised)", ms0, "ms")
         // 0.5% change state: half reconnect, as many new disconnects.
         try churn(share: 0.005, at: first + 60_000)
-        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
-        let size0 = fileMB(dbPath)
+        try maintain("PRAGMA wal_checkpoint(TRUNCATE)")
+        let size0 = databaseMB()
         let (r1, ms1) = try time { try EvaluationCycle(db).evaluate(at: first + 300_000) }
         record("evaluate", "one tick, 2% disconnected, 0.5% changed (\(r1.raised) raised, \(r1.cleared) cleared)", ms1, "ms", target: "< 1000", ok: ms1 < 1000)
         try churn(share: 0.005, at: first + 360_000)
@@ -270,11 +298,11 @@ final class Bench {
         record("evaluate", "catch up \(r12.ticks.count) ticks", ms12, "ms", target: "< 6000", ok: ms12 < 6000)
         _ = size0
         // A day of ticks over a mostly connected fleet: 24 quiet ticks, scaled to 288.
-        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
-        let before = fileMB(dbPath)
+        try maintain("PRAGMA wal_checkpoint(TRUNCATE)")
+        let before = databaseMB()
         let (_, ms24) = try time { try EvaluationCycle(db).evaluate(at: first + 37 * 300_000) }
-        try db.connection.sqlite!.execute(script: "PRAGMA wal_checkpoint(TRUNCATE)")
-        let perDay = (fileMB(dbPath) - before) * 12
+        try maintain("PRAGMA wal_checkpoint(TRUNCATE)")
+        let perDay = (databaseMB() - before) * 12
         record("evaluate", "24 quiet ticks in one catch-up", ms24, "ms")
         record("evaluate", "database growth per day of ticks (24 ticks x 12)", perDay, "MB/day", target: "< 50", ok: perDay < 50)
         extra["lastTick"] = .int(first + 37 * 300_000)
@@ -284,12 +312,12 @@ final class Bench {
     func churn(share: Double, at: Int64) throws {
         let n = max(2, Int(Double(o.things) * share))
         let p = Presence(db)
-        try db.connection.sqlite!.transaction {
-            let disconnected = try db.connection.sqlite!.query("SELECT client_id, version FROM client WHERE connected = 0 LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1)) }
+        try db.connection.transaction {
+            let disconnected = try db.connection.query("SELECT client_id, version FROM client WHERE NOT connected LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1)) }
             for (c, v) in disconnected {
                 _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .connected, session: "churn-\(at)", version: v + 1))
             }
-            let connected = try db.connection.sqlite!.query("SELECT client_id, version, session FROM client WHERE connected = 1 ORDER BY random() LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1), $0.text(2)) }
+            let connected = try db.connection.query("SELECT client_id, version, session FROM client WHERE connected ORDER BY random() LIMIT ?", [n / 2]) { ($0.text(0), $0.int(1), $0.text(2)) }
             for (c, v, s) in connected {
                 _ = try p.ingest(LifecycleEvent(clientId: c, timestamp: at, kind: .disconnected, session: s, version: v, reason: "CONNECTION_LOST"))
             }
@@ -299,12 +327,10 @@ final class Bench {
     func stageMetrics() throws {
         // 14 days of evaluated ticks (4,032) for a list-metric-values over one thing.
         let end = (extra["lastTick"]?.int64Value) ?? (start + 14 * 86_400_000)
-        try db.connection.sqlite!.transaction {
-            let s = try db.connection.sqlite!.prepare("INSERT OR IGNORE INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?)")
+        try db.connection.transaction {
             var t = end - 14 * 86_400_000 + 300_000
             while t <= end {
-                try s.bind([.integer(t), .integer(t)])
-                try s.step()
+                try db.connection.execute("INSERT INTO evaluated_tick(tick, evaluated_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [t, t])
                 t += 300_000
             }
         }
@@ -333,15 +359,15 @@ final class Bench {
             _ = try? groups.createDynamicThingGroup(name: "bench-\(i)", query: q, indexName: nil, queryVersion: nil, properties: nil, at: start)
         }
         // Settle: every group built and the change log empty, as after any evaluation.
-        _ = try db.connection.sqlite!.transaction { try groups.refreshAll(at: start + 1, reason: "bench", full: true) }
-        let latest = max(extra["lastTick"]?.int64Value ?? 0, try db.connection.sqlite!.scalar("SELECT max(ts) FROM presence_event")?.int ?? start)
+        _ = try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench", full: true) }
+        let latest = max(extra["lastTick"]?.int64Value ?? 0, try db.connection.scalar("SELECT max(ts) FROM presence_event")?.int ?? start)
         try churn(share: 0.01, at: latest + 10_000)
-        let (r, ms) = try time { try db.connection.sqlite!.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
+        let (r, ms) = try time { try db.connection.transaction { try groups.refreshAll(at: start + 1, reason: "bench") } }
         record("groups", "refresh 10 dynamic groups after 1% churn (\(r.joined) joined, \(r.left) left)", ms, "ms", target: "< 300", ok: ms < 300)
         let big = "attributes.batteryPct<10"
         _ = try? groups.deleteDynamicThingGroup(name: "bench-big", expectedVersion: nil)
-        let (_, ms2) = try time { try db.connection.sqlite!.transaction { try groups.createDynamicThingGroup(name: "bench-big", query: big, indexName: nil, queryVersion: nil, properties: nil, at: start) } }
-        let members = try db.connection.sqlite!.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'bench-big'")?.int ?? 0
+        let (_, ms2) = try time { try db.connection.transaction { try groups.createDynamicThingGroup(name: "bench-big", query: big, indexName: nil, queryVersion: nil, properties: nil, at: start) } }
+        let members = try db.connection.scalar("SELECT count(*) FROM thing_group_member m JOIN thing_group g ON g.id = m.group_id WHERE g.name = 'bench-big'")?.int ?? 0
         record("groups", "full build of one group with \(members) members", ms2, "ms", target: "< 2000 at 100k", ok: ms2 < 2000)
     }
 
@@ -365,11 +391,11 @@ final class Bench {
         _ = try n.subscribe(topicARN: topic, protocol: "sqs", endpoint: db.sqsARN("bench-alerts-q"), at: start)
         let message = #"{"violationEventTime":1795861200000,"thingName":"thing-0000001","behavior":{"name":"Disconnected_5m","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"less-than","value":{"count":5},"consecutiveDatapointsToAlarm":1,"consecutiveDatapointsToClear":1}},"violationEventType":"in-alarm","metricValue":{"count":8},"violationId":"a0b4657181a298b92da04951d32c4254","securityProfileName":"Bench"}"#
         let routes = try n.routes(topicARN: topic)
-        let (_, pub) = try time { try db.connection.sqlite!.transaction { for _ in 0..<10_000 { _ = try n.publish(topicARN: topic, message: message, subject: nil, at: start, routes: routes) } } }
+        let (_, pub) = try time { try db.connection.transaction { for _ in 0..<10_000 { _ = try n.publish(topicARN: topic, message: message, subject: nil, at: start, routes: routes) } } }
         record("notify", "publish 10,000 violation notifications to a topic with a queue, one transaction", pub, "ms", target: "< 300", ok: pub < 300)
         _ = try n.createQueue(name: "bench-q", attributes: [:], at: start)
         let url = db.sqsURL("bench-q")
-        try db.connection.sqlite!.transaction { for i in 0..<5000 { _ = try n.sendMessage(url: url, body: "message \(i)", at: start) } }
+        try db.connection.transaction { for i in 0..<5000 { _ = try n.sendMessage(url: url, body: "message \(i)", at: start) } }
         let (_, ms) = try time {
             var got = 0
             while got < 5000 {

@@ -13,6 +13,9 @@ struct BenchOptions {
     var motoQueries = "../shared/bench/moto_queries.txt"
     var sqliteShell = true
     var reuse = false
+    /// A PostgreSQL database to run on (empty, or with --reuse an earlier run's) instead of
+    /// DIR/bench.sqlite.
+    var dbURL: String? = nil
     /// The serve stage: where serve-sign.py, serve-wrk.lua and serve-moto.py are; seconds of each wrk run;
     /// connections posting presence; rounds of the moto query list.
     var scripts = "scripts"
@@ -43,6 +46,7 @@ struct BenchOptions {
             case "--moto-queries": o.motoQueries = value()
             case "--no-sqlite-shell": o.sqliteShell = false
             case "--reuse": o.reuse = true
+            case "--db-url": o.dbURL = value()
             case "--scripts": o.scripts = value()
             case "--serve-seconds": o.serveSeconds = Int(value()) ?? o.serveSeconds
             case "--presence-connections": o.presenceConnections = max(1, Int(value()) ?? o.presenceConnections)
@@ -58,6 +62,8 @@ struct BenchOptions {
                                           [mqtt: --mqtt-connections N (10000 idle sessions) --mqtt-handshakes N (3000); Mosquitto beside if installed]
                                           [--moto-queries PATH: default ../shared/bench/moto_queries.txt, moto_fleet.py beside it]
                                           [--reuse: keep DIR/bench.sqlite from an earlier run; skips generation, import and ingest]
+                                          [--db-url postgres://…/DB: run on that (empty) PostgreSQL database instead; the stages
+                                           import..notify (serve, mqtt, console, sqlite and moto run on SQLite only)]
                     Builds a synthetic fleet of N things (10 attributes each) and measures every speed figure
                     of the issues; prints a table and writes DIR/bench.json.
                     """)
