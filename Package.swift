@@ -127,7 +127,7 @@ let package = Package(
             dependencies: ["fleetdex-embed"]
         ),
         .testTarget(name: "FleetSQLiteTests", dependencies: ["FleetSQLite"]),
-        .testTarget(name: "FleetPostgresTests", dependencies: ["FleetPostgres", "FleetTestSupport"]),
+        .testTarget(name: "FleetPostgresTests", dependencies: ["FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "FleetQueryTests", dependencies: ["FleetQuery", "FleetStorage", "FleetTestSupport"]),
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
