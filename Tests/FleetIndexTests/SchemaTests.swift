@@ -2,6 +2,7 @@
 // the resulting schema matches the reviewed snapshot (RECORD_SNAPSHOTS=1 re-records it and fails).
 import FleetIndex
 import FleetSQLite
+import FleetTestSupport
 import Foundation
 import Testing
 
@@ -20,13 +21,10 @@ import Testing
             $0.text(0) + ";"
         }.joined(separator: "\n") + "\n"
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots/schema.sql").path
-        if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try schema.write(toFile: path, atomically: true, encoding: .utf8)
+        guard let expected = try Snapshot.recorded(schema, at: path) else {
             Issue.record("recorded \(path); run again without RECORD_SNAPSHOTS")
             return
         }
-        let expected = try String(contentsOfFile: path, encoding: .utf8)
         #expect(schema == expected)
     }
 
