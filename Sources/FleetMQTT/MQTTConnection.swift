@@ -145,20 +145,28 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             return refuse(v311: 0x05, v5: 0x87, as: version)
         }
         let authorizer = services.authorizer, clientId = c.clientId, ip = ip
+        // The grant reads the client's stored versionNumber: the broker keeps its own until registered.
+        services.broker.beginAdmission(clientId: clientId)
         services.threadPool.runIfActive(eventLoop: loop) {
             try authorizer.grant(der: der, clientId: clientId, sourceIp: ip)
         }.whenComplete { [self] result in admitted(c, result) }
     }
 
     private func admitted(_ c: MQTTPacket.Connect, _ result: Result<ConnectionGrant?, Error>) {
-        guard state == .authorizing else { return }
+        let broker = services.broker
+        guard state == .authorizing else { return broker.endAdmission(clientId: c.clientId) }
         let g: ConnectionGrant
         switch result {
-        case .failure: return refuse(v311: 0x03, v5: 0x88, as: version)       // server unavailable
-        case .success(nil): return refuse(v311: 0x05, v5: 0x87, as: version)  // the certificate went away
+        case .failure:                                                        // server unavailable
+            broker.endAdmission(clientId: c.clientId)
+            return refuse(v311: 0x03, v5: 0x88, as: version)
+        case .success(nil):                                                   // the certificate went away
+            broker.endAdmission(clientId: c.clientId)
+            return refuse(v311: 0x05, v5: 0x87, as: version)
         case .success(let got?): g = got
         }
         guard g.mayConnect().isAllowed else {
+            broker.endAdmission(clientId: c.clientId)
             // AWS: an authenticated client refused by its policies makes a connect_failed event.
             grant = g
             session = FleetDatabase.uuid()
@@ -172,7 +180,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         let asked = Int64(c.keepAlive)
         let effective = asked == 0 ? conf.maximumKeepAlive : min(max(asked, conf.minimumKeepAlive), conf.maximumKeepAlive)
         keepAliveTimeout = .milliseconds(effective * 1500)
-        let (number, previous) = services.broker.register(self, clientId: c.clientId, grant: g)
+        let (number, previous) = broker.register(self, clientId: c.clientId, grant: g)
         previous?.close(.duplicateClientId)
         lifecycleVersion = number
         session = FleetDatabase.uuid()

@@ -49,8 +49,9 @@ final class MQTTTestBed: @unchecked Sendable {
     let port: Int
     let caFile: String
 
-    /// `submit`: where events go (default: the log only).
-    init(minimumKeepAlive: Int64 = 1, submit: LifecycleSink.Submit? = nil) async throws {
+    /// `submit`: where events go (default: the log only); `ingest`: then also stored in the
+    /// database (as the runner commits them), so the stored versionNumber follows.
+    init(minimumKeepAlive: Int64 = 1, ingest: Bool = false, submit: LifecycleSink.Submit? = nil) async throws {
         dir = mqttTestRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         path = dir.appendingPathComponent("fleet.sqlite").path
@@ -60,10 +61,13 @@ final class MQTTTestBed: @unchecked Sendable {
         var conf = MQTTEndpoint.Configuration()
         conf.port = 0
         conf.minimumKeepAlive = minimumKeepAlive
-        let log = log
+        let log = log, path = path
         endpoint = MQTTEndpoint(configuration: conf, database: Opener(path: path), clock: clock, submit: { events in
             log.append(events)
             await submit?(events)
+            if ingest, let db = try? FleetDatabase(path: path) {
+                for e in events { _ = try? Presence(db).ingest(e) }
+            }
         })
         port = try await endpoint.start()
     }
