@@ -39,12 +39,9 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var closeReason: DisconnectReason?
     private var nextPacketId: UInt16 = 0
     private var shadowRequests = 0
-    /// QoS 1 messages written while the socket was not writable (bounded; QoS 0 ones are dropped).
-    private var queuedWhileBlocked = 0
 
     static let maximumSubscriptions = 50
     static let maximumShadowRequests = 16
-    static let maximumQueuedWhileBlocked = 1000
 
     init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>) {
         self.services = services
@@ -107,11 +104,6 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         // TLS or socket errors: the connection is lost.
         if closeReason == nil { closeReason = .connectionLost }
         context.close(promise: nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { queuedWhileBlocked = 0 }
-        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -306,7 +298,9 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         if state == .connected {
             state = .closed   // no more packets are handled; channelInactive makes the event
         }
-        if version == .v5, let code, wasConnected {
+        // A DISCONNECT waits behind what the socket has not taken: to a device that reads
+        // nothing it would never be written, and the close with it; such a one is closed now.
+        if version == .v5, let code, wasConnected, channel.isWritable {
             channel.writeAndFlush(buffer(MQTTEncoder.encode(.disconnect(.init(code: code)), version: .v5))).whenComplete { _ in
                 channel.close(promise: nil)
             }
@@ -322,22 +316,36 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         guard let channel else { return }
         channel.eventLoop.execute { [self] in
             guard state == .connected else { return }
-            if !channel.isWritable {
-                // A slow device never holds unbounded memory: QoS 0 is dropped, QoS 1 queued up to a bound.
-                if qos == 0 || queuedWhileBlocked >= Self.maximumQueuedWhileBlocked { return }
-                queuedWhileBlocked += 1
-            }
             var id: UInt16?
             if qos > 0 {
                 nextPacketId = nextPacketId == UInt16.max ? 1 : nextPacketId + 1
                 id = nextPacketId
             }
-            send(.publish(.init(topic: topic, payload: payload, qos: qos, packetId: id)))
+            send(.publish(.init(topic: topic, payload: payload, qos: qos, packetId: id)), droppable: qos == 0)
         }
     }
 
-    private func send(_ packet: MQTTPacket) {
-        channel?.writeAndFlush(buffer(MQTTEncoder.encode(packet, version: version)), promise: nil)
+    /// Writes a packet within the output budget: a slow device never holds more than
+    /// `maximumQueuedBytes` of packets written but not yet taken by its socket. Beyond half of
+    /// it a QoS 0 delivery (`droppable`) is dropped; beyond all of it the connection is closed
+    /// (SERVER_INITIATED_DISCONNECT; no DISCONNECT packet, its socket takes nothing). The budget
+    /// is only counted while the channel is not writable (NIO's high-water mark, 64 KB, passed).
+    private func send(_ packet: MQTTPacket, droppable: Bool = false) {
+        guard let channel else { return }
+        let bytes = MQTTEncoder.encode(packet, version: version)
+        if !channel.isWritable {
+            let queued = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            let budget = services.configuration.maximumQueuedBytes
+            if droppable {
+                if queued + bytes.count > budget / 2 { return }
+            } else if queued + bytes.count > budget {
+                if state == .connected { state = .closed }
+                if closeReason == nil { closeReason = .serverInitiated }
+                channel.close(promise: nil)
+                return
+            }
+        }
+        channel.writeAndFlush(buffer(bytes), promise: nil)
     }
 
     private func buffer(_ bytes: [UInt8]) -> ByteBuffer {

@@ -27,6 +27,9 @@ public final class MQTTEndpoint: Service, Sendable {
         /// How long a connection may take to send CONNECT after it opens.
         public var connectTimeout = TimeAmount.seconds(10)
         public var maximumPacketSize = MQTTDecoder.defaultMaximumPacketSize
+        /// A connection's output budget: bytes of packets written but not yet taken by its
+        /// socket (QoS 0 deliveries dropped beyond half of it, the connection closed beyond it).
+        public var maximumQueuedBytes = 512 * 1024
         public init() {}
     }
 
