@@ -3,6 +3,7 @@
 // connection with the same id takes over (the first is closed with DUPLICATE_CLIENTID).
 // Messages are routed to every subscription whose filter matches, each delivery decided by
 // the subscriber's iot:Receive; exact filters are looked up by topic, wildcard filters scanned.
+// A delivery larger than the subscriber's MQTT 5 Maximum Packet Size is discarded for it.
 //
 // versionNumber: one more than the client's last, the newest of what this process numbered
 // and what is stored (read at CONNECT). The number in memory is only needed until the
@@ -16,6 +17,8 @@ final class Broker: Sendable {
     struct Subscriber {
         let connection: MQTTConnection
         let grant: ConnectionGrant
+        /// The client's MQTT 5 Maximum Packet Size (Int.max: none).
+        let maximumPacketSize: Int
         var exact: [String: UInt8] = [:]
         var wildcard: [String: UInt8] = [:]
     }
@@ -70,14 +73,15 @@ final class Broker: Sendable {
     /// Makes `connection` the session of its client id (ending its admission): its
     /// versionNumber (one more than the client's last, in memory or stored) and the connection
     /// it takes over, if any.
-    func register(_ connection: MQTTConnection, clientId: String, grant: ConnectionGrant) -> (version: Int64, previous: MQTTConnection?) {
+    func register(_ connection: MQTTConnection, clientId: String, grant: ConnectionGrant,
+                  maximumPacketSize: Int = .max) -> (version: Int64, previous: MQTTConnection?) {
         state.withLockedValue { s in
             Self.endAdmission(clientId, &s)
             let id = ObjectIdentifier(connection)
             let previous = s.byClient[clientId].flatMap { s.subscribers[$0]?.connection }
             if let previous { Self.drop(ObjectIdentifier(previous), from: &s) }
             s.byClient[clientId] = id
-            s.subscribers[id] = Subscriber(connection: connection, grant: grant)
+            s.subscribers[id] = Subscriber(connection: connection, grant: grant, maximumPacketSize: maximumPacketSize)
             // One more than the newest of what this process numbered and what is stored (a
             // restarted endpoint continues the client's count; events in flight are not stored yet).
             let version = max(s.versions[clientId]?.version ?? 0, grant.storedVersion) + 1
@@ -160,7 +164,7 @@ final class Broker: Sendable {
 
     /// Delivers a message to every subscriber with a matching filter that may receive it, at
     /// the lower of the message's QoS and the highest granted QoS of its matching filters.
-    /// Returns how many deliveries were made.
+    /// Returns how many deliveries were made (a discarded one is not counted).
     @discardableResult
     func route(topic: String, payload: [UInt8], qos: UInt8) -> Int {
         let targets = state.withLockedValue { s -> [(MQTTConnection, UInt8)] in
@@ -172,7 +176,13 @@ final class Broker: Sendable {
             }
             return best.compactMap { id, q in
                 guard let sub = s.subscribers[id], sub.grant.mayReceive(topic) else { return nil }
-                return (sub.connection, min(q, qos))
+                let level = min(q, qos)
+                // MQTT 5 (3.1.2.11.4): a PUBLISH over the client's limit is discarded for it.
+                if sub.maximumPacketSize < .max,
+                   MQTTEncoder.publishSize(topicBytes: topic.utf8.count, payloadBytes: payload.count, qos: level, version: .v5) > sub.maximumPacketSize {
+                    return nil
+                }
+                return (sub.connection, level)
             }
         }
         for (c, q) in targets { c.deliver(topic: topic, payload: payload, qos: q) }

@@ -39,6 +39,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var closeReason: DisconnectReason?
     private var nextPacketId: UInt16 = 0
     private var shadowRequests = 0
+    /// The client's MQTT 5 Maximum Packet Size (Int.max: none): nothing larger is sent to it.
+    private var maximumPacketSize = Int.max
 
     static let maximumSubscriptions = 50
     static let maximumShadowRequests = 16
@@ -133,6 +135,11 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .authorizing
         // AWS IoT refuses an empty client id (nothing to authorize iot:Connect against).
         guard !c.clientId.isEmpty else { return refuse(v311: 0x02, v5: 0x85, as: version) }
+        if case .fourBytes(let limit)? = c.properties.value(of: MQTTProperty.maximumPacketSize) {
+            // MQTT 5 (3.1.2.11.4): a Maximum Packet Size of 0 is a protocol error.
+            guard limit > 0 else { return refuse(v311: 0x01, v5: 0x82, as: version) }
+            maximumPacketSize = Int(limit)
+        }
         guard let der = peer.withLockedValue({ $0 }), let loop = channel?.eventLoop else {
             return refuse(v311: 0x05, v5: 0x87, as: version)
         }
@@ -172,7 +179,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         let asked = Int64(c.keepAlive)
         let effective = asked == 0 ? conf.maximumKeepAlive : min(max(asked, conf.minimumKeepAlive), conf.maximumKeepAlive)
         keepAliveTimeout = .milliseconds(effective * 1500)
-        let (number, previous) = broker.register(self, clientId: c.clientId, grant: g)
+        let (number, previous) = broker.register(self, clientId: c.clientId, grant: g, maximumPacketSize: maximumPacketSize)
         previous?.close(.duplicateClientId)
         lifecycleVersion = number
         session = FleetDatabase.uuid()
@@ -325,7 +332,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Writes a packet within the output budget: a slow device never holds more than
+    /// Writes a packet, within the client's Maximum Packet Size (a larger one is discarded, MQTT
+    /// 5 3.1.2.11.4) and the output budget: a slow device never holds more than
     /// `maximumQueuedBytes` of packets written but not yet taken by its socket. Beyond half of
     /// it a QoS 0 delivery (`droppable`) is dropped; beyond all of it the connection is closed
     /// (SERVER_INITIATED_DISCONNECT; no DISCONNECT packet, its socket takes nothing). The budget
@@ -333,6 +341,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private func send(_ packet: MQTTPacket, droppable: Bool = false) {
         guard let channel else { return }
         let bytes = MQTTEncoder.encode(packet, version: version)
+        guard bytes.count <= maximumPacketSize else { return }
         if !channel.isWritable {
             let queued = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
             let budget = services.configuration.maximumQueuedBytes

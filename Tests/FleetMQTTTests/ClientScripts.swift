@@ -209,4 +209,32 @@ while time.time() < end:
 s.sendall(b"\xe0\x00"); time.sleep(0.1)
 print("SENT", count, flush=True)
 """#
+
+    /// paho-mqtt, MQTT 5: connects with the CONNECT property Maximum Packet Size (unless 0),
+    /// subscribes to `filter` (QoS 1), prints READY, then `MSG <topic> <payload length>` per
+    /// message until one arrives on `end` or `seconds` pass.
+    /// argv: port ca cert key clientId maximumPacketSize seconds filter end
+    static let pahoMaximumPacketSize = #"""
+import sys, time, paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+port, ca, cert, key, cid = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+limit, seconds, filt, last = int(sys.argv[6]), float(sys.argv[7]), sys.argv[8], sys.argv[9]
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+c.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
+props = None
+if limit:
+    props = Properties(PacketTypes.CONNECT); props.MaximumPacketSize = limit
+state = {"done": False}
+def on_connect(cl, u, flags, rc, p=None): cl.subscribe(filt, qos=1)
+def on_subscribe(cl, u, mid, rcs, p=None): print("READY", flush=True)
+def on_message(cl, u, m):
+    print("MSG", m.topic, len(m.payload), flush=True)
+    if m.topic == last: state["done"] = True
+c.on_connect = on_connect; c.on_subscribe = on_subscribe; c.on_message = on_message
+c.connect("localhost", port, keepalive=60, properties=props)
+end = time.time() + seconds
+while not state["done"] and time.time() < end: c.loop(0.05)
+c.disconnect(); c.loop(0.2)
+"""#
 }
