@@ -138,11 +138,11 @@ print("DISCONNECTED", flush=True)
 """#
 
     /// A subscriber that stops reading: a small receive buffer, SUBSCRIBE (3.1.1), READY, then
-    /// `stall` seconds without reading; then it reads until the server closes or 3 s pass
-    /// quietly, sends DISCONNECT if still open, and prints `BYTES <n> closed|open`.
-    /// argv: port ca cert key clientId filter qos stall
+    /// nothing read until a line comes on its standard input (or `stall` seconds pass); then it
+    /// reads until the server closes or 3 s pass quietly, sends DISCONNECT if still open, and
+    /// prints `BYTES <n> closed|open`. argv: port ca cert key clientId filter qos stall
     static let slowSubscriber = #"""
-import socket, ssl, sys, time
+import select, socket, ssl, sys, time
 port, ca, cert, key, cid, filt, qos, stall = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7]), float(sys.argv[8])
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
@@ -162,7 +162,7 @@ s.settimeout(5); s.recv(4)
 s.sendall(frame(0x82, b"\x00\x01" + len(filt).to_bytes(2, "big") + filt.encode() + bytes([qos])))
 s.recv(5)
 print("READY", flush=True)
-time.sleep(stall)
+select.select([sys.stdin], [], [], stall)
 n, closed = 0, False
 s.settimeout(3)
 try:

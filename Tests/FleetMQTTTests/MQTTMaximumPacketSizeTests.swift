@@ -30,8 +30,9 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         let sub = try bed.device("small-\(limit)"), pub = try bed.device("pub-\(limit)")
         let (subscriber, out, err) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.pahoMaximumPacketSize, String(bed.port), bed.caFile,
                                                                     sub.certFile, sub.keyFile, sub.clientId, String(limit), "15", "big/#", "big/end"])
-        _ = await bed.waitFor { evs in evs.contains { $0.clientId == sub.clientId && $0.kind == .connected } }
-        try await Task.sleep(for: .milliseconds(500))   // SUBSCRIBE after CONNACK
+        // Subscribed (SUBACK come) before anything is published.
+        let ready = MQTTTestBed.readUntil(out, "READY")
+        #expect(ready.contains("READY"), "\(ready)")
         var steps = ["connect:\(pub.clientId):60:4", "read:0.3"]
         for (i, n) in (Self.sizes + [1]).enumerated() {
             let topic = i == Self.sizes.count ? "big/end" : "big/t"
@@ -42,7 +43,7 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         let r = try bed.python(ClientScripts.raw, [pub.certFile, pub.keyFile] + steps)
         #expect(r.stdout.contains("R 20020000 open"), "\(r.stdout) \(r.stderr)")
         subscriber.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = ready + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let got = text.split(separator: "\n").filter { $0.hasPrefix("MSG big/t ") }.compactMap { Int($0.split(separator: " ")[2]) }
         #expect(got == expected, "\(text) \(stderr)")

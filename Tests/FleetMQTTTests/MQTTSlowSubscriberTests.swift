@@ -19,15 +19,19 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         let bed = try await MQTTTestBed()
         defer { Task { await bed.stop() } }
         let sub = try bed.device("slow-\(qos)"), pub = try bed.device("fast-\(qos)")
+        let go = Pipe()
         let (subscriber, out, err) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.slowSubscriber, String(bed.port), bed.caFile,
-                                                                    sub.certFile, sub.keyFile, sub.clientId, "flood/#", "1", "6"])
-        _ = await bed.waitFor { evs in evs.contains { $0.clientId == sub.clientId && $0.kind == .connected } }
-        try await Task.sleep(for: .milliseconds(500))   // SUBSCRIBE after CONNACK
+                                                                    sub.certFile, sub.keyFile, sub.clientId, "flood/#", "1", "60"], input: go)
+        // Subscribed (SUBACK read) before anything is published; then it reads nothing.
+        let ready = MQTTTestBed.readUntil(out, "READY")
+        #expect(ready.contains("READY"), "\(ready)")
         let r = try bed.python(ClientScripts.flood, [pub.certFile, pub.keyFile, pub.clientId, "flood/x", String(Self.count), String(Self.size), String(qos)])
         #expect(r.stdout.hasPrefix("SENT \(Self.count)"), "\(r.stdout) \(r.stderr)")
+        // Everything is published (and acknowledged at QoS 1): the subscriber reads again.
+        go.fileHandleForWriting.write(Data("go\n".utf8))
         let events = await bed.waitFor(15) { evs in evs.contains { $0.clientId == sub.clientId && $0.kind == .disconnected } }
         subscriber.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = ready + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let disconnected = events.first { $0.clientId == sub.clientId && $0.kind == .disconnected }
         #expect(disconnected?.reason == reason, "\(text) \(stderr)")

@@ -141,17 +141,30 @@ final class MQTTTestBed: @unchecked Sendable {
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// Starts a program and returns it running (its output read at the end by `finish`).
-    func start(_ executable: String, _ args: [String]) throws -> (Process, Pipe, Pipe) {
+    /// Starts a program and returns it running (its output read at the end by `finish`);
+    /// `input`: its standard input.
+    func start(_ executable: String, _ args: [String], input: Pipe? = nil) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.currentDirectoryURL = dir
+        if let input { p.standardInput = input }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
         return (p, out, err)
+    }
+
+    /// Reads `pipe` until a line starting with `prefix` came (or the output ended); what was read.
+    static func readUntil(_ pipe: Pipe, _ prefix: String) -> String {
+        var text = ""
+        while !text.split(separator: "\n").contains(where: { $0.hasPrefix(prefix) }) {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
     }
 
     /// A Python script run with the endpoint's port, CA and the given devices as arguments.
