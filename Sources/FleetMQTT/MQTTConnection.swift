@@ -39,12 +39,11 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var closeReason: DisconnectReason?
     private var nextPacketId: UInt16 = 0
     private var shadowRequests = 0
-    /// QoS 1 messages written while the socket was not writable (bounded; QoS 0 ones are dropped).
-    private var queuedWhileBlocked = 0
+    /// The client's MQTT 5 Maximum Packet Size (Int.max: none): nothing larger is sent to it.
+    private var maximumPacketSize = Int.max
 
     static let maximumSubscriptions = 50
     static let maximumShadowRequests = 16
-    static let maximumQueuedWhileBlocked = 1000
 
     init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>) {
         self.services = services
@@ -109,11 +108,6 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { queuedWhileBlocked = 0 }
-        context.fireChannelWritabilityChanged()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         connectTimeout?.cancel()
         keepAliveCheck?.cancel()
@@ -141,24 +135,37 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .authorizing
         // AWS IoT refuses an empty client id (nothing to authorize iot:Connect against).
         guard !c.clientId.isEmpty else { return refuse(v311: 0x02, v5: 0x85, as: version) }
+        if case .fourBytes(let limit)? = c.properties.value(of: MQTTProperty.maximumPacketSize) {
+            // MQTT 5 (3.1.2.11.4): a Maximum Packet Size of 0 is a protocol error.
+            guard limit > 0 else { return refuse(v311: 0x01, v5: 0x82, as: version) }
+            maximumPacketSize = Int(limit)
+        }
         guard let der = peer.withLockedValue({ $0 }), let loop = channel?.eventLoop else {
             return refuse(v311: 0x05, v5: 0x87, as: version)
         }
         let authorizer = services.authorizer, clientId = c.clientId, ip = ip
+        // The grant reads the client's stored versionNumber: the broker keeps its own until registered.
+        services.broker.beginAdmission(clientId: clientId)
         services.threadPool.runIfActive(eventLoop: loop) {
             try authorizer.grant(der: der, clientId: clientId, sourceIp: ip)
         }.whenComplete { [self] result in admitted(c, result) }
     }
 
     private func admitted(_ c: MQTTPacket.Connect, _ result: Result<ConnectionGrant?, Error>) {
-        guard state == .authorizing else { return }
+        let broker = services.broker
+        guard state == .authorizing else { return broker.endAdmission(clientId: c.clientId) }
         let g: ConnectionGrant
         switch result {
-        case .failure: return refuse(v311: 0x03, v5: 0x88, as: version)       // server unavailable
-        case .success(nil): return refuse(v311: 0x05, v5: 0x87, as: version)  // the certificate went away
+        case .failure:                                                        // server unavailable
+            broker.endAdmission(clientId: c.clientId)
+            return refuse(v311: 0x03, v5: 0x88, as: version)
+        case .success(nil):                                                   // the certificate went away
+            broker.endAdmission(clientId: c.clientId)
+            return refuse(v311: 0x05, v5: 0x87, as: version)
         case .success(let got?): g = got
         }
         guard g.mayConnect().isAllowed else {
+            broker.endAdmission(clientId: c.clientId)
             // AWS: an authenticated client refused by its policies makes a connect_failed event.
             grant = g
             session = FleetDatabase.uuid()
@@ -172,7 +179,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         let asked = Int64(c.keepAlive)
         let effective = asked == 0 ? conf.maximumKeepAlive : min(max(asked, conf.minimumKeepAlive), conf.maximumKeepAlive)
         keepAliveTimeout = .milliseconds(effective * 1500)
-        let (number, previous) = services.broker.register(self, clientId: c.clientId, grant: g)
+        let (number, previous) = broker.register(self, clientId: c.clientId, grant: g, maximumPacketSize: maximumPacketSize)
         previous?.close(.duplicateClientId)
         lifecycleVersion = number
         session = FleetDatabase.uuid()
@@ -298,7 +305,9 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         if state == .connected {
             state = .closed   // no more packets are handled; channelInactive makes the event
         }
-        if version == .v5, let code, wasConnected {
+        // A DISCONNECT waits behind what the socket has not taken: to a device that reads
+        // nothing it would never be written, and the close with it; such a one is closed now.
+        if version == .v5, let code, wasConnected, channel.isWritable {
             channel.writeAndFlush(buffer(MQTTEncoder.encode(.disconnect(.init(code: code)), version: .v5))).whenComplete { _ in
                 channel.close(promise: nil)
             }
@@ -314,22 +323,38 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         guard let channel else { return }
         channel.eventLoop.execute { [self] in
             guard state == .connected else { return }
-            if !channel.isWritable {
-                // A slow device never holds unbounded memory: QoS 0 is dropped, QoS 1 queued up to a bound.
-                if qos == 0 || queuedWhileBlocked >= Self.maximumQueuedWhileBlocked { return }
-                queuedWhileBlocked += 1
-            }
             var id: UInt16?
             if qos > 0 {
                 nextPacketId = nextPacketId == UInt16.max ? 1 : nextPacketId + 1
                 id = nextPacketId
             }
-            send(.publish(.init(topic: topic, payload: payload, qos: qos, packetId: id)))
+            send(.publish(.init(topic: topic, payload: payload, qos: qos, packetId: id)), droppable: qos == 0)
         }
     }
 
-    private func send(_ packet: MQTTPacket) {
-        channel?.writeAndFlush(buffer(MQTTEncoder.encode(packet, version: version)), promise: nil)
+    /// Writes a packet, within the client's Maximum Packet Size (a larger one is discarded, MQTT
+    /// 5 3.1.2.11.4) and the output budget: a slow device never holds more than
+    /// `maximumQueuedBytes` of packets written but not yet taken by its socket. Beyond half of
+    /// it a QoS 0 delivery (`droppable`) is dropped; beyond all of it the connection is closed
+    /// (SERVER_INITIATED_DISCONNECT; no DISCONNECT packet, its socket takes nothing). The budget
+    /// is only counted while the channel is not writable (NIO's high-water mark, 64 KB, passed).
+    private func send(_ packet: MQTTPacket, droppable: Bool = false) {
+        guard let channel else { return }
+        let bytes = MQTTEncoder.encode(packet, version: version)
+        guard bytes.count <= maximumPacketSize else { return }
+        if !channel.isWritable {
+            let queued = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            let budget = services.configuration.maximumQueuedBytes
+            if droppable {
+                if queued + bytes.count > budget / 2 { return }
+            } else if queued + bytes.count > budget {
+                if state == .connected { state = .closed }
+                if closeReason == nil { closeReason = .serverInitiated }
+                channel.close(promise: nil)
+                return
+            }
+        }
+        channel.writeAndFlush(buffer(bytes), promise: nil)
     }
 
     private func buffer(_ bytes: [UInt8]) -> ByteBuffer {

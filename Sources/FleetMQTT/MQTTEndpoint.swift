@@ -27,6 +27,9 @@ public final class MQTTEndpoint: Service, Sendable {
         /// How long a connection may take to send CONNECT after it opens.
         public var connectTimeout = TimeAmount.seconds(10)
         public var maximumPacketSize = MQTTDecoder.defaultMaximumPacketSize
+        /// A connection's output budget: bytes of packets written but not yet taken by its
+        /// socket (QoS 0 deliveries dropped beyond half of it, the connection closed beyond it).
+        public var maximumQueuedBytes = 512 * 1024
         public init() {}
     }
 
@@ -39,8 +42,14 @@ public final class MQTTEndpoint: Service, Sendable {
                 submit: @escaping LifecycleSink.Submit, onBound: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.database = database
         self.onBound = onBound
-        services = MQTTServices(configuration: configuration, broker: Broker(), authorizer: DeviceAuthorizer(database: database),
-                                shadows: ShadowService(database: database, clock: clock), sink: LifecycleSink(submit: submit),
+        let broker = Broker()
+        // Once committed, a client's events are stored: the broker needs its number no longer.
+        let sink = LifecycleSink(submit: { events in
+            await submit(events)
+            broker.committed(events)
+        })
+        services = MQTTServices(configuration: configuration, broker: broker, authorizer: DeviceAuthorizer(database: database),
+                                shadows: ShadowService(database: database, clock: clock), sink: sink,
                                 clock: clock, threadPool: NIOThreadPool(numberOfThreads: 2))
     }
 
@@ -49,6 +58,10 @@ public final class MQTTEndpoint: Service, Sendable {
 
     /// The number of open sessions.
     public var sessionCount: Int { services.broker.count }
+
+    /// How many client ids have a versionNumber held in memory: those with a session open or
+    /// with events not yet committed (not every client id ever seen).
+    public var numberedClientCount: Int { services.broker.numberedClients }
 
     public func run() async throws {
         let port = try await start()

@@ -41,15 +41,18 @@ struct ShadowService: Sendable {
                     guard let state = request["state"], state.objectValue != nil || state.isNull else {
                         return [rejected(op, 400, "Missing required node: state", token: token, seconds)]
                     }
-                    let previous = try? registry.getThingShadow(thingName: op.thing, shadowName: op.shadow)
-                    if let asked = request["version"] {
-                        let current = previous?["version"]?.int64Value ?? 0
-                        guard asked.int64Value == current else {
-                            return [rejected(op, 409, "Version conflict", token: token, seconds)]
-                        }
+                    // One transaction: the previous document is the one this update replaced, and the
+                    // version is checked where the update is written (two updates expecting the same
+                    // version cannot both pass).
+                    let (previous, result) = try db.transaction {
+                        let previous = try? registry.getThingShadow(thingName: op.thing, shadowName: op.shadow)
+                        // A version that is not an integer matches no shadow's.
+                        let expected = request["version"].map { $0.int64Value ?? -1 }
+                        let result = try registry.updateThingShadow(thingName: op.thing, shadowName: op.shadow,
+                                                                    payload: jsonObject([("state", state)]), at: now,
+                                                                    expectedVersion: expected)
+                        return (previous, result)
                     }
-                    let result = try registry.updateThingShadow(thingName: op.thing, shadowName: op.shadow,
-                                                                payload: jsonObject([("state", state)]), at: now)
                     let version = result["version"]
                     var out: [(String, [UInt8])] = []
                     let accepted = jsonObject([("state", state), ("metadata", metadata(state, seconds)),

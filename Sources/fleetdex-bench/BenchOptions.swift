@@ -25,6 +25,9 @@ struct BenchOptions {
     /// The mqtt stage: idle sessions held open, handshakes per rate run.
     var mqttConnections = 10_000
     var mqttHandshakes = 3_000
+    /// The mqtt stage's lifecycle lag: handshakes a second, for how many seconds.
+    var mqttLagRate = 500
+    var mqttLagSeconds = 10
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -53,13 +56,16 @@ struct BenchOptions {
             case "--moto-rounds": o.motoRounds = max(1, Int(value()) ?? o.motoRounds)
             case "--mqtt-connections": o.mqttConnections = max(1, Int(value()) ?? o.mqttConnections)
             case "--mqtt-handshakes": o.mqttHandshakes = max(100, Int(value()) ?? o.mqttHandshakes)
+            case "--mqtt-lag-rate": o.mqttLagRate = max(1, Int(value()) ?? o.mqttLagRate)
+            case "--mqtt-lag-seconds": o.mqttLagSeconds = max(1, Int(value()) ?? o.mqttLagSeconds)
             case "-h", "--help":
                 print("""
                     usage: fleetdex-bench [--things N] [--events N] [--out DIR] [--seed S] [--fleetdex PATH]
                                           [--only import,describe,ingest,search,evaluate,metrics,groups,aggregate,notify,serve,mqtt,console,moto,sqlite] [--no-moto]
                                           [serve: --scripts DIR (default scripts) --serve-seconds S (10) --presence-connections N (4) --moto-rounds N (3);
                                            needs wrk, python3 with boto3, moto_server; --no-moto skips its moto part]
-                                          [mqtt: --mqtt-connections N (10000 idle sessions) --mqtt-handshakes N (3000); Mosquitto beside if installed]
+                                          [mqtt: --mqtt-connections N (10000 idle sessions) --mqtt-handshakes N (3000)
+                                           --mqtt-lag-rate N (500 handshakes/s) --mqtt-lag-seconds S (10); Mosquitto beside if installed]
                                           [--moto-queries PATH: default ../shared/bench/moto_queries.txt, moto_fleet.py beside it]
                                           [--reuse: keep DIR/bench.sqlite from an earlier run; skips generation, import and ingest]
                                           [--db-url postgres://…/DB: run on that (empty) PostgreSQL database instead; the stages

@@ -4,7 +4,9 @@
 // handshakes per second (connect, TLS with an ECDSA P-256 client certificate, CONNECT, CONNACK,
 // DISCONNECT; RSA 2048 too), then --mqtt-connections idle sessions held open and the server's
 // resident memory per connection (VmRSS after minus before). The open-file limit is raised to
-// its hard limit first (the servers inherit it).
+// its hard limit first (the servers inherit it). For fleetdex also the lifecycle lag: sessions
+// opened at a steady rate (500 a second for 10 s), and for each the time from its CONNACK to
+// its `connected` event committed by the runner (seen in the database by this process).
 import FleetDevices
 import FleetIndex
 import FleetMQTT
@@ -126,6 +128,85 @@ struct MQTTBench {
         return (Double(total) / (Bench.clock() - t0), failed.withLockedValue { $0 })
     }
 
+    struct Lag {
+        var achievedRate: Double
+        var total: Int
+        var failed: Int
+        /// Sessions whose event was seen committed, and the CONNACK → commit times (s), sorted.
+        var lags: [Double]
+        /// The mean time one poll of the database took (the figures' resolution).
+        var pollSeconds: Double
+        func percentile(_ p: Double) -> Double {
+            lags.isEmpty ? .nan : lags[min(lags.count - 1, Int((Double(lags.count) * p).rounded(.up)) - 1)]
+        }
+    }
+
+    /// Opens `rate` sessions a second for `seconds` (each closed with DISCONNECT right after
+    /// its CONNACK; at most 64 in flight, so a slow server lowers the achieved rate) and
+    /// measures, for each, the time from its CONNACK to its `connected` event being committed:
+    /// the database is polled on a handle of this process until the client's stored
+    /// versionNumber appears (Presence.lastVersion, written in the runner's commit).
+    func lifecycleLag(_ client: Client, dbPath: String, rate: Int, seconds: Int) throws -> Lag {
+        let total = rate * seconds
+        let connacks = NIOLockedValueBox<[(Int, Double)]>([])
+        let failed = NIOLockedValueBox(0)
+        let finished = NIOLockedValueBox(false)
+        let all = DispatchGroup()
+        let disconnect: [UInt8] = [0xE0, 0x00]
+        let t0 = Bench.clock()
+        let driver = Thread {
+            let slots = DispatchSemaphore(value: 64)
+            for i in 0..<total {
+                let wait = t0 + Double(i) / Double(rate) - Bench.clock()
+                if wait > 0 { usleep(UInt32(wait * 1e6)) }
+                slots.wait()
+                all.enter()
+                client.open("lag-\(i)", keepAlive: 60).flatMap { ch in
+                    connacks.withLockedValue { $0.append((i, Bench.clock())) }
+                    return ch.writeAndFlush(ch.allocator.buffer(bytes: disconnect)).flatMap { ch.close() }
+                }.whenComplete { r in
+                    if case .failure = r { failed.withLockedValue { $0 += 1 } }
+                    slots.signal()
+                    all.leave()
+                }
+            }
+            all.wait()
+            finished.withLockedValue { $0 = true }
+        }
+        driver.start()
+        let presence = Presence(try FleetDatabase(path: dbPath))
+        var pending: [(Int, Double)] = []
+        var lags: [Double] = []
+        var polls = 0, pollTime = 0.0
+        var sent = 0.0, quietSince: Double?
+        while true {
+            let done = finished.withLockedValue { $0 }
+            pending += connacks.withLockedValue { c in defer { c.removeAll() }; return c }
+            let start = Bench.clock()
+            var still: [(Int, Double)] = []
+            for (i, at) in pending {
+                if try presence.lastVersion(clientId: "lag-\(i)") != nil {
+                    lags.append(Bench.clock() - at)
+                } else {
+                    still.append((i, at))
+                }
+            }
+            pending = still
+            polls += 1
+            pollTime += Bench.clock() - start
+            if done {
+                if sent == 0 { sent = Bench.clock() - t0 }
+                if pending.isEmpty { break }
+                // Events never committed: give up after 30 s.
+                if quietSince == nil { quietSince = Bench.clock() }
+                if Bench.clock() - quietSince! > 30 { break }
+            }
+            usleep(2_000)
+        }
+        return Lag(achievedRate: Double(total) / sent, total: total, failed: failed.withLockedValue { $0 },
+                   lags: lags.sorted(), pollSeconds: pollTime / Double(max(1, polls)))
+    }
+
     /// Opens `count` idle sessions and returns the server's VmRSS growth per session (KB) and
     /// how many opened; the sessions are closed afterwards.
     func idle(_ client: Client, count: Int, pid: pid_t) -> (perConnectionKB: Double, opened: Int) {
@@ -217,6 +298,17 @@ struct MQTTBench {
             let h = handshakes(c256, total: total, window: 16, prefix: "hs")
             bench.record("mqtt", "\(name): handshakes/s, ECDSA P-256 client certs (\(h.failed) failed)", h.rate, "/s",
                          target: name == "fleetdex" ? "≥ 500" : "", ok: name == "fleetdex" ? (h.rate >= 500 && h.failed == 0) : nil)
+            if name == "fleetdex" {
+                sleep(2)   // the handshakes' events committed first
+                let lag = try lifecycleLag(c256, dbPath: dbPath, rate: o.mqttLagRate, seconds: o.mqttLagSeconds)
+                let what = "fleetdex: CONNACK → connected committed, \(o.mqttLagRate)/s × \(o.mqttLagSeconds) s"
+                print("  mqtt: lifecycle lag: \(lag.total) sessions at \(String(format: "%.0f", lag.achievedRate))/s achieved, \(lag.failed) failed, "
+                      + "\(lag.lags.count) events seen committed; one database poll \(String(format: "%.1f", lag.pollSeconds * 1000)) ms")
+                bench.record("mqtt", what + ", p50", lag.percentile(0.5) * 1000, "ms")
+                bench.record("mqtt", what + ", p99", lag.percentile(0.99) * 1000, "ms")
+                bench.record("mqtt", what + ", max (\(lag.lags.count)/\(lag.total) seen)", (lag.lags.last ?? .nan) * 1000, "ms", target: "≤ 1000",
+                             ok: lag.lags.count == lag.total && lag.failed == 0 && (lag.lags.last ?? .infinity) <= 1.0 && lag.achievedRate >= Double(o.mqttLagRate) * 0.95)
+            }
             let r = handshakes(cRSA, total: max(100, total / 4), window: 16, prefix: "rsa")
             bench.record("mqtt", "\(name): handshakes/s, RSA 2048 client certs (\(r.failed) failed)", r.rate, "/s")
             let m = idle(c256, count: connections, pid: pid)

@@ -136,4 +136,105 @@ if len(sys.argv) > 7 and sys.argv[6] == "shadow":
 conn.disconnect().result(timeout=10)
 print("DISCONNECTED", flush=True)
 """#
+
+    /// A subscriber that stops reading: a small receive buffer, SUBSCRIBE (3.1.1), READY, then
+    /// nothing read until a line comes on its standard input (or `stall` seconds pass); then it
+    /// reads until the server closes or 3 s pass quietly, sends DISCONNECT if still open, and
+    /// prints `BYTES <n> closed|open`. argv: port ca cert key clientId filter qos stall
+    static let slowSubscriber = #"""
+import select, socket, ssl, sys, time
+port, ca, cert, key, cid, filt, qos, stall = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], int(sys.argv[7]), float(sys.argv[8])
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.connect(("127.0.0.1", port))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+def frame(t, body):
+    n = len(body); rl = b""
+    while True:
+        b = n & 0x7F; n >>= 7
+        rl += bytes([b | (0x80 if n else 0)])
+        if not n: break
+    return bytes([t]) + rl + body
+s.sendall(frame(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()))
+s.settimeout(5); s.recv(4)
+s.sendall(frame(0x82, b"\x00\x01" + len(filt).to_bytes(2, "big") + filt.encode() + bytes([qos])))
+s.recv(5)
+print("READY", flush=True)
+select.select([sys.stdin], [], [], stall)
+n, closed = 0, False
+s.settimeout(3)
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: closed = True; break
+        n += len(d)
+except socket.timeout: pass
+except (ssl.SSLError, OSError): closed = True
+if not closed:
+    try: s.sendall(b"\xe0\x00"); time.sleep(0.2)
+    except (ssl.SSLError, OSError): closed = True
+print("BYTES", n, "closed" if closed else "open", flush=True)
+"""#
+
+    /// Publishes `count` messages of `size` bytes at `qos` (3.1.1), reads what comes back for
+    /// a second, sends DISCONNECT and prints `SENT <count>`.
+    /// argv: port ca cert key clientId topic count size qos
+    static let flood = #"""
+import socket, ssl, sys, time
+port, ca, cert, key, cid, topic = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+count, size, qos = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+def frame(t, body):
+    n = len(body); rl = b""
+    while True:
+        b = n & 0x7F; n >>= 7
+        rl += bytes([b | (0x80 if n else 0)])
+        if not n: break
+    return bytes([t]) + rl + body
+s.sendall(frame(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()))
+s.settimeout(5); s.recv(4)
+t = len(topic).to_bytes(2, "big") + topic.encode()
+for i in range(count):
+    pid = (i + 1).to_bytes(2, "big") if qos else b""
+    s.sendall(frame(0x30 | qos << 1, t + pid + bytes([i % 256]) * size))
+s.settimeout(0.2); end = time.time() + 1
+while time.time() < end:
+    try:
+        if not s.recv(65536): break
+    except socket.timeout: pass
+s.sendall(b"\xe0\x00"); time.sleep(0.1)
+print("SENT", count, flush=True)
+"""#
+
+    /// paho-mqtt, MQTT 5: connects with the CONNECT property Maximum Packet Size (unless 0),
+    /// subscribes to `filter` (QoS 1), prints READY, then `MSG <topic> <payload length>` per
+    /// message until one arrives on `end` or `seconds` pass.
+    /// argv: port ca cert key clientId maximumPacketSize seconds filter end
+    static let pahoMaximumPacketSize = #"""
+import sys, time, paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+port, ca, cert, key, cid = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+limit, seconds, filt, last = int(sys.argv[6]), float(sys.argv[7]), sys.argv[8], sys.argv[9]
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+c.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
+props = None
+if limit:
+    props = Properties(PacketTypes.CONNECT); props.MaximumPacketSize = limit
+state = {"done": False}
+def on_connect(cl, u, flags, rc, p=None): cl.subscribe(filt, qos=1)
+def on_subscribe(cl, u, mid, rcs, p=None): print("READY", flush=True)
+def on_message(cl, u, m):
+    print("MSG", m.topic, len(m.payload), flush=True)
+    if m.topic == last: state["done"] = True
+c.on_connect = on_connect; c.on_subscribe = on_subscribe; c.on_message = on_message
+c.connect("localhost", port, keepalive=60, properties=props)
+end = time.time() + seconds
+while not state["done"] and time.time() < end: c.loop(0.05)
+c.disconnect(); c.loop(0.2)
+"""#
 }

@@ -49,8 +49,9 @@ final class MQTTTestBed: @unchecked Sendable {
     let port: Int
     let caFile: String
 
-    /// `submit`: where events go (default: the log only).
-    init(minimumKeepAlive: Int64 = 1, submit: LifecycleSink.Submit? = nil) async throws {
+    /// `submit`: where events go (default: the log only); `ingest`: then also stored in the
+    /// database (as the runner commits them), so the stored versionNumber follows.
+    init(minimumKeepAlive: Int64 = 1, ingest: Bool = false, submit: LifecycleSink.Submit? = nil) async throws {
         dir = mqttTestRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         path = dir.appendingPathComponent("fleet.sqlite").path
@@ -60,10 +61,13 @@ final class MQTTTestBed: @unchecked Sendable {
         var conf = MQTTEndpoint.Configuration()
         conf.port = 0
         conf.minimumKeepAlive = minimumKeepAlive
-        let log = log
+        let log = log, path = path
         endpoint = MQTTEndpoint(configuration: conf, database: Opener(path: path), clock: clock, submit: { events in
             log.append(events)
             await submit?(events)
+            if ingest, let db = try? FleetDatabase(path: path) {
+                for e in events { _ = try? Presence(db).ingest(e) }
+            }
         })
         port = try await endpoint.start()
     }
@@ -137,17 +141,30 @@ final class MQTTTestBed: @unchecked Sendable {
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// Starts a program and returns it running (its output read at the end by `finish`).
-    func start(_ executable: String, _ args: [String]) throws -> (Process, Pipe, Pipe) {
+    /// Starts a program and returns it running (its output read at the end by `finish`);
+    /// `input`: its standard input.
+    func start(_ executable: String, _ args: [String], input: Pipe? = nil) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.currentDirectoryURL = dir
+        if let input { p.standardInput = input }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
         return (p, out, err)
+    }
+
+    /// Reads `pipe` until a line starting with `prefix` came (or the output ended); what was read.
+    static func readUntil(_ pipe: Pipe, _ prefix: String) -> String {
+        var text = ""
+        while !text.split(separator: "\n").contains(where: { $0.hasPrefix(prefix) }) {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
     }
 
     /// A Python script run with the endpoint's port, CA and the given devices as arguments.

@@ -531,8 +531,11 @@ public struct Registry {
     // MARK: shadows
 
     /// UpdateThingShadow: merges `state.reported` / `state.desired` (null removes a key),
-    /// bumps the version and re-indexes the shadow's leaves.
-    public func updateThingShadow(thingName: String, shadowName: String?, payload: JSONValue, at now: Int64) throws -> JSONValue {
+    /// bumps the version and re-indexes the shadow's leaves. With `expectedVersion` (the
+    /// request's `version`), the update is made only when the shadow's current version (0: none)
+    /// is that one, checked in the update's transaction (409 VersionConflict otherwise).
+    public func updateThingShadow(thingName: String, shadowName: String?, payload: JSONValue, at now: Int64,
+                                  expectedVersion: Int64? = nil) throws -> JSONValue {
         if let shadowName { try Validation.name(shadowName, "shadowName", max: 64) }
         guard case .object = payload, let state = payload["state"] else {
             throw FleetError.invalid("the shadow payload must be a JSON object with a \"state\" member")
@@ -541,6 +544,9 @@ public struct Registry {
         return try db.transaction {
             let t = try requireThing(thingName)
             let name = shadowName ?? ""
+            if let expectedVersion, (try shadows.shadow(thing: t.id, name: name)?.version ?? 0) != expectedVersion {
+                throw FleetError.versionConflict("Version conflict")
+            }
             let result = try writeShadow(thing: t.id, name: name, state: state, at: now)
             return jsonObject([("state", result.state), ("version", .int(result.version)), ("timestamp", .int(now / 1000))])
         }

@@ -73,6 +73,14 @@ public enum MQTTEncoder {
         return out + body
     }
 
+    /// The encoded size of a PUBLISH without properties (what the endpoint delivers), without
+    /// encoding it: fixed header, topic, packet id (QoS > 0), v5's empty property length, payload.
+    public static func publishSize(topicBytes: Int, payloadBytes: Int, qos: UInt8, version: MQTTVersion) -> Int {
+        let body = 2 + topicBytes + (qos > 0 ? 2 : 0) + (version == .v5 ? 1 : 0) + payloadBytes
+        let lengthBytes = body < 128 ? 1 : body < 16_384 ? 2 : body < 2_097_152 ? 3 : 4
+        return 1 + lengthBytes + body
+    }
+
     static func uint16(_ v: UInt16, _ out: inout [UInt8]) {
         out.append(UInt8(v >> 8)); out.append(UInt8(v & 0xFF))
     }
