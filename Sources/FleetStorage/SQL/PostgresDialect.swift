@@ -140,6 +140,7 @@ public struct PostgresDialect: SQLDialect, StoreDialect {
     /// The fleet key of a name (Schema/postgres/0001_fleet.sql: the distribution column).
     public var nameKey: String? { "hashtextextended(?, 0)" }
     public var arrivalOrder: String { "seq" }
+    public var defersIndexesOnBulkImport: Bool { false }
     public var secondaryIndexes: String {
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ? AND indexname NOT IN (SELECT conname FROM pg_constraint)"
     }

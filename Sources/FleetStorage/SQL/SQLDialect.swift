@@ -74,6 +74,11 @@ public protocol StoreDialect: Sendable {
     /// The names and definitions (`CREATE INDEX …`) of one table's indexes that no
     /// constraint owns, for one bound parameter, the table's name.
     var secondaryIndexes: String { get }
+    /// Whether a bulk import into an empty registry drops the thing table's secondary indexes
+    /// and builds them after (SQLite: sorting beats a random insert per row). Not on
+    /// PostgreSQL: DROP INDEX locks the table against every reader for the whole import, and
+    /// the import's lookups by name need the index.
+    var defersIndexesOnBulkImport: Bool { get }
     /// The column of `client` that numbers clients in the order they were first seen
     /// (SQLite: the rowid `id`; PostgreSQL: `seq`, since `id` is the client's key).
     var arrivalOrder: String { get }
@@ -117,6 +122,7 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     /// SQLite numbers rows itself (the rowid).
     public var nameKey: String? { nil }
     public var arrivalOrder: String { "id" }
+    public var defersIndexesOnBulkImport: Bool { true }
     public var secondaryIndexes: String { "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?" }
     /// `" INDEXED BY <index>"` as text, for the stores' static SQL.
     public func indexedBy(_ index: StaticString) -> String {

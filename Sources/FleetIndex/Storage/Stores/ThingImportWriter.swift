@@ -62,6 +62,7 @@ final class ThingImportWriter {
     /// Drops the thing table's secondary indexes and returns the statements that build them
     /// again (run by `restoreIndexes` once the rows are in: sorting beats a random insert per row).
     func dropThingIndexes() throws -> [String] {
+        guard c.dialect.defersIndexesOnBulkImport else { return [] }
         let indexes = try c.query(c.dialect.secondaryIndexes, ["thing"]) { ($0.text(0), $0.text(1)) }
         var deferred: [String] = []
         for (name, sql) in indexes {
@@ -113,9 +114,28 @@ final class ThingImportWriter {
         return memberships.row.int(0)
     }
 
+    /// Rows of (field, value, thing) into an index table, up to 1,000 per statement (the
+    /// statement of a full chunk is one text, prepared once).
+    private func insertRows(_ table: StaticString, _ rows: [[SQLiteValue]]) throws {
+        let name = table.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+        var i = 0
+        while i < rows.count {
+            let chunk = rows[i..<min(i + 1000, rows.count)]
+            let values = Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            try c.execute("INSERT INTO \(name)(field, value, thing) VALUES \(values) ON CONFLICT DO NOTHING", chunk.flatMap { $0 })
+            i += chunk.count
+        }
+    }
+
     /// Inserts index rows, already sorted close to the tables' key order.
     func insertIndexRows(fields: [String], text: [(field: Int, value: String, thing: Int64)],
                          number: [(field: Int, value: Double, thing: Int64)]) throws {
+        if c.isPostgres {
+            // A round trip per row would dominate: many rows per statement instead.
+            try insertRows("thing_text", text.map { [.text(fields[$0.field]), .text($0.value), .integer($0.thing)] })
+            try insertRows("thing_number", number.map { [.text(fields[$0.field]), .real($0.value), .integer($0.thing)] })
+            return
+        }
         let t = try c.prepare(Self.insertTextSQL)
         for r in text {
             try t.bind([.text(fields[r.field]), .text(r.value), .integer(r.thing)])
