@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "FleetServer",
             dependencies: [
-                "FleetIndex", "FleetQuery", "FleetDevices", "FleetMQTT",
+                "FleetIndex", "FleetSQLite", "FleetQuery", "FleetDevices", "FleetMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
-        .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex"]),
+        .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "FleetMQTTTests", dependencies: ["FleetMQTT", "FleetDevices", "FleetIndex"]),
         .testTarget(
             name: "FleetDevicesTests",

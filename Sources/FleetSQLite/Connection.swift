@@ -197,6 +197,43 @@ public final class Connection {
     /// The SQLite library version, e.g. "3.40.1".
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 
+    /// What `stopWhen` installed (called by SQLite's progress handler).
+    private var shouldStop: (() -> Bool)?
+
+    /// Makes statements stop early: about every `instructions` virtual-machine steps of a running
+    /// statement `shouldStop` is asked, and once it answers true that statement (and each one
+    /// stepped after it, while it keeps answering true) fails with SQLITE_INTERRUPT (code 9), as
+    /// with `sqlite3_interrupt`: an interrupted INSERT, UPDATE or DELETE inside a transaction rolls
+    /// the whole transaction back; a read transaction stays open. nil removes it. Set it on the
+    /// thread that owns the connection; `shouldStop` runs there, inside `step`.
+    public func stopWhen(every instructions: Int32 = 1000, _ shouldStop: (() -> Bool)?) {
+        self.shouldStop = shouldStop
+        guard shouldStop != nil else {
+            sqlite3_progress_handler(handle, 0, nil, nil)
+            return
+        }
+        sqlite3_progress_handler(handle, max(1, instructions), { context in
+            guard let context else { return 0 }
+            return Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue().shouldStop?() == true ? 1 : 0
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Resets every statement left mid-step (a read stopped after its first row keeps its read
+    /// transaction, and with it an old snapshot, until reset); returns how many there were.
+    @discardableResult
+    public func resetBusyStatements() -> Int {
+        var n = 0
+        var s = sqlite3_next_stmt(handle, nil)
+        while let st = s {
+            if sqlite3_stmt_busy(st) != 0 {
+                sqlite3_reset(st)
+                n += 1
+            }
+            s = sqlite3_next_stmt(handle, st)
+        }
+        return n
+    }
+
     /// Statements still mid-step (tests assert none are left busy).
     public var busyStatementCount: Int {
         var n = 0

@@ -43,10 +43,18 @@ public final class Dispatcher: Sendable {
     let clock: any FleetClock
     /// `/console`: the pages in a browser.
     public let console: Console
+    /// The handler of an operation (Operations.handler; tests put slow ones in its place).
+    let handlers: @Sendable (_ service: String, _ operation: String) -> OperationHandler?
 
-    public init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
-                clock: any FleetClock = SystemClock()) {
+    public convenience init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
+                            clock: any FleetClock = SystemClock()) {
+        self.init(configuration: configuration, model: model, pool: pool, runner: runner, clock: clock, handlers: Operations.handler)
+    }
+
+    init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
+         clock: any FleetClock = SystemClock(), handlers: @escaping @Sendable (String, String) -> OperationHandler?) {
         self.configuration = configuration
+        self.handlers = handlers
         self.model = model
         self.pool = pool
         self.runner = runner
@@ -166,6 +174,9 @@ public final class Dispatcher: Sendable {
             return respond(route, op, try await call(route.service, op, input), requestId: requestId)
         } catch let e as FleetError {
             return fail(e, route, requestId: requestId)
+        } catch is CancellationError {
+            // Nobody reads this answer: the client has gone (or serve is stopping).
+            return fail(FleetError(.internalFailure, "the request was cancelled: its client closed the connection"), route, requestId: requestId)
         } catch {
             return fail(FleetError(.internalFailure, "\(error)"), route, requestId: requestId)
         }
@@ -199,17 +210,23 @@ public final class Dispatcher: Sendable {
         }
     }
 
+    /// Operations that only read: their work stops when the client goes (the request's task is
+    /// cancelled; see DatabasePool.with). Writes run to their end, as sent.
+    static func onlyReads(_ operation: String) -> Bool {
+        operation.hasPrefix("List") || operation.hasPrefix("Describe") || operation.hasPrefix("Get") || operation.hasPrefix("Search")
+    }
+
     /// Runs an operation's handler on a pooled database handle. SQS long polling waits here,
-    /// between attempts, without holding a handle.
+    /// between attempts, without holding a handle (a cancelled request stops waiting).
     func call(_ service: String, _ op: OperationModel, _ input: OperationInput) async throws -> JSONValue {
-        guard let handler = Operations.handler(service: service, operation: op.name) else {
+        guard let handler = handlers(service, op.name) else {
             throw FleetError(.unknownOperation, "fleetdex does not implement \(service) \(op.name)")
         }
         let wait = service == "sqs" && op.name == "ReceiveMessage" ? try input.int("WaitTimeSeconds") ?? 0 : 0
         guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
         let deadline = clock.now() + Int64(wait) * 1000
         while true {
-            let result = try pool.with { db in try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input) }
+            let result = try pool.with(interruptible: Self.onlyReads(op.name)) { db in try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input) }
             if wait == 0 || !(result["Messages"]?.arrayValue?.isEmpty ?? true) || clock.now() >= deadline { return result }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -87,21 +87,10 @@ public struct ServeCommand: AsyncParsableCommand {
             // After the runner in the list: the endpoint stops first, its last events committed.
             services.append(mqttEndpoint(open: open, runner: runner))
         }
-        var logger = Logger(label: "fleetdex")
-        logger.logLevel = .warning
-        let app = Application(
-            responder: WireResponder(dispatcher: dispatcher),
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestTimeouts(head: head, body: body)],
-                idleTimeout: .seconds(120))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "fleetdex"),
-            services: services,
-            onServerRunning: { [host, region = config.region] channel in
-                let bound = channel.localAddress?.port ?? 0
-                ServeCommand.log("listening on http://\(host):\(bound) (database \(path), region \(region))")
-            },
-            logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let server = WireServer(host: host, port: port, headerTimeout: head, bodyTimeout: body)
+        try await server.run(dispatcher: dispatcher, services: services, stopsOnSignals: true) { [host, region = config.region] (bound: Int) in
+            ServeCommand.log("listening on http://\(host):\(bound) (database \(path), region \(region))")
+        }
         Self.log("stopped")
     }
 

@@ -21,7 +21,7 @@ struct JSONProtocol {
     }
 
     func respond(_ op: OperationModel, _ output: JSONValue) -> WireResponse {
-        WireResponse(status: 200, headers: [("Content-Type", "application/x-amz-json-1.0")], body: Array(output.compact.utf8))
+        WireResponse(status: 200, headers: [("Content-Type", "application/x-amz-json-1.0")], body: JSONBytes.encode(output))
     }
 
     /// The error shape name for `__type` and the query code for the header: SQS's queue-missing
@@ -34,6 +34,6 @@ struct JSONProtocol {
         let body = jsonObject([("__type", .string("com.amazonaws.\(service.name)#\(shape)")), ("message", .string(e.message))])
         return WireResponse(status: e.httpStatus, headers: [("Content-Type", "application/x-amz-json-1.0"),
                                                             ("x-amzn-query-error", "\(e.exception);\(fault)")],
-                            body: Array(body.compact.utf8))
+                            body: JSONBytes.encode(body))
     }
 }

@@ -99,7 +99,7 @@ struct RestJSONProtocol {
         let shapes = op.output?["members"]?.objectValue ?? []
         if let payload = shapes.first(where: { $0.value["location"]?.stringValue == "payload" }) {
             // iot-data's shadow documents: the engine's response is the document itself.
-            let body = output[payload.key].map { $0.stringValue.map { Array($0.utf8) } ?? Array($0.compact.utf8) } ?? Array(output.compact.utf8)
+            let body = output[payload.key].map { $0.stringValue.map { Array($0.utf8) } ?? JSONBytes.encode($0) } ?? JSONBytes.encode(output)
             return WireResponse(status: op.responseCode, headers: [("Content-Type", "application/json")], body: body)
         }
         var headers: [(String, String)] = [("Content-Type", "application/json")]
@@ -111,7 +111,9 @@ struct RestJSONProtocol {
                 body.append(m)
             }
         }
-        return WireResponse(status: op.responseCode, headers: headers, body: Array(JSONValue.object(body).compact.utf8))
+        // Bytes written directly (JSONBytes): as a String first, a page of 500 documents spent
+        // a quarter of the server's time in `compact` and its escaping.
+        return WireResponse(status: op.responseCode, headers: headers, body: JSONBytes.encode(.object(body), reservingCapacity: 16 << 10))
     }
 
     /// An error as rest-json services send it.
@@ -119,6 +121,6 @@ struct RestJSONProtocol {
         let status = service.errors[e.exception]?.status ?? e.httpStatus
         let body = jsonObject([("message", .string(e.message))])
         return WireResponse(status: status, headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", e.exception)],
-                            body: Array(body.compact.utf8))
+                            body: JSONBytes.encode(body))
     }
 }
