@@ -46,8 +46,7 @@ struct ShadowService: Sendable {
                     // version cannot both pass).
                     let (previous, result) = try db.transaction {
                         let previous = try? registry.getThingShadow(thingName: op.thing, shadowName: op.shadow)
-                        // A version that is not an integer matches no shadow's.
-                        let expected = request["version"].map { $0.int64Value ?? -1 }
+                        let expected = Registry.expectedVersion(request["version"])
                         let result = try registry.updateThingShadow(thingName: op.thing, shadowName: op.shadow,
                                                                     payload: jsonObject([("state", state)]), at: now,
                                                                     expectedVersion: expected)

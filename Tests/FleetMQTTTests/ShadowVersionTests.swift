@@ -55,6 +55,26 @@ private final class Answers: @unchecked Sendable {
         }
     }
 
+    /// The document's own `version` is checked as AWS checks it, for every caller (the CLI's
+    /// and HTTP's UpdateThingShadow, iot-data Publish to …/shadow/update): (version in the
+    /// document, accepted) against a shadow at version 2.
+    @Test(arguments: [("2", true), ("1", false), ("3", false), ("\"2\"", false), ("2.5", false)])
+    func theDocumentsVersionIsChecked(_ version: String, _ accepted: Bool) throws {
+        let db = try FleetDatabase(path: try database())
+        let registry = Registry(db)
+        for i in 0..<2 {
+            _ = try registry.updateThingShadow(thingName: "lamp", shadowName: nil, payload: try JSONValue.parse(#"{"state":{"reported":{"n":\#(i)}}}"#), at: Self.t0)
+        }
+        let payload = try JSONValue.parse(#"{"state":{"reported":{"n":9}},"version":\#(version)}"#)
+        if accepted {
+            #expect(try registry.updateThingShadow(thingName: "lamp", shadowName: nil, payload: payload, at: Self.t0)["version"]?.int64Value == 3)
+        } else {
+            #expect(throws: FleetError.versionConflict("Version conflict")) {
+                try registry.updateThingShadow(thingName: "lamp", shadowName: nil, payload: payload, at: Self.t0)
+            }
+        }
+    }
+
     @Test func concurrentUpdatesExpectingTheSameVersionAcceptOne() throws {
         let path = try database()
         let service = ShadowService(database: Opener(path: path), clock: ManualClock(Self.t0))

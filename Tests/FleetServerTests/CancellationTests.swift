@@ -169,7 +169,7 @@ import Glibc
         #expect(pool.statistics.discarded == 0)
         try await Task.sleep(for: .milliseconds(200))
         #expect(probe.state.iterations == s.iterations, "no search runs after the cancellation")
-        let pooled = try pool.with { db in (db.connection.isInTransaction, db.connection.busyStatementCount) }
+        let pooled = try pool.with { db in (db.connection.isInTransaction, db.connection.sqlite!.busyStatementCount) }
         #expect(pooled == (false, 0))
         // Its transaction is gone: another connection writes at once (a held lock would keep it
         // waiting the 5 s busy timeout, then fail).

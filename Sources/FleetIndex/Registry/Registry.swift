@@ -534,6 +534,14 @@ public struct Registry {
     /// bumps the version and re-indexes the shadow's leaves. With `expectedVersion` (the
     /// request's `version`), the update is made only when the shadow's current version (0: none)
     /// is that one, checked in the update's transaction (409 VersionConflict otherwise).
+    /// The version a shadow update document asks for (its `version` member): nil when absent;
+    /// one no shadow has (-1) when it is not a whole number.
+    public static func expectedVersion(_ member: JSONValue?) -> Int64? {
+        guard let member else { return nil }
+        guard let v = member.int64Value, let d = member.doubleValue, Double(v) == d else { return -1 }
+        return v
+    }
+
     public func updateThingShadow(thingName: String, shadowName: String?, payload: JSONValue, at now: Int64,
                                   expectedVersion: Int64? = nil) throws -> JSONValue {
         if let shadowName { try Validation.name(shadowName, "shadowName", max: 64) }
@@ -541,6 +549,8 @@ public struct Registry {
             throw FleetError.invalid("the shadow payload must be a JSON object with a \"state\" member")
         }
         guard state.isNull || state.objectValue != nil else { throw FleetError.invalid("\"state\" must be an object") }
+        // The document's own `version` (AWS: a mismatch is 409) when the caller gives none.
+        let expectedVersion = expectedVersion ?? Self.expectedVersion(payload["version"])
         return try db.transaction {
             let t = try requireThing(thingName)
             let name = shadowName ?? ""

@@ -202,3 +202,20 @@ extension StoreConnection {
         return out
     }
 }
+
+extension StoreConnection {
+    /// Makes the running statement and every later one stop (SQLite: SQLITE_INTERRUPT, checked
+    /// every `instructions` VM steps) while `shouldStop` says so; nil removes the check. On
+    /// PostgreSQL a statement runs to its end (its result is read whole; PQcancel is not used),
+    /// and the caller's next statement is the first not to run.
+    public func stopWhen(every instructions: Int32 = 1000, _ shouldStop: (() -> Bool)?) {
+        sqlite?.stopWhen(every: instructions, shouldStop)
+    }
+
+    /// Resets statements left mid-step (SQLite); none are on PostgreSQL, whose results are
+    /// read whole. Returns how many were reset.
+    @discardableResult
+    public func resetBusyStatements() -> Int {
+        sqlite?.resetBusyStatements() ?? 0
+    }
+}
