@@ -1,6 +1,17 @@
 // The Python clients the tests run (argv: port, CA file, then the script's own arguments).
 
 enum ClientScripts {
+    /// `frame(type, body)`: an MQTT packet with its remaining length (the raw clients' helper).
+    static let frame = #"""
+def frame(t, body):
+    n = len(body); rl = b""
+    while True:
+        b = n & 0x7F; n >>= 7
+        rl += bytes([b | (0x80 if n else 0)])
+        if not n: break
+    return bytes([t]) + rl + body
+"""#
+
     /// A raw MQTT client over TLS: steps `connect:<clientId>:<keepAlive>:<level>`, `send:<hex>`,
     /// `read:<seconds>` (prints `R <hex> open|closed`), `sleep:<seconds>`, `drop` (closes the
     /// socket without DISCONNECT). argv: port ca cert key steps...
@@ -18,13 +29,7 @@ except Exception as e:
     print("TLS-FAILED", type(e).__name__); sys.exit(0)
 print("TLS", s.version(), s.selected_alpn_protocol())
 closed = False
-def frame(t, body):
-    n = len(body); rl = b""
-    while True:
-        b = n & 0x7F; n >>= 7
-        rl += bytes([b | (0x80 if n else 0)])
-        if not n: break
-    return bytes([t]) + rl + body
+\#(frame)
 for step in sys.argv[5:]:
     kind, _, arg = step.partition(":")
     try:
@@ -150,13 +155,7 @@ raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 raw.connect(("127.0.0.1", port))
 s = ctx.wrap_socket(raw, server_hostname="localhost")
-def frame(t, body):
-    n = len(body); rl = b""
-    while True:
-        b = n & 0x7F; n >>= 7
-        rl += bytes([b | (0x80 if n else 0)])
-        if not n: break
-    return bytes([t]) + rl + body
+\#(frame)
 s.sendall(frame(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()))
 s.settimeout(5); s.recv(4)
 s.sendall(frame(0x82, b"\x00\x01" + len(filt).to_bytes(2, "big") + filt.encode() + bytes([qos])))
@@ -188,13 +187,7 @@ count, size, qos = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
-def frame(t, body):
-    n = len(body); rl = b""
-    while True:
-        b = n & 0x7F; n >>= 7
-        rl += bytes([b | (0x80 if n else 0)])
-        if not n: break
-    return bytes([t]) + rl + body
+\#(frame)
 s.sendall(frame(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()))
 s.settimeout(5); s.recv(4)
 t = len(topic).to_bytes(2, "big") + topic.encode()

@@ -105,18 +105,44 @@ import Glibc
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test func aClosedConnectionCancelsItsRequest() async throws {
+    struct NoPort: Error {}
+
+    /// The wire server on a free port for `dispatcher`: its task and the port.
+    static func serve(_ dispatcher: Dispatcher) async throws -> (Task<Void, Error>, Int) {
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let server = Task<Void, Error> {
+            _ = try await WireServer(port: 0).run(dispatcher: dispatcher) { portSink.yield($0) }
+        }
+        var it = ports.makeAsyncIterator()
+        guard let port = await it.next() else {
+            server.cancel()
+            throw NoPort()
+        }
+        return (server, port)
+    }
+
+    /// A database of 200 things in a folder of its own (removed by the caller).
+    static func fleet() throws -> (URL, String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cancel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("fleet.sqlite").path
-        do {
-            let r = Registry(try FleetDatabase(path: path))
-            for n in 0..<200 { _ = try r.createThing(name: "pump-\(n)", typeName: nil, attributes: [("site", "denver")], at: 0) }
-        }
+        let r = Registry(try FleetDatabase(path: path))
+        for n in 0..<200 { _ = try r.createThing(name: "pump-\(n)", typeName: nil, attributes: [("site", "denver")], at: 0) }
+        return (dir, path)
+    }
+
+    /// The server's configuration for `path`, with the tests' key pair.
+    static func configuration(_ path: String) -> ServerConfiguration {
         var config = ServerConfiguration(databasePath: path)
         config.accessKeyId = "AKIDLOCAL"
         config.secretAccessKey = "s3cret"
+        return config
+    }
+
+    @Test func aClosedConnectionCancelsItsRequest() async throws {
+        let (dir, path) = try Self.fleet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = Self.configuration(path)
         let pool = DatabasePool(open: { try FleetDatabase(path: path) })
         let probe = Probe()
         // SearchIndex made slow: the same search again and again, inside a write transaction,
@@ -142,13 +168,8 @@ import Glibc
         }
         let dispatcher = Dispatcher(configuration: config, pool: pool, runner: nil,
                                     handlers: { service, op in service == "iot" && op == "SearchIndex" ? slow : Operations.handler(service: service, operation: op) })
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let server = Task {
-            try await WireServer(port: 0).run(dispatcher: dispatcher) { portSink.yield($0) }
-        }
+        let (server, port) = try await Self.serve(dispatcher)
         defer { server.cancel() }
-        var it = ports.makeAsyncIterator()
-        let port = try #require(await it.next())
 
         // The client: sends the search, closes its socket once the search runs, and waits
         // for the work to stop: counted as cancelled, the handle back in the pool.
@@ -193,26 +214,13 @@ import Glibc
     /// An uncancelled request is not stopped: the same slow path with a short loop returns its
     /// answer, and nothing is counted as cancelled.
     @Test func aRequestWhoseClientStaysIsAnswered() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-cancel-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (dir, path) = try Self.fleet()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("fleet.sqlite").path
-        do {
-            let r = Registry(try FleetDatabase(path: path))
-            for n in 0..<200 { _ = try r.createThing(name: "pump-\(n)", typeName: nil, attributes: [("site", "denver")], at: 0) }
-        }
-        var config = ServerConfiguration(databasePath: path)
-        config.accessKeyId = "AKIDLOCAL"
-        config.secretAccessKey = "s3cret"
+        let config = Self.configuration(path)
         let pool = DatabasePool(open: { try FleetDatabase(path: path) })
         let dispatcher = Dispatcher(configuration: config, pool: pool, runner: nil)
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let server = Task {
-            try await WireServer(port: 0).run(dispatcher: dispatcher) { portSink.yield($0) }
-        }
+        let (server, port) = try await Self.serve(dispatcher)
         defer { server.cancel() }
-        var it = ports.makeAsyncIterator()
-        let port = try #require(await it.next())
         let request = Self.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-1*","maxResults":500}"#, port: port)
         let answers = await Self.offPool { () -> [String] in
             guard let fd = try? Self.connect(port) else { return [] }
