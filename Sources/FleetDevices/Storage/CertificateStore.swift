@@ -30,18 +30,11 @@ struct CertificateStore {
 
     func insert(certificateId id: String, pem: String, status: String, caId: String?, mode: String,
                 notBefore: Int64, notAfter: Int64, generation: String, at now: Int64) throws {
-        let values: [any SQLiteBindable] = [id, pem, status, caId, mode, notBefore, notAfter, generation, now, now]
-        if let key = c.dialect.nameKey {   // distributed by the certificate's own key
-            try c.execute("""
-                INSERT INTO certificate(id, certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
-                                        generation_id, created_at, modified_at) VALUES (\(key), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [id] + values)
-        } else {
-            try c.execute("""
-                INSERT INTO certificate(certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after,
-                                        generation_id, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, values)
-        }
+        // Distributed by the certificate's own key.
+        let (sql, binds) = c.keyedInsert(into: "certificate", keyColumn: "id", name: id,
+                                         columns: "certificate_id, pem, status, ca_certificate_id, mode, not_before, not_after, generation_id, created_at, modified_at",
+                                         values: "?, ?, ?, ?, ?, ?, ?, ?, ?, ?", [id, pem, status, caId, mode, notBefore, notAfter, generation, now, now])
+        try c.execute(sql, binds)
     }
 
     private static let byId = "SELECT " + CertificateRecord.columns + " FROM certificate WHERE certificate_id = ?"

@@ -219,3 +219,16 @@ extension StoreConnection {
         sqlite?.resetBusyStatements() ?? 0
     }
 }
+
+extension StoreConnection {
+    /// `INSERT INTO table(columns) VALUES (values)` for a row of a table distributed by a
+    /// name's fleet key: on PostgreSQL `keyColumn` is added, set to the key of `name` (bound
+    /// first); on SQLite the engine numbers the row itself. Returns the statement and its binds.
+    public func keyedInsert(into table: String, keyColumn: String, name: String, columns: String, values: String,
+                            _ binds: [any SQLiteBindable], suffix: String = "") -> (String, [any SQLiteBindable]) {
+        guard let key = dialect.nameKey else {
+            return ("INSERT INTO \(table)(\(columns)) VALUES (\(values))\(suffix)", binds)
+        }
+        return ("INSERT INTO \(table)(\(keyColumn), \(columns)) VALUES (\(key), \(values))\(suffix)", [name] + binds)
+    }
+}

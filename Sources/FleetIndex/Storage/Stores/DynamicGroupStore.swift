@@ -130,11 +130,10 @@ struct DynamicGroupStore {
     // MARK: the group log
 
     func log(group: Int64, thingName: String, change: String, at now: Int64, reason: String) throws {
-        if let key = c.dialect.nameKey {   // the log is distributed by the thing's key
-            try c.execute("INSERT INTO group_log(thing, group_id, thing_name, change, time, reason) VALUES (\(key), ?, ?, ?, ?, ?)", [thingName, group, thingName, change, now, reason])
-        } else {
-            try c.execute("INSERT INTO group_log(group_id, thing_name, change, time, reason) VALUES (?, ?, ?, ?, ?)", [group, thingName, change, now, reason])
-        }
+        // The log is distributed by the thing's key.
+        let (sql, binds) = c.keyedInsert(into: "group_log", keyColumn: "thing", name: thingName, columns: "group_id, thing_name, change, time, reason",
+                                         values: "?, ?, ?, ?, ?", [group, thingName, change, now, reason])
+        try c.execute(sql, binds)
     }
 
     /// A group's joins and leaves since `since`, in time order.

@@ -96,14 +96,11 @@ struct MitigationStore {
 
     func insertExecution(task: Int64, violationId: String, actionName: String, thingName: String, at now: Int64,
                          status: String, errorCode: String?, message: String?) throws {
-        let values: [any SQLiteBindable] = [task, violationId, actionName, thingName, now, now, status, errorCode, message]
-        if let key = c.dialect.nameKey {   // distributed by the thing's key
-            try c.execute("INSERT INTO mitigation_execution(thing, task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (\(key), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          [thingName] + values)
-        } else {
-            try c.execute("INSERT INTO mitigation_execution(task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          values)
-        }
+        // Distributed by the thing's key.
+        let (sql, binds) = c.keyedInsert(into: "mitigation_execution", keyColumn: "thing", name: thingName,
+                                         columns: "task, violation_id, action_name, thing_name, started_at, ended_at, status, error_code, message",
+                                         values: "?, ?, ?, ?, ?, ?, ?, ?, ?", [task, violationId, actionName, thingName, now, now, status, errorCode, message])
+        try c.execute(sql, binds)
     }
 
     func finishTask(_ task: Int64, status: String, at now: Int64) throws {

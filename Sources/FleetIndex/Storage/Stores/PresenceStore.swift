@@ -49,12 +49,9 @@ struct PresenceStore {
     /// Registers a client never seen before, linked to the thing of the same name if any.
     func insertClient(_ clientId: String) throws -> ClientRecord {
         let thing = try c.scalar("SELECT id FROM thing WHERE name = ?", [clientId])?.int
-        let id: Int64
-        if let key = c.dialect.nameKey {
-            id = try c.scalar("INSERT INTO client(id, client_id, thing) VALUES (\(key), ?, ?) RETURNING id", [clientId, clientId, thing])?.int ?? 0
-        } else {
-            id = try c.scalar("INSERT INTO client(client_id, thing) VALUES (?, ?) RETURNING id", [clientId, thing])?.int ?? 0
-        }
+        let (sql, binds) = c.keyedInsert(into: "client", keyColumn: "id", name: clientId, columns: "client_id, thing", values: "?, ?",
+                                         [clientId, thing], suffix: " RETURNING id")
+        let id = try c.scalar(sql, binds)?.int ?? 0
         return ClientRecord(id: id, thing: thing)
     }
 

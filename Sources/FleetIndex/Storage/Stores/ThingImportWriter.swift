@@ -32,11 +32,9 @@ final class ThingImportWriter {
         self.c = c
         find = try c.prepare("SELECT id, attributes, type FROM thing WHERE name = ?")
         keyedByName = c.dialect.nameKey != nil
-        if let key = c.dialect.nameKey {
-            insert = try c.prepare("INSERT INTO thing(id, name, name_lower, thing_id, type, attributes, version, created_at) VALUES (\(key), ?, ?, ?, ?, ?, 1, ?) RETURNING id")
-        } else {
-            insert = try c.prepare("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id")
-        }
+        insert = try c.prepare(c.keyedInsert(into: "thing", keyColumn: "id", name: "",
+                                             columns: "name, name_lower, thing_id, type, attributes, version, created_at",
+                                             values: "?, ?, ?, ?, ?, 1, ?", [], suffix: " RETURNING id").0)
         update = try c.prepare("UPDATE thing SET type = ?, attributes = ?, version = version + 1 WHERE id = ?")
         member = try c.prepare(Self.insertMemberSQL)
         isMemberStatement = try c.prepare("SELECT 1 FROM thing_group_member WHERE group_id = ? AND thing = ?")

@@ -122,13 +122,10 @@ struct ThingStore {
 
     /// Inserts a thing at version 1 and returns its row id.
     func insertThing(name: String, thingId: String, type: Int64?, attributes: [(String, String)], at now: Int64) throws -> Int64 {
-        let values: [any SQLiteBindable] = [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attributes), now]
-        if let key = c.dialect.nameKey {
-            return try c.scalar("INSERT INTO thing(id, name, name_lower, thing_id, type, attributes, version, created_at) VALUES (\(key), ?, ?, ?, ?, ?, 1, ?) RETURNING id",
-                                [name] + values)?.int ?? 0
-        }
-        return try c.scalar("INSERT INTO thing(name, name_lower, thing_id, type, attributes, version, created_at) VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
-                            values)?.int ?? 0
+        let (sql, binds) = c.keyedInsert(into: "thing", keyColumn: "id", name: name,
+                                         columns: "name, name_lower, thing_id, type, attributes, version, created_at", values: "?, ?, ?, ?, ?, 1, ?",
+                                         [name, name.lowercased(), thingId, type, Registry.encodeAttributes(attributes), now], suffix: " RETURNING id")
+        return try c.scalar(sql, binds)?.int ?? 0
     }
 
     /// Gives a thing the client (and that client's connectivity and alarms) of the same id.
