@@ -66,19 +66,7 @@ public struct PostgresDialect: SQLDialect, StoreDialect {
     /// column keeps its index; a number with a fraction is cast (`$n::float8`), since it
     /// would not read as a bigint.
     public func text(of fragment: SQLFragment) -> String {
-        var out = ""
-        out.reserveCapacity(fragment.sql.utf8.count + fragment.binds.count * 2)
-        var n = 0
-        for ch in fragment.sql {
-            if ch == "?" {
-                out += "$\(n + 1)"
-                if n < fragment.binds.count, case .real(let d) = fragment.binds[n], Self.integral(d) == nil { out += "::float8" }
-                n += 1
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
+        Self.statementText(placeholderText(of: fragment))
     }
 
     /// The fragment's SQL with `?` placeholders kept (for a statement that goes on), a number

@@ -29,6 +29,9 @@ public protocol SQLDialect: Sendable {
     var alwaysFalse: StaticString { get }
     /// The SQL text of `fragment` with the engine's placeholders.
     func text(of fragment: SQLFragment) -> String
+    /// The fragment's SQL still with `?` placeholders (for a statement that goes on), in the
+    /// forms the engine needs for its parameters.
+    func placeholderText(of fragment: SQLFragment) -> String
 }
 
 /// The statement forms the stores write that SQLite and PostgreSQL spell differently.
@@ -111,6 +114,7 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     public var alwaysFalse: StaticString { "0" }
     /// SQLite takes `?` as written.
     public func text(of fragment: SQLFragment) -> String { fragment.sql }
+    public func placeholderText(of fragment: SQLFragment) -> String { fragment.sql }
     public func flag(_ column: String, _ value: Bool) -> String { column + (value ? " = 1" : " = 0") }
     public var boundIntegerList: String { "(SELECT value FROM json_each(?))" }
     public var dataVersion: String { "PRAGMA data_version" }

@@ -71,7 +71,7 @@ struct SearchStore {
 
     /// A lowered condition's SQL text, with `?` placeholders, for this engine's statements.
     static func conditionText(_ condition: SQLFragment, _ c: StoreConnection) -> String {
-        c.isPostgres ? PostgresDialect.shared.placeholderText(of: condition) : condition.sql
+        c.queryDialect.placeholderText(of: condition)
     }
 
     /// The SQL of one page: matching things after `after`, in name order.
