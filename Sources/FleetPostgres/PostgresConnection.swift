@@ -138,7 +138,9 @@ public final class PostgresConnection {
 
     /// Runs `body` in a transaction (a savepoint inside one), committing on return and rolling
     /// back on a thrown error.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    /// With `advisoryLock`, the outermost transaction holds that transaction-scoped advisory
+    /// lock from its start (`begin(advisoryLock:)`).
+    public func transaction<T>(advisoryLock: Int64? = nil, _ body: () throws -> T) throws -> T {
         if isInTransaction {
             try execute(script: "SAVEPOINT nested")
             do {
@@ -150,11 +152,24 @@ public final class PostgresConnection {
                 throw error
             }
         }
-        try execute(script: "BEGIN")
+        try begin(advisoryLock: advisoryLock)
         do {
             let r = try body()
             try execute(script: "COMMIT")
             return r
+        } catch {
+            try? execute(script: "ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Opens a transaction by hand (`COMMIT`/`ROLLBACK` end it), holding `advisoryLock` (a
+    /// `pg_advisory_xact_lock`, waited for) when one is given.
+    public func begin(advisoryLock: Int64? = nil) throws(PostgresError) {
+        try execute(script: "BEGIN")
+        guard let advisoryLock else { return }
+        do throws(PostgresError) {
+            try execute("SELECT pg_advisory_xact_lock($1)", [advisoryLock])
         } catch {
             try? execute(script: "ROLLBACK")
             throw error

@@ -126,18 +126,8 @@ public final class StoreConnection {
     /// Runs `body` in one write transaction (a savepoint inside another).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         switch engine {
-        case .sqlite(let c): return try c.transaction(body)
-        case .postgres(let c):
-            if c.isInTransaction { return try c.transaction(body) }
-            try begin()
-            do {
-                let r = try body()
-                try c.execute(script: "COMMIT")
-                return r
-            } catch {
-                try? c.execute(script: "ROLLBACK")
-                throw error
-            }
+        case .sqlite(let c): try c.transaction(body)
+        case .postgres(let c): try c.transaction(advisoryLock: Self.writeLock, body)
         }
     }
 
@@ -154,14 +144,7 @@ public final class StoreConnection {
     public func begin() throws {
         switch engine {
         case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
-        case .postgres(let c):
-            try c.execute(script: "BEGIN")
-            do {
-                try c.execute("SELECT pg_advisory_xact_lock($1)", [Self.writeLock])
-            } catch {
-                try? c.execute(script: "ROLLBACK")
-                throw error
-            }
+        case .postgres(let c): try c.begin(advisoryLock: Self.writeLock)
         }
     }
 
