@@ -66,7 +66,7 @@ import Testing
         p.standardInput = input
         p.standardError = FileHandle.nullDevice
         try p.run()
-        #expect(try await eventually(60) { try search(bed.path, "thingName:test_thing AND connectivity.connected:true") == ["test_thing"] })
+        #expect(try await eventually(600) { try search(bed.path, "thingName:test_thing AND connectivity.connected:true") == ["test_thing"] })
         input.fileHandleForWriting.write(Data("\n".utf8))
         p.waitUntilExit()
         #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "CONNECTED\nDISCONNECTED\n")
@@ -83,7 +83,7 @@ import Testing
         again.standardError = FileHandle.nullDevice
         try again.run()
         defer { if again.isRunning { again.terminate() } }
-        #expect(try await eventually(60) { try search(bed.path, "thingName:test_thing AND connectivity.connected:true") == ["test_thing"] })
+        #expect(try await eventually(600) { try search(bed.path, "thingName:test_thing AND connectivity.connected:true") == ["test_thing"] })
         server.terminate()
         server.waitUntilExit()
         #expect(server.terminationStatus == 0)
