@@ -399,5 +399,6 @@ public struct EvaluationCycle {
                 try writer.put(client: client, profile: parts[1], behavior: parts[2], s)
             }
         }
+        try writer.flush()
     }
 }

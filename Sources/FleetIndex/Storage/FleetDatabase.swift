@@ -136,18 +136,25 @@ public final class FleetDatabase {
     /// `PRAGMA data_version` when "no dynamic group" was last read: another connection's
     /// commit (another process, another handle of a server) changes it.
     private var checkedAtVersion: Int64?
+    /// The write transaction (PostgreSQL) in which "no dynamic group" was last read.
+    private var checkedInTransaction: Int?
 
     /// Whether changes need tracking: only while a dynamic group exists (a new group is
     /// built over the whole fleet anyway). "Yes" is kept (tracking with no group left only
     /// writes rows the next refresh drops); "no" is read again once another connection has
     /// committed, so a long-running process sees a group another process created.
+    /// On PostgreSQL (no data version), "no" is kept for the rest of the write transaction it
+    /// was read in: no other writer commits while this one holds the write lock.
     public var tracksChanges: Bool {
         if hasDynamicGroups == true { return true }
         let version = metaStore.dataVersion()
         if hasDynamicGroups == false, version != nil, version == checkedAtVersion { return false }
+        let transaction = connection.writeTransaction
+        if hasDynamicGroups == false, version == nil, transaction != nil, transaction == checkedInTransaction { return false }
         let known = (try? dynamicGroupStore.anyDynamicGroup()) == true
         hasDynamicGroups = known
         checkedAtVersion = version
+        checkedInTransaction = transaction
         return known
     }
 

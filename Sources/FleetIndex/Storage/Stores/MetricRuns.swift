@@ -68,9 +68,7 @@ struct MetricRuns {
                 if let i = at[k] { rows[i].1 = r } else { at[k] = rows.count; rows.append((k, r)) }
             }
         }
-        func array(_ xs: [Int64?]) -> SQLiteValue {
-            .text("{" + xs.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}")
-        }
+        func array(_ xs: [Int64?]) -> SQLiteValue { .text(StoreArray.integers(xs)) }
         for start in stride(from: 0, to: rows.count, by: 5000) {
             let chunk = rows[start..<min(start + 5000, rows.count)]
             for stored in [false, true] {
