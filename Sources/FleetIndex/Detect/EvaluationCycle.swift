@@ -231,6 +231,7 @@ public struct EvaluationCycle {
         var slots = try alarms.slots()
         let alerts = Alerts(db)
         let store = ViolationStore(db)
+        store.defersEvents = true
         var monitoredKeys = Set<String>()
         // The metrics each visited client is monitored by (behaviors and additionalMetricsToRetainV2).
         var monitoredMetrics: [Int64: Set<String>] = [:]
@@ -323,6 +324,7 @@ public struct EvaluationCycle {
             }
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
         }
+        try store.flushEvents()
         try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
         try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, latestRuns: latestRuns, series: series)
         try db.setMeta("metrics_full_visit", nil)

@@ -39,6 +39,12 @@ final class ViolationStore {
 
     private var cachedKey: (UInt64, UInt64)?
     private var behaviors: [String: Int64] = [:]
+    /// The rows of the violations this store created, by violationId (no lookup needed).
+    private var created: [String: Int64] = [:]
+    /// With `defersEvents` (the evaluation cycle on PostgreSQL), events are kept and written
+    /// by `flushEvents` in one statement per 5000: (violation row, client, type, time, value).
+    var defersEvents = false
+    private var pendingEvents: [(row: Int64, client: Int64, type: Int64, time: Int64, value: Int64?)] = []
 
     func key() throws -> (UInt64, UInt64) {
         if let cachedKey { return cachedKey }
@@ -72,6 +78,7 @@ final class ViolationStore {
 
     /// The row of a violationId, if it is one of this database's.
     func row(of violationId: String) throws -> Int64? {
+        if let known = created[violationId] { return known }
         if violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16), let lo = UInt64(violationId.suffix(16), radix: 16) {
             let (s1, s2) = try key()
             let r = (hi ^ s1) &* Self.k1Inverse
@@ -99,7 +106,9 @@ final class ViolationStore {
     func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
         let b = try behaviorID(profile: profile, behavior: behavior)
         let row = try c.scalar("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?) RETURNING id", [client, b, time])?.int ?? 0
-        return try violationId(row: row)
+        let id = try violationId(row: row)
+        created[id] = row
+        return id
     }
 
     /// Stores one event of a violation (created with the event's id when it is not stored,
@@ -111,13 +120,33 @@ final class ViolationStore {
             row = try c.scalar("INSERT INTO violation(client, behavior, last_time, legacy_id) VALUES (?, ?, ?, ?) RETURNING id", [e.client, b, e.time, e.violationId])?.int
         }
         let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
-        try c.execute(insertEvent,
-                      [row!, type, e.time, e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }])
+        let value = e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }
+        if defersEvents && c.isPostgres {
+            pendingEvents.append((row!, e.client, type, e.time, value))
+        } else {
+            try c.execute(insertEvent, [row!, type, e.time, value])
+        }
         if type == 2 {
             try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
         } else if type == 1 {
             try c.execute(raiseLastTime, [e.time, row!])
         }
+    }
+
+    /// Writes the events `defersEvents` kept, in the order they were recorded (their ids
+    /// follow it, as the events' order in list-violation-events does).
+    func flushEvents() throws {
+        for start in stride(from: 0, to: pendingEvents.count, by: 5000) {
+            let p = pendingEvents[start..<min(start + 5000, pendingEvents.count)]
+            try c.execute("""
+                INSERT INTO violation_event(client, violation, type, time, metric_value)
+                SELECT v.client, u.violation, u.type, u.time, u.metric_value
+                FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(violation, type, time, metric_value, n)
+                JOIN violation AS v ON v.id = u.violation ORDER BY u.n
+                """, [StoreArray.integers(p.map(\.row)), StoreArray.integers(p.map(\.type)), StoreArray.integers(p.map(\.time)),
+                      StoreArray.integers(p.map(\.value))])
+        }
+        pendingEvents.removeAll()
     }
 
     /// The SELECT list and joins that `event(_:)` reads, after `FROM violation_event AS e`.
