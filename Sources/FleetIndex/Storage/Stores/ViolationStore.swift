@@ -79,15 +79,21 @@ final class ViolationStore {
     /// The row of a violationId, if it is one of this database's.
     func row(of violationId: String) throws -> Int64? {
         if let known = created[violationId] { return known }
-        if violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16), let lo = UInt64(violationId.suffix(16), radix: 16) {
-            let (s1, s2) = try key()
-            let r = (hi ^ s1) &* Self.k1Inverse
-            if (r &* Self.k2) ^ s2 == lo, r <= UInt64(Int64.max),
-               try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [Int64(r)]) != nil {
-                return Int64(r)
-            }
+        if let r = try derivedRow(of: violationId),
+           try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [r]) != nil {
+            return r
         }
         return try c.scalar("SELECT id FROM violation WHERE legacy_id = ?", [violationId])?.int
+    }
+
+    /// The row a violationId names if it is one this database derives (whether or not the row
+    /// is still stored).
+    func derivedRow(of violationId: String) throws -> Int64? {
+        guard violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16),
+              let lo = UInt64(violationId.suffix(16), radix: 16) else { return nil }
+        let (s1, s2) = try key()
+        let r = (hi ^ s1) &* Self.k1Inverse
+        return (r &* Self.k2) ^ s2 == lo && r <= UInt64(Int64.max) ? Int64(r) : nil
     }
 
     /// The id of a (profile, behavior JSON), stored once.
@@ -207,15 +213,18 @@ final class ViolationStore {
     /// behaviors no violation uses.
     func prune(before cutoff: Int64) throws {
         try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
+        // The violations of active alarms: their rows derived from the ids (no statement per
+        // alarm), and those stored under a legacy id in one statement.
         var active = Set<Int64>()
         for vid in try c.query("SELECT violation_id FROM alarm WHERE violation_id IS NOT NULL", [], { $0.text(0) }) {
-            if let r = try row(of: vid) { active.insert(r) }
+            if let r = try derivedRow(of: vid) { active.insert(r) }
         }
+        try c.forEach("SELECT v.id FROM violation AS v JOIN alarm AS a ON a.violation_id = v.legacy_id") { active.insert($0.int(0)) }
         let old = try c.query("SELECT id FROM violation WHERE last_time < ? AND id NOT IN (SELECT violation FROM violation_event)", [cutoff]) { $0.int(0) }
-        let del = try c.prepare("DELETE FROM violation WHERE id = ?")
-        for id in old where !active.contains(id) {
-            try del.bind([.integer(id)])
-            _ = try del.step()
+            .filter { !active.contains($0) }
+        for start in stride(from: 0, to: old.count, by: 1000) {
+            try c.execute("DELETE FROM violation WHERE id IN \(c.dialect.boundIntegerList)",
+                          [SearchStore.idList(Array(old[start..<min(start + 1000, old.count)]))])
         }
         try c.execute("DELETE FROM violation_behavior WHERE id NOT IN (SELECT behavior FROM violation)")
     }
