@@ -105,7 +105,7 @@ public struct Search {
         let connectivity = (config["thingConnectivityIndexingMode"]?.stringValue ?? "STATUS") == "STATUS"
         let defender = (config["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS"
         let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
-        let namedFilter = try db.indexedShadowNames()
+        let namedFilter = FleetDatabase.indexedShadowNames(in: config)
         let targeted = try targetedThings(ids)
         // One statement per table for the whole page, not one per thing.
         let rows = try store.documentRows(ids)

@@ -263,7 +263,11 @@ public final class FleetDatabase {
 
     /// Named shadows whose values are indexed: nil means all.
     public func indexedShadowNames() throws -> Set<String>? {
-        let c = try indexingConfiguration()
+        try Self.indexedShadowNames(in: indexingConfiguration())
+    }
+
+    /// The named shadows of `c` (an indexing configuration) whose values are indexed: nil means all.
+    static func indexedShadowNames(in c: JSONValue) -> Set<String>? {
         guard let names = c["filter"]?["namedShadowNames"]?.arrayValue else { return nil }
         return Set(names.compactMap(\.stringValue))
     }
