@@ -117,7 +117,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrow
         for i in 0..<10 {
             let r = await runner.submit([PresenceInput(line: i + 1, json: Self.event("c\(i)", Self.t0 + Int64(i) * 1000, "connected"))])
             #expect(r.summary.accepted == 1)
-            #expect(try reader.connection.scalar("SELECT count(*) FROM client")?.int == i + 1, "event \(i) is committed")
+            #expect(try reader.connection.scalar("SELECT count(*) FROM client")?.int == Int64(i + 1), "event \(i) is committed")
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(answered.withLock { $0 } == 0, "the ten events were committed while the POST was in flight")
