@@ -15,6 +15,7 @@
     X(int, PQserverVersion, (const PGconn *)) \
     X(int, PQlibVersion, (void)) \
     X(PGresult *, PQexec, (PGconn *, const char *)) \
+    X(PGresult *, PQexecParams, (PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, int)) \
     X(PGresult *, PQprepare, (PGconn *, const char *, const char *, int, const Oid *)) \
     X(PGresult *, PQexecPrepared, (PGconn *, const char *, int, const char *const *, const int *, const int *, int)) \
     X(int, PQresultStatus, (const PGresult *)) \
@@ -64,6 +65,7 @@ int fxpq_transactionStatus(const PGconn *c) { return p_PQtransactionStatus(c); }
 int fxpq_serverVersion(const PGconn *c) { return p_PQserverVersion(c); }
 int fxpq_libVersion(void) { return fxpq_load() ? p_PQlibVersion() : 0; }
 PGresult *fxpq_exec(PGconn *c, const char *q) { return p_PQexec(c, q); }
+PGresult *fxpq_execParams(PGconn *c, const char *q, int k, const char *const *v) { return p_PQexecParams(c, q, k, NULL, v, NULL, NULL, 0); }
 PGresult *fxpq_prepare(PGconn *c, const char *n, const char *q, int k, const Oid *t) { return p_PQprepare(c, n, q, k, t); }
 PGresult *fxpq_execPrepared(PGconn *c, const char *n, int k, const char *const *v, const int *l, const int *f, int r) {
     return p_PQexecPrepared(c, n, k, v, l, f, r);

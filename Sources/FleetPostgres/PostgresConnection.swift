@@ -19,6 +19,10 @@ import Darwin
 public final class PostgresConnection {
     let handle: OpaquePointer
     private var prepared: [String: String] = [:]
+    /// Texts run once and not prepared (yet).
+    private var ranOnce: Set<String> = []
+    /// The most statements a connection keeps prepared (and texts it remembers running once).
+    static let preparedLimit = 1024
     /// The connection string as given (a `postgres://` URL or `key=value` pairs).
     public let url: String
 
@@ -102,24 +106,36 @@ public final class PostgresConnection {
     }
 
     /// Runs one statement with `binds`; returns the rows it produced (none for most writes).
+    /// A text run once goes in one round trip (parsed, bound and run unnamed); from its second
+    /// run on it is prepared once and executed by name, so a one-shot process (a CLI search)
+    /// pays one round trip per statement, not two, and a long-lived one parses each text once.
     @discardableResult
     public func query(_ sql: String, _ binds: [any PostgresBindable] = []) throws(PostgresError) -> PostgresRows {
-        let name: String
-        if let n = prepared[sql] {
-            name = n
-        } else {
-            name = "s\(prepared.count + 1)"
-            let r = fxpq_prepare(handle, name, sql, 0, nil)
-            defer { fxpq_clear(r) }
-            guard fxpq_resultStatus(r) == PGRES_COMMAND_OK else { throw error(r, sql: sql) }
-            prepared[sql] = name
-        }
         let texts = binds.map { $0.postgresValue.wireText }
         if let i = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
             throw PostgresError(sqlState: "22021", message: "parameter $\(i + 1) contains a NUL byte, which PostgreSQL text cannot hold", sql: sql)
         }
-        let r = Self.withCStrings(texts) { pointers in
-            fxpq_execPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        let r: OpaquePointer?
+        if let name = prepared[sql] {
+            r = Self.withCStrings(texts) { fxpq_execPrepared(handle, name, Int32($0.count), $0, nil, nil, 0) }
+        } else if !ranOnce.contains(sql) {
+            if ranOnce.count >= Self.preparedLimit { ranOnce.removeAll() }
+            ranOnce.insert(sql)
+            r = Self.withCStrings(texts) { fxpq_execParams(handle, sql, Int32($0.count), $0) }
+        } else {
+            if prepared.count >= Self.preparedLimit {
+                // Generated texts (compiled queries) vary: a long-lived connection forgets its
+                // prepared statements at the limit instead of growing on the server.
+                try execute(script: "DEALLOCATE ALL")
+                prepared.removeAll()
+            }
+            let name = "s\(prepared.count + 1)"
+            let p = fxpq_prepare(handle, name, sql, 0, nil)
+            defer { fxpq_clear(p) }
+            guard fxpq_resultStatus(p) == PGRES_COMMAND_OK else { throw error(p, sql: sql) }
+            prepared[sql] = name
+            ranOnce.remove(sql)
+            r = Self.withCStrings(texts) { fxpq_execPrepared(handle, name, Int32($0.count), $0, nil, nil, 0) }
         }
         let status = fxpq_resultStatus(r)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, let r else {

@@ -34,6 +34,8 @@ int fxpq_transactionStatus(const PGconn *conn);
 int fxpq_serverVersion(const PGconn *conn);
 int fxpq_libVersion(void);
 PGresult *fxpq_exec(PGconn *conn, const char *query);
+/* One statement with text parameters, parsed, bound and run in one round trip (unnamed). */
+PGresult *fxpq_execParams(PGconn *conn, const char *query, int nParams, const char *const *paramValues);
 PGresult *fxpq_prepare(PGconn *conn, const char *name, const char *query, int nParams, const Oid *paramTypes);
 PGresult *fxpq_execPrepared(PGconn *conn, const char *name, int nParams, const char *const *paramValues,
                             const int *paramLengths, const int *paramFormats, int resultFormat);

@@ -231,11 +231,18 @@ public struct EvaluationCycle {
         var slots = try alarms.slots()
         let alerts = Alerts(db)
         let store = ViolationStore(db)
+        store.defersEvents = true
         var monitoredKeys = Set<String>()
         // The metrics each visited client is monitored by (behaviors and additionalMetricsToRetainV2).
         var monitoredMetrics: [Int64: Set<String>] = [:]
         // A client's values of a metric at every tick, computed once however many profiles use it.
         var histories: [Int64: PresenceHistory] = [:]
+        // The histories the series below read (monitored clients with an event in the span),
+        // loaded up front a chunk of clients per statement, not one statement per client.
+        let needHistory = clients.filter { c in
+            (c.maxTs ?? Int64.min) > firstPeriodStart && profiles.indices.contains { monitor.covers(targets[$0], thing: c.thing, members: members[$0]) }
+        }.map(\.id)
+        histories = try PresenceHistory.load(db.connection, clients: needHistory, until: ticks.last!)
         var computed: [String: [Double?]] = [:]
         func series(_ client: ClientInfo, _ metric: String) throws -> [Double?] {
             let key = "\(client.id)|\(metric)"
@@ -317,6 +324,7 @@ public struct EvaluationCycle {
             }
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
         }
+        try store.flushEvents()
         try save(slots, clientThings: Dictionary(clients.compactMap { c in c.thing.map { (c.id, $0) } }, uniquingKeysWith: { a, _ in a }))
         try storeDatapoints(clients: clients, monitored: monitoredMetrics, ticks: ticks, previous: previous, latestRuns: latestRuns, series: series)
         try db.setMeta("metrics_full_visit", nil)
@@ -331,28 +339,33 @@ public struct EvaluationCycle {
                          latestRuns all: [Int64: [Int64: MetricRun]]?, series: (ClientInfo, String) throws -> [Double?]) throws {
         let runs = db.metricRuns
         let before = previous ?? Self.earliest - 1
+        // The latest runs of the visited clients, read a chunk of clients per statement when
+        // those of every client are not at hand; the writes go in one batch at the end.
+        let latestRuns = try all ?? runs.allLatest(upTo: before, clients: clients.filter { monitored[$0.id] != nil }.map(\.id))
+        var writes: [MetricRuns.PairWrites] = []
         for client in clients {
             let metrics = monitored[client.id] ?? []
             var codes = Set<Int64>()
             for metric in metrics.sorted() {
                 guard let code = MetricCode.code(metric) else { continue }
                 codes.insert(code)
-                let latest = try all.map { $0[client.id]?[code] } ?? runs.latest(client: client.id, metric: code, upTo: before)
+                let latest = latestRuns[client.id]?[code]
                 var s = MetricSeries(latest: latest)
                 var prev = previous
                 for (t, v) in zip(ticks, try series(client, metric)) {
                     s.append(v.flatMap { Int64(exactly: $0) }, at: t, previous: prev)
                     prev = t
                 }
-                try runs.write(client: client.id, metric: code, s.writes)
+                writes.append(MetricRuns.PairWrites(client: client.id, metric: code, runs: s.writes))
             }
             // Pairs no longer monitored: a gap from the first tick on.
             for (code, latest) in all?[client.id] ?? [:] where !codes.contains(code) && latest.start != nil {
                 var s = MetricSeries(latest: latest)
                 s.append(nil, at: ticks[0], previous: previous)
-                try runs.write(client: client.id, metric: code, s.writes)
+                writes.append(MetricRuns.PairWrites(client: client.id, metric: code, runs: s.writes))
             }
         }
+        try runs.write(writes)
     }
 
     func record(_ e: ViolationRecord, profile: Defender.Profile, behavior: Behavior?, store: ViolationStore, alerts: Alerts, at now: Int64,
@@ -388,5 +401,6 @@ public struct EvaluationCycle {
                 try writer.put(client: client, profile: parts[1], behavior: parts[2], s)
             }
         }
+        try writer.flush()
     }
 }

@@ -94,31 +94,37 @@ public struct DynamicGroups {
         }
         let created = try store.createdAt(group: id)
         var joined = 0, left = 0
+        let leaving = current.subtracting(matching).sorted(), joining = matching.subtracting(current).sorted()
+        // A full build's names and membership counts, read a chunk of things per statement.
+        let known = touched == nil ? try things.namesAndMembershipCounts(of: leaving + joining) : (names: [:], counts: [:])
         func thingName(_ t: Int64) throws -> String {
-            if let known = touched?.states[t]?.name { return known }
+            if let name = touched?.states[t]?.name ?? known.names[t] { return name }
             return try things.name(of: t) ?? "?"
         }
-        for t in current.subtracting(matching).sorted() {
-            _ = try things.deleteMember(group: id, thing: t)
-            try touched?.changed(t, group: gname, joined: false, db: db) ?? db.touch(t)
-            try store.log(group: id, thingName: try thingName(t), change: "left", at: now, reason: "no longer matches the query (\(reason))")
+        let writer = DynamicGroupStore.MembershipWriter(store)
+        let tracks = touched == nil && db.tracksChanges
+        for t in leaving {
+            try writer.leave(group: id, thing: t)
+            if let touched { try touched.changed(t, group: gname, joined: false, db: db) } else if tracks { try writer.touch(t) }
+            try writer.log(group: id, thingName: try thingName(t), change: "left", at: now, reason: "no longer matches the query (\(reason))")
             left += 1
         }
-        for t in matching.subtracting(current).sorted() {
+        for t in joining {
             // At most 10 groups per thing: an older dynamic group keeps its place over this one.
-            let count = try touched?.direct[t].map(Int64.init) ?? things.membershipCount(of: t)
+            let count = try touched?.direct[t].map(Int64.init) ?? known.counts[t] ?? things.membershipCount(of: t)
             if count >= 10 {
                 guard let newer = try things.newestDynamicGroup(of: t, createdAfter: created) else { continue }
                 try db.removeMember(group: newer, thing: t)
                 try touched?.changed(t, group: try groupName(newer), joined: false, db: db)
-                try store.log(group: newer, thingName: try thingName(t), change: "left", at: now,
-                              reason: "an older dynamic group took its place (10 groups per thing)")
+                try writer.log(group: newer, thingName: try thingName(t), change: "left", at: now,
+                                reason: "an older dynamic group took its place (10 groups per thing)")
             }
-            try things.insertMember(group: id, thing: t, at: now)
-            try touched?.changed(t, group: gname, joined: true, db: db) ?? db.touch(t)
-            try store.log(group: id, thingName: try thingName(t), change: "joined", at: now, reason: "matches the query (\(reason))")
+            try writer.join(group: id, thing: t, at: now)
+            if let touched { try touched.changed(t, group: gname, joined: true, db: db) } else if tracks { try writer.touch(t) }
+            try writer.log(group: id, thingName: try thingName(t), change: "joined", at: now, reason: "matches the query (\(reason))")
             joined += 1
         }
+        try writer.flush()
         // Joins and leaves above write rows directly and are counted here, once for the group.
         try db.countMembers(joined - left, group: id)
         try store.setActive(group: id)

@@ -126,9 +126,21 @@ public final class StoreConnection {
     /// Runs `body` in one write transaction (a savepoint inside another).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         switch engine {
-        case .sqlite(let c): try c.transaction(body)
-        case .postgres(let c): try c.transaction(advisoryLock: Self.writeLock, body)
+        case .sqlite(let c): return try c.transaction(body)
+        case .postgres(let c):
+            if !c.isInTransaction { writeTransactions += 1 }
+            return try c.transaction(advisoryLock: Self.writeLock, body)
         }
+    }
+
+    private var writeTransactions = 0
+
+    /// On PostgreSQL, a number for the write transaction now open on this connection (nil
+    /// outside one): while it is open this connection holds the fleet's write lock, so what
+    /// it read of the other writers' data stays as read until it ends. Nil on SQLite.
+    public var writeTransaction: Int? {
+        guard case .postgres(let c) = engine, c.isInTransaction else { return nil }
+        return writeTransactions
     }
 
     /// The advisory lock every fleetdex write transaction on PostgreSQL holds until it ends.
@@ -144,7 +156,9 @@ public final class StoreConnection {
     public func begin() throws {
         switch engine {
         case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
-        case .postgres(let c): try c.begin(advisoryLock: Self.writeLock)
+        case .postgres(let c):
+            writeTransactions += 1
+            try c.begin(advisoryLock: Self.writeLock)
         }
     }
 

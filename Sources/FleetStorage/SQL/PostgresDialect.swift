@@ -111,8 +111,11 @@ public struct PostgresDialect: SQLDialect, StoreDialect {
     public static let shared = PostgresDialect()
 
     public func flag(_ column: String, _ value: Bool) -> String { column + (value ? " = true" : " = false") }
-    /// The JSON array's elements as bigints (the parameter is the same JSON text SQLite reads).
-    public var boundIntegerList: String { "(SELECT jsonb_array_elements_text(?::jsonb)::bigint)" }
+    /// The JSON array's elements as bigints (the parameter is the same JSON text SQLite reads,
+    /// `[1,2,3]`, which becomes the array literal `{1,2,3}`). Unnesting an array lets the planner
+    /// count its elements and probe the key's index; `jsonb_array_elements_text` was estimated
+    /// at 100 rows and read the whole shadow table for one thing's page (2.2 ms at 100,000).
+    public var boundIntegerList: String { "(SELECT unnest(translate(?, '[]', '{}')::bigint[]))" }
     /// No counter of other connections' commits: read again each time.
     public var dataVersion: String { "" }
     public var bulkCacheSize: String { "" }

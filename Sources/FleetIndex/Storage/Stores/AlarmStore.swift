@@ -148,32 +148,78 @@ struct AlarmStore {
     /// The statements that write slots back, prepared once per cycle.
     func slotWriter() throws -> SlotWriter { try SlotWriter(c) }
 
-    struct SlotWriter {
-        let del, put: StoreStatement
+    /// Writes alarm slots back. SQLite: a held statement per slot, at once. PostgreSQL: the
+    /// slots are kept and `flush` writes them in one DELETE and one INSERT over arrays (each
+    /// slot key is written at most once per flush).
+    final class SlotWriter {
+        let c: StoreConnection
+        let del, put: StoreStatement?
+        private var deletes: [(client: Int64, profile: String, behavior: String)] = []
+        private var puts: [(client: Int64, profile: String, behavior: String, slot: EvaluationCycle.Slot)] = []
+
         init(_ c: StoreConnection) throws {
+            self.c = c
+            guard !c.isPostgres else { (del, put) = (nil, nil); return }
             del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")
-            put = try c.prepare("""
-                INSERT INTO alarm(client, profile, behavior, thing, in_alarm, streak, violation_id, metric, start_time, last_value, last_time, last_datapoint)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(client, profile, behavior) DO UPDATE SET thing = excluded.thing, in_alarm = excluded.in_alarm,
-                    streak = excluded.streak, violation_id = excluded.violation_id, metric = excluded.metric, start_time = excluded.start_time,
-                    last_value = excluded.last_value, last_time = excluded.last_time, last_datapoint = excluded.last_datapoint,
-                    verification_state = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_state END,
-                    verification_description = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_description END
-                """)
+            put = try c.prepare(Self.upsert(values: "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         }
 
+        static func upsert(values: String) -> String {
+            """
+            INSERT INTO alarm(client, profile, behavior, thing, in_alarm, streak, violation_id, metric, start_time, last_value, last_time, last_datapoint)
+            \(values)
+            ON CONFLICT(client, profile, behavior) DO UPDATE SET thing = excluded.thing, in_alarm = excluded.in_alarm,
+                streak = excluded.streak, violation_id = excluded.violation_id, metric = excluded.metric, start_time = excluded.start_time,
+                last_value = excluded.last_value, last_time = excluded.last_time, last_datapoint = excluded.last_datapoint,
+                verification_state = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_state END,
+                verification_description = CASE WHEN alarm.violation_id IS NOT DISTINCT FROM excluded.violation_id THEN alarm.verification_description END
+            """
+        }
+
+        private static let upsertArrays = upsert(values: """
+            SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::boolean[], ?::bigint[], ?::text[], ?::text[],
+                ?::bigint[], ?::double precision[], ?::bigint[], ?::bigint[])
+            """)
+        private static let deleteArrays = """
+            DELETE FROM alarm AS a USING unnest(?::bigint[], ?::text[], ?::text[]) AS d(client, profile, behavior)
+            WHERE a.client = d.client AND a.profile = d.profile AND a.behavior = d.behavior
+            """
+
         func delete(client: Int64, profile: String, behavior: String) throws {
+            guard let del else { deletes.append((client, profile, behavior)); return }
             try del.bind([.integer(client), .text(profile), .text(behavior)])
             try del.step()
         }
 
         func put(client: Int64, profile: String, behavior: String, _ s: EvaluationCycle.Slot) throws {
+            guard let put else { puts.append((client, profile, behavior, s)); return }
             try put.bind([.integer(client), .text(profile), .text(behavior), s.thing.map(SQLiteValue.integer) ?? .null, .integer(s.inAlarm ? 1 : 0),
                           .integer(Int64(s.streak)), s.violationId.map(SQLiteValue.text) ?? .null, .text(s.metric),
                           s.startTime.map(SQLiteValue.integer) ?? .null, s.lastValue.map(SQLiteValue.real) ?? .null,
                           s.lastTime.map(SQLiteValue.integer) ?? .null, s.lastDatapoint.map(SQLiteValue.integer) ?? .null])
             try put.step()
+        }
+
+        /// Writes what was kept (PostgreSQL), 5000 slots per statement.
+        func flush() throws {
+            for start in stride(from: 0, to: deletes.count, by: 5000) {
+                let d = deletes[start..<min(start + 5000, deletes.count)]
+                try c.execute(Self.deleteArrays, [StoreArray.integers(d.map(\.client)), StoreArray.texts(d.map(\.profile)),
+                                                  StoreArray.texts(d.map(\.behavior))])
+            }
+            for start in stride(from: 0, to: puts.count, by: 5000) {
+                let p = puts[start..<min(start + 5000, puts.count)]
+                try c.execute(Self.upsertArrays, [
+                    StoreArray.integers(p.map(\.client)), StoreArray.texts(p.map(\.profile)), StoreArray.texts(p.map(\.behavior)),
+                    StoreArray.integers(p.map(\.slot.thing)), StoreArray.flags(p.map(\.slot.inAlarm)),
+                    StoreArray.integers(p.map { Int64($0.slot.streak) }), StoreArray.texts(p.map(\.slot.violationId)),
+                    StoreArray.texts(p.map(\.slot.metric)), StoreArray.integers(p.map(\.slot.startTime)),
+                    StoreArray.reals(p.map(\.slot.lastValue)), StoreArray.integers(p.map(\.slot.lastTime)),
+                    StoreArray.integers(p.map(\.slot.lastDatapoint)),
+                ])
+            }
+            deletes.removeAll()
+            puts.removeAll()
         }
     }
 

@@ -136,6 +136,80 @@ struct DynamicGroupStore {
         try c.execute(sql, binds)
     }
 
+    /// The joins and leaves of a refresh. SQLite: written at once, a statement each.
+    /// PostgreSQL: kept, and written by `flush` as one DELETE, one INSERT of memberships and
+    /// one INSERT of log rows (in the order logged) over arrays per 5000.
+    final class MembershipWriter {
+        let store: DynamicGroupStore
+        var c: StoreConnection { store.c }
+        private var leaves: [(group: Int64, thing: Int64)] = []
+        private var joins: [(group: Int64, thing: Int64, at: Int64)] = []
+        private var logs: [(group: Int64, thingName: String, change: String, at: Int64, reason: String)] = []
+        private var touches: [Int64] = []
+        init(_ store: DynamicGroupStore) { self.store = store }
+
+        func leave(group: Int64, thing: Int64) throws {
+            guard c.isPostgres else {
+                try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [group, thing])
+                return
+            }
+            leaves.append((group, thing))
+        }
+
+        func join(group: Int64, thing: Int64, at now: Int64) throws {
+            guard c.isPostgres else {
+                try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [group, thing, now])
+                return
+            }
+            joins.append((group, thing, now))
+        }
+
+        func log(group: Int64, thingName: String, change: String, at now: Int64, reason: String) throws {
+            guard c.isPostgres, c.dialect.nameKey != nil else {
+                try store.log(group: group, thingName: thingName, change: change, at: now, reason: reason)
+                return
+            }
+            logs.append((group, thingName, change, now, reason))
+        }
+
+        /// Notes that a thing changed (`FleetDatabase.touch`, for a database that tracks changes).
+        func touch(_ thing: Int64) throws {
+            guard c.isPostgres else { try store.touch(thing); return }
+            touches.append(thing)
+        }
+
+        func flush() throws {
+            func chunks<T>(_ xs: [T]) -> [ArraySlice<T>] { stride(from: 0, to: xs.count, by: 5000).map { xs[$0..<min($0 + 5000, xs.count)] } }
+            for d in chunks(leaves) {
+                try c.execute("""
+                    DELETE FROM thing_group_member AS m USING unnest(?::bigint[], ?::bigint[]) AS d(group_id, thing)
+                    WHERE m.group_id = d.group_id AND m.thing = d.thing
+                    """, [StoreArray.integers(d.map(\.group)), StoreArray.integers(d.map(\.thing))])
+            }
+            for j in chunks(joins) {
+                try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[])",
+                              [StoreArray.integers(j.map(\.group)), StoreArray.integers(j.map(\.thing)), StoreArray.integers(j.map(\.at))])
+            }
+            if let key = c.dialect.nameKey {
+                // The log is distributed by the thing's key, computed from the name as a single insert does.
+                let keyOfName = key.replacingOccurrences(of: "?", with: "u.thing_name")
+                for l in chunks(logs) {
+                    try c.execute("""
+                        INSERT INTO group_log(thing, group_id, thing_name, change, time, reason)
+                        SELECT \(keyOfName), u.group_id, u.thing_name, u.change, u.time, u.reason
+                        FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[]) WITH ORDINALITY AS u(group_id, thing_name, change, time, reason, n)
+                        ORDER BY u.n
+                        """, [StoreArray.integers(l.map(\.group)), StoreArray.texts(l.map(\.thingName)), StoreArray.texts(l.map(\.change)),
+                              StoreArray.integers(l.map(\.at)), StoreArray.texts(l.map(\.reason))])
+                }
+            }
+            for t in chunks(touches) {
+                try c.execute("INSERT INTO thing_touch(thing) SELECT unnest(?::bigint[]) ON CONFLICT DO NOTHING", [StoreArray.integers(Array(t))])
+            }
+            leaves.removeAll(); joins.removeAll(); logs.removeAll(); touches.removeAll()
+        }
+    }
+
     /// A group's joins and leaves since `since`, in time order.
     func log(group: Int64, since: Int64) throws -> [GroupLogRecord] {
         try c.query("SELECT thing_name, change, time, reason FROM group_log WHERE group_id = ? AND time >= ? ORDER BY time, id", [group, since], GroupLogRecord.init(row:))

@@ -12,6 +12,15 @@ struct MetaStore {
         try c.scalar("SELECT value FROM meta WHERE key = ?", [key])?.string
     }
 
+    /// The region and account stored (nil for either not stored), in one statement.
+    func account() throws -> (region: String?, account: String?) {
+        var out: (region: String?, account: String?) = (nil, nil)
+        try c.forEach("SELECT key, value FROM meta WHERE key IN ('region', 'account')") { r in
+            if r.text(0) == "region" { out.region = r.optionalText(1) } else { out.account = r.optionalText(1) }
+        }
+        return out
+    }
+
     /// Stores `value` for `key` (nil removes the key).
     func set(_ key: String, _ value: String?) throws {
         if let value {

@@ -120,6 +120,23 @@ struct ThingStore {
         try c.scalar("SELECT name FROM thing WHERE id = ?", [thing])?.string
     }
 
+    /// The names of `things` (a chunk of 1000 per statement), and how many groups each is
+    /// directly in.
+    func namesAndMembershipCounts(of things: [Int64]) throws -> (names: [Int64: String], counts: [Int64: Int64]) {
+        var names: [Int64: String] = [:], counts: [Int64: Int64] = [:]
+        for start in stride(from: 0, to: things.count, by: 1000) {
+            let list = SearchStore.idList(Array(things[start..<min(start + 1000, things.count)]))
+            try c.forEach("""
+                SELECT t.id, t.name, (SELECT count(*) FROM thing_group_member AS m WHERE m.thing = t.id)
+                FROM thing AS t WHERE t.id IN \(c.dialect.boundIntegerList)
+                """, [list]) { s in
+                names[s.int(0)] = s.text(1)
+                counts[s.int(0)] = s.int(2)
+            }
+        }
+        return (names, counts)
+    }
+
     /// Inserts a thing at version 1 and returns its row id.
     func insertThing(name: String, thingId: String, type: Int64?, attributes: [(String, String)], at now: Int64) throws -> Int64 {
         let (sql, binds) = c.keyedInsert(into: "thing", keyColumn: "id", name: name,

@@ -39,6 +39,12 @@ final class ViolationStore {
 
     private var cachedKey: (UInt64, UInt64)?
     private var behaviors: [String: Int64] = [:]
+    /// The rows of the violations this store created, by violationId (no lookup needed).
+    private var created: [String: Int64] = [:]
+    /// With `defersEvents` (the evaluation cycle on PostgreSQL), events are kept and written
+    /// by `flushEvents` in one statement per 5000: (violation row, client, type, time, value).
+    var defersEvents = false
+    private var pendingEvents: [(row: Int64, client: Int64, type: Int64, time: Int64, value: Int64?)] = []
 
     func key() throws -> (UInt64, UInt64) {
         if let cachedKey { return cachedKey }
@@ -72,15 +78,22 @@ final class ViolationStore {
 
     /// The row of a violationId, if it is one of this database's.
     func row(of violationId: String) throws -> Int64? {
-        if violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16), let lo = UInt64(violationId.suffix(16), radix: 16) {
-            let (s1, s2) = try key()
-            let r = (hi ^ s1) &* Self.k1Inverse
-            if (r &* Self.k2) ^ s2 == lo, r <= UInt64(Int64.max),
-               try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [Int64(r)]) != nil {
-                return Int64(r)
-            }
+        if let known = created[violationId] { return known }
+        if let r = try derivedRow(of: violationId),
+           try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [r]) != nil {
+            return r
         }
         return try c.scalar("SELECT id FROM violation WHERE legacy_id = ?", [violationId])?.int
+    }
+
+    /// The row a violationId names if it is one this database derives (whether or not the row
+    /// is still stored).
+    func derivedRow(of violationId: String) throws -> Int64? {
+        guard violationId.utf8.count == 32, let hi = UInt64(violationId.prefix(16), radix: 16),
+              let lo = UInt64(violationId.suffix(16), radix: 16) else { return nil }
+        let (s1, s2) = try key()
+        let r = (hi ^ s1) &* Self.k1Inverse
+        return (r &* Self.k2) ^ s2 == lo && r <= UInt64(Int64.max) ? Int64(r) : nil
     }
 
     /// The id of a (profile, behavior JSON), stored once.
@@ -99,7 +112,9 @@ final class ViolationStore {
     func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
         let b = try behaviorID(profile: profile, behavior: behavior)
         let row = try c.scalar("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?) RETURNING id", [client, b, time])?.int ?? 0
-        return try violationId(row: row)
+        let id = try violationId(row: row)
+        created[id] = row
+        return id
     }
 
     /// Stores one event of a violation (created with the event's id when it is not stored,
@@ -111,13 +126,33 @@ final class ViolationStore {
             row = try c.scalar("INSERT INTO violation(client, behavior, last_time, legacy_id) VALUES (?, ?, ?, ?) RETURNING id", [e.client, b, e.time, e.violationId])?.int
         }
         let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
-        try c.execute(insertEvent,
-                      [row!, type, e.time, e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }])
+        let value = e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }
+        if defersEvents && c.isPostgres {
+            pendingEvents.append((row!, e.client, type, e.time, value))
+        } else {
+            try c.execute(insertEvent, [row!, type, e.time, value])
+        }
         if type == 2 {
             try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
         } else if type == 1 {
             try c.execute(raiseLastTime, [e.time, row!])
         }
+    }
+
+    /// Writes the events `defersEvents` kept, in the order they were recorded (their ids
+    /// follow it, as the events' order in list-violation-events does).
+    func flushEvents() throws {
+        for start in stride(from: 0, to: pendingEvents.count, by: 5000) {
+            let p = pendingEvents[start..<min(start + 5000, pendingEvents.count)]
+            try c.execute("""
+                INSERT INTO violation_event(client, violation, type, time, metric_value)
+                SELECT v.client, u.violation, u.type, u.time, u.metric_value
+                FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(violation, type, time, metric_value, n)
+                JOIN violation AS v ON v.id = u.violation ORDER BY u.n
+                """, [StoreArray.integers(p.map(\.row)), StoreArray.integers(p.map(\.type)), StoreArray.integers(p.map(\.time)),
+                      StoreArray.integers(p.map(\.value))])
+        }
+        pendingEvents.removeAll()
     }
 
     /// The SELECT list and joins that `event(_:)` reads, after `FROM violation_event AS e`.
@@ -178,15 +213,18 @@ final class ViolationStore {
     /// behaviors no violation uses.
     func prune(before cutoff: Int64) throws {
         try c.execute("DELETE FROM violation_event WHERE time < ?", [cutoff])
+        // The violations of active alarms: their rows derived from the ids (no statement per
+        // alarm), and those stored under a legacy id in one statement.
         var active = Set<Int64>()
         for vid in try c.query("SELECT violation_id FROM alarm WHERE violation_id IS NOT NULL", [], { $0.text(0) }) {
-            if let r = try row(of: vid) { active.insert(r) }
+            if let r = try derivedRow(of: vid) { active.insert(r) }
         }
+        try c.forEach("SELECT v.id FROM violation AS v JOIN alarm AS a ON a.violation_id = v.legacy_id") { active.insert($0.int(0)) }
         let old = try c.query("SELECT id FROM violation WHERE last_time < ? AND id NOT IN (SELECT violation FROM violation_event)", [cutoff]) { $0.int(0) }
-        let del = try c.prepare("DELETE FROM violation WHERE id = ?")
-        for id in old where !active.contains(id) {
-            try del.bind([.integer(id)])
-            _ = try del.step()
+            .filter { !active.contains($0) }
+        for start in stride(from: 0, to: old.count, by: 1000) {
+            try c.execute("DELETE FROM violation WHERE id IN \(c.dialect.boundIntegerList)",
+                          [SearchStore.idList(Array(old[start..<min(start + 1000, old.count)]))])
         }
         try c.execute("DELETE FROM violation_behavior WHERE id NOT IN (SELECT behavior FROM violation)")
     }
