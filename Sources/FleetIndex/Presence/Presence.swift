@@ -38,46 +38,69 @@ public struct Presence {
         var markChanged = false
     }
 
-    /// Clients touched in the current batch, written back by `flush()` (one update per client
-    /// per batch, not per event).
-    final class Batch {
-        var clients: [String: ClientRow] = [:]
+    /// The rows of the clients `ids` (each named once), registering the ones never seen, in
+    /// the order of `ids` (the order new clients are numbered in).
+    func clientRows(_ ids: [String]) throws -> [String: ClientRow] {
+        let stored = try store.clients(ids)
+        let added = try store.insertClients(ids.filter { stored[$0] == nil })
+        var rows: [String: ClientRow] = [:]
+        rows.reserveCapacity(ids.count)
+        for (id, r) in stored { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
+        for (id, r) in added { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
+        return rows
     }
 
-    func client(_ clientId: String, in batch: Batch) throws -> ClientRow {
-        if let r = batch.clients[clientId] { return r }
-        let stored = try store.client(clientId) ?? store.insertClient(clientId)
-        let row = ClientRow(id: stored.id, thing: stored.thing, mark: stored.mark, maxTs: stored.maxTs)
-        batch.clients[clientId] = row
-        return row
-    }
-
-    /// The current connectivity mark of a client (nil when it has none or is unknown).
+    /// The current connectivity mark of a client (nil when it has none; an unknown client is
+    /// registered).
     func mark(_ clientId: String) throws -> PresenceMark? {
-        try client(clientId, in: Batch()).mark
+        try clientRows([clientId])[clientId]?.mark
     }
 
-    /// Ingests one event on its own (inside the caller's transaction).
     /// The versionNumber of a client's newest stored connect or disconnect (nil: none), so an
     /// endpoint that restarts numbers the client's next session after it, as AWS does.
     public func lastVersion(clientId: String) throws -> Int64? {
         try store.client(clientId)?.mark?.version
     }
 
+    /// Ingests one event on its own (inside the caller's transaction).
     public func ingest(_ e: LifecycleEvent) throws -> Outcome {
-        let batch = Batch()
-        let o = try ingest(e, batch: batch)
-        try flush(batch)
-        return o
+        try ingest(batch: [e])[0]
     }
 
-    /// Ingests one event into `batch`; `flush` writes the clients back.
-    func ingest(_ e: LifecycleEvent, batch: Batch) throws -> Outcome {
-        var row = try client(e.clientId, in: batch)
-        if try !store.insertEvent(client: row.id, e) { return .duplicate }
+    /// The order new clients of a batch are registered (and numbered) in.
+    enum ClientOrder {
+        /// By client id (a file's batch: the lookups and inserts walk the index in order).
+        case sorted
+        /// As their first events arrived (the runner's intake, as one event after another).
+        case arrival
+    }
+
+    /// Ingests a batch of events (inside the caller's transaction): the outcome of each, and
+    /// the state after, are what ingesting them one after another in this order gives. The
+    /// store does it in a few statements for the whole batch: the clients looked up and the
+    /// new ones registered, the events stored (each learning whether it was new), the
+    /// newest mark of each client decided here, and the clients and their things written back.
+    func ingest(batch events: [LifecycleEvent], clientOrder: ClientOrder = .arrival) throws -> [Outcome] {
+        guard !events.isEmpty else { return [] }
+        var ids: [String] = []
+        var seen = Set<String>()
+        seen.reserveCapacity(events.count)
+        for e in events where seen.insert(e.clientId).inserted { ids.append(e.clientId) }
+        if clientOrder == .sorted { ids.sort() }
+        var rows = try clientRows(ids)
+        let isNew = try store.insertEvents(events.map { (client: rows[$0.clientId]!.id, event: $0) })
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(events.count)
+        for (e, new) in zip(events, isNew) { outcomes.append(Self.apply(e, new: new, to: &rows[e.clientId]!)) }
+        try flush(rows.values)
+        return outcomes
+    }
+
+    /// What one stored (`new`) or duplicate event does to its client's row.
+    static func apply(_ e: LifecycleEvent, new: Bool, to row: inout ClientRow) -> Outcome {
+        if !new { return .duplicate }
         row.maxTs = max(row.maxTs ?? e.timestamp, e.timestamp)
         row.dirty = true
-        defer { batch.clients[e.clientId] = row }
         if e.kind == .connectFailed { return .accepted }
         let mark = PresenceMark(timestamp: e.timestamp, kind: e.kind, session: e.session, version: e.version, reason: e.reason)
         if let current = row.mark, !mark.isNewer(than: current) { return .stale }
@@ -86,23 +109,14 @@ public struct Presence {
         return .accepted
     }
 
-    /// Writes the batch's clients (and their things' connectivity) back.
-    func flush(_ batch: Batch) throws {
-        let writer = try store.connectivityWriter()
+    /// Writes the batch's changed clients (and their things' connectivity) back.
+    func flush(_ rows: some Collection<ClientRow>) throws {
         // In key order: the updates then sweep the client and thing tables (and their indexes)
         // instead of jumping around them (20% faster at a million things).
-        for row in batch.clients.values.filter(\.dirty).sorted(by: { $0.id < $1.id }) {
-            if row.markChanged, let m = row.mark {
-                try writer.setMark(client: row.id, m, maxTs: row.maxTs)
-                if let t = row.thing {
-                    try writer.setConnectivity(thing: t, m)
-                    try db.touch(t)
-                }
-            } else {
-                try writer.setMaxTs(client: row.id, row.maxTs)
-            }
+        let updates = rows.filter(\.dirty).sorted(by: { $0.id < $1.id }).map {
+            PresenceStore.ConnectivityUpdate(client: $0.id, thing: $0.thing, mark: $0.markChanged ? $0.mark : nil, maxTs: $0.maxTs)
         }
-        batch.clients.removeAll(keepingCapacity: true)
+        try db.touch(try store.write(updates))
     }
 
     /// Ingests a stream of JSON Lines (or one JSON array), committing every `batch` events
@@ -122,30 +136,22 @@ public struct Presence {
     private func ingest(_ reader: LineReader, batch: Int, escapingRejected rejected: @escaping (Int, String) -> Void,
                         progress: ((Int) -> Void)?) throws -> Summary {
         var summary = Summary()
-        let cache = Batch()
         var linesRead = 0
         // Updates land all over the client and thing tables: give SQLite a page cache that holds them.
         try db.metaStore.growCacheForBulk()
         defer { db.metaStore.restoreCacheSize() }
-        // A batch is parsed first, then its clients are looked up in key order, then its events
-        // are applied in arrival order: each phase walks one index instead of alternating.
-        var parsed: [(event: LifecycleEvent, line: Int)] = []
+        // A batch is parsed first, then applied whole (`ingest(batch:)`): its clients are looked
+        // up in key order, then its events stored in arrival order, then its clients written
+        // back: each phase walks one index instead of alternating.
+        var parsed: [LifecycleEvent] = []
         parsed.reserveCapacity(min(batch, 100_000))
         func commit() throws {
             guard !parsed.isEmpty else { return }
             try db.beginImmediate()
             do {
-                for id in Set(parsed.map(\.event.clientId)).sorted() { _ = try client(id, in: cache) }
-                for (e, line) in parsed {
-                    do { summary.add(try ingest(e, batch: cache)) } catch let err as FleetError {
-                        summary.rejected += 1
-                        rejected(line, err.message)
-                    }
-                }
-                try flush(cache)
+                for o in try ingest(batch: parsed, clientOrder: .sorted) { summary.add(o) }
                 try db.commit()
             } catch {
-                cache.clients.removeAll()
                 db.rollback()
                 throw error
             }
@@ -157,7 +163,7 @@ public struct Presence {
             switch decoded {
             case .success(nil): summary.ignored += 1
             case .success(let e?):
-                parsed.append((e, n))
+                parsed.append(e)
                 if parsed.count >= batch { try commit() }
             case .failure(let err):
                 summary.rejected += 1

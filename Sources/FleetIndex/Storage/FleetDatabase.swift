@@ -167,6 +167,12 @@ public final class FleetDatabase {
         try dynamicGroupStore.touch(thing)
     }
 
+    /// `touch` of each of `things` (a batch's, written together).
+    func touch(_ things: [Int64]) throws {
+        guard !things.isEmpty, tracksChanges else { return }
+        try dynamicGroupStore.touch(things)
+    }
+
     /// Notes that every member of a static group changed (the group is about to go).
     func touch(membersOf group: Int64) throws {
         guard tracksChanges else { return }

@@ -131,6 +131,10 @@ public struct PostgresDialect: SQLDialect, StoreDialect {
     /// The fleet key of a name (Schema/postgres/0001_fleet.sql: the distribution column).
     public var nameKey: String? { "hashtextextended(?, 0)" }
     public var arrivalOrder: String { "seq" }
+    /// A batch travels as array parameters (PostgresArray literals), a few statements a batch.
+    public var writesBatchesAsArrays: Bool { true }
+    /// `nameKey` of a name that is an expression (the same hash).
+    public func nameKey(of expression: String) -> String? { "hashtextextended(\(expression), 0)" }
     public var defersIndexesOnBulkImport: Bool { false }
     public var secondaryIndexes: String {
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ? AND indexname NOT IN (SELECT conname FROM pg_constraint)"

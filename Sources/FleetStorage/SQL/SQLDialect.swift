@@ -85,6 +85,14 @@ public protocol StoreDialect: Sendable {
     /// The column of `client` that numbers clients in the order they were first seen
     /// (SQLite: the rowid `id`; PostgreSQL: `seq`, since `id` is the client's key).
     var arrivalOrder: String { get }
+    /// Whether a store writes a batch of rows (ingest's clients, events and connectivity) in a
+    /// few statements that each carry the whole batch in array parameters (PostgreSQL, where
+    /// every statement is a network round trip), rather than one prepared statement per row
+    /// (SQLite, where a statement costs about a microsecond and has no array type).
+    var writesBatchesAsArrays: Bool { get }
+    /// `nameKey` of a name given as an SQL expression (a column of a set of rows) instead of
+    /// one bound parameter: nil where the engine numbers rows itself.
+    func nameKey(of expression: String) -> String?
 }
 
 /// SQLite: GLOB on lower-cased BINARY columns, which uses an index for a literal prefix.
@@ -126,6 +134,9 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     /// SQLite numbers rows itself (the rowid).
     public var nameKey: String? { nil }
     public var arrivalOrder: String { "id" }
+    /// One prepared statement per row.
+    public var writesBatchesAsArrays: Bool { false }
+    public func nameKey(of expression: String) -> String? { nil }
     public var defersIndexesOnBulkImport: Bool { true }
     public var secondaryIndexes: String { "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?" }
     /// `" INDEXED BY <index>"` as text, for the stores' static SQL.

@@ -1,5 +1,6 @@
 // FleetIndex storage: MQTT clients (`client`: the newest connectivity mark of each), their
 // lifecycle event history (`presence_event`) and the connectivity columns of their things.
+import FleetPostgres
 import FleetSQLite
 import FleetStorage
 
@@ -65,7 +66,181 @@ struct PresenceStore {
         return c.changes > 0
     }
 
-    /// The statements that write a batch of clients back, prepared once per batch.
+    // MARK: batches (ingest): per row on SQLite, a few statements with array parameters on PostgreSQL
+
+    /// The stored clients among `ids`, by client id (the ones not stored are absent).
+    func clients(_ ids: [String]) throws -> [String: ClientRecord] {
+        var out: [String: ClientRecord] = [:]
+        out.reserveCapacity(ids.count)
+        guard !ids.isEmpty else { return out }
+        if c.dialect.writesBatchesAsArrays {
+            try c.forEach("SELECT id, thing, ts, event_type, session, version, reason, max_ts, client_id FROM client WHERE client_id = ANY(?::text[])",
+                          [PostgresArray.literal(ids)]) { out[$0.text(8)] = ClientRecord(row: $0) }
+            return out
+        }
+        // In key order: the lookups then walk the client_id index instead of jumping around it.
+        for id in ids.sorted() { if let r = try client(id) { out[id] = r } }
+        return out
+    }
+
+    /// Registers clients never seen before (none of `ids` stored, each named once), in the
+    /// order of `ids` (the order `arrivalOrder` numbers them in), each linked to the thing of
+    /// the same name if any.
+    func insertClients(_ ids: [String]) throws -> [String: ClientRecord] {
+        var out: [String: ClientRecord] = [:]
+        out.reserveCapacity(ids.count)
+        guard !ids.isEmpty else { return out }
+        guard c.dialect.writesBatchesAsArrays, let key = c.dialect.nameKey(of: "u.name") else {
+            for id in ids { out[id] = try insertClient(id) }
+            return out
+        }
+        // ORDER BY: the rows reach the insert, and take their `seq`, in the order of `ids`.
+        let sql = """
+            INSERT INTO client(id, client_id, thing)
+            SELECT \(key), u.name, (SELECT t.id FROM thing t WHERE t.name = u.name LIMIT 1)
+            FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n) ORDER BY u.n
+            RETURNING id, thing, client_id
+            """
+        try c.forEach(sql, [PostgresArray.literal(ids)]) { out[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1)) }
+        return out
+    }
+
+    /// An event as the history keys it (presence_event's primary key).
+    struct EventKey: Hashable {
+        var client: Int64
+        var ts: Int64
+        var type: Int64
+        var session: String
+        var version: Int64
+    }
+
+    private static let insertEventsSQL = """
+        INSERT INTO presence_event(client, ts, type, session, version, reason, principal, ip, client_initiated)
+        SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::boolean[])
+        ON CONFLICT DO NOTHING RETURNING client, ts, type, session, version
+        """
+
+    /// Stores events in the history, in order; for each, whether it is new: false when it was
+    /// stored already or repeats an earlier one of `events` (the first is the one kept), as
+    /// `insertEvent` one after another says.
+    func insertEvents(_ events: [(client: Int64, event: LifecycleEvent)]) throws -> [Bool] {
+        guard c.dialect.writesBatchesAsArrays else { return try events.map { try insertEvent(client: $0.client, $0.event) } }
+        guard !events.isEmpty else { return [] }
+        // A key repeated within the batch is a duplicate whatever is stored: the statement
+        // gets each key once (its first event), and RETURNING names the ones it stored.
+        var firstOf: [EventKey: Int] = [:]
+        firstOf.reserveCapacity(events.count)
+        var sent: [Int] = []
+        sent.reserveCapacity(events.count)
+        for (i, x) in events.enumerated() {
+            let e = x.event
+            let key = EventKey(client: x.client, ts: e.timestamp, type: e.kind.rawValue, session: e.session, version: e.version)
+            if firstOf[key] == nil {
+                firstOf[key] = i
+                sent.append(i)
+            }
+        }
+        let rows = sent.map { events[$0] }
+        let binds: [any SQLiteBindable] = [
+            PostgresArray.literal(rows.map(\.client)),
+            PostgresArray.literal(rows.map(\.event.timestamp)),
+            PostgresArray.literal(rows.map(\.event.kind.rawValue)),
+            PostgresArray.literal(rows.map(\.event.session)),
+            PostgresArray.literal(rows.map(\.event.version)),
+            PostgresArray.literal(rows.map(\.event.reason)),
+            PostgresArray.literal(rows.map(\.event.principal)),
+            PostgresArray.literal(rows.map(\.event.ip)),
+            PostgresArray.literal(rows.map(\.event.clientInitiated)),
+        ]
+        var isNew = [Bool](repeating: false, count: events.count)
+        try c.forEach(Self.insertEventsSQL, binds) {
+            let key = EventKey(client: $0.int(0), ts: $0.int(1), type: $0.int(2), session: $0.text(3), version: $0.int(4))
+            if let i = firstOf[key] { isNew[i] = true }
+        }
+        return isNew
+    }
+
+    /// A client's row as a batch writes it back: a new mark (with the newest timestamp) or,
+    /// with `mark` nil, only the newest timestamp; a new mark sets its thing's connectivity.
+    struct ConnectivityUpdate {
+        var client: Int64
+        var thing: Int64?
+        var mark: PresenceMark?
+        var maxTs: Int64?
+    }
+
+    private static let setMarksSQL = """
+        UPDATE client SET connected = u.connected, ts = u.ts, event_type = u.event_type, session = u.session, version = u.version,
+            reason = u.reason, max_ts = u.max_ts
+        FROM unnest(?::bigint[], ?::boolean[], ?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])
+            AS u(id, connected, ts, event_type, session, version, reason, max_ts)
+        WHERE client.id = u.id
+        """
+    private static let setMaxTsSQL = "UPDATE client SET max_ts = u.max_ts FROM unnest(?::bigint[], ?::bigint[]) AS u(id, max_ts) WHERE client.id = u.id"
+    private static let setConnectivitySQL = """
+        UPDATE thing SET connected = u.connected, conn_ts = u.ts, disconnect_reason = u.reason
+        FROM unnest(?::bigint[], ?::boolean[], ?::bigint[], ?::text[]) AS u(id, connected, ts, reason)
+        WHERE thing.id = u.id
+        """
+
+    /// Writes a batch's clients back (each client once, in the order given: the stores sweep
+    /// the tables in key order when it is the clients' id order), and their things'
+    /// connectivity from their new marks. Returns the things whose connectivity was written.
+    func write(_ updates: [ConnectivityUpdate]) throws -> [Int64] {
+        var things: [Int64] = []
+        guard c.dialect.writesBatchesAsArrays else {
+            let writer = try connectivityWriter()
+            for u in updates {
+                if let m = u.mark {
+                    try writer.setMark(client: u.client, m, maxTs: u.maxTs)
+                    if let t = u.thing {
+                        try writer.setConnectivity(thing: t, m)
+                        things.append(t)
+                    }
+                } else {
+                    try writer.setMaxTs(client: u.client, u.maxTs)
+                }
+            }
+            return things
+        }
+        let marks = updates.compactMap { u in u.mark.map { (u, $0) } }
+        if !marks.isEmpty {
+            try c.execute(Self.setMarksSQL, [
+                PostgresArray.literal(marks.map(\.0.client)),
+                PostgresArray.literal(marks.map(\.1.connected)),
+                PostgresArray.literal(marks.map(\.1.timestamp)),
+                PostgresArray.literal(marks.map(\.1.kind.rawValue)),
+                PostgresArray.literal(marks.map(\.1.session)),
+                PostgresArray.literal(marks.map(\.1.version)),
+                PostgresArray.literal(marks.map(\.1.reason)),
+                PostgresArray.literal(marks.map(\.0.maxTs)),
+            ])
+        }
+        let maxOnly = updates.filter { $0.mark == nil }
+        if !maxOnly.isEmpty {
+            try c.execute(Self.setMaxTsSQL, [PostgresArray.literal(maxOnly.map(\.client)), PostgresArray.literal(maxOnly.map(\.maxTs))])
+        }
+        // A thing once (an UPDATE ... FROM would apply one of its rows, unsaid which): the
+        // last of the batch's clients, as writing them one after another leaves it.
+        var last: [Int64: Int] = [:]
+        var order: [Int64] = []
+        for (i, (u, _)) in marks.enumerated() {
+            guard let t = u.thing else { continue }
+            if last.updateValue(i, forKey: t) == nil { order.append(t) }
+        }
+        if !order.isEmpty {
+            let rows = order.map { marks[last[$0]!].1 }
+            try c.execute(Self.setConnectivitySQL, [
+                PostgresArray.literal(order),
+                PostgresArray.literal(rows.map(\.connected)),
+                PostgresArray.literal(rows.map(\.timestamp)),
+                PostgresArray.literal(rows.map { $0.connected ? nil : $0.reason }),
+            ])
+        }
+        return order
+    }
+
+    /// The statements that write a batch of clients back one by one, prepared once per batch.
     func connectivityWriter() throws -> ConnectivityWriter { try ConnectivityWriter(c) }
 
     struct ConnectivityWriter {
