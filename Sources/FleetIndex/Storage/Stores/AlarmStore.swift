@@ -159,7 +159,7 @@ struct AlarmStore {
 
         init(_ c: StoreConnection) throws {
             self.c = c
-            guard !c.isPostgres else { (del, put) = (nil, nil); return }
+            guard !c.dialect.writesBatchesAsArrays else { (del, put) = (nil, nil); return }
             del = try c.prepare("DELETE FROM alarm WHERE client = ? AND profile = ? AND behavior = ?")
             put = try c.prepare(Self.upsert(values: "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
         }

@@ -149,7 +149,7 @@ struct DynamicGroupStore {
         init(_ store: DynamicGroupStore) { self.store = store }
 
         func leave(group: Int64, thing: Int64) throws {
-            guard c.isPostgres else {
+            guard c.dialect.writesBatchesAsArrays else {
                 try c.execute("DELETE FROM thing_group_member WHERE group_id = ? AND thing = ?", [group, thing])
                 return
             }
@@ -157,7 +157,7 @@ struct DynamicGroupStore {
         }
 
         func join(group: Int64, thing: Int64, at now: Int64) throws {
-            guard c.isPostgres else {
+            guard c.dialect.writesBatchesAsArrays else {
                 try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) VALUES (?, ?, ?)", [group, thing, now])
                 return
             }
@@ -165,7 +165,7 @@ struct DynamicGroupStore {
         }
 
         func log(group: Int64, thingName: String, change: String, at now: Int64, reason: String) throws {
-            guard c.isPostgres, c.dialect.nameKey != nil else {
+            guard c.dialect.writesBatchesAsArrays, c.dialect.nameKey != nil else {
                 try store.log(group: group, thingName: thingName, change: change, at: now, reason: reason)
                 return
             }
@@ -174,7 +174,7 @@ struct DynamicGroupStore {
 
         /// Notes that a thing changed (`FleetDatabase.touch`, for a database that tracks changes).
         func touch(_ thing: Int64) throws {
-            guard c.isPostgres else { try store.touch(thing); return }
+            guard c.dialect.writesBatchesAsArrays else { try store.touch(thing); return }
             touches.append(thing)
         }
 
@@ -190,9 +190,8 @@ struct DynamicGroupStore {
                 try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[])",
                               [StoreArray.integers(j.map(\.group)), StoreArray.integers(j.map(\.thing)), StoreArray.integers(j.map(\.at))])
             }
-            if let key = c.dialect.nameKey {
+            if let keyOfName = c.dialect.nameKey(of: "u.thing_name") {
                 // The log is distributed by the thing's key, computed from the name as a single insert does.
-                let keyOfName = key.replacingOccurrences(of: "?", with: "u.thing_name")
                 for l in chunks(logs) {
                     try c.execute("""
                         INSERT INTO group_log(thing, group_id, thing_name, change, time, reason)
@@ -203,9 +202,7 @@ struct DynamicGroupStore {
                               StoreArray.integers(l.map(\.at)), StoreArray.texts(l.map(\.reason))])
                 }
             }
-            for t in chunks(touches) {
-                try c.execute("INSERT INTO thing_touch(thing) SELECT unnest(?::bigint[]) ON CONFLICT DO NOTHING", [StoreArray.integers(Array(t))])
-            }
+            try store.touch(touches)
             leaves.removeAll(); joins.removeAll(); logs.removeAll(); touches.removeAll()
         }
     }

@@ -55,7 +55,7 @@ struct MetricRuns {
     /// a row each. PostgreSQL: the rows of a chunk in one INSERT and one UPDATE over arrays (a
     /// run written twice is written once, as it ends up).
     func write(_ pairs: [PairWrites]) throws {
-        guard c.isPostgres else {
+        guard c.dialect.writesBatchesAsArrays else {
             for p in pairs { try write(client: p.client, metric: p.metric, p.runs) }
             return
         }

@@ -127,7 +127,7 @@ final class ViolationStore {
         }
         let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
         let value = e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }
-        if defersEvents && c.isPostgres {
+        if defersEvents && c.dialect.writesBatchesAsArrays {
             pendingEvents.append((row!, e.client, type, e.time, value))
         } else {
             try c.execute(insertEvent, [row!, type, e.time, value])
