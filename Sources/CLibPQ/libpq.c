@@ -27,7 +27,10 @@
     X(Oid, PQftype, (const PGresult *, int)) \
     X(char *, PQgetvalue, (const PGresult *, int, int)) \
     X(int, PQgetisnull, (const PGresult *, int, int)) \
-    X(char *, PQcmdTuples, (PGresult *))
+    X(char *, PQcmdTuples, (PGresult *)) \
+    X(int, PQputCopyData, (PGconn *, const char *, int)) \
+    X(int, PQputCopyEnd, (PGconn *, const char *)) \
+    X(PGresult *, PQgetResult, (PGconn *))
 
 #define DECLARE(ret, name, args) static ret (*p_##name) args;
 FXPQ_FUNCTIONS(DECLARE)
@@ -80,3 +83,6 @@ Oid fxpq_ftype(const PGresult *r, int f) { return p_PQftype(r, f); }
 char *fxpq_getvalue(const PGresult *r, int t, int f) { return p_PQgetvalue(r, t, f); }
 int fxpq_getisnull(const PGresult *r, int t, int f) { return p_PQgetisnull(r, t, f); }
 char *fxpq_cmdTuples(PGresult *r) { return p_PQcmdTuples(r); }
+int fxpq_putCopyData(PGconn *c, const char *b, int n) { return p_PQputCopyData(c, b, n); }
+int fxpq_putCopyEnd(PGconn *c, const char *e) { return p_PQputCopyEnd(c, e); }
+PGresult *fxpq_getResult(PGconn *c) { return p_PQgetResult(c); }

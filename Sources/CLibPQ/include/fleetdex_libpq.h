@@ -17,6 +17,7 @@ typedef void (*PQnoticeProcessor)(void *arg, const char *message);
 #define PGRES_EMPTY_QUERY 0
 #define PGRES_COMMAND_OK 1
 #define PGRES_TUPLES_OK 2
+#define PGRES_COPY_IN 4
 /* PGTransactionStatusType */
 #define PQTRANS_IDLE 0
 
@@ -49,5 +50,12 @@ Oid fxpq_ftype(const PGresult *res, int field);
 char *fxpq_getvalue(const PGresult *res, int tup, int field);
 int fxpq_getisnull(const PGresult *res, int tup, int field);
 char *fxpq_cmdTuples(PGresult *res);
+/// COPY FROM STDIN: after a PQexec of the COPY statement returned PGRES_COPY_IN, the data in
+/// pieces (1 sent, -1 failed; 0 only in non-blocking mode, which fleetdex does not use), then
+/// its end (`errormsg` non-NULL aborts the COPY with that message), then PQgetResult until NULL
+/// for the COPY's own result.
+int fxpq_putCopyData(PGconn *conn, const char *buffer, int nbytes);
+int fxpq_putCopyEnd(PGconn *conn, const char *errormsg);
+PGresult *fxpq_getResult(PGconn *conn);
 
 #endif

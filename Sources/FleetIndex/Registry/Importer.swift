@@ -75,7 +75,7 @@ public struct Importer {
     public func importThings(_ reader: LineReader, atomic: Bool = true, at now: Int64,
                              rejected: (Int, String) -> Void = { _, _ in },
                              progress: ((Int) -> Void)? = nil) throws -> Summary {
-        let writer = try ThingImportWriter(db.connection)
+        let writer = try ThingImportWriter(db)
         let registry = Registry(db)
         var summary = Summary()
         var firstRejection: (Int, String)? = nil
@@ -94,99 +94,131 @@ public struct Importer {
             if firstRejection == nil { firstRejection = (n, reason) }
             rejected(n, reason)
         }
+        // Work that needs a thing's row: at once, or once the writer has stored the row (the
+        // error, if any, then names the line).
+        func later(_ n: Int, _ thing: Int64, _ work: @escaping () throws -> Void) throws {
+            guard writer.holds(thing) else { return try work() }
+            writer.whenStored(thing) { try Self.atLine(n, work) }
+        }
         try db.transaction {
             var deferred: [String] = []
             var added: [Int64: Int] = [:]
             if empty { deferred = try writer.dropThingIndexes() }
+            try writer.begin()
             let hasClients = try writer.hasClients()
             // New things' attribute rows are written in key order, a chunk at a time: each
             // chunk then sweeps the index tables once instead of landing all over them.
             var pending = PendingRows()
             var read = 0
-            while let bytes = reader.next() {
-                let n = reader.lineNumber
-                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                read += 1
-                if let progress, read & 1023 == 0 { progress(read) }
-                // Everything that can make a line bad is checked before it writes anything.
-                let line: Line
-                do { line = try Self.parse(Array(bytes)) } catch let e as FleetError { reject(n, e.message); continue }
-                let existing = try writer.thing(named: line.name)
-                // A thing seen earlier in this file: its rows are written before they are replaced.
-                if let existing, pending.things.contains(existing.id) { try pending.write(writer) }
-                var newGroups: [String] = []
-                if let names = line.groups {
-                    do {
-                        for gname in names {
-                            guard let gid = groups[gname] else {
-                                if try registry.groupID(gname) != nil { throw FleetError.invalid("\(gname) is a dynamic thing group: its query decides its members") }
-                                newGroups.append(gname)
-                                continue
-                            }
-                            if let existing, try writer.isMember(group: gid, thing: existing.id) { continue }
-                            newGroups.append(gname)
-                        }
-                        if let existing, !newGroups.isEmpty {
-                            let count = try writer.membershipCount(of: existing.id)
-                            if count + Int64(newGroups.count) > 10 {
-                                throw FleetError.limitExceeded("Thing \(line.name) is already in \(count) thing groups; with \(newGroups.count) more it would pass 10, the most a thing can belong to")
-                            }
-                        }
-                    } catch let e as FleetError {
-                        reject(n, e.message)
-                        continue
-                    }
+            // Lines are read and parsed a batch at a time; the writer looks the batch's things
+            // up at once (PostgreSQL) and writes what it holds when the batch ends.
+            var batch: [(n: Int, line: Result<Line, FleetError>)] = []
+            var moreLines = true
+            while moreLines {
+                batch.removeAll(keepingCapacity: true)
+                while batch.count < Self.batchLines {
+                    guard let bytes = reader.next() else { moreLines = false; break }
+                    let n = reader.lineNumber
+                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    read += 1
+                    if let progress, read & 1023 == 0 { progress(read) }
+                    do throws(FleetError) { batch.append((n, .success(try Self.parse(Array(bytes))))) } catch { batch.append((n, .failure(error))) }
                 }
-                // The line is good: write it (a failure now is the database's, and ends the import).
-                do {
-                    var type: Int64? = nil
-                    if let typeName = line.typeName {
-                        if let id = types[typeName] { type = id } else {
-                            _ = try registry.createThingType(name: typeName, properties: nil, at: now)
-                            type = try registry.typeID(typeName)
-                            types[typeName] = type
-                            summary.typesCreated += 1
+                try writer.prefetch(names: batch.compactMap { try? $0.line.get().name })
+                for (n, parsed) in batch {
+                    // Everything that can make a line bad is checked before it writes anything.
+                    let line: Line
+                    switch parsed {
+                    case .success(let l): line = l
+                    case .failure(let e): reject(n, e.message); continue
+                    }
+                    let existing = try writer.thing(named: line.name)
+                    // A thing seen earlier in this file: its rows are written before they are replaced.
+                    if let existing, writer.holds(existing.id) { try writer.flush() }
+                    if let existing, pending.things.contains(existing.id) { try pending.write(writer) }
+                    var newGroups: [String] = []
+                    if let names = line.groups {
+                        do {
+                            for gname in names {
+                                guard let gid = groups[gname] else {
+                                    if try registry.groupID(gname) != nil { throw FleetError.invalid("\(gname) is a dynamic thing group: its query decides its members") }
+                                    newGroups.append(gname)
+                                    continue
+                                }
+                                if let existing, try writer.isMember(group: gid, thing: existing.id) { continue }
+                                newGroups.append(gname)
+                            }
+                            if let existing, !newGroups.isEmpty {
+                                let count = try writer.membershipCount(of: existing.id)
+                                if count + Int64(newGroups.count) > 10 {
+                                    throw FleetError.limitExceeded("Thing \(line.name) is already in \(count) thing groups; with \(newGroups.count) more it would pass 10, the most a thing can belong to")
+                                }
+                            }
+                        } catch let e as FleetError {
+                            reject(n, e.message)
+                            continue
                         }
                     }
-                    let encoded = Registry.encodeAttributes(line.attributes)
-                    let id: Int64
-                    var changed = false
-                    if let existing {
-                        id = existing.id
-                        if existing.type != type || existing.storedAttributes != encoded {
-                            try writer.updateThing(id, type: type, attributes: encoded)
-                            try registry.indexAttributes(id, old: Registry.decodeAttributes(existing.storedAttributes), new: line.attributes)
+                    // The line is good: write it (a failure now is the database's, and ends the import).
+                    do {
+                        var type: Int64? = nil
+                        if let typeName = line.typeName {
+                            if let id = types[typeName] { type = id } else {
+                                _ = try registry.createThingType(name: typeName, properties: nil, at: now)
+                                type = try registry.typeID(typeName)
+                                types[typeName] = type
+                                summary.typesCreated += 1
+                            }
+                        }
+                        let encoded = Registry.encodeAttributes(line.attributes)
+                        let id: Int64
+                        var changed = false
+                        if let existing {
+                            id = existing.id
+                            if existing.type != type || existing.storedAttributes != encoded {
+                                try writer.updateThing(id, name: line.name, type: type, attributes: encoded)
+                                try registry.indexAttributes(id, old: Registry.decodeAttributes(existing.storedAttributes), new: line.attributes)
+                                changed = true
+                            }
+                        } else {
+                            id = try writer.insertThing(name: line.name, thingId: FleetDatabase.uuid(), type: type, attributes: encoded, at: now)
+                            pending.add(id, FieldIndexer.attributes(line.attributes))
+                            try writer.touch(id)
+                            if pending.count >= 200_000 { try pending.write(writer) }
+                            if hasClients {
+                                let name = line.name
+                                try later(n, id) { try registry.linkClient(thing: id, name: name) }
+                            }
+                        }
+                        for gname in newGroups {
+                            let gid: Int64
+                            if let known = groups[gname] { gid = known } else {
+                                _ = try registry.createThingGroup(name: gname, parent: nil, properties: nil, at: now)
+                                gid = try registry.groupID(gname)!
+                                groups[gname] = gid
+                                summary.groupsCreated += 1
+                            }
+                            let n = try writer.addMember(group: gid, thing: id, at: now)
+                            added[gid, default: 0] += n
+                            if n > 0 { changed = true }
+                            try writer.touch(id)
+                        }
+                        if let state = line.shadowState, try shadowChanges(thing: existing == nil ? nil : id, state: state) {
+                            if existing == nil, writer.holds(id) {
+                                // A new thing the batch writes: its shadow goes with it.
+                                try writer.holdShadow(thing: id, registry.firstClassicShadow(state: state), at: now)
+                            } else {
+                                try later(n, id) { _ = try registry.writeShadow(thing: id, name: "", state: state, at: now) }
+                            }
                             changed = true
                         }
-                    } else {
-                        id = try writer.insertThing(name: line.name, thingId: FleetDatabase.uuid(), type: type, attributes: encoded, at: now)
-                        pending.add(id, FieldIndexer.attributes(line.attributes))
-                        try db.touch(id)
-                        if pending.count >= 200_000 { try pending.write(writer) }
-                        if hasClients { try registry.linkClient(thing: id, name: line.name) }
+                        if existing == nil { summary.created += 1 } else if changed { summary.updated += 1 } else { summary.unchanged += 1 }
+                        summary.lines += 1
+                    } catch let e as FleetError {
+                        throw FleetError(e.code, "line \(n): \(e.message)")
                     }
-                    for gname in newGroups {
-                        let gid: Int64
-                        if let known = groups[gname] { gid = known } else {
-                            _ = try registry.createThingGroup(name: gname, parent: nil, properties: nil, at: now)
-                            gid = try registry.groupID(gname)!
-                            groups[gname] = gid
-                            summary.groupsCreated += 1
-                        }
-                        let n = try writer.addMember(group: gid, thing: id, at: now)
-                        added[gid, default: 0] += n
-                        if n > 0 { changed = true }
-                        try db.touch(id)
-                    }
-                    if let state = line.shadowState, try shadowChanges(thing: existing == nil ? nil : id, state: state) {
-                        _ = try registry.writeShadow(thing: id, name: "", state: state, at: now)
-                        changed = true
-                    }
-                    if existing == nil { summary.created += 1 } else if changed { summary.updated += 1 } else { summary.unchanged += 1 }
-                    summary.lines += 1
-                } catch let e as FleetError {
-                    throw FleetError(e.code, "line \(n): \(e.message)")
                 }
+                try writer.endBatch()
             }
             try pending.write(writer)
             progress?(read)
@@ -200,6 +232,14 @@ public struct Importer {
             try writer.restoreIndexes(deferred)
         }
         return summary
+    }
+
+    /// Lines read and parsed ahead, and looked up together.
+    static let batchLines = 1000
+
+    /// Runs the writes of line `n` whose failure is the database's, naming the line.
+    static func atLine(_ n: Int, _ work: () throws -> Void) throws {
+        do { try work() } catch let e as FleetError { throw FleetError(e.code, "line \(n): \(e.message)") }
     }
 
     /// Index rows of new things, held to be inserted sorted by key (field, value, thing).
