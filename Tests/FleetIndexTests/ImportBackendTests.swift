@@ -38,7 +38,7 @@ import Testing
         "connectivity.connected:true", "attributes.note:*", "attributes.k:v",
     ]
 
-    static let scenarios: [Scenario] = [
+    static var scenarios: [Scenario] { [
         Scenario(description: "attributes, types, groups and shadows", files: [File(lines: (0..<40).map { i in
             thing("t\(i)", type: ["Pump", "Meter", nil][i % 3],
                   attributes: [("site", ["x", "y", "yard", "X"][i % 4]), ("n", "\(i % 9)"), ("note", ["a=b", "[1]", "", "NULL", "N", "@x/y:z#", "-5", "1e3", "0.25"][i % 9])],
@@ -90,7 +90,7 @@ import Testing
                          thing("c1", attributes: [("k", "v"), ("site", "x")])]),
             File(lines: [thing("c3", attributes: [("k", "v")]), thing("c4", groups: ["g2"])]),
         ]),
-    ]
+    ] }
 
     /// Everything a scenario leaves, as lines (ids and random thing ids left out: the engines number differently).
     static func run(_ scenario: Scenario, on backend: Backend) throws -> [String] {

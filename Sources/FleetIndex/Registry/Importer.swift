@@ -184,7 +184,7 @@ public struct Importer {
                             id = try writer.insertThing(name: line.name, thingId: FleetDatabase.uuid(), type: type, attributes: encoded, at: now)
                             pending.add(id, FieldIndexer.attributes(line.attributes))
                             try writer.touch(id)
-                            if pending.count >= 200_000 { try pending.write(writer) }
+                            if pending.count >= writer.pendingRowLimit { try pending.write(writer) }
                             if hasClients {
                                 let name = line.name
                                 try later(n, id) { try registry.linkClient(thing: id, name: name) }

@@ -178,6 +178,12 @@ final class ThingImportWriter {
 extension ThingImportWriter {
     // MARK: the batch (PostgreSQL; on SQLite each call does its work at once)
 
+    /// New things' index rows held before they are written, sorted, as one chunk. PostgreSQL
+    /// into empty index tables: 2,000,000 (about 70 MB; one sorted COPY appends at the B-tree's
+    /// right edge, where each later chunk lands all over the tree: 1,000,000 rows went in
+    /// 2x faster as one chunk than as five). Otherwise 200,000.
+    var pendingRowLimit: Int { buffer?.indexTablesWereEmpty == true ? 2_000_000 : 200_000 }
+
     /// Called once inside the import's transaction, before the first line.
     func begin() throws {
         try buffer?.begin(tracksChanges: db.tracksChanges)
@@ -281,7 +287,10 @@ final class PostgresImportBuffer {
 
     private var prefetchSQL: String {
         let key = c.dialect.nameKey(of: "u.name") ?? "NULL"
-        return "SELECT u.name, \(key), t.id, t.attributes, t.type FROM unnest(?::text[]) AS u(name) LEFT JOIN thing t ON t.name = u.name"
+        // A probe of the name index per name (LATERAL): a join the planner may hash, reading
+        // the whole thing table (not analyzed yet while a bulk import fills it) once a batch.
+        return "SELECT u.name, \(key), t.id, t.attributes, t.type FROM unnest(?::text[]) AS u(name)"
+            + " LEFT JOIN LATERAL (SELECT id, attributes, type FROM thing WHERE name = u.name) t ON true"
     }
 
     func prefetch(names: [String]) throws {
