@@ -116,7 +116,7 @@ public struct Importer {
             var moreLines = true
             while moreLines {
                 batch.removeAll(keepingCapacity: true)
-                while batch.count < Self.batchLines {
+                while batch.count < writer.batchLines {
                     guard let bytes = reader.next() else { moreLines = false; break }
                     let n = reader.lineNumber
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
@@ -124,7 +124,7 @@ public struct Importer {
                     if let progress, read & 1023 == 0 { progress(read) }
                     do throws(FleetError) { batch.append((n, .success(try Self.parse(Array(bytes))))) } catch { batch.append((n, .failure(error))) }
                 }
-                try writer.prefetch(names: batch.compactMap { try? $0.line.get().name })
+                if writer.batchLines > 1 { try writer.prefetch(names: batch.compactMap { try? $0.line.get().name }) }
                 for (n, parsed) in batch {
                     // Everything that can make a line bad is checked before it writes anything.
                     let line: Line
@@ -233,9 +233,6 @@ public struct Importer {
         }
         return summary
     }
-
-    /// Lines read and parsed ahead, and looked up together.
-    static let batchLines = 1000
 
     /// Runs the writes of line `n` whose failure is the database's, naming the line.
     static func atLine(_ n: Int, _ work: () throws -> Void) throws {
