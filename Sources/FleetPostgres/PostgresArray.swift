@@ -74,5 +74,11 @@ public enum PostgresArray {
         literal(elements.lazy.map { Optional($0) })
     }
 
+    /// `{0.1,NaN,-Infinity,NULL}`: double precision elements (each as Swift writes it, which
+    /// reads back exactly), nil as NULL.
+    public static func literal(_ elements: some Collection<Double?>) -> String {
+        "{" + elements.map { $0.map(PostgresValue.doubleText) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
     private static let null = Array("NULL".utf8)
 }

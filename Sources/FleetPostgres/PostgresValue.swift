@@ -18,25 +18,19 @@ public enum PostgresValue: Sendable, Equatable {
         switch self {
         case .null: return nil
         case .int(let v): return String(v)
-        case .double(let v):
-            if v.isNaN { return "NaN" }
-            if v.isInfinite { return v > 0 ? "Infinity" : "-Infinity" }
-            return "\(v)"
+        case .double(let v): return Self.doubleText(v)
         case .text(let s): return s
         case .bool(let b): return b ? "t" : "f"
-        case .ints(let vs): return "{" + vs.map(String.init).joined(separator: ",") + "}"
-        case .texts(let ss): return "{" + ss.map(Self.arrayElement).joined(separator: ",") + "}"
+        case .ints(let vs): return PostgresArray.literal(vs)
+        case .texts(let ss): return PostgresArray.literal(ss)
         }
     }
 
-    /// An element of an array literal: always quoted, `"` and `\` escaped.
-    static func arrayElement(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            if ch == "\"" || ch == "\\" { out.unicodeScalars.append("\\") }
-            out.unicodeScalars.append(ch)
-        }
-        return out + "\""
+    /// A double as PostgreSQL reads it back exactly (NaN and the infinities by name).
+    static func doubleText(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "Infinity" : "-Infinity" }
+        return "\(v)"
     }
 }
 

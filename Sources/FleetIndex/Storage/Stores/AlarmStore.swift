@@ -1,6 +1,7 @@
 // FleetIndex storage: the alarm state machine's rows (`alarm`: one slot per client, profile
 // and behavior, with its streak and active violation), the evaluated ticks, and the client
 // rows the evaluation cycle visits.
+import FleetPostgres
 import FleetSQLite
 import FleetStorage
 
@@ -204,18 +205,18 @@ struct AlarmStore {
         func flush() throws {
             for start in stride(from: 0, to: deletes.count, by: 5000) {
                 let d = deletes[start..<min(start + 5000, deletes.count)]
-                try c.execute(Self.deleteArrays, [StoreArray.integers(d.map(\.client)), StoreArray.texts(d.map(\.profile)),
-                                                  StoreArray.texts(d.map(\.behavior))])
+                try c.execute(Self.deleteArrays, [PostgresArray.literal(d.map(\.client)), PostgresArray.literal(d.map(\.profile)),
+                                                  PostgresArray.literal(d.map(\.behavior))])
             }
             for start in stride(from: 0, to: puts.count, by: 5000) {
                 let p = puts[start..<min(start + 5000, puts.count)]
                 try c.execute(Self.upsertArrays, [
-                    StoreArray.integers(p.map(\.client)), StoreArray.texts(p.map(\.profile)), StoreArray.texts(p.map(\.behavior)),
-                    StoreArray.integers(p.map(\.slot.thing)), StoreArray.flags(p.map(\.slot.inAlarm)),
-                    StoreArray.integers(p.map { Int64($0.slot.streak) }), StoreArray.texts(p.map(\.slot.violationId)),
-                    StoreArray.texts(p.map(\.slot.metric)), StoreArray.integers(p.map(\.slot.startTime)),
-                    StoreArray.reals(p.map(\.slot.lastValue)), StoreArray.integers(p.map(\.slot.lastTime)),
-                    StoreArray.integers(p.map(\.slot.lastDatapoint)),
+                    PostgresArray.literal(p.map(\.client)), PostgresArray.literal(p.map(\.profile)), PostgresArray.literal(p.map(\.behavior)),
+                    PostgresArray.literal(p.map(\.slot.thing)), PostgresArray.literal(p.map(\.slot.inAlarm)),
+                    PostgresArray.literal(p.map { Int64($0.slot.streak) }), PostgresArray.literal(p.map(\.slot.violationId)),
+                    PostgresArray.literal(p.map(\.slot.metric)), PostgresArray.literal(p.map(\.slot.startTime)),
+                    PostgresArray.literal(p.map(\.slot.lastValue)), PostgresArray.literal(p.map(\.slot.lastTime)),
+                    PostgresArray.literal(p.map(\.slot.lastDatapoint)),
                 ])
             }
             deletes.removeAll()

@@ -1,5 +1,6 @@
 // FleetIndex storage: dynamic thing groups (the thing_group rows with a query), their
 // join/leave log (group_log), and the change log they refresh from (thing_touch).
+import FleetPostgres
 import FleetSQLite
 import FleetStorage
 
@@ -184,11 +185,11 @@ struct DynamicGroupStore {
                 try c.execute("""
                     DELETE FROM thing_group_member AS m USING unnest(?::bigint[], ?::bigint[]) AS d(group_id, thing)
                     WHERE m.group_id = d.group_id AND m.thing = d.thing
-                    """, [StoreArray.integers(d.map(\.group)), StoreArray.integers(d.map(\.thing))])
+                    """, [PostgresArray.literal(d.map(\.group)), PostgresArray.literal(d.map(\.thing))])
             }
             for j in chunks(joins) {
                 try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[])",
-                              [StoreArray.integers(j.map(\.group)), StoreArray.integers(j.map(\.thing)), StoreArray.integers(j.map(\.at))])
+                              [PostgresArray.literal(j.map(\.group)), PostgresArray.literal(j.map(\.thing)), PostgresArray.literal(j.map(\.at))])
             }
             if let keyOfName = c.dialect.nameKey(of: "u.thing_name") {
                 // The log is distributed by the thing's key, computed from the name as a single insert does.
@@ -198,8 +199,8 @@ struct DynamicGroupStore {
                         SELECT \(keyOfName), u.group_id, u.thing_name, u.change, u.time, u.reason
                         FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[]) WITH ORDINALITY AS u(group_id, thing_name, change, time, reason, n)
                         ORDER BY u.n
-                        """, [StoreArray.integers(l.map(\.group)), StoreArray.texts(l.map(\.thingName)), StoreArray.texts(l.map(\.change)),
-                              StoreArray.integers(l.map(\.at)), StoreArray.texts(l.map(\.reason))])
+                        """, [PostgresArray.literal(l.map(\.group)), PostgresArray.literal(l.map(\.thingName)), PostgresArray.literal(l.map(\.change)),
+                              PostgresArray.literal(l.map(\.at)), PostgresArray.literal(l.map(\.reason))])
                 }
             }
             try store.touch(touches)

@@ -1,5 +1,6 @@
 // FleetIndex storage: the metric series of each (client, metric) pair, stored as runs of
 // ticks with a start value and a step (`metric_run`), read and written by the evaluation cycle.
+import FleetPostgres
 import FleetSQLite
 import FleetStorage
 
@@ -68,7 +69,7 @@ struct MetricRuns {
                 if let i = at[k] { rows[i].1 = r } else { at[k] = rows.count; rows.append((k, r)) }
             }
         }
-        func array(_ xs: [Int64?]) -> SQLiteValue { .text(StoreArray.integers(xs)) }
+        func array(_ xs: [Int64?]) -> SQLiteValue { .text(PostgresArray.literal(xs)) }
         for start in stride(from: 0, to: rows.count, by: 5000) {
             let chunk = rows[start..<min(start + 5000, rows.count)]
             for stored in [false, true] {

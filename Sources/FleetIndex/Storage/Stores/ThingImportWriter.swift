@@ -273,7 +273,6 @@ final class PostgresImportBuffer {
     private static let shadowTextSQL = "INSERT INTO thing_text(field, value, thing) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ON CONFLICT DO NOTHING"
     private static let shadowNumberSQL = "INSERT INTO thing_number(field, value, thing) SELECT * FROM unnest(?::text[], ?::float8[], ?::bigint[]) ON CONFLICT DO NOTHING"
     private static let shadowFlagSQL = "INSERT INTO thing_flag(field, value, thing) SELECT * FROM unnest(?::text[], ?::boolean[], ?::bigint[]) ON CONFLICT DO NOTHING"
-    private static let touchSQL = "INSERT INTO thing_touch(thing) SELECT unnest(?::bigint[]) ON CONFLICT DO NOTHING"
     private static let membershipsSQL = "SELECT thing, group_id FROM thing_group_member WHERE thing = ANY(?::bigint[])"
 
     init(_ pg: PostgresConnection, connection: StoreConnection) {
@@ -300,7 +299,7 @@ final class PostgresImportBuffer {
     func prefetch(names: [String]) throws {
         guard !names.isEmpty else { return }
         var existing: [Int64] = []
-        try c.forEach(prefetchSQL, postgres: [.texts(names)]) { r in
+        try c.forEach(prefetchSQL, [PostgresArray.literal(names)]) { r in
             let name = r.text(0)
             keys[name] = r.int(1)
             if r.isNull(2) {
@@ -313,7 +312,7 @@ final class PostgresImportBuffer {
         }
         guard !existing.isEmpty else { return }
         for id in existing where memberships[id] == nil { memberships[id] = [] }
-        try c.forEach(Self.membershipsSQL, postgres: [.ints(existing)]) { r in
+        try c.forEach(Self.membershipsSQL, [PostgresArray.literal(existing)]) { r in
             memberships[r.int(0), default: []].insert(r.int(1))
         }
     }
@@ -413,14 +412,14 @@ final class PostgresImportBuffer {
             shadows.removeAll(keepingCapacity: true)
             for (rows, sql) in [(shadowRows.text, Self.shadowTextSQL), (shadowRows.number, Self.shadowNumberSQL), (shadowRows.flag, Self.shadowFlagSQL)]
             where !rows.things.isEmpty {
-                try c.execute(sql, postgres: [.texts(rows.fields), .texts(rows.values), .ints(rows.things)])
+                try c.execute(sql, [PostgresArray.literal(rows.fields), PostgresArray.literal(rows.values), PostgresArray.literal(rows.things)])
             }
             shadowRows.text.removeAll()
             shadowRows.number.removeAll()
             shadowRows.flag.removeAll()
         }
         if !touched.isEmpty {
-            try c.execute(Self.touchSQL, postgres: [.ints(touched)])
+            try DynamicGroupStore(c: c).touch(touched)
             touched.removeAll(keepingCapacity: true)
         }
         held.removeAll(keepingCapacity: true)

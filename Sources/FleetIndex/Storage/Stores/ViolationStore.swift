@@ -1,5 +1,6 @@
 // FleetIndex storage: violations and their events (`violation`, `violation_event`,
 // `violation_behavior`), with the violationIds derived from row ids.
+import FleetPostgres
 import FleetSQLite
 import FleetStorage
 
@@ -149,8 +150,8 @@ final class ViolationStore {
                 SELECT v.client, u.violation, u.type, u.time, u.metric_value
                 FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(violation, type, time, metric_value, n)
                 JOIN violation AS v ON v.id = u.violation ORDER BY u.n
-                """, [StoreArray.integers(p.map(\.row)), StoreArray.integers(p.map(\.type)), StoreArray.integers(p.map(\.time)),
-                      StoreArray.integers(p.map(\.value))])
+                """, [PostgresArray.literal(p.map(\.row)), PostgresArray.literal(p.map(\.type)), PostgresArray.literal(p.map(\.time)),
+                      PostgresArray.literal(p.map(\.value))])
         }
         pendingEvents.removeAll()
     }
