@@ -32,12 +32,12 @@ public struct PresenceHistory {
 
     /// The histories of `clients` (every one of them, empty when it has no event), read a
     /// chunk of clients per statement.
-    static func load(_ c: StoreConnection, clients: [Int64], until: Int64, chunk: Int = 1000) throws -> [Int64: PresenceHistory] {
+    static func load(_ c: StoreConnection, clients: [Int64], until: Int64) throws -> [Int64: PresenceHistory] {
         var out: [Int64: PresenceHistory] = [:]
         out.reserveCapacity(clients.count)
         let store = PresenceStore(c: c)
-        for start in stride(from: 0, to: clients.count, by: chunk) {
-            let part = Array(clients[start..<min(start + chunk, clients.count)])
+        for chunk in clients.chunks(of: StoreBatch.ids) {
+            let part = Array(chunk)
             let rows = try store.events(clients: part, from: EvaluationCycle.earliest, through: min(until, EvaluationCycle.latest))
             for id in part {
                 out[id] = PresenceHistory(events: (rows[id] ?? []).map { Event(mark: $0, failed: $0.kind == .connectFailed) })

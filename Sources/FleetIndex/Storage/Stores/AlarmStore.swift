@@ -201,15 +201,13 @@ struct AlarmStore {
             try put.step()
         }
 
-        /// Writes what was kept (PostgreSQL), 5000 slots per statement.
+        /// Writes what was kept (PostgreSQL), `StoreBatch.rows` slots per statement.
         func flush() throws {
-            for start in stride(from: 0, to: deletes.count, by: 5000) {
-                let d = deletes[start..<min(start + 5000, deletes.count)]
+            for d in deletes.chunks(of: StoreBatch.rows) {
                 try c.execute(Self.deleteArrays, [PostgresArray.literal(d.map(\.client)), PostgresArray.literal(d.map(\.profile)),
                                                   PostgresArray.literal(d.map(\.behavior))])
             }
-            for start in stride(from: 0, to: puts.count, by: 5000) {
-                let p = puts[start..<min(start + 5000, puts.count)]
+            for p in puts.chunks(of: StoreBatch.rows) {
                 try c.execute(Self.upsertArrays, [
                     PostgresArray.literal(p.map(\.client)), PostgresArray.literal(p.map(\.profile)), PostgresArray.literal(p.map(\.behavior)),
                     PostgresArray.literal(p.map(\.slot.thing)), PostgresArray.literal(p.map(\.slot.inAlarm)),

@@ -139,7 +139,7 @@ struct DynamicGroupStore {
 
     /// The joins and leaves of a refresh. SQLite: written at once, a statement each.
     /// PostgreSQL: kept, and written by `flush` as one DELETE, one INSERT of memberships and
-    /// one INSERT of log rows (in the order logged) over arrays per 5000.
+    /// one INSERT of log rows (in the order logged) over arrays per `StoreBatch.rows`.
     final class MembershipWriter {
         let store: DynamicGroupStore
         var c: StoreConnection { store.c }
@@ -180,20 +180,19 @@ struct DynamicGroupStore {
         }
 
         func flush() throws {
-            func chunks<T>(_ xs: [T]) -> [ArraySlice<T>] { stride(from: 0, to: xs.count, by: 5000).map { xs[$0..<min($0 + 5000, xs.count)] } }
-            for d in chunks(leaves) {
+            for d in leaves.chunks(of: StoreBatch.rows) {
                 try c.execute("""
                     DELETE FROM thing_group_member AS m USING unnest(?::bigint[], ?::bigint[]) AS d(group_id, thing)
                     WHERE m.group_id = d.group_id AND m.thing = d.thing
                     """, [PostgresArray.literal(d.map(\.group)), PostgresArray.literal(d.map(\.thing))])
             }
-            for j in chunks(joins) {
+            for j in joins.chunks(of: StoreBatch.rows) {
                 try c.execute("INSERT INTO thing_group_member(group_id, thing, added_at) SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[])",
                               [PostgresArray.literal(j.map(\.group)), PostgresArray.literal(j.map(\.thing)), PostgresArray.literal(j.map(\.at))])
             }
             if let keyOfName = c.dialect.nameKey(of: "u.thing_name") {
                 // The log is distributed by the thing's key, computed from the name as a single insert does.
-                for l in chunks(logs) {
+                for l in logs.chunks(of: StoreBatch.rows) {
                     try c.execute("""
                         INSERT INTO group_log(thing, group_id, thing_name, change, time, reason)
                         SELECT \(keyOfName), u.group_id, u.thing_name, u.change, u.time, u.reason

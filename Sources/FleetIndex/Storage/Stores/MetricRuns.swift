@@ -20,7 +20,7 @@ struct MetricRuns {
     /// or of the pairs of `clients` only (one statement per chunk of clients).
     func allLatest(upTo tick: Int64, clients: [Int64]? = nil) throws -> [Int64: [Int64: MetricRun]] {
         var out: [Int64: [Int64: MetricRun]] = [:]
-        let chunks: [[Int64]?] = clients.map { ids in stride(from: 0, to: ids.count, by: 1000).map { Array(ids[$0..<min($0 + 1000, ids.count)]) } } ?? [nil]
+        let chunks: [[Int64]?] = clients.map { $0.chunks(of: StoreBatch.ids).map(Array.init) } ?? [nil]
         for chunk in chunks {
             let filter = chunk == nil ? "" : " AND client IN \(c.dialect.boundIntegerList)"
             // SQLite takes the other columns from the row of the max (its bare-column rule);
@@ -70,8 +70,7 @@ struct MetricRuns {
             }
         }
         func array(_ xs: [Int64?]) -> SQLiteValue { .text(PostgresArray.literal(xs)) }
-        for start in stride(from: 0, to: rows.count, by: 5000) {
-            let chunk = rows[start..<min(start + 5000, rows.count)]
+        for chunk in rows.chunks(of: StoreBatch.rows) {
             for stored in [false, true] {
                 let part = chunk.filter { $0.1.stored == stored }
                 guard !part.isEmpty else { continue }

@@ -124,8 +124,8 @@ struct ThingStore {
     /// directly in.
     func namesAndMembershipCounts(of things: [Int64]) throws -> (names: [Int64: String], counts: [Int64: Int64]) {
         var names: [Int64: String] = [:], counts: [Int64: Int64] = [:]
-        for start in stride(from: 0, to: things.count, by: 1000) {
-            let list = SearchStore.idList(Array(things[start..<min(start + 1000, things.count)]))
+        for chunk in things.chunks(of: StoreBatch.ids) {
+            let list = SearchStore.idList(Array(chunk))
             try c.forEach("""
                 SELECT t.id, t.name, (SELECT count(*) FROM thing_group_member AS m WHERE m.thing = t.id)
                 FROM thing AS t WHERE t.id IN \(c.dialect.boundIntegerList)

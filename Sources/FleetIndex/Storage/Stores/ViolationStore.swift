@@ -143,8 +143,7 @@ final class ViolationStore {
     /// Writes the events `defersEvents` kept, in the order they were recorded (their ids
     /// follow it, as the events' order in list-violation-events does).
     func flushEvents() throws {
-        for start in stride(from: 0, to: pendingEvents.count, by: 5000) {
-            let p = pendingEvents[start..<min(start + 5000, pendingEvents.count)]
+        for p in pendingEvents.chunks(of: StoreBatch.rows) {
             try c.execute("""
                 INSERT INTO violation_event(client, violation, type, time, metric_value)
                 SELECT v.client, u.violation, u.type, u.time, u.metric_value
@@ -223,9 +222,8 @@ final class ViolationStore {
         try c.forEach("SELECT v.id FROM violation AS v JOIN alarm AS a ON a.violation_id = v.legacy_id") { active.insert($0.int(0)) }
         let old = try c.query("SELECT id FROM violation WHERE last_time < ? AND id NOT IN (SELECT violation FROM violation_event)", [cutoff]) { $0.int(0) }
             .filter { !active.contains($0) }
-        for start in stride(from: 0, to: old.count, by: 1000) {
-            try c.execute("DELETE FROM violation WHERE id IN \(c.dialect.boundIntegerList)",
-                          [SearchStore.idList(Array(old[start..<min(start + 1000, old.count)]))])
+        for chunk in old.chunks(of: StoreBatch.ids) {
+            try c.execute("DELETE FROM violation WHERE id IN \(c.dialect.boundIntegerList)", [SearchStore.idList(Array(chunk))])
         }
         try c.execute("DELETE FROM violation_behavior WHERE id NOT IN (SELECT behavior FROM violation)")
     }
