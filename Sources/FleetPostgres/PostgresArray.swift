@@ -40,15 +40,7 @@ public enum PostgresArray {
 
     /// `{1,-2,NULL}`: bigint elements, nil as NULL.
     public static func literal(_ elements: some Collection<Int64?>) -> String {
-        var out = "{"
-        out.reserveCapacity(2 + elements.count * 14)
-        var first = true
-        for e in elements {
-            if !first { out += "," }
-            first = false
-            if let e { out += String(e) } else { out += "NULL" }
-        }
-        return out + "}"
+        unquoted(elements) { String($0) }
     }
 
     /// `{1,-2}`: bigint elements, none missing.
@@ -58,15 +50,7 @@ public enum PostgresArray {
 
     /// `{t,f,NULL}`: boolean elements, nil as NULL.
     public static func literal(_ elements: some Collection<Bool?>) -> String {
-        var out = "{"
-        out.reserveCapacity(2 + elements.count * 2)
-        var first = true
-        for e in elements {
-            if !first { out += "," }
-            first = false
-            out += e.map { $0 ? "t" : "f" } ?? "NULL"
-        }
-        return out + "}"
+        unquoted(elements) { $0 ? "t" : "f" }
     }
 
     /// `{t,f}`: boolean elements, none missing.
@@ -77,7 +61,20 @@ public enum PostgresArray {
     /// `{0.1,NaN,-Infinity,NULL}`: double precision elements (each as Swift writes it, which
     /// reads back exactly), nil as NULL.
     public static func literal(_ elements: some Collection<Double?>) -> String {
-        "{" + elements.map { $0.map(PostgresValue.doubleText) ?? "NULL" }.joined(separator: ",") + "}"
+        unquoted(elements, PostgresValue.doubleText)
+    }
+
+    /// Elements whose text needs no quotes (numbers, booleans), nil as NULL.
+    private static func unquoted<T>(_ elements: some Collection<T?>, _ text: (T) -> String) -> String {
+        var out = "{"
+        out.reserveCapacity(2 + elements.count * 8)
+        var first = true
+        for e in elements {
+            if !first { out += "," }
+            first = false
+            out += e.map(text) ?? "NULL"
+        }
+        return out + "}"
     }
 
     private static let null = Array("NULL".utf8)
