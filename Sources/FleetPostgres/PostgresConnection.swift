@@ -29,7 +29,9 @@ public final class PostgresConnection {
     /// Connects with libpq's rules: a `postgres://` or `postgresql://` URL, or `key=value`
     /// pairs; whatever they leave out comes from the `PG*` environment variables, and a
     /// password from the URL or `~/.pgpass`.
-    public init(url: String) throws(PostgresError) {
+    /// `session` (statements without parameters) runs with the connection's own settings, in
+    /// the same round trip.
+    public init(url: String, session: String = "") throws(PostgresError) {
         guard fxpq_load() != 0 else {
             let why = fxpq_load_error().map { String(cString: $0) } ?? "unknown"
             throw PostgresError(sqlState: "08001", message: "libpq is not installed (Debian: libpq5): \(why)")
@@ -48,7 +50,7 @@ public final class PostgresConnection {
         handle = conn
         self.url = url
         fxpq_setNoticeProcessor(conn, { _, _ in }, nil)   // NOTICEs ("already exists, skipping") are not errors
-        try execute(script: "SET client_encoding = 'UTF8'; SET timezone = 'UTC'")
+        try execute(script: "SET client_encoding = 'UTF8'; SET timezone = 'UTC'" + (session.isEmpty ? "" : "; " + session))
     }
 
     deinit { fxpq_finish(handle) }

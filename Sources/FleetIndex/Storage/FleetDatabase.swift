@@ -59,8 +59,7 @@ public final class FleetDatabase {
     static func openPostgres(_ url: String) throws -> StoreConnection {
         let pg: PostgresConnection
         do {
-            pg = try PostgresConnection(url: url)
-            try pg.execute(script: Self.postgresSession)
+            pg = try PostgresConnection(url: url, session: Self.postgresSession)
             try PostgresMigrator().migrate(pg)
         } catch {
             throw FleetError(.internalFailure, error.message)
