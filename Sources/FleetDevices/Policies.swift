@@ -245,20 +245,24 @@ public struct Policies {
     // MARK: evaluation
 
     /// The default versions of the policies attached to `principal` (a certificate ARN).
-    public func effectivePolicies(principal: String) throws -> [PolicyDocument] {
-        try store.effectiveDocuments(target: principal).compactMap { try? PolicyDocument.parse($0.document) }
+    public func effectivePolicies(principal: String,
+                                  parse: (String) -> PolicyDocument? = { try? PolicyDocument.parse($0) }) throws -> [PolicyDocument] {
+        try store.effectiveDocuments(target: principal).compactMap { parse($0.document) }
     }
 
     /// The policy context of an MQTT connection by `clientId` with certificate `principal`:
     /// the thing is the one attached exclusively, else the attached thing named `clientId`
     /// (AWS's rule); IsAttached says whether a thing named `clientId` is attached; the
-    /// `iot:Certificate.*` variables come from the certificate.
-    public func connectionContext(principal: String, clientId: String, sourceIp: String? = nil) throws -> PolicyContext {
+    /// `iot:Certificate.*` variables come from the certificate (when `certificateVariables`:
+    /// a caller whose policies name none of them leaves them out).
+    public func connectionContext(principal: String, clientId: String, sourceIp: String? = nil,
+                                  certificateVariables: Bool = true) throws -> PolicyContext {
         let things = try store.things(ofPrincipal: principal)
         let thing = things.first { $0.type == "EXCLUSIVE_THING" } ?? things.first { $0.name == clientId }
         let attrs = thing?.attributes ?? [:]
         let certs = Certificates(db)
-        let certificate = try certs.certificateId(fromARN: principal).map { try certs.policyVariables(certificateId: $0) } ?? [:]
+        let certificate = certificateVariables
+            ? try certs.certificateId(fromARN: principal).map { try certs.policyVariables(certificateId: $0) } ?? [:] : [:]
         return PolicyContext(clientId: clientId, thingName: thing?.name, thingTypeName: thing?.typeName,
                              isAttached: things.contains { $0.name == clientId }, thingAttributes: attrs,
                              certificate: certificate, sourceIp: sourceIp)

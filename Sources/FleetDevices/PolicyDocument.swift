@@ -8,6 +8,13 @@ public struct PolicyDocument: Sendable, Equatable {
 
     public init(statements: [PolicyStatement]) { self.statements = statements }
 
+    /// Whether a statement names an `iot:Certificate.*` policy variable or condition key.
+    public var referencesCertificate: Bool {
+        statements.contains { s in
+            (s.actions + s.resources + s.conditions.flatMap { [$0.key] + $0.values }).contains { $0.contains("iot:Certificate.") }
+        }
+    }
+
     /// The limit on a document's length, whitespace not counted (the CreatePolicy docs).
     public static let maxLength = 2048
 

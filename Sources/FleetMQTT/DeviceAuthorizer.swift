@@ -6,6 +6,7 @@ import FleetIndex
 
 public struct DeviceAuthorizer: Sendable {
     let database: any DatabaseAccess
+    let documents = PolicyDocumentCache()
 
     public init(database: any DatabaseAccess) { self.database = database }
 
@@ -38,10 +39,11 @@ public struct DeviceAuthorizer: Sendable {
         try database.with { db in
             guard let certificate = try Certificates(db).lookup(presentedDER: der), certificate.isActive else { return nil }
             let policies = Policies(db)
+            let documents = try policies.effectivePolicies(principal: certificate.certificateArn, parse: self.documents.document)
             return ConnectionGrant(
-                certificate: certificate, clientId: clientId,
-                policies: try policies.effectivePolicies(principal: certificate.certificateArn),
-                context: try policies.connectionContext(principal: certificate.certificateArn, clientId: clientId, sourceIp: sourceIp),
+                certificate: certificate, clientId: clientId, policies: documents,
+                context: try policies.connectionContext(principal: certificate.certificateArn, clientId: clientId, sourceIp: sourceIp,
+                                                        certificateVariables: documents.contains { $0.referencesCertificate }),
                 arnPrefix: db.iotARN(""),
                 storedVersion: try Presence(db).lastVersion(clientId: clientId) ?? 0)
         }

@@ -33,7 +33,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var ip: String?
     private var lastRead = NIODeadline.now()
     private var keepAliveTimeout = TimeAmount.seconds(0)
-    private var keepAliveCheck: RepeatedTask?
+    /// The keep-alive's one pending check, due when the connection has been silent for the timeout.
+    private var keepAliveCheck: Scheduled<Void>?
     private var connectTimeout: Scheduled<Void>?
     private var pending: [MQTTPacket] = []
     private var closeReason: DisconnectReason?
@@ -140,7 +141,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             guard limit > 0 else { return refuse(v311: 0x01, v5: 0x82, as: version) }
             maximumPacketSize = Int(limit)
         }
-        guard let der = peer.withLockedValue({ $0 }), let loop = channel?.eventLoop else {
+        // Taken out of the box: the certificate is needed for the grant only, not for the session's life.
+        guard let der = peer.withLockedValue({ d -> [UInt8]? in defer { d = nil }; return d }), let loop = channel?.eventLoop else {
             return refuse(v311: 0x05, v5: 0x87, as: version)
         }
         let authorizer = services.authorizer, clientId = c.clientId, ip = ip
@@ -211,12 +213,14 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// One scheduled check per connection (not a repeated timer): due at the last read plus
+    /// the timeout, it fails the connection when nothing arrived since, else moves itself to
+    /// the new due time.
     private func startKeepAlive() {
         guard let loop = channel?.eventLoop else { return }
-        let timeout = keepAliveTimeout
-        let every = TimeAmount.nanoseconds(max(TimeAmount.milliseconds(100).nanoseconds, min(TimeAmount.seconds(5).nanoseconds, timeout.nanoseconds / 6)))
-        keepAliveCheck = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [self] _ in
-            if state == .connected, NIODeadline.now() - lastRead > timeout { fail(.keepAliveTimeout, code: 0x8D) }
+        keepAliveCheck = loop.scheduleTask(deadline: lastRead + keepAliveTimeout) { [self] in
+            guard state == .connected else { return }
+            if NIODeadline.now() - lastRead >= keepAliveTimeout { fail(.keepAliveTimeout, code: 0x8D) } else { startKeepAlive() }
         }
     }
 

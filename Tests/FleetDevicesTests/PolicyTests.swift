@@ -46,6 +46,19 @@ import Testing
         #expect(DeviceFixtures.exception { try p.createPolicy(name: "P", document: document, at: t0) } == error)
     }
 
+    /// Whether a document names an iot:Certificate.* variable (the MQTT endpoint reads the
+    /// certificate's fields only then): in a resource, a condition key or a condition value.
+    @Test(arguments: [
+        (allowAll, false),
+        (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:ClientId}"}"#), false),
+        (doc(#"{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/${iot:Certificate.Subject.CommonName}/*"}"#), true),
+        (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringEquals":{"iot:Certificate.Issuer.Organization":"x"}}}"#), true),
+        (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringEquals":{"iot:ClientId":"${iot:Certificate.SerialNumber}"}}}"#), true),
+    ])
+    func referencesCertificate(document: String, references: Bool) throws {
+        #expect(try PolicyDocument.parse(document).referencesCertificate == references)
+    }
+
     @Test func theLengthLimitDoesNotCountWhitespace() throws {
         let p = Policies(try DeviceFixtures.database())
         let padded = Self.allowAll.replacingOccurrences(of: ",", with: String(repeating: " ", count: 1000) + ",")

@@ -77,6 +77,21 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         #expect(of(events, "dev-a").map(\.kind) == [.connected, .disconnected])
     }
 
+    /// A connection's policies that name an `iot:Certificate.*` variable get the certificate's
+    /// fields (the endpoint reads them only for such policies): a Connect allowed when the
+    /// subject's common name matches, refused when it does not.
+    @Test(.enabled(if: hasPaho, "paho-mqtt is not installed (scripts/setup.sh)"),
+          arguments: [("fleetdex IoT Certificate", "RC 0 "), ("someone else", "RC 135 ")])
+    func pahoCertificateVariableInCondition(_ commonName: String, _ answer: String) async throws {
+        let bed = try await MQTTTestBed()
+        defer { Task { await bed.stop() } }
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*","#
+            + #""Condition":{"StringEquals":{"iot:Certificate.Subject.CommonName":"\#(commonName)"}}}]}"#
+        let d = try bed.device("cn-dev", policy: policy)
+        let r = try bed.python(ClientScripts.pahoConnect, [d.certFile, d.keyFile, "cn-dev", "5"])
+        #expect(r.stdout.hasPrefix(answer), "\(r.stdout) \(r.stderr)")
+    }
+
     @Test(.enabled(if: hasPython, "python3 is not installed"))
     func rawConnackCodes() async throws {
         let bed = try await MQTTTestBed()
