@@ -102,6 +102,34 @@ import Testing
         #expect(try events(a) == events(b))
     }
 
+    /// Violations raised and cleared inside one catch-up (on PostgreSQL written together at
+    /// its end) are stored as step-by-step evaluation stores them: the same events, each
+    /// violation's last time its clear, and rows the events' ids lead back to.
+    @Test(arguments: Backend.allCases) func violationsRaisedAndClearedInOneCatchUp(_ backend: Backend) throws {
+        // Half an hour each: 12 minutes connected, 18 disconnected (raised, then cleared).
+        let history: [LifecycleEvent] = (0..<8).flatMap { i -> [LifecycleEvent] in
+            let base = t0 + Int64(i) * 30 * min
+            return [Fixtures.event("d", base, .connected, session: "s\(i)", version: Int64(i + 1)),
+                    Fixtures.event("d", base + 12 * min, .disconnected, session: "s\(i)", version: Int64(i + 1))]
+        }
+        let stepped = try setup(backend: backend, Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        let caught = try setup(backend: backend, Fixtures.behaviors("less-than", 5, alarm: 2, clear: 2))
+        for db in [stepped, caught] {
+            try Fixtures.ingest(db, history)
+            _ = try EvaluationCycle(db).evaluate(at: t0)
+        }
+        var at = t0
+        while at < t0 + 240 * min { at += 60_000; _ = try EvaluationCycle(stepped).evaluate(at: at) }
+        let report = try EvaluationCycle(caught).evaluate(at: at)
+        #expect(report.raised >= 5 && report.cleared >= 5)
+        #expect(try events(stepped) == events(caught))
+        let lastTimes = { (db: FleetDatabase) in try db.connection.query("SELECT last_time FROM violation ORDER BY last_time") { $0.int(0) } }
+        #expect(try lastTimes(caught) == lastTimes(stepped))
+        #expect(try lastTimes(caught).count == report.raised)
+        // Every event's violation row is there (PostgreSQL's events join their violations).
+        #expect(try Self.listedEvents(caught).count == report.raised + report.cleared)
+    }
+
     @Test(arguments: Backend.allCases) func neverConnectedThingsHaveNoDatapoints(_ backend: Backend) throws {
         let db = try setup(backend: backend, Fixtures.behaviors())
         _ = try EvaluationCycle(db).evaluate(at: t0)

@@ -46,6 +46,18 @@ final class ViolationStore {
     /// by `flushEvents` in one statement per 5000: (violation row, client, type, time, value).
     var defersEvents = false
     private var pendingEvents: [(row: Int64, client: Int64, type: Int64, time: Int64, value: Int64?)] = []
+    /// New violations kept the same way, written by `flushEvents` before the events: their
+    /// rows are taken from the identity's sequence a block at a time (`reservedRows`), so a
+    /// new violation has its violationId without a statement of its own.
+    private var pendingViolations: [PendingViolation] = []
+    private var pendingIndex: [Int64: Int] = [:]
+    private var reservedRows: [Int64] = []
+    private var reserveBlock = 64
+    private struct PendingViolation {
+        var row: Int64, client: Int64, behavior: Int64, lastTime: Int64
+        var invalidationReason: String?
+    }
+    private var batchesViolations: Bool { defersEvents && c.dialect.writesBatchesAsArrays }
 
     func key() throws -> (UInt64, UInt64) {
         if let cachedKey { return cachedKey }
@@ -112,10 +124,41 @@ final class ViolationStore {
     /// A new violation (an alarm raised at `time`); returns its violationId.
     func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
         let b = try behaviorID(profile: profile, behavior: behavior)
-        let row = try c.scalar("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?) RETURNING id", [client, b, time])?.int ?? 0
+        let row: Int64
+        if batchesViolations {
+            row = try reservedRow()
+            pendingIndex[row] = pendingViolations.count
+            pendingViolations.append(PendingViolation(row: row, client: client, behavior: b, lastTime: time))
+        } else {
+            row = try c.scalar("INSERT INTO violation(client, behavior, last_time) VALUES (?, ?, ?) RETURNING id", [client, b, time])?.int ?? 0
+        }
         let id = try violationId(row: row)
         created[id] = row
         return id
+    }
+
+    /// The next row id of the identity's sequence; a block is reserved when none is left
+    /// (64, doubling up to StoreBatch.rows: a tick that raises few wastes few).
+    private func reservedRow() throws -> Int64 {
+        if reservedRows.isEmpty {
+            reservedRows = try c.query("SELECT nextval(pg_get_serial_sequence('violation', 'id')) FROM generate_series(1, ?) ORDER BY 1 DESC",
+                                       [Int64(reserveBlock)]) { $0.int(0) }
+            reserveBlock = min(reserveBlock * 2, StoreBatch.rows)
+        }
+        return reservedRows.removeLast()
+    }
+
+    /// Writes the new violations `newViolation` kept.
+    private func flushViolations() throws {
+        for p in pendingViolations.chunks(of: StoreBatch.rows) {
+            try c.execute("""
+                INSERT INTO violation(id, client, behavior, last_time, invalidation_reason)
+                SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[])
+                """, [PostgresArray.literal(p.map(\.row)), PostgresArray.literal(p.map(\.client)), PostgresArray.literal(p.map(\.behavior)),
+                      PostgresArray.literal(p.map(\.lastTime)), PostgresArray.literal(p.map(\.invalidationReason))])
+        }
+        pendingViolations.removeAll()
+        pendingIndex.removeAll()
     }
 
     /// Stores one event of a violation (created with the event's id when it is not stored,
@@ -133,7 +176,11 @@ final class ViolationStore {
         } else {
             try c.execute(insertEvent, [row!, type, e.time, value])
         }
-        if type == 2 {
+        if let i = pendingIndex[row!], type != 0 {
+            // Cleared or invalidated in the same evaluation that raised it: the kept row changes.
+            pendingViolations[i].lastTime = max(pendingViolations[i].lastTime, e.time)
+            if type == 2 { pendingViolations[i].invalidationReason = e.verificationDescription }
+        } else if type == 2 {
             try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
         } else if type == 1 {
             try c.execute(raiseLastTime, [e.time, row!])
@@ -143,6 +190,7 @@ final class ViolationStore {
     /// Writes the events `defersEvents` kept, in the order they were recorded (their ids
     /// follow it, as the events' order in list-violation-events does).
     func flushEvents() throws {
+        try flushViolations()
         for p in pendingEvents.chunks(of: StoreBatch.rows) {
             try c.execute("""
                 INSERT INTO violation_event(client, violation, type, time, metric_value)
