@@ -174,6 +174,8 @@ import Testing
         _ = try r.removeThingFromThingGroup(group: "sub", thingName: "in")
         _ = try EvaluationCycle(db).evaluate(at: t0 + 35 * min)
         #expect(try events(db).last?.hasPrefix("in alarm-invalidated") == true)
+        // The reason is kept with the violation (on PostgreSQL written with the tick's other changes).
+        #expect(try Self.listedEvents(db).last?["verificationStateDescription"]?.stringValue == "the thing is no longer a target of the profile")
     }
 
     @Test(arguments: Backend.allCases) func invalidationByProfileChanges(_ backend: Backend) throws {

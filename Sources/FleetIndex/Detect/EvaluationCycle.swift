@@ -232,6 +232,7 @@ public struct EvaluationCycle {
         let alerts = Alerts(db)
         let store = ViolationStore(db)
         store.defersEvents = true
+        store.candidates = { slots.values.compactMap { $0.inAlarm ? $0.violationId : nil } }
         var monitoredKeys = Set<String>()
         // The metrics each visited client is monitored by (behaviors and additionalMetricsToRetainV2).
         var monitoredMetrics: [Int64: Set<String>] = [:]

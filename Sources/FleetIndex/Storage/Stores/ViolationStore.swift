@@ -40,8 +40,13 @@ final class ViolationStore {
 
     private var cachedKey: (UInt64, UInt64)?
     private var behaviors: [String: Int64] = [:]
-    /// The rows of the violations this store created, by violationId (no lookup needed).
+    /// The rows of the violations this store created or found stored, by violationId (no
+    /// lookup needed).
     private var created: [String: Int64] = [:]
+    /// The violationIds a batching evaluation may clear or invalidate (its active alarms): on
+    /// the first one not known, all are looked up together, a chunk per statement.
+    var candidates: () -> [String] = { [] }
+    private var candidatesRead = false
     /// With `defersEvents` (the evaluation cycle on PostgreSQL), events are kept and written
     /// by `flushEvents` in one statement per 5000: (violation row, client, type, time, value).
     var defersEvents = false
@@ -58,6 +63,8 @@ final class ViolationStore {
         var invalidationReason: String?
     }
     private var batchesViolations: Bool { defersEvents && c.dialect.writesBatchesAsArrays }
+    /// Stored violations' new last times (and invalidation reasons), kept the same way.
+    private var pendingUpdates: [(row: Int64, time: Int64, reason: String?, invalidated: Bool)] = []
 
     func key() throws -> (UInt64, UInt64) {
         if let cachedKey { return cachedKey }
@@ -92,11 +99,28 @@ final class ViolationStore {
     /// The row of a violationId, if it is one of this database's.
     func row(of violationId: String) throws -> Int64? {
         if let known = created[violationId] { return known }
+        if batchesViolations && !candidatesRead {
+            candidatesRead = true
+            try readStoredRows(candidates())
+            if let known = created[violationId] { return known }
+        }
         if let r = try derivedRow(of: violationId),
            try c.scalar("SELECT 1 FROM violation WHERE id = ? AND legacy_id IS NULL", [r]) != nil {
             return r
         }
         return try c.scalar("SELECT id FROM violation WHERE legacy_id = ?", [violationId])?.int
+    }
+
+    /// Notes the rows of those of `violationIds` that are stored under their derived ids.
+    private func readStoredRows(_ violationIds: [String]) throws {
+        var ids: [Int64: String] = [:]
+        for v in violationIds where created[v] == nil { if let r = try derivedRow(of: v) { ids[r] = v } }
+        for chunk in Array(ids.keys).chunks(of: StoreBatch.ids) {
+            try c.forEach("SELECT id FROM violation WHERE id IN \(c.dialect.boundIntegerList) AND legacy_id IS NULL",
+                          [SearchStore.idList(Array(chunk))]) { r in
+                if let v = ids[r.int(0)] { created[v] = r.int(0) }
+            }
+        }
     }
 
     /// The row a violationId names if it is one this database derives (whether or not the row
@@ -159,6 +183,17 @@ final class ViolationStore {
         }
         pendingViolations.removeAll()
         pendingIndex.removeAll()
+        for p in pendingUpdates.chunks(of: StoreBatch.rows) {
+            try c.execute("""
+                UPDATE violation AS v SET last_time = GREATEST(v.last_time, u.time),
+                    invalidation_reason = CASE WHEN u.invalidated THEN u.reason ELSE v.invalidation_reason END
+                FROM (SELECT row, max(time) AS time, max(reason) FILTER (WHERE invalidated) AS reason, bool_or(invalidated) AS invalidated
+                      FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::boolean[]) AS x(row, time, reason, invalidated) GROUP BY row) AS u
+                WHERE v.id = u.row
+                """, [PostgresArray.literal(p.map(\.row)), PostgresArray.literal(p.map(\.time)), PostgresArray.literal(p.map(\.reason)),
+                      PostgresArray.literal(p.map(\.invalidated))])
+        }
+        pendingUpdates.removeAll()
     }
 
     /// Stores one event of a violation (created with the event's id when it is not stored,
@@ -180,6 +215,8 @@ final class ViolationStore {
             // Cleared or invalidated in the same evaluation that raised it: the kept row changes.
             pendingViolations[i].lastTime = max(pendingViolations[i].lastTime, e.time)
             if type == 2 { pendingViolations[i].invalidationReason = e.verificationDescription }
+        } else if type != 0 && batchesViolations {
+            pendingUpdates.append((row!, e.time, e.verificationDescription, type == 2))
         } else if type == 2 {
             try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
         } else if type == 1 {
