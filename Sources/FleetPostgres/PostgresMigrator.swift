@@ -40,16 +40,20 @@ public struct PostgresMigrator: Sendable {
     public var latestVersion: Int { migrations.last?.version ?? 0 }
 
     /// The schema version of the database (0 for an empty one).
+    /// One round trip: a database without fleetdex's table answers "undefined table" (42P01).
+    /// Outside a transaction only (the migration's own reads follow its CREATE TABLE).
     public static func currentVersion(of db: PostgresConnection) throws(PostgresError) -> Int {
-        let exists = try db.query("SELECT to_regclass('fleetdex_schema') IS NOT NULL")
-        guard exists.first?.bool(0) == true else { return 0 }
-        return Int(try db.query("SELECT coalesce(max(version), 0) FROM fleetdex_schema").first?.int(0) ?? 0)
+        do {
+            return Int(try db.query("SELECT coalesce(max(version), 0) FROM fleetdex_schema").first?.int(0) ?? 0)
+        } catch where error.sqlState == "42P01" {
+            return 0
+        }
     }
 
     /// Migrates `db` to the latest version; returns the versions applied.
     @discardableResult
     public func migrate(_ db: PostgresConnection) throws(PostgresError) -> [Int] {
-        // Up to date (every start but the first): two reads, no lock, no transaction.
+        // Up to date (every start but the first): one read, no lock, no transaction.
         if try Self.currentVersion(of: db) == latestVersion { return [] }
         var applied: [Int] = []
         try db.execute(script: "BEGIN")

@@ -47,12 +47,14 @@ public final class FleetDatabase {
     }
 
     /// fleetdex's session on PostgreSQL: no parallel workers for a query, unless the server,
-    /// database, role or connection (`PGOPTIONS`, `options=-c ...`) sets that itself. The
-    /// statements are short and index-driven; a page of a search planned with two workers took
-    /// 65 ms to start them where the same plan without them took 4 ms.
+    /// database, role or connection (`PGOPTIONS`, `options=-c ...`) sets another number than
+    /// PostgreSQL's default of 2. The statements are short and index-driven; a page of a search
+    /// planned with two workers took 65 ms to start them where the same plan without them took
+    /// 4 ms. (`pg_settings` would tell the setting's source, but reading it in a new
+    /// connection took 2-8 ms, most of a one-shot command's time on the server.)
     static let postgresSession = """
-        SELECT set_config('max_parallel_workers_per_gather', '0', false) FROM pg_settings
-        WHERE name = 'max_parallel_workers_per_gather' AND source = 'default'
+        SELECT set_config('max_parallel_workers_per_gather', '0', false)
+        WHERE current_setting('max_parallel_workers_per_gather') = '2'
         """
 
     /// Connects to and migrates a PostgreSQL database (its errors as FleetErrors).
