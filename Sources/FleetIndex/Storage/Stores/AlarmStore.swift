@@ -114,8 +114,17 @@ struct AlarmStore {
     /// The clients that can change state: disconnected, with an event since `since`, newer than
     /// `knownClients`, with an alarm slot or an open metric run.
     func changeableClients(since: Int64, knownClients: Int64) throws -> [EvaluationCycle.ClientInfo] {
-        try c.query(Self.clientColumns + " WHERE \(c.dialect.flag("connected", false)) OR max_ts > ? OR \(c.dialect.arrivalOrder) > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
-                    [since, knownClients], EvaluationCycle.ClientInfo.init(row:))
+        if c.isPostgres {
+            // The ids from an index each, then the rows by id: PostgreSQL answers the OR below
+            // with a scan of every client (400-460 ms at 1,000,000; this 140-150 ms).
+            return try c.query(Self.clientColumns + """
+                 WHERE id = ANY(ARRAY(SELECT id FROM client WHERE NOT connected UNION SELECT id FROM client WHERE max_ts > ?
+                 UNION SELECT id FROM client WHERE seq > ? UNION SELECT client FROM alarm
+                 UNION SELECT client FROM metric_run WHERE last_tick IS NULL))
+                """, [since, knownClients], EvaluationCycle.ClientInfo.init(row:))
+        }
+        return try c.query(Self.clientColumns + " WHERE \(c.dialect.flag("connected", false)) OR max_ts > ? OR \(c.dialect.arrivalOrder) > ? OR id IN (SELECT client FROM alarm) OR id IN (SELECT client FROM metric_run WHERE last_tick IS NULL)",
+                           [since, knownClients], EvaluationCycle.ClientInfo.init(row:))
     }
 
     func client(id: Int64) throws -> [EvaluationCycle.ClientInfo] {
