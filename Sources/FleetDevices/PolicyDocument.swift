@@ -8,10 +8,11 @@ public struct PolicyDocument: Sendable, Equatable {
 
     public init(statements: [PolicyStatement]) { self.statements = statements }
 
-    /// Whether a statement names an `iot:Certificate.*` policy variable or condition key.
+    /// Whether a statement names an `iot:Certificate.*` policy variable or condition key, in
+    /// any case (PolicyContext resolves keys case-insensitively).
     public var referencesCertificate: Bool {
         statements.contains { s in
-            (s.actions + s.resources + s.conditions.flatMap { [$0.key] + $0.values }).contains { $0.contains("iot:Certificate.") }
+            (s.actions + s.resources + s.conditions.flatMap { [$0.key] + $0.values }).contains { $0.lowercased().contains("iot:certificate.") }
         }
     }
 

@@ -4,7 +4,10 @@
 // often carved out of memory earlier handshakes dirtied, so all of it stays resident; here a
 // buffer of 16 KiB or more gets an anonymous mapping of its own, whose pages become resident
 // only when written, and goes back to the kernel when freed. Smaller buffers stay with malloc.
-// Each block carries a 16-byte header: the mapping's length, or 0 for a malloc'd block.
+// Each block carries a 16-byte header: the mapping's length, or 0 for a malloc'd block. At
+// most `maximumMappings` blocks are mappings at once (the kernel's map count, 65,530 by
+// default, is the whole process's: thread stacks and malloc need it too); beyond, malloc.
+import Synchronization
 @_spi(CustomByteBufferAllocator) import NIOCore
 #if canImport(Glibc)
 import Glibc
@@ -21,20 +24,28 @@ enum SessionBufferAllocator {
     /// From this size up a block is a mapping of its own.
     static let mappedFromSize = 16 * 1024
     static let header = 16
+    /// Mappings at once, at most (two a session: 15,000 sessions; more take malloc's blocks).
+    static let maximumMappings = 30_000
+    /// Blocks that are mappings now.
+    static let mappings = Atomic<Int>(0)
 }
 
 private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
 private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
     let total = size + SessionBufferAllocator.header
-    if size >= SessionBufferAllocator.mappedFromSize {
+    if size >= SessionBufferAllocator.mappedFromSize,
+       SessionBufferAllocator.mappings.wrappingAdd(1, ordering: .relaxed).oldValue < SessionBufferAllocator.maximumMappings {
         let length = (total + pageSize - 1) / pageSize * pageSize
         let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if let base, base != MAP_FAILED {
             base.storeBytes(of: length, as: Int.self)
             return base + SessionBufferAllocator.header
         }
-        // No mapping (the process's map count at its limit): malloc serves it.
+        // No mapping (the kernel refused one): malloc serves it.
+        SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed)
+    } else if size >= SessionBufferAllocator.mappedFromSize {
+        SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed)
     }
     guard let base = malloc(total) else { return nil }
     base.storeBytes(of: 0, as: Int.self)
@@ -44,7 +55,13 @@ private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
 private func deallocateBlock(_ pointer: UnsafeMutableRawPointer) {
     let base = pointer - SessionBufferAllocator.header
     let length = base.load(as: Int.self)
-    if length > 0 { munmap(base, length) } else { free(base) }
+    if length > 0 {
+        // munmap can fail only when splitting a region would pass the map count; the block
+        // is then kept (its pages were the block's alone), never handed out again.
+        if munmap(base, length) == 0 { SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed) }
+    } else {
+        free(base)
+    }
 }
 
 private func reallocateBlock(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {

@@ -54,6 +54,9 @@ import Testing
         (doc(#"{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/${iot:Certificate.Subject.CommonName}/*"}"#), true),
         (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringEquals":{"iot:Certificate.Issuer.Organization":"x"}}}"#), true),
         (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringEquals":{"iot:ClientId":"${iot:Certificate.SerialNumber}"}}}"#), true),
+        // Keys and variables in another case name the same fields (the evaluator lowercases them).
+        (doc(#"{"Effect":"Deny","Action":"iot:Connect","NotResource":"arn:aws:iot:us-east-1:123456789012:client/${iot:certificate.Subject.CommonName}"}"#), true),
+        (doc(#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"StringNotEquals":{"IOT:CERTIFICATE.Issuer.Organization":"x"}}}"#), true),
     ])
     func referencesCertificate(document: String, references: Bool) throws {
         #expect(try PolicyDocument.parse(document).referencesCertificate == references)
