@@ -32,10 +32,12 @@ final class ViolationStore {
         "UPDATE violation SET last_time = " + c.dialect.greatest("last_time", "?") + ", invalidation_reason = ? WHERE id = ?"
     }
     /// PostgreSQL keeps an event beside its violation's client (its distribution column).
-    private var insertEvent: String {
-        c.isPostgres
-            ? "INSERT INTO violation_event(client, violation, type, time, metric_value) VALUES ((SELECT client FROM violation WHERE id = ?1), ?1, ?2, ?3, ?4)"
-            : "INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)"
+    private func insertEvent(row: Int64, client: Int64, type: Int64, time: Int64, value: Int64?) throws {
+        if c.isPostgres {
+            try c.execute("INSERT INTO violation_event(client, violation, type, time, metric_value) VALUES (?, ?, ?, ?, ?)", [client, row, type, time, value])
+        } else {
+            try c.execute("INSERT INTO violation_event(violation, type, time, metric_value) VALUES (?, ?, ?, ?)", [row, type, time, value])
+        }
     }
 
     private var cachedKey: (UInt64, UInt64)?
@@ -62,7 +64,8 @@ final class ViolationStore {
         var row: Int64, client: Int64, behavior: Int64, lastTime: Int64
         var invalidationReason: String?
     }
-    private var batchesViolations: Bool { defersEvents && c.dialect.writesBatchesAsArrays }
+    /// Whether violations, their changes and events are kept for `flushEvents`.
+    private var batches: Bool { defersEvents && c.dialect.writesBatchesAsArrays }
     /// Stored violations' new last times (and invalidation reasons), kept the same way.
     private var pendingUpdates: [(row: Int64, time: Int64, reason: String?, invalidated: Bool)] = []
 
@@ -99,7 +102,7 @@ final class ViolationStore {
     /// The row of a violationId, if it is one of this database's.
     func row(of violationId: String) throws -> Int64? {
         if let known = created[violationId] { return known }
-        if batchesViolations && !candidatesRead {
+        if batches && !candidatesRead {
             candidatesRead = true
             try readStoredRows(candidates())
             if let known = created[violationId] { return known }
@@ -149,7 +152,7 @@ final class ViolationStore {
     func newViolation(client: Int64, profile: String, behavior: JSONValue, at time: Int64) throws -> String {
         let b = try behaviorID(profile: profile, behavior: behavior)
         let row: Int64
-        if batchesViolations {
+        if batches {
             row = try reservedRow()
             pendingIndex[row] = pendingViolations.count
             pendingViolations.append(PendingViolation(row: row, client: client, behavior: b, lastTime: time))
@@ -165,8 +168,10 @@ final class ViolationStore {
     /// (64, doubling up to StoreBatch.rows: a tick that raises few wastes few).
     private func reservedRow() throws -> Int64 {
         if reservedRows.isEmpty {
-            reservedRows = try c.query("SELECT nextval(pg_get_serial_sequence('violation', 'id')) FROM generate_series(1, ?) ORDER BY 1 DESC",
-                                       [Int64(reserveBlock)]) { $0.int(0) }
+            reservedRows = try c.query("""
+                SELECT nextval(q.sequence) FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q,
+                generate_series(1, ?) ORDER BY 1 DESC
+                """, [Int64(reserveBlock)]) { $0.int(0) }
             reserveBlock = min(reserveBlock * 2, StoreBatch.rows)
         }
         return reservedRows.removeLast()
@@ -206,20 +211,23 @@ final class ViolationStore {
         }
         let type = Int64(Self.types.firstIndex(of: e.type) ?? 0)
         let value = e.metricValue.map { Int64(exactly: $0.rounded()) ?? 0 }
-        if defersEvents && c.dialect.writesBatchesAsArrays {
+        if batches {
             pendingEvents.append((row!, e.client, type, e.time, value))
         } else {
-            try c.execute(insertEvent, [row!, type, e.time, value])
+            try insertEvent(row: row!, client: e.client, type: type, time: e.time, value: value)
         }
-        if let i = pendingIndex[row!], type != 0 {
-            // Cleared or invalidated in the same evaluation that raised it: the kept row changes.
+        // A clear or an invalidation moves the violation's last time (and keeps the reason).
+        guard type != 0 else { return }
+        let reason = type == 2 ? e.verificationDescription : nil
+        if let i = pendingIndex[row!] {
+            // In the same evaluation that raised it: the kept row changes.
             pendingViolations[i].lastTime = max(pendingViolations[i].lastTime, e.time)
-            if type == 2 { pendingViolations[i].invalidationReason = e.verificationDescription }
-        } else if type != 0 && batchesViolations {
-            pendingUpdates.append((row!, e.time, e.verificationDescription, type == 2))
+            if type == 2 { pendingViolations[i].invalidationReason = reason }
+        } else if batches {
+            pendingUpdates.append((row!, e.time, reason, type == 2))
         } else if type == 2 {
-            try c.execute(raiseLastTimeAndReason, [e.time, e.verificationDescription, row!])
-        } else if type == 1 {
+            try c.execute(raiseLastTimeAndReason, [e.time, reason, row!])
+        } else {
             try c.execute(raiseLastTime, [e.time, row!])
         }
     }
@@ -231,11 +239,12 @@ final class ViolationStore {
         for p in pendingEvents.chunks(of: StoreBatch.rows) {
             try c.execute("""
                 INSERT INTO violation_event(client, violation, type, time, metric_value)
-                SELECT v.client, u.violation, u.type, u.time, u.metric_value
-                FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(violation, type, time, metric_value, n)
-                JOIN violation AS v ON v.id = u.violation ORDER BY u.n
-                """, [PostgresArray.literal(p.map(\.row)), PostgresArray.literal(p.map(\.type)), PostgresArray.literal(p.map(\.time)),
-                      PostgresArray.literal(p.map(\.value))])
+                SELECT u.client, u.violation, u.type, u.time, u.metric_value
+                FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+                     WITH ORDINALITY AS u(client, violation, type, time, metric_value, n)
+                ORDER BY u.n
+                """, [PostgresArray.literal(p.map(\.client)), PostgresArray.literal(p.map(\.row)), PostgresArray.literal(p.map(\.type)),
+                      PostgresArray.literal(p.map(\.time)), PostgresArray.literal(p.map(\.value))])
         }
         pendingEvents.removeAll()
     }
