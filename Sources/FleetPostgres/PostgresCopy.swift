@@ -185,14 +185,25 @@ extension PostgresConnection {
         return stored
     }
 
+    /// `copy(into:columns:_:)` of `rows`, each written by `encode` and ended; no COPY at all
+    /// for none.
+    @discardableResult
+    public func copy<Row>(into table: String, columns: [String], rows: some Collection<Row>,
+                          _ encode: (inout PostgresCopyEncoder, Row) throws -> Void) throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        return try copy(into: table, columns: columns) { stream in
+            for row in rows {
+                try encode(&stream.encoder, row)
+                stream.endRow()
+            }
+        }
+    }
+
     /// `copy(into:columns:_:)` for rows given as values (tests, small copies).
     @discardableResult
     public func copy(into table: String, columns: [String], rows: some Sequence<[PostgresValue]>) throws -> Int {
-        try copy(into: table, columns: columns) { stream in
-            for row in rows {
-                for v in row { try stream.encoder.append(v) }
-                stream.endRow()
-            }
+        try copy(into: table, columns: columns, rows: Array(rows)) { e, row in
+            for v in row { try e.append(v) }
         }
     }
 

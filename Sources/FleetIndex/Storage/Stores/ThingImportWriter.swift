@@ -370,44 +370,31 @@ final class PostgresImportBuffer {
     }
 
     func flush() throws {
-        if !things.isEmpty {
-            try pg.copy(into: "thing", columns: Self.thingColumns) { s in
-                for t in things {
-                    s.encoder.append(int: t.id)
-                    try s.encoder.append(text: t.name)
-                    try s.encoder.append(text: t.name.lowercased())
-                    try s.encoder.append(text: t.thingId)
-                    if let type = t.type { s.encoder.append(int: type) } else { s.encoder.appendNull() }
-                    try s.encoder.append(text: t.attributes)
-                    s.encoder.append(int: 1)
-                    s.encoder.append(int: t.at)
-                    s.endRow()
-                }
-            }
-            things.removeAll(keepingCapacity: true)
+        try pg.copy(into: "thing", columns: Self.thingColumns, rows: things) { e, t in
+            e.append(int: t.id)
+            try e.append(text: t.name)
+            try e.append(text: t.name.lowercased())
+            try e.append(text: t.thingId)
+            if let type = t.type { e.append(int: type) } else { e.appendNull() }
+            try e.append(text: t.attributes)
+            e.append(int: 1)
+            e.append(int: t.at)
         }
-        if !members.isEmpty {
-            try pg.copy(into: "thing_group_member", columns: Self.memberColumns) { s in
-                for m in members {
-                    s.encoder.append(int: m.group)
-                    s.encoder.append(int: m.thing)
-                    s.encoder.append(int: m.at)
-                    s.endRow()
-                }
-            }
-            members.removeAll(keepingCapacity: true)
+        things.removeAll(keepingCapacity: true)
+        try pg.copy(into: "thing_group_member", columns: Self.memberColumns, rows: members) { e, m in
+            e.append(int: m.group)
+            e.append(int: m.thing)
+            e.append(int: m.at)
         }
+        members.removeAll(keepingCapacity: true)
         if !shadows.isEmpty {
-            try pg.copy(into: "shadow", columns: Self.shadowColumns) { s in
-                for h in shadows {
-                    s.encoder.append(int: h.thing)
-                    try s.encoder.append(text: "")
-                    try s.encoder.append(text: h.document)
-                    s.encoder.append(int: 1)
-                    try s.encoder.append(text: h.hasDelta ? "t" : "f")
-                    s.encoder.append(int: h.at)
-                    s.endRow()
-                }
+            try pg.copy(into: "shadow", columns: Self.shadowColumns, rows: shadows) { e, h in
+                e.append(int: h.thing)
+                try e.append(text: "")
+                try e.append(text: h.document)
+                e.append(int: 1)
+                try e.append(text: h.hasDelta ? "t" : "f")
+                e.append(int: h.at)
             }
             shadows.removeAll(keepingCapacity: true)
             for (rows, sql) in [(shadowRows.text, Self.shadowTextSQL), (shadowRows.number, Self.shadowNumberSQL), (shadowRows.flag, Self.shadowFlagSQL)]
@@ -431,31 +418,25 @@ final class PostgresImportBuffer {
     /// New things' index rows (sorted by key) with COPY; a row twice is sent once.
     func copyIndexRows(fields: [String], text: [(field: Int, value: String, thing: Int64)],
                        number: [(field: Int, value: Double, thing: Int64)]) throws {
-        if !text.isEmpty {
-            try pg.copy(into: "thing_text", columns: Self.indexColumns) { s in
-                var previous: (field: Int, value: String, thing: Int64)? = nil
-                for r in text {
-                    if let p = previous, p.field == r.field, p.thing == r.thing, p.value.utf8.elementsEqual(r.value.utf8) { continue }
-                    previous = r
-                    try s.encoder.append(text: fields[r.field])
-                    try s.encoder.append(text: r.value)
-                    s.encoder.append(int: r.thing)
-                    s.endRow()
-                }
-            }
+        let texts = Self.adjacentUnique(text) { $0.field == $1.field && $0.thing == $1.thing && $0.value.utf8.elementsEqual($1.value.utf8) }
+        try pg.copy(into: "thing_text", columns: Self.indexColumns, rows: texts) { e, r in
+            try e.append(text: fields[r.field])
+            try e.append(text: r.value)
+            e.append(int: r.thing)
         }
-        if !number.isEmpty {
-            try pg.copy(into: "thing_number", columns: Self.indexColumns) { s in
-                var previous: (field: Int, value: Double, thing: Int64)? = nil
-                for r in number {
-                    if let p = previous, p.field == r.field, p.thing == r.thing, p.value == r.value { continue }
-                    previous = r
-                    try s.encoder.append(text: fields[r.field])
-                    s.encoder.append(double: r.value)
-                    s.encoder.append(int: r.thing)
-                    s.endRow()
-                }
-            }
+        let numbers = Self.adjacentUnique(number) { $0.field == $1.field && $0.thing == $1.thing && $0.value == $1.value }
+        try pg.copy(into: "thing_number", columns: Self.indexColumns, rows: numbers) { e, r in
+            try e.append(text: fields[r.field])
+            e.append(double: r.value)
+            e.append(int: r.thing)
         }
+    }
+
+    /// `rows` without a row equal to the one before it (sorted rows: without duplicates).
+    static func adjacentUnique<Row>(_ rows: [Row], _ same: (Row, Row) -> Bool) -> [Row] {
+        var out: [Row] = []
+        out.reserveCapacity(rows.count)
+        for r in rows where out.last.map({ !same($0, r) }) ?? true { out.append(r) }
+        return out
     }
 }
