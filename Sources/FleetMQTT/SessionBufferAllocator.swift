@@ -34,17 +34,14 @@ private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
 private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
     let total = size + SessionBufferAllocator.header
-    if size >= SessionBufferAllocator.mappedFromSize,
-       SessionBufferAllocator.mappings.wrappingAdd(1, ordering: .relaxed).oldValue < SessionBufferAllocator.maximumMappings {
+    if size >= SessionBufferAllocator.mappedFromSize {
         let length = (total + pageSize - 1) / pageSize * pageSize
-        let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        if let base, base != MAP_FAILED {
+        if SessionBufferAllocator.mappings.wrappingAdd(1, ordering: .relaxed).oldValue < SessionBufferAllocator.maximumMappings,
+           let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED {
             base.storeBytes(of: length, as: Int.self)
             return base + SessionBufferAllocator.header
         }
-        // No mapping (the kernel refused one): malloc serves it.
-        SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed)
-    } else if size >= SessionBufferAllocator.mappedFromSize {
+        // At the cap, or the kernel refused a mapping: malloc serves it.
         SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed)
     }
     guard let base = malloc(total) else { return nil }
