@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
         .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetIndex", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "FleetMQTTTests", dependencies: ["FleetMQTT", "FleetDevices", "FleetIndex"]),
+        .testTarget(name: "FleetMQTTTests", dependencies: ["FleetMQTT", "FleetDevices", "FleetIndex", "FleetTestSupport"]),
         .testTarget(
             name: "FleetDevicesTests",
             dependencies: [

@@ -3,10 +3,13 @@
 // connection (policies and policy context). Blocking: called on the endpoint's thread pool.
 import FleetDevices
 import FleetIndex
+import NIOConcurrencyHelpers
 
 public struct DeviceAuthorizer: Sendable {
     let database: any DatabaseAccess
     let documents = PolicyDocumentCache()
+    /// The account's ARN prefix, one string for every grant.
+    private let arnPrefix = NIOLockedValueBox<String?>(nil)
 
     public init(database: any DatabaseAccess) { self.database = database }
 
@@ -40,11 +43,15 @@ public struct DeviceAuthorizer: Sendable {
             guard let certificate = try Certificates(db).lookup(presentedDER: der), certificate.isActive else { return nil }
             let policies = Policies(db)
             let documents = try policies.effectivePolicies(principal: certificate.certificateArn, parse: self.documents.document)
+            let prefix = db.iotARN("")
             return ConnectionGrant(
-                certificate: certificate, clientId: clientId, policies: documents,
+                certificateId: certificate.certificateId, clientId: clientId, policies: documents,
                 context: try policies.connectionContext(principal: certificate.certificateArn, clientId: clientId, sourceIp: sourceIp,
                                                         certificateVariables: documents.contains { $0.referencesCertificate }),
-                arnPrefix: db.iotARN(""),
+                arnPrefix: arnPrefix.withLockedValue { p in
+                    if p != prefix { p = prefix }
+                    return p!
+                },
                 storedVersion: try Presence(db).lastVersion(clientId: clientId) ?? 0)
         }
     }

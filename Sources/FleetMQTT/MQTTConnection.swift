@@ -1,7 +1,8 @@
-// FleetMQTT: one device connection, after TLS: CONNECT (admission by certificate and
-// iot:Connect), then PUBLISH/SUBSCRIBE/UNSUBSCRIBE/PINGREQ/DISCONNECT, the keep-alive, the
-// will, and the lifecycle events of the connection (`connected`, and exactly one
-// `disconnected` with AWS's reason when it ends).
+// FleetMQTT: one device connection, after TLS: its plaintext cut into packets (MQTTFrameDecoder),
+// CONNECT (admission by certificate and iot:Connect), then PUBLISH/SUBSCRIBE/UNSUBSCRIBE/PINGREQ/
+// DISCONNECT, the keep-alive, the will, the lifecycle events of the connection (`connected`,
+// and exactly one `disconnected` with AWS's reason when it ends), and, when it has been quiet
+// for a while, its TLS buffers' pages handed back (SessionBuffers).
 //
 // `@unchecked Sendable`: every mutable member is touched on the channel's event loop only;
 // other threads (the broker routing a message, a takeover, shutdown) hop onto it first.
@@ -11,7 +12,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = MQTTPacket
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum State { case awaitingConnect, authorizing, connected, closed }
@@ -19,12 +20,18 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private let services: MQTTServices
     /// The presented certificate (DER), set by the TLS verification callback.
     private let peer: NIOLockedValueBox<[UInt8]?>
+    /// The TLS buffers, handed back when the session is quiet.
+    private let buffers: SessionBuffers
+    private var frames: MQTTFrameDecoder
+    /// The input failed to decode: nothing more of it is read.
+    private var inputFailed = false
     private var channel: Channel?
     private var state = State.awaitingConnect
     private var wasConnected = false
     private var version = MQTTVersion.v311
     private var clientId = ""
-    private var session = ""
+    /// The session's identifier, as the random bits of its UUID (its text made for each event).
+    private var session: (UInt64, UInt64) = (0, 0)
     private var lifecycleVersion: Int64 = 0
     private var grant: ConnectionGrant?
     private var will: MQTTPacket.Will?
@@ -32,9 +39,13 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     private var willRequested = false
     private var ip: String?
     private var lastRead = NIODeadline.now()
+    /// The last read or write of a packet.
+    private var lastActivity = NIODeadline.now()
     private var keepAliveTimeout = TimeAmount.seconds(0)
-    /// The keep-alive's one pending check, due when the connection has been silent for the timeout.
+    /// The session's one pending check: due when the connection has been silent for the
+    /// keep-alive timeout, or sooner when it has been quiet long enough for its buffers to go back.
     private var keepAliveCheck: Scheduled<Void>?
+    private var checkDue = NIODeadline.distantFuture
     private var connectTimeout: Scheduled<Void>?
     private var pending: [MQTTPacket] = []
     private var closeReason: DisconnectReason?
@@ -46,9 +57,11 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     static let maximumSubscriptions = 50
     static let maximumShadowRequests = 16
 
-    init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>) {
+    init(services: MQTTServices, peer: NIOLockedValueBox<[UInt8]?>, buffers: SessionBuffers) {
         self.services = services
         self.peer = peer
+        self.buffers = buffers
+        self.frames = MQTTFrameDecoder(maximumPacketSize: services.configuration.maximumPacketSize)
     }
 
     // MARK: channel events
@@ -67,12 +80,29 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let packet = unwrapInboundIn(data)
+        let input = unwrapInboundIn(data)
+        guard !inputFailed, state != .closed else { return }
+        let wasClean = buffers.noteRead(input)
         lastRead = .now()
+        lastActivity = lastRead
+        if wasClean { becameActive() }
+        do {
+            try frames.decode(input, allocator: context.channel.allocator) { packet in
+                received(packet, context: context)
+                return state != .closed && !inputFailed
+            }
+        } catch {
+            inputFailed = true
+            refused(error)
+        }
+    }
+
+    private func received(_ packet: MQTTPacket, context: ChannelHandlerContext) {
         switch state {
         case .awaitingConnect:
             guard case .connect(let c) = packet else {
                 // MQTT: the first packet must be CONNECT; the connection is closed.
+                inputFailed = true
                 context.close(promise: nil)
                 return
             }
@@ -87,23 +117,23 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let failure = error as? MQTTFrameDecoder.Failure {
-            let e = failure.error
-            if state == .awaitingConnect || state == .authorizing {
-                // A refused CONNECT: answered when the level is known, then closed.
-                let level = failure.level
-                switch (e.code, level) {
-                case (0x84, _): refuse(v311: 0x01, v5: 0x84, as: level ?? .v311)
-                case (0x85, let l?): refuse(v311: 0x02, v5: 0x85, as: l)
-                case (_, .v5?): refuse(v311: 0, v5: e.code, as: .v5)
-                default: context.close(promise: nil)
-                }
-            } else {
-                fail(.clientError, code: e.code)
-            }
-            return
+    /// Input that does not decode: a refused CONNECT is answered when the level is known, then
+    /// closed; a connected client's ends the session (CLIENT_ERROR).
+    private func refused(_ failure: MQTTFrameDecoder.Failure) {
+        let e = failure.error
+        guard state == .awaitingConnect || state == .authorizing else { return fail(.clientError, code: e.code) }
+        let level = failure.level
+        switch (e.code, level) {
+        case (0x84, _): refuse(v311: 0x01, v5: 0x84, as: level ?? .v311)
+        case (0x85, let l?): refuse(v311: 0x02, v5: 0x85, as: l)
+        case (_, .v5?): refuse(v311: 0, v5: e.code, as: .v5)
+        default:
+            state = .closed
+            channel?.close(promise: nil)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
         // TLS or socket errors: the connection is lost.
         if closeReason == nil { closeReason = .connectionLost }
         context.close(promise: nil)
@@ -131,6 +161,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private func connect(_ c: MQTTPacket.Connect) {
         connectTimeout?.cancel()
+        connectTimeout = nil
         version = c.version
         clientId = c.clientId
         state = .authorizing
@@ -170,7 +201,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             broker.endAdmission(clientId: c.clientId)
             // AWS: an authenticated client refused by its policies makes a connect_failed event.
             grant = g
-            session = FleetDatabase.uuid()
+            session = Self.newSession()
             emit(.connectFailed, reason: nil, failure: "AUTHORIZATION_FAILED")
             return refuse(v311: 0x05, v5: 0x87, as: version)
         }
@@ -184,7 +215,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         let (number, previous) = broker.register(self, clientId: c.clientId, grant: g, maximumPacketSize: maximumPacketSize)
         previous?.close(.duplicateClientId)
         lifecycleVersion = number
-        session = FleetDatabase.uuid()
+        session = Self.newSession()
         var props: [MQTTProperty] = []
         if version == .v5 {
             props = [MQTTProperty(MQTTProperty.maximumPacketSize, .fourBytes(UInt32(conf.maximumPacketSize))),
@@ -197,7 +228,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .connected
         wasConnected = true
         emit(.connected, reason: nil)
-        startKeepAlive()
+        scheduleCheck()
         let queued = pending
         pending = []
         for p in queued where state == .connected { handle(p) }
@@ -213,15 +244,36 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// One scheduled check per connection (not a repeated timer): due at the last read plus
-    /// the timeout, it fails the connection when nothing arrived since, else moves itself to
-    /// the new due time.
-    private func startKeepAlive() {
+    /// One scheduled check per connection (not a repeated timer). Due at the last read plus
+    /// the keep-alive timeout, it fails the connection when nothing arrived since; while the
+    /// TLS buffers hold written pages it is due sooner, once the session has been quiet for
+    /// `idleBufferRelease`, and hands them back. Either way it then moves itself to the new due time.
+    private func scheduleCheck() {
         guard let loop = channel?.eventLoop else { return }
-        keepAliveCheck = loop.scheduleTask(deadline: lastRead + keepAliveTimeout) { [self] in
-            guard state == .connected else { return }
-            if NIODeadline.now() - lastRead >= keepAliveTimeout { fail(.keepAliveTimeout, code: 0x8D) } else { startKeepAlive() }
+        let now = NIODeadline.now()
+        var due = lastRead + keepAliveTimeout
+        if buffers.isDirty {
+            let quiet = services.configuration.idleBufferRelease
+            var release = lastActivity + quiet
+            if release <= now { release = now + quiet }
+            due = min(due, release)
         }
+        checkDue = due
+        keepAliveCheck = loop.scheduleTask(deadline: due) { [self] in
+            guard state == .connected else { return }
+            let now = NIODeadline.now()
+            if now - lastRead >= keepAliveTimeout { return fail(.keepAliveTimeout, code: 0x8D) }
+            if buffers.isDirty, now - lastActivity >= services.configuration.idleBufferRelease { services.releasedPages.add(buffers.release()) }
+            scheduleCheck()
+        }
+    }
+
+    /// The buffers were clean and are written again: the check comes forward if it is due
+    /// later than the quiet period.
+    private func becameActive() {
+        guard state == .connected, checkDue > NIODeadline.now() + services.configuration.idleBufferRelease else { return }
+        keepAliveCheck?.cancel()
+        scheduleCheck()
     }
 
     // MARK: packets of a connected client
@@ -358,7 +410,10 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
         }
+        let wasClean = !buffers.isDirty
+        lastActivity = .now()
         channel.writeAndFlush(buffer(bytes), promise: nil)
+        if wasClean { becameActive() }
     }
 
     private func buffer(_ bytes: [UInt8]) -> ByteBuffer {
@@ -367,10 +422,15 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: lifecycle events
 
+    private static func newSession() -> (UInt64, UInt64) {
+        var g = SystemRandomNumberGenerator()
+        return (g.next(), g.next())
+    }
+
     private func emit(_ kind: LifecycleEvent.Kind, reason: DisconnectReason?, failure: String? = nil) {
         guard let grant else { return }
-        let e = LifecycleEvent(clientId: clientId, timestamp: services.clock.now(), kind: kind, session: session,
-                               version: lifecycleVersion, principal: grant.certificate.certificateId, ip: ip,
+        let e = LifecycleEvent(clientId: clientId, timestamp: services.clock.now(), kind: kind, session: FleetDatabase.uuid(session.0, session.1),
+                               version: lifecycleVersion, principal: grant.certificateId, ip: ip,
                                reason: failure ?? reason?.rawValue,
                                clientInitiated: kind == .disconnected ? reason == .clientInitiated : nil)
         services.sink.put(e)

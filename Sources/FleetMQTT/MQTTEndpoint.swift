@@ -30,6 +30,8 @@ public final class MQTTEndpoint: Service, Sendable {
         /// A connection's output budget: bytes of packets written but not yet taken by its
         /// socket (QoS 0 deliveries dropped beyond half of it, the connection closed beyond it).
         public var maximumQueuedBytes = 512 * 1024
+        /// A session quiet this long hands its TLS buffers' written pages back (SessionBuffers).
+        public var idleBufferRelease = TimeAmount.seconds(1)
         public init() {}
     }
 
@@ -50,7 +52,7 @@ public final class MQTTEndpoint: Service, Sendable {
         })
         services = MQTTServices(configuration: configuration, broker: broker, authorizer: DeviceAuthorizer(database: database),
                                 shadows: ShadowService(database: database, clock: clock), sink: sink,
-                                clock: clock, threadPool: NIOThreadPool(numberOfThreads: 2))
+                                clock: clock, threadPool: NIOThreadPool(numberOfThreads: 2), releasedPages: .init())
     }
 
     /// The port listened on, once started.
@@ -97,6 +99,7 @@ public final class MQTTEndpoint: Service, Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.allocator, value: SessionBufferAllocator.allocator)
+            .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let peer = NIOLockedValueBox<[UInt8]?>(nil)
@@ -115,11 +118,10 @@ public final class MQTTEndpoint: Service, Sendable {
                             }
                         }
                     }
+                    let buffers = SessionBuffers()
+                    try channel.pipeline.syncOperations.addHandler(buffers)
                     try channel.pipeline.syncOperations.addHandler(tlsHandler)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(MQTTFrameDecoder(maximumPacketSize: conf.maximumPacketSize),
-                                             maximumBufferSize: conf.maximumPacketSize + 16))
-                    try channel.pipeline.syncOperations.addHandler(MQTTConnection(services: services, peer: peer))
+                    try channel.pipeline.syncOperations.addHandler(MQTTConnection(services: services, peer: peer, buffers: buffers))
                 }
             }
         let channel = try await bootstrap.bind(host: conf.host, port: conf.port).get()
@@ -142,4 +144,7 @@ public final class MQTTEndpoint: Service, Sendable {
 
     /// Waits until every lifecycle event so far is submitted (tests).
     public func drainEvents() async { await services.sink.drain() }
+
+    /// Pages the sessions' TLS buffers have handed back while quiet, since the start.
+    public var releasedBufferPages: Int { services.releasedPages.count }
 }

@@ -1,11 +1,15 @@
-// FleetMQTT: the codec in a NIO pipeline. The fixed header is peeked first and the packet
-// refused when it announces more than the limit, before its body is buffered; a whole frame is
-// then read and decoded. An error closes the connection (MQTTConnection.errorCaught).
+// FleetMQTT: the codec on a connection's plaintext. The fixed header is peeked first and the
+// packet refused when it announces more than the limit, before its body is buffered; each whole
+// frame is copied out and decoded. The read buffer is NIOSSL's and is never kept: a frame not
+// yet whole is copied into a buffer of the decoder's own until the rest arrives (so the read
+// buffer's bytes are spent when the read ends: SessionBuffers). An error ends the decoding of
+// the connection (MQTTConnection refuses or closes it).
 import NIOCore
 
-struct MQTTFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = MQTTPacket
+struct MQTTFrameDecoder {
     var decoder: MQTTDecoder
+    /// The start of a frame not yet whole.
+    private var partial: ByteBuffer?
 
     /// A refused packet, with the protocol level known when it was refused.
     struct Failure: Error {
@@ -15,21 +19,40 @@ struct MQTTFrameDecoder: ByteToMessageDecoder {
 
     init(maximumPacketSize: Int) { decoder = MQTTDecoder(maximumPacketSize: maximumPacketSize) }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    /// Bytes of an unfinished frame held.
+    var partialBytes: Int { partial?.readableBytes ?? 0 }
+
+    /// Decodes the frames `input` completes, handing each to `each` until it returns false.
+    mutating func decode(_ input: ByteBuffer, allocator: ByteBufferAllocator,
+                         _ each: (MQTTPacket) -> Bool) throws(Failure) {
+        var buffer: ByteBuffer
+        let owned = partial != nil
+        if var held = partial {
+            partial = nil
+            var input = input
+            held.writeBuffer(&input)
+            buffer = held
+        } else {
+            buffer = input
+        }
         do {
-            let head = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)) ?? []
-            guard let total = try decoder.frameLength(head), buffer.readableBytes >= total,
-                  let frame = buffer.readBytes(length: total) else { return .needMoreData }
-            let packet = try decoder.decode(frame: frame)
-            context.fireChannelRead(wrapInboundOut(packet))
-            return .continue
+            while buffer.readableBytes > 0 {
+                let head = buffer.getBytes(at: buffer.readerIndex, length: min(5, buffer.readableBytes)) ?? []
+                guard let total = try decoder.frameLength(head), buffer.readableBytes >= total,
+                      let frame = buffer.readBytes(length: total) else { break }
+                if !each(try decoder.decode(frame: frame)) { return }
+            }
         } catch {
             throw Failure(error: error, level: decoder.version)
         }
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
+        guard buffer.readableBytes > 0 else { return }
+        if owned {
+            buffer.discardReadBytes()
+            partial = buffer
+        } else {
+            var held = allocator.buffer(capacity: buffer.readableBytes)
+            held.writeBuffer(&buffer)
+            partial = held
+        }
     }
 }

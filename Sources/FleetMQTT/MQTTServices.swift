@@ -1,8 +1,10 @@
 // FleetMQTT: what every connection of one endpoint shares.
 import FleetIndex
 import NIOPosix
+import Synchronization
 
-struct MQTTServices: Sendable {
+/// A class: every session holds the one instance.
+final class MQTTServices: Sendable {
     let configuration: MQTTEndpoint.Configuration
     let broker: Broker
     let authorizer: DeviceAuthorizer
@@ -11,4 +13,25 @@ struct MQTTServices: Sendable {
     let clock: any FleetClock
     /// Blocking database work (certificate look-ups, grants, shadows); never an event loop.
     let threadPool: NIOThreadPool
+    /// Pages the sessions' TLS buffers handed back when quiet, in all.
+    let releasedPages: Counter
+
+    init(configuration: MQTTEndpoint.Configuration, broker: Broker, authorizer: DeviceAuthorizer, shadows: ShadowService,
+         sink: LifecycleSink, clock: any FleetClock, threadPool: NIOThreadPool, releasedPages: Counter) {
+        self.configuration = configuration
+        self.broker = broker
+        self.authorizer = authorizer
+        self.shadows = shadows
+        self.sink = sink
+        self.clock = clock
+        self.threadPool = threadPool
+        self.releasedPages = releasedPages
+    }
+
+    /// A count shared between threads.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func add(_ n: Int) { value.wrappingAdd(n, ordering: .relaxed) }
+        var count: Int { value.load(ordering: .relaxed) }
+    }
 }

@@ -4,9 +4,15 @@
 // often carved out of memory earlier handshakes dirtied, so all of it stays resident; here a
 // buffer of 16 KiB or more gets an anonymous mapping of its own, whose pages become resident
 // only when written, and goes back to the kernel when freed. Smaller buffers stay with malloc.
-// Each block carries a 16-byte header: the mapping's length, or 0 for a malloc'd block. At
-// most `maximumMappings` blocks are mappings at once (the kernel's map count, 65,530 by
-// default, is the whole process's: thread stacks and malloc need it too); beyond, malloc.
+//
+// A mapping's pages can also be handed back while it lives (`release`): a session that has
+// gone quiet gives back the page or two its buffers' last bytes dirtied (SessionBuffers says
+// when their contents are spent); the next write faults in a zeroed page.
+//
+// Mappings are page-aligned and kept in a table (address → length, serial); a malloc'd block
+// carries a 16-byte header (0) before its bytes. At most `maximumMappings` blocks are mappings
+// at once (the kernel's map count, 65,530 by default, is the whole process's: thread stacks and
+// malloc need it too); beyond, malloc.
 import Synchronization
 @_spi(CustomByteBufferAllocator) import NIOCore
 #if canImport(Glibc)
@@ -23,51 +29,100 @@ enum SessionBufferAllocator {
 
     /// From this size up a block is a mapping of its own.
     static let mappedFromSize = 16 * 1024
+    /// A malloc'd block's header.
     static let header = 16
     /// Mappings at once, at most (two a session: 15,000 sessions; more take malloc's blocks).
     static let maximumMappings = 30_000
+
+    /// One live mapping: its length, and a serial that tells it from a later mapping at the
+    /// same address.
+    struct Mapping: Equatable {
+        var length: Int
+        var serial: UInt64
+    }
+
+    struct Table {
+        var mappings: [UInt: Mapping] = [:]
+        var nextSerial: UInt64 = 1
+        /// Pages handed back by `release`, in all (tests, diagnostics).
+        var releasedPages = 0
+    }
+
+    static let table = Mutex(Table())
+
     /// Blocks that are mappings now.
-    static let mappings = Atomic<Int>(0)
+    static var mappings: Int { table.withLock { $0.mappings.count } }
+    static var releasedPages: Int { table.withLock { $0.releasedPages } }
+
+    /// The mapping whose bytes start at `address`, if that is a mapping's start.
+    static func mapping(at address: UnsafeRawPointer) -> Mapping? {
+        let key = UInt(bitPattern: address)
+        guard key % UInt(pageSize) == 0 else { return nil }
+        return table.withLock { $0.mappings[key] }
+    }
+
+    /// Hands the pages of the mapping at `address` back to the kernel (they read as zeros
+    /// after), if it is still the mapping `mapping` named; returns the pages released. The
+    /// caller vouches that no byte of it is still to be read.
+    @discardableResult
+    static func release(_ address: UnsafeRawPointer, _ mapping: Mapping) -> Int {
+        let key = UInt(bitPattern: address)
+        return table.withLock { t in
+            // Under the lock: the block cannot be unmapped (and its address reused) meanwhile.
+            guard t.mappings[key] == mapping else { return 0 }
+            guard madvise(UnsafeMutableRawPointer(mutating: address), mapping.length, MADV_DONTNEED) == 0 else { return 0 }
+            let pages = mapping.length / pageSize
+            t.releasedPages += pages
+            return pages
+        }
+    }
 }
 
 private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
 private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
-    let total = size + SessionBufferAllocator.header
     if size >= SessionBufferAllocator.mappedFromSize {
-        let length = (total + pageSize - 1) / pageSize * pageSize
-        if SessionBufferAllocator.mappings.wrappingAdd(1, ordering: .relaxed).oldValue < SessionBufferAllocator.maximumMappings,
-           let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED {
-            base.storeBytes(of: length, as: Int.self)
-            return base + SessionBufferAllocator.header
+        let length = (size + pageSize - 1) / pageSize * pageSize
+        let room = SessionBufferAllocator.table.withLock { $0.mappings.count < SessionBufferAllocator.maximumMappings }
+        if room, let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED {
+            SessionBufferAllocator.table.withLock { t in
+                t.mappings[UInt(bitPattern: base)] = .init(length: length, serial: t.nextSerial)
+                t.nextSerial += 1
+            }
+            return base
         }
         // At the cap, or the kernel refused a mapping: malloc serves it.
-        SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed)
     }
-    guard let base = malloc(total) else { return nil }
+    guard let base = malloc(size + SessionBufferAllocator.header) else { return nil }
     base.storeBytes(of: 0, as: Int.self)
     return base + SessionBufferAllocator.header
 }
 
+/// The length of the mapping starting at `pointer`, taken out of the table when `remove`.
+private func mappedLength(_ pointer: UnsafeMutableRawPointer, remove: Bool) -> Int? {
+    let key = UInt(bitPattern: pointer)
+    guard key % UInt(pageSize) == 0 else { return nil }
+    return SessionBufferAllocator.table.withLock { t in
+        remove ? t.mappings.removeValue(forKey: key)?.length : t.mappings[key]?.length
+    }
+}
+
 private func deallocateBlock(_ pointer: UnsafeMutableRawPointer) {
-    let base = pointer - SessionBufferAllocator.header
-    let length = base.load(as: Int.self)
-    if length > 0 {
-        // munmap can fail only when splitting a region would pass the map count; the block
-        // is then kept (its pages were the block's alone), never handed out again.
-        if munmap(base, length) == 0 { SessionBufferAllocator.mappings.wrappingSubtract(1, ordering: .relaxed) }
+    if let length = mappedLength(pointer, remove: true) {
+        // munmap can fail only when splitting a region would pass the map count; the pages
+        // were the block's alone and are never handed out again.
+        _ = munmap(pointer, length)
     } else {
-        free(base)
+        free(pointer - SessionBufferAllocator.header)
     }
 }
 
 private func reallocateBlock(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {
     guard let pointer else { return allocateBlock(newSize) }
-    let base = pointer - SessionBufferAllocator.header
-    let length = base.load(as: Int.self)
-    if length > 0, newSize + SessionBufferAllocator.header <= length { return pointer }
-    if length == 0, newSize < SessionBufferAllocator.mappedFromSize {
-        guard let moved = realloc(base, newSize + SessionBufferAllocator.header) else { return nil }
+    let length = mappedLength(pointer, remove: false)
+    if let length, newSize <= length { return pointer }
+    if length == nil, newSize < SessionBufferAllocator.mappedFromSize {
+        guard let moved = realloc(pointer - SessionBufferAllocator.header, newSize + SessionBufferAllocator.header) else { return nil }
         return moved + SessionBufferAllocator.header
     }
     // Into a (larger) mapping: copied, the old block freed.

@@ -5,6 +5,7 @@
 import FleetDevices
 import FleetIndex
 import FleetMQTT
+import NIOCore
 import Foundation
 import Testing
 
@@ -51,7 +52,9 @@ final class MQTTTestBed: @unchecked Sendable {
 
     /// `submit`: where events go (default: the log only); `ingest`: then also stored in the
     /// database (as the runner commits them), so the stored versionNumber follows.
-    init(minimumKeepAlive: Int64 = 1, ingest: Bool = false, submit: LifecycleSink.Submit? = nil) async throws {
+    /// `idleBufferRelease`: how long a session is quiet before its TLS buffers go back.
+    init(minimumKeepAlive: Int64 = 1, ingest: Bool = false, idleBufferRelease: Duration = .seconds(1),
+         submit: LifecycleSink.Submit? = nil) async throws {
         dir = mqttTestRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         path = dir.appendingPathComponent("fleet.sqlite").path
@@ -61,6 +64,7 @@ final class MQTTTestBed: @unchecked Sendable {
         var conf = MQTTEndpoint.Configuration()
         conf.port = 0
         conf.minimumKeepAlive = minimumKeepAlive
+        conf.idleBufferRelease = .init(idleBufferRelease)
         let log = log, path = path
         endpoint = MQTTEndpoint(configuration: conf, database: Opener(path: path), clock: clock, submit: { events in
             log.append(events)

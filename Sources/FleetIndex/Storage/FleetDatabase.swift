@@ -217,7 +217,11 @@ public final class FleetDatabase {
     /// A random UUID (version 4) in lower case.
     public static func uuid() -> String {
         var g = SystemRandomNumberGenerator()
-        let a = g.next(), b = g.next()
+        return uuid(g.next(), g.next())
+    }
+
+    /// The version-4 UUID made of the random bits `a` and `b` (the same text for the same bits).
+    public static func uuid(_ a: UInt64, _ b: UInt64) -> String {
         var bytes = (0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: b >> (8 * $0)) }
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80

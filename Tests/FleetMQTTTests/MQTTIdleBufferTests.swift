@@ -1,0 +1,43 @@
+// A quiet session hands its TLS buffers' pages back (SessionBuffers) and goes on exactly as
+// before: a real TLS client (Python's ssl) subscribes, publishes to itself and pings, with
+// pauses longer than the quiet period between each step, one frame even split across a pause
+// (its first part held while the buffers go back).
+import FleetMQTT
+import Foundation
+import Testing
+
+private let hasPython = MQTTTestBed.hasPython("ssl")
+private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+@Suite struct MQTTIdleBufferTests {
+    /// (protocol level, where the PUBLISH frame is cut: 0 = not cut).
+    @Test(.enabled(if: hasPython, "python3 is not installed"),
+          arguments: [(MQTTVersion.v311, 0), (.v311, 1), (.v5, 2), (.v5, 2_600), (.v311, 5_009)])
+    func aSessionWorksAcrossReleases(level: MQTTVersion, cut: Int) async throws {
+        let bed = try await MQTTTestBed(idleBufferRelease: .milliseconds(100))
+        defer { Task { await bed.stop() } }
+        let d = try bed.device("idle-\(level == .v5 ? 5 : 4)-\(cut)")
+        let topic = "idle/\(d.clientId)"
+        let payload = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+        let subscribe = MQTTEncoder.encode(.subscribe(.init(packetId: 7, subscriptions: [.init(filter: topic, qos: 1)])), version: level)
+        let publish = MQTTEncoder.encode(.publish(.init(topic: topic, payload: payload, qos: 1, packetId: 9)), version: level)
+        let parts = cut == 0 ? [publish] : [Array(publish[..<cut]), Array(publish[cut...])]
+        var steps = ["connect:\(d.clientId):60:\(level == .v5 ? 5 : 4)", "read:0.5", "send:" + hex(subscribe), "read:0.5"]
+        for part in parts { steps += ["send:" + hex(part), "read:0.5"] }
+        steps += ["send:c000", "read:0.5"]
+        let before = bed.endpoint.releasedBufferPages
+        let r = try bed.python(ClientScripts.raw, [d.certFile, d.keyFile] + steps)
+        let reads = r.stdout.split(separator: "\n").filter { $0.hasPrefix("R ") }.map(String.init)
+        try #require(reads.count == 3 + parts.count, "\(r.stdout.prefix(600)) \(r.stderr)")
+        #expect(reads[0].hasPrefix("R 20") && reads[0].contains("0000") && reads[0].hasSuffix(" open"), "CONNACK accepted: \(reads[0])")
+        #expect(reads[1].hasPrefix("R 90") && reads[1].hasSuffix("01 open"), "SUBACK granting QoS 1: \(reads[1])")
+        if parts.count == 2 { #expect(reads[2] == "R - open", "half a frame is not answered") }
+        // The PUBACK, then the message delivered back whole.
+        let delivered = reads[1 + parts.count]
+        #expect(delivered.hasPrefix("R 40020009") || delivered.hasPrefix("R 4003000900"), "\(delivered.prefix(40))")
+        #expect(delivered.contains(hex(payload)), "the payload arrives intact")
+        #expect(reads.last == "R d000 open", "PINGRESP after the last release")
+        // Between the steps the session was quiet for longer than the release delay.
+        #expect(bed.endpoint.releasedBufferPages > before)
+    }
+}
