@@ -99,7 +99,8 @@ public final class MQTTEndpoint: Service, Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.allocator, value: SessionBufferAllocator.allocator)
-            .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 1024))
+            // 16 KiB reads (a TLS record): a mapping of its own (SessionBufferAllocator), handed back when quiet.
+            .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SessionBufferAllocator.mappedFromSize))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let peer = NIOLockedValueBox<[UInt8]?>(nil)

@@ -6,8 +6,9 @@
 // only when written, and goes back to the kernel when freed. Smaller buffers stay with malloc.
 //
 // A mapping's pages can also be handed back while it lives (`release`): a session that has
-// gone quiet gives back the page or two its buffers' last bytes dirtied (SessionBuffers says
-// when their contents are spent); the next write faults in a zeroed page.
+// gone quiet gives back the pages its buffers' last bytes dirtied (SessionBuffers says when
+// their contents are spent); the next write faults in a zeroed page. The channels read 16 KiB
+// at a time, so their receive buffers are mappings too.
 //
 // Mappings are page-aligned and kept in a table (address → length, serial); a malloc'd block
 // carries a 16-byte header (0) before its bytes. At most `maximumMappings` blocks are mappings
@@ -31,8 +32,8 @@ enum SessionBufferAllocator {
     static let mappedFromSize = 16 * 1024
     /// A malloc'd block's header.
     static let header = 16
-    /// Mappings at once, at most (two a session: 15,000 sessions; more take malloc's blocks).
-    static let maximumMappings = 30_000
+    /// Mappings at once, at most (three a session: 15,000 sessions; more take malloc's blocks).
+    static let maximumMappings = 45_000
 
     /// One live mapping: its length, and a serial that tells it from a later mapping at the
     /// same address.

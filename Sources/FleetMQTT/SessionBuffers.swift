@@ -1,17 +1,23 @@
-// FleetMQTT: a session's two big TLS buffers, and when their pages can go back to the kernel.
-// NIOSSL keeps a plaintext read buffer and an outbound record buffer for the connection's life
-// (SessionBufferAllocator maps each of its own); between bursts their bytes are spent:
+// FleetMQTT: a session's three big buffers, and when their pages can go back to the kernel.
+// NIO keeps a receive buffer for the socket's reads, NIOSSL a plaintext read buffer and an
+// outbound record buffer, each for the connection's life (SessionBufferAllocator maps each of
+// its own); between bursts their bytes are spent:
+// - the receive buffer's, once NIOSSL has taken them: once a session is connected NIOSSL reads
+//   records until BoringSSL asks for more bytes, which leaves nothing of a read unconsumed;
 // - the plaintext buffer's, once NIOSSL has handed them on (it does within the read's event
 //   loop tick) and nobody holds them: MQTTConnection copies out every frame and any partial one;
-// - the record buffer's, once every ciphertext write has been taken by the socket: this
-//   handler sits at the head of the pipeline, sees each write and counts the unfinished ones.
-// `release()`, on the channel's event loop, then hands their pages back; it is a no-op for a
-// block that is no longer the one seen (grown, freed) or not a mapping.
+// - the record buffer's, once every ciphertext write has been taken by the socket.
+// This handler sits at the head of the pipeline: it sees each read (the receive buffer) and each
+// write, and counts the unfinished writes. `release()`, on the channel's event loop, then hands
+// the pages back; it is a no-op for a block that is no longer the one seen (grown, freed) or
+// not a mapping.
 //
 // `@unchecked Sendable`: touched on the channel's event loop only.
 import NIOCore
 
-final class SessionBuffers: ChannelOutboundHandler, @unchecked Sendable {
+final class SessionBuffers: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -40,13 +46,14 @@ final class SessionBuffers: ChannelOutboundHandler, @unchecked Sendable {
         }
     }
 
+    private var received = Seen()
     private var plaintext = Seen()
     private var ciphertext = Seen()
     /// Ciphertext writes not yet taken by the socket (or failed).
     private var unfinishedWrites = 0
 
     /// Whether either buffer was written since the last release.
-    var isDirty: Bool { plaintext.dirty || ciphertext.dirty }
+    var isDirty: Bool { received.dirty || plaintext.dirty || ciphertext.dirty }
 
     /// A plaintext buffer from NIOSSL (MQTTConnection, on every read); true when the buffers
     /// were clean before.
@@ -54,6 +61,11 @@ final class SessionBuffers: ChannelOutboundHandler, @unchecked Sendable {
         let clean = !isDirty
         _ = plaintext.note(buffer)
         return clean
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        _ = received.note(unwrapInboundIn(data))
+        context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -64,13 +76,13 @@ final class SessionBuffers: ChannelOutboundHandler, @unchecked Sendable {
         context.write(data, promise: done)
     }
 
-    /// Hands back the pages of the buffers whose bytes are spent (the plaintext buffer's
-    /// always, the record buffer's when no write is unfinished); returns the pages released.
-    /// Call it on the event loop, outside any read (a scheduled task), with no partial frame
-    /// left in the plaintext buffer.
+    /// Hands back the pages of the buffers whose bytes are spent (the receive and plaintext
+    /// buffers' always, the record buffer's when no write is unfinished); returns the pages
+    /// released. Call it on the event loop, outside any read (a scheduled task), once the
+    /// session is connected (the handshake over).
     @discardableResult
     func release() -> Int {
-        var pages = plaintext.release()
+        var pages = received.release() + plaintext.release()
         if unfinishedWrites == 0 { pages += ciphertext.release() }
         return pages
     }

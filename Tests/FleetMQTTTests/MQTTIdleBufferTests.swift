@@ -41,3 +41,63 @@ private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.
         #expect(bed.endpoint.releasedBufferPages > before)
     }
 }
+
+/// A TLS record cut across two TCP writes with a release in between: NIOSSL has taken the
+/// first part out of the receive buffer before it goes back, so the record still opens.
+@Suite struct MQTTIdleBufferSplitRecordTests {
+    /// argv: port ca cert key clientId pause; Python's ssl over a memory BIO, so that the
+    /// bytes of one record can be written to the socket in two parts.
+    static let script = #"""
+import socket, ssl, sys, time
+port, ca, cert, key, cid, pause = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6])
+ctx = ssl.create_default_context(cafile=ca); ctx.load_cert_chain(cert, key)
+sock = socket.create_connection(("127.0.0.1", port)); sock.settimeout(5)
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+def flush(parts=1):
+    data = out.read()
+    if not data: return
+    cut = len(data) // 2 if parts == 2 else len(data)
+    sock.sendall(data[:cut])
+    if cut < len(data):
+        time.sleep(pause); sock.sendall(data[cut:])
+def receive(n):
+    got = b""
+    while len(got) < n:
+        try:
+            got += tls.read(n - len(got))
+        except ssl.SSLWantReadError:
+            d = sock.recv(65536)
+            if not d: break
+            inc.write(d)
+    return got
+while True:
+    try:
+        tls.do_handshake(); break
+    except ssl.SSLWantReadError:
+        flush(); d = sock.recv(65536)
+        if not d: print("CLOSED"); sys.exit(0)
+        inc.write(d)
+flush()
+body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid.encode()
+tls.write(bytes([0x10, len(body)]) + body); flush()
+print("CONNACK", receive(4).hex(), flush=True)
+time.sleep(pause)
+for i in range(3):
+    tls.write(b"\xc0\x00"); flush(parts=2)
+    print("PINGRESP", receive(2).hex(), flush=True)
+    time.sleep(pause)
+"""#
+
+    @Test(.enabled(if: hasPython, "python3 is not installed"))
+    func aRecordCutAcrossAReleaseStillOpens() async throws {
+        let bed = try await MQTTTestBed(idleBufferRelease: .milliseconds(100))
+        defer { Task { await bed.stop() } }
+        let d = try bed.device("split-record")
+        let before = bed.endpoint.releasedBufferPages
+        let r = try bed.python(Self.script, [d.certFile, d.keyFile, d.clientId, "0.4"])
+        #expect(r.stdout.split(separator: "\n") == ["CONNACK 20020000", "PINGRESP d000", "PINGRESP d000", "PINGRESP d000"],
+                "\(r.stdout) \(r.stderr)")
+        #expect(bed.endpoint.releasedBufferPages > before)
+    }
+}
