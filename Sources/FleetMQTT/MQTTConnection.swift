@@ -68,6 +68,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         channel = context.channel
+        buffers.onDirty = { [weak self] in self?.becameActive() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -82,12 +83,12 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let input = unwrapInboundIn(data)
         guard !inputFailed, state != .closed else { return }
-        let wasClean = buffers.noteRead(input)
-        lastRead = .now()
-        lastActivity = lastRead
-        if wasClean { becameActive() }
+        lastActivity = .now()
+        buffers.noteRead(input)
         do {
             try frames.decode(input, allocator: context.channel.allocator) { packet in
+                // The keep-alive counts whole packets: bytes of one never finished keep nothing alive.
+                lastRead = .now()
                 received(packet, context: context)
                 return state != .closed && !inputFailed
             }
@@ -109,7 +110,10 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             connect(c)
         case .authorizing:
             pending.append(packet)
-            if pending.count > 64 { fail(.clientError, code: 0x97) }
+            if pending.count > 64 {
+                inputFailed = true
+                fail(.clientError, code: 0x97)
+            }
         case .connected:
             handle(packet)
         case .closed:
@@ -142,6 +146,7 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         connectTimeout?.cancel()
         keepAliveCheck?.cancel()
+        buffers.onDirty = nil
         let was = state
         state = .closed
         if was == .connected || wasConnected {
@@ -263,7 +268,13 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
             guard state == .connected else { return }
             let now = NIODeadline.now()
             if now - lastRead >= keepAliveTimeout { return fail(.keepAliveTimeout, code: 0x8D) }
-            if buffers.isDirty, now - lastActivity >= services.configuration.idleBufferRelease { services.releasedPages.add(buffers.release()) }
+            if buffers.isDirty, now - lastActivity >= services.configuration.idleBufferRelease {
+                let pages = buffers.release()
+                if pages > 0 {
+                    services.releases.add(1)
+                    services.releasedPages.add(pages)
+                }
+            }
             scheduleCheck()
         }
     }
@@ -410,10 +421,8 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
         }
-        let wasClean = !buffers.isDirty
         lastActivity = .now()
         channel.writeAndFlush(buffer(bytes), promise: nil)
-        if wasClean { becameActive() }
     }
 
     private func buffer(_ bytes: [UInt8]) -> ByteBuffer {

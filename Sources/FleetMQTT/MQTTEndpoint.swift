@@ -52,7 +52,7 @@ public final class MQTTEndpoint: Service, Sendable {
         })
         services = MQTTServices(configuration: configuration, broker: broker, authorizer: DeviceAuthorizer(database: database),
                                 shadows: ShadowService(database: database, clock: clock), sink: sink,
-                                clock: clock, threadPool: NIOThreadPool(numberOfThreads: 2), releasedPages: .init())
+                                clock: clock, threadPool: NIOThreadPool(numberOfThreads: 2))
     }
 
     /// The port listened on, once started.
@@ -146,6 +146,8 @@ public final class MQTTEndpoint: Service, Sendable {
     /// Waits until every lifecycle event so far is submitted (tests).
     public func drainEvents() async { await services.sink.drain() }
 
-    /// Pages the sessions' TLS buffers have handed back while quiet, since the start.
+    /// Times a quiet session handed its buffers' pages back, and the pages of those mappings
+    /// (resident or not), since the start.
+    public var bufferReleases: Int { services.releases.count }
     public var releasedBufferPages: Int { services.releasedPages.count }
 }

@@ -13,11 +13,12 @@ final class MQTTServices: Sendable {
     let clock: any FleetClock
     /// Blocking database work (certificate look-ups, grants, shadows); never an event loop.
     let threadPool: NIOThreadPool
-    /// Pages the sessions' TLS buffers handed back when quiet, in all.
-    let releasedPages: Counter
+    /// Releases of quiet sessions' buffers, and the pages of the mappings they handed back, in all.
+    let releases = Counter()
+    let releasedPages = Counter()
 
     init(configuration: MQTTEndpoint.Configuration, broker: Broker, authorizer: DeviceAuthorizer, shadows: ShadowService,
-         sink: LifecycleSink, clock: any FleetClock, threadPool: NIOThreadPool, releasedPages: Counter) {
+         sink: LifecycleSink, clock: any FleetClock, threadPool: NIOThreadPool) {
         self.configuration = configuration
         self.broker = broker
         self.authorizer = authorizer
@@ -25,7 +26,6 @@ final class MQTTServices: Sendable {
         self.sink = sink
         self.clock = clock
         self.threadPool = threadPool
-        self.releasedPages = releasedPages
     }
 
     /// A count shared between threads.

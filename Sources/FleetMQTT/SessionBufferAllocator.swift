@@ -10,8 +10,8 @@
 // their contents are spent); the next write faults in a zeroed page. The channels read 16 KiB
 // at a time, so their receive buffers are mappings too.
 //
-// Mappings are page-aligned and kept in a table (address → length, serial); a malloc'd block
-// carries a 16-byte header (0) before its bytes. At most `maximumMappings` blocks are mappings
+// Mappings are page-aligned and kept in a table (address → length, serial); anything not in
+// it is malloc's. At most `maximumMappings` blocks are mappings
 // at once (the kernel's map count, 65,530 by default, is the whole process's: thread stacks and
 // malloc need it too); beyond, malloc.
 import Synchronization
@@ -30,8 +30,6 @@ enum SessionBufferAllocator {
 
     /// From this size up a block is a mapping of its own.
     static let mappedFromSize = 16 * 1024
-    /// A malloc'd block's header.
-    static let header = 16
     /// Mappings at once, at most (three a session: 15,000 sessions; more take malloc's blocks).
     static let maximumMappings = 45_000
 
@@ -44,8 +42,10 @@ enum SessionBufferAllocator {
 
     struct Table {
         var mappings: [UInt: Mapping] = [:]
+        /// Places under the cap taken by mappings being made.
+        var reserved = 0
         var nextSerial: UInt64 = 1
-        /// Pages handed back by `release`, in all (tests, diagnostics).
+        /// Pages of the mappings `release` handed back (resident or not), in all.
         var releasedPages = 0
     }
 
@@ -84,22 +84,31 @@ private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
     if size >= SessionBufferAllocator.mappedFromSize {
         let length = (size + pageSize - 1) / pageSize * pageSize
-        let room = SessionBufferAllocator.table.withLock { $0.mappings.count < SessionBufferAllocator.maximumMappings }
-        if room, let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED {
+        // A place under the cap is taken before mapping (given back if the kernel refuses).
+        let room = SessionBufferAllocator.table.withLock { t in
+            guard t.mappings.count + t.reserved < SessionBufferAllocator.maximumMappings else { return false }
+            t.reserved += 1
+            return true
+        }
+        if room {
+            let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            let mapped = base.flatMap { $0 == MAP_FAILED ? nil : $0 }
             SessionBufferAllocator.table.withLock { t in
-                t.mappings[UInt(bitPattern: base)] = .init(length: length, serial: t.nextSerial)
-                t.nextSerial += 1
+                t.reserved -= 1
+                if let mapped {
+                    t.mappings[UInt(bitPattern: mapped)] = .init(length: length, serial: t.nextSerial)
+                    t.nextSerial += 1
+                }
             }
-            return base
+            if let mapped { return mapped }
         }
         // At the cap, or the kernel refused a mapping: malloc serves it.
     }
-    guard let base = malloc(size + SessionBufferAllocator.header) else { return nil }
-    base.storeBytes(of: 0, as: Int.self)
-    return base + SessionBufferAllocator.header
+    return malloc(max(size, 1))
 }
 
-/// The length of the mapping starting at `pointer`, taken out of the table when `remove`.
+/// The length of the mapping starting at `pointer`, taken out of the table when `remove`
+/// (a malloc'd block is never in it: its bytes cannot start where a live mapping does).
 private func mappedLength(_ pointer: UnsafeMutableRawPointer, remove: Bool) -> Int? {
     let key = UInt(bitPattern: pointer)
     guard key % UInt(pageSize) == 0 else { return nil }
@@ -114,7 +123,7 @@ private func deallocateBlock(_ pointer: UnsafeMutableRawPointer) {
         // were the block's alone and are never handed out again.
         _ = munmap(pointer, length)
     } else {
-        free(pointer - SessionBufferAllocator.header)
+        free(pointer)
     }
 }
 
@@ -122,10 +131,7 @@ private func reallocateBlock(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int
     guard let pointer else { return allocateBlock(newSize) }
     let length = mappedLength(pointer, remove: false)
     if let length, newSize <= length { return pointer }
-    if length == nil, newSize < SessionBufferAllocator.mappedFromSize {
-        guard let moved = realloc(pointer - SessionBufferAllocator.header, newSize + SessionBufferAllocator.header) else { return nil }
-        return moved + SessionBufferAllocator.header
-    }
+    if length == nil, newSize < SessionBufferAllocator.mappedFromSize { return realloc(pointer, newSize) }
     // Into a (larger) mapping: copied, the old block freed.
     guard let fresh = allocateBlock(newSize) else { return nil }
     fresh.copyMemory(from: pointer, byteCount: min(oldSize, newSize))

@@ -27,15 +27,15 @@ final class SessionBuffers: ChannelDuplexHandler, @unchecked Sendable {
         /// Written since the last release.
         var dirty = false
 
-        /// Notes the block under `buffer`; returns true when it was clean.
-        mutating func note(_ buffer: ByteBuffer) -> Bool {
+        /// Notes the block under `buffer` (looked up again after a release: a block freed and
+        /// mapped anew at the same address has another serial).
+        mutating func note(_ buffer: ByteBuffer) {
             let base = buffer.withVeryUnsafeBytes { UnsafeRawPointer($0.baseAddress) }
-            if base != address {
+            if base != address || !dirty {
                 address = base
                 mapping = base.flatMap(SessionBufferAllocator.mapping(at:))
             }
-            defer { dirty = true }
-            return !dirty
+            dirty = true
         }
 
         mutating func release() -> Int {
@@ -51,28 +51,39 @@ final class SessionBuffers: ChannelDuplexHandler, @unchecked Sendable {
     private var ciphertext = Seen()
     /// Ciphertext writes not yet taken by the socket (or failed).
     private var unfinishedWrites = 0
+    /// Called when the buffers, clean (or held by unfinished writes only), are written again:
+    /// the session brings its check forward. Set to nil when the session ends.
+    var onDirty: (() -> Void)?
 
-    /// Whether either buffer was written since the last release.
-    var isDirty: Bool { received.dirty || plaintext.dirty || ciphertext.dirty }
+    /// Whether a buffer holds pages that could go back now (the record buffer's count only
+    /// once the socket has taken every write).
+    var isDirty: Bool { received.dirty || plaintext.dirty || (ciphertext.dirty && unfinishedWrites == 0) }
 
-    /// A plaintext buffer from NIOSSL (MQTTConnection, on every read); true when the buffers
-    /// were clean before.
-    func noteRead(_ buffer: ByteBuffer) -> Bool {
-        let clean = !isDirty
-        _ = plaintext.note(buffer)
-        return clean
+    private func noting(_ body: () -> Void) {
+        let was = isDirty
+        body()
+        if !was, isDirty { onDirty?() }
+    }
+
+    /// A plaintext buffer from NIOSSL (MQTTConnection, on every read).
+    func noteRead(_ buffer: ByteBuffer) {
+        noting { plaintext.note(buffer) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        _ = received.note(unwrapInboundIn(data))
+        noting { received.note(unwrapInboundIn(data)) }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        _ = ciphertext.note(unwrapOutboundIn(data))
+        let buffer = unwrapOutboundIn(data)
         unfinishedWrites += 1
+        // NIOSSL's write of nothing (a flush with no record) names no buffer.
+        if buffer.readableBytes > 0 { ciphertext.note(buffer) }
         let done = promise ?? context.eventLoop.makePromise()
-        done.futureResult.whenComplete { [self] _ in unfinishedWrites -= 1 }
+        done.futureResult.whenComplete { [self] _ in
+            noting { unfinishedWrites -= 1 }
+        }
         context.write(data, promise: done)
     }
 

@@ -22,7 +22,10 @@ import Testing
             } catch {
                 return (packets, true)
             }
+            // Overwritten in place: had the decoder kept a reference to it, this would copy it.
+            let base = read.withVeryUnsafeBytes { $0.baseAddress }
             read.withUnsafeMutableReadableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+            if read.withVeryUnsafeBytes({ $0.baseAddress }) != base { return (packets, true) }
             at += n
         }
         return (packets, false)

@@ -61,13 +61,14 @@ import Testing
         let base = try #require(buffer.withVeryUnsafeBytes { UnsafeRawPointer($0.baseAddress) })
         let mapping = try #require(SessionBufferAllocator.mapping(at: base))
         let touched = (written + Self.page - 1) / Self.page
-        #expect(Self.resident(base, mapping.length) == touched)
+        // (At least: with transparent huge pages "always", a neighbour's huge page may count.)
+        #expect(Self.resident(base, mapping.length) >= touched)
         #expect(SessionBufferAllocator.release(base, mapping) == mapping.length / Self.page)
         #expect(Self.resident(base, mapping.length) == 0)
         // Written again: one page back, the buffer as good as new, the rest zeros.
         buffer.clear()
         buffer.writeBytes([1, 2, 3])
-        #expect(Self.resident(base, mapping.length) == 1)
+        #expect(Self.resident(base, mapping.length) >= 1)
         #expect(buffer.readBytes(length: 3) == [1, 2, 3])
         #expect(buffer.withVeryUnsafeBytes { Array($0[3..<written + 3]) } == Array(repeating: 0, count: written))
     }
