@@ -68,7 +68,13 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         channel = context.channel
-        buffers.onDirty = { [weak self] in self?.becameActive() }
+        // Unowned, not weak (a weak reference gives the session a side table): the hook is taken
+        // away in channelInactive and handlerRemoved, before the session can go.
+        buffers.onDirty = { [unowned self] in becameActive() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        buffers.onDirty = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
