@@ -89,12 +89,13 @@ final class MQTTConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let input = unwrapInboundIn(data)
         guard !inputFailed, state != .closed else { return }
-        lastActivity = .now()
+        let now = NIODeadline.now()
+        lastActivity = now
         buffers.noteRead(input)
         do {
             try frames.decode(input, allocator: context.channel.allocator) { packet in
                 // The keep-alive counts whole packets: bytes of one never finished keep nothing alive.
-                lastRead = .now()
+                lastRead = now
                 received(packet, context: context)
                 return state != .closed && !inputFailed
             }

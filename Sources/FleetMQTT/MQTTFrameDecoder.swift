@@ -19,21 +19,15 @@ struct MQTTFrameDecoder {
 
     init(maximumPacketSize: Int) { decoder = MQTTDecoder(maximumPacketSize: maximumPacketSize) }
 
-    /// Bytes of an unfinished frame held.
-    var partialBytes: Int { partial?.readableBytes ?? 0 }
-
     /// Decodes the frames `input` completes, handing each to `each` until it returns false.
     mutating func decode(_ input: ByteBuffer, allocator: ByteBufferAllocator,
                          _ each: (MQTTPacket) -> Bool) throws(Failure) {
-        var buffer: ByteBuffer
+        var buffer = input
         let owned = partial != nil
         if var held = partial {
             partial = nil
-            var input = input
-            held.writeBuffer(&input)
+            held.writeBuffer(&buffer)
             buffer = held
-        } else {
-            buffer = input
         }
         do {
             while buffer.readableBytes > 0 {

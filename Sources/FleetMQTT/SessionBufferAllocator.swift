@@ -11,9 +11,9 @@
 // at a time, so their receive buffers are mappings too.
 //
 // Mappings are page-aligned and kept in a table (address → length, serial); anything not in
-// it is malloc's. At most `maximumMappings` blocks are mappings
-// at once (the kernel's map count, 65,530 by default, is the whole process's: thread stacks and
-// malloc need it too); beyond, malloc.
+// it is malloc's. At most `maximumMappings` blocks are mappings at once (the kernel's map
+// count, 65,530 by default, is the whole process's: thread stacks and malloc need it too);
+// beyond, malloc.
 import Synchronization
 @_spi(CustomByteBufferAllocator) import NIOCore
 #if canImport(Glibc)
@@ -45,21 +45,28 @@ enum SessionBufferAllocator {
         /// Places under the cap taken by mappings being made.
         var reserved = 0
         var nextSerial: UInt64 = 1
-        /// Pages of the mappings `release` handed back (resident or not), in all.
-        var releasedPages = 0
     }
 
     static let table = Mutex(Table())
 
-    /// Blocks that are mappings now.
-    static var mappings: Int { table.withLock { $0.mappings.count } }
-    static var releasedPages: Int { table.withLock { $0.releasedPages } }
+    /// The table's key for a block starting at `address`: nil when it is not page-aligned,
+    /// so no mapping (most malloc'd blocks are not, and skip the lock).
+    fileprivate static func key(_ address: UnsafeRawPointer) -> UInt? {
+        let key = UInt(bitPattern: address)
+        return key % UInt(pageSize) == 0 ? key : nil
+    }
 
     /// The mapping whose bytes start at `address`, if that is a mapping's start.
     static func mapping(at address: UnsafeRawPointer) -> Mapping? {
-        let key = UInt(bitPattern: address)
-        guard key % UInt(pageSize) == 0 else { return nil }
+        guard let key = key(address) else { return nil }
         return table.withLock { $0.mappings[key] }
+    }
+
+    /// Takes the mapping at `address` out of the table (a malloc'd block is never in it: its
+    /// bytes cannot start where a live mapping's do).
+    fileprivate static func removeMapping(at address: UnsafeRawPointer) -> Mapping? {
+        guard let key = key(address) else { return nil }
+        return table.withLock { $0.mappings.removeValue(forKey: key) }
     }
 
     /// Hands the pages of the mapping at `address` back to the kernel (they read as zeros
@@ -72,9 +79,7 @@ enum SessionBufferAllocator {
             // Under the lock: the block cannot be unmapped (and its address reused) meanwhile.
             guard t.mappings[key] == mapping else { return 0 }
             guard madvise(UnsafeMutableRawPointer(mutating: address), mapping.length, MADV_DONTNEED) == 0 else { return 0 }
-            let pages = mapping.length / pageSize
-            t.releasedPages += pages
-            return pages
+            return mapping.length / pageSize
         }
     }
 }
@@ -107,21 +112,11 @@ private func allocateBlock(_ size: Int) -> UnsafeMutableRawPointer? {
     return malloc(max(size, 1))
 }
 
-/// The length of the mapping starting at `pointer`, taken out of the table when `remove`
-/// (a malloc'd block is never in it: its bytes cannot start where a live mapping does).
-private func mappedLength(_ pointer: UnsafeMutableRawPointer, remove: Bool) -> Int? {
-    let key = UInt(bitPattern: pointer)
-    guard key % UInt(pageSize) == 0 else { return nil }
-    return SessionBufferAllocator.table.withLock { t in
-        remove ? t.mappings.removeValue(forKey: key)?.length : t.mappings[key]?.length
-    }
-}
-
 private func deallocateBlock(_ pointer: UnsafeMutableRawPointer) {
-    if let length = mappedLength(pointer, remove: true) {
+    if let mapping = SessionBufferAllocator.removeMapping(at: pointer) {
         // munmap can fail only when splitting a region would pass the map count; the pages
         // were the block's alone and are never handed out again.
-        _ = munmap(pointer, length)
+        _ = munmap(pointer, mapping.length)
     } else {
         free(pointer)
     }
@@ -129,7 +124,7 @@ private func deallocateBlock(_ pointer: UnsafeMutableRawPointer) {
 
 private func reallocateBlock(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ newSize: Int) -> UnsafeMutableRawPointer? {
     guard let pointer else { return allocateBlock(newSize) }
-    let length = mappedLength(pointer, remove: false)
+    let length = SessionBufferAllocator.mapping(at: pointer)?.length
     if let length, newSize <= length { return pointer }
     if length == nil, newSize < SessionBufferAllocator.mappedFromSize { return realloc(pointer, newSize) }
     // Into a (larger) mapping: copied, the old block freed.

@@ -91,7 +91,6 @@ final class SessionBuffers: ChannelDuplexHandler, @unchecked Sendable {
     /// buffers' always, the record buffer's when no write is unfinished); returns the pages
     /// released. Call it on the event loop, outside any read (a scheduled task), once the
     /// session is connected (the handshake over).
-    @discardableResult
     func release() -> Int {
         var pages = received.release() + plaintext.release()
         if unfinishedWrites == 0 { pages += ciphertext.release() }

@@ -14,7 +14,6 @@ private let hasPaho = MQTTTestBed.hasPython("paho.mqtt.client")
 private let hasSDK = MQTTTestBed.hasPython("awsiot")
 private let hasPython = MQTTTestBed.hasPython("ssl")
 
-private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
 @Suite(.serialized) struct MQTTEndpointTests {
     /// The events of one client id.

@@ -7,7 +7,6 @@ import Foundation
 import Testing
 
 private let hasPython = MQTTTestBed.hasPython("ssl")
-private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
 @Suite struct MQTTIdleBufferTests {
     /// (protocol level, where the PUBLISH frame is cut: 0 = not cut).

@@ -9,7 +9,6 @@ import Testing
 
 private let hasPaho = MQTTTestBed.hasPython("paho.mqtt.client")
 
-private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
 @Suite(.serialized) struct MQTTMaximumPacketSizeTests {
     static let sizes = [100, 1011, 1012, 5000, 101]

@@ -16,6 +16,9 @@ let mqttTestRoot: URL = {
     return root
 }()
 
+/// Bytes as lowercase hex (the raw client's `send:` and `R` lines).
+func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
 /// Opens a handle per call (the tests' DatabaseAccess).
 struct Opener: DatabaseAccess {
     let path: String
