@@ -103,6 +103,24 @@ public final class Connection {
         try Statement(sql: sql, connection: self, persistent: false)
     }
 
+    /// Generated SQL's statements (compiled queries: the text depends only on the query's
+    /// shape and plan, its values are bound), at most `generatedLimit`: a server runs the same
+    /// searches again and again, and a statement prepared again costs as much as a short search.
+    private var generated: [String: Statement] = [:]
+    public static let generatedLimit = 64
+
+    /// A prepared statement for generated SQL, kept among the last `generatedLimit` texts.
+    public func prepareGenerated(_ sql: String) throws(SQLiteError) -> Statement {
+        if let s = generated[sql] {
+            s.reset()
+            return s
+        }
+        let s = try Statement(sql: sql, connection: self, persistent: false)
+        if generated.count >= Self.generatedLimit { generated.removeAll(keepingCapacity: true) }
+        generated[sql] = s
+        return s
+    }
+
     /// Runs one or more statements without parameters (migrations, PRAGMAs).
     public func execute(script: String) throws(SQLiteError) {
         var err: UnsafeMutablePointer<CChar>?
@@ -150,6 +168,11 @@ public final class Connection {
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Rows this connection has changed since it opened (every INSERT, UPDATE and DELETE,
+    /// committed or not): with `PRAGMA data_version`, which moves when another connection
+    /// commits, it tells whether the database can differ from an earlier read.
+    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

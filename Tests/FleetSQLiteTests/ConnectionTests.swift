@@ -18,6 +18,24 @@ import Testing
         #expect(e.message.contains("no such column"))
     }
 
+    /// Generated SQL's statements are reused for the same text (with the new values), at most
+    /// `generatedLimit` texts are kept, and `totalChanges` counts this connection's writes.
+    @Test func generatedStatementsAreKeptBounded() throws {
+        let db = try Connection(path: ":memory:")
+        try db.execute(script: "CREATE TABLE t(x INTEGER) STRICT; INSERT INTO t VALUES (1), (2), (3)")
+        #expect(db.totalChanges == 3)
+        let sql = "SELECT count(*) FROM t WHERE x >= ?"
+        let a = try db.prepareGenerated(sql)
+        try a.bind([.integer(2)])
+        #expect(try a.step() && a.int(0) == 2)
+        let b = try db.prepareGenerated(sql)
+        #expect(a === b)
+        try b.bind([.integer(3)])
+        #expect(try b.step() && b.int(0) == 1)
+        for i in 0..<Connection.generatedLimit { _ = try db.prepareGenerated("SELECT \(i)") }
+        #expect(try db.prepareGenerated(sql) !== a)
+    }
+
     @Test func wrongArgumentCountIsAnError() throws {
         let db = try Connection(path: ":memory:")
         #expect(throws: SQLiteError.self) { try db.execute("SELECT ?, ?", [1]) }

@@ -251,7 +251,12 @@ public final class FleetDatabase {
     // MARK: indexing configuration
 
     /// The indexing configuration (AWS's ThingIndexingConfiguration shape).
+    /// Read once while the database is unchanged (every search reads it twice).
     public func indexingConfiguration() throws -> JSONValue {
+        try connection.kept("indexingConfiguration") { try readIndexingConfiguration() }
+    }
+
+    private func readIndexingConfiguration() throws -> JSONValue {
         if let text = try meta("indexing"), let v = try? JSONValue.parse(text) { return v }
         return jsonObject([
             ("thingIndexingMode", .string("REGISTRY_AND_SHADOW")),

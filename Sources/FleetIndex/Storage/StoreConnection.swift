@@ -162,6 +162,41 @@ public final class StoreConnection {
         }
     }
 
+    // MARK: reads kept while the database is unchanged
+
+    /// Values derived from reads (the planner's index counts, the indexing configuration), kept
+    /// until the database may have changed: SQLite's `PRAGMA data_version` moves when another
+    /// connection commits and `totalChanges` when this one writes, so a kept value is what a
+    /// new read would give. PostgreSQL has no such number: nothing is kept there.
+    private var kept: [AnyHashable: Any] = [:]
+    private var keptAt: (dataVersion: Int64, changes: Int64)?
+    /// Kept values at most; past it the whole set is dropped (a server sees a bounded set of
+    /// dashboards' queries again and again; a script's one-off queries should not grow it).
+    static let keptLimit = 512
+    /// How many times `kept` had to read (tests check what is reused and what is read again).
+    private(set) var keptReads = 0
+
+    /// `read()`, or its value kept under `key` from an earlier call while the database is unchanged.
+    func kept<T>(_ key: AnyHashable, _ read: () throws -> T) rethrows -> T {
+        guard case .sqlite(let c) = engine, let version = try? c.scalar("PRAGMA data_version")?.int else {
+            keptReads += 1
+            return try read()
+        }
+        let now = (dataVersion: version, changes: c.totalChanges)
+        if let at = keptAt, at == now {
+            // A missing key must not pass for a kept nil (`T` may be an Optional).
+            if let stored = kept[key], let v = stored as? T { return v }
+        } else {
+            kept.removeAll(keepingCapacity: true)
+            keptAt = now
+        }
+        keptReads += 1
+        let v = try read()
+        if kept.count >= Self.keptLimit { kept.removeAll(keepingCapacity: true) }
+        kept[key] = v
+        return v
+    }
+
     // MARK: PostgreSQL's forms
 
     /// The statement text with numbered placeholders, made once per text.
@@ -188,11 +223,12 @@ public final class StoreConnection {
 }
 
 extension StoreConnection {
-    /// Maps the rows of generated SQL (a compiled query's), run once: on SQLite its statement
-    /// is not kept in the connection's cache.
+    /// Maps the rows of generated SQL (a compiled query's): on SQLite its statement is kept
+    /// among the last few generated texts, not in the connection's unbounded cache.
     func generatedQuery<T>(_ sql: String, _ binds: [SQLiteValue], _ row: (StoreRow) throws -> T) throws -> [T] {
         guard let c = sqlite else { return try query(sql, binds, row) }
-        let s = try c.prepareUncached(sql)
+        let s = try c.prepareGenerated(sql)
+        defer { s.reset() }
         try s.bind(binds)
         var out: [T] = []
         while try s.step() { out.append(try row(StoreRow(source: .sqlite(s)))) }

@@ -11,8 +11,19 @@ import FleetStorage
 final class ConnectionBox: @unchecked Sendable {
     let c: StoreConnection
     init(_ c: StoreConnection) { self.c = c }
+    /// A count, or the same count kept from an earlier compile while the database is unchanged
+    /// (a server plans the same queries again for every request and every page).
     func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
-        (try? c.scalar(sql, binds))??.int.map(Int.init)
+        let count: Int? = c.kept(CountKey(sql: sql, binds: binds)) {
+            guard let value = try? c.scalar(sql, binds), let n = value.int else { return nil }
+            return Int(n)
+        }
+        return count
+    }
+
+    struct CountKey: Hashable {
+        var sql: String
+        var binds: [SQLiteValue]
     }
 }
 
@@ -198,7 +209,9 @@ struct SearchStore {
 
     /// Whether a profile targets every thing (or every registered thing).
     func profileTargetsEveryThing() throws -> Bool {
-        try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil
+        try c.kept("profileTargetsEveryThing") {
+            try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil
+        }
     }
 
     /// Which of `ids` are in a group (or a subgroup of one) that a profile targets.
