@@ -106,12 +106,14 @@ public struct Search {
         let defender = (config["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS"
         let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
         let namedFilter = FleetDatabase.indexedShadowNames(in: config)
-        let targeted = try targetedThings(ids)
-        // One statement per table for the whole page, not one per thing.
-        let rows = try store.documentRows(ids)
-        let groups = registry ? try store.directGroupNames(ids) : [:]
-        let shadowRows = shadows ? try store.shadows(ids) : [:]
-        let violations = defender ? try store.activeViolations(.ids(ids)) : [:]
+        // One statement per table for the whole page, not one per thing, each reading the
+        // page's ids from one bound list written once.
+        let page = SearchStore.Things.ids(ids)
+        let targeted = try targetedThings(ids, page)
+        let rows = try store.documentRows(page)
+        let groups = registry ? try store.directGroupNames(page) : [:]
+        let shadowRows = shadows ? try store.documentShadows(page) : [:]
+        let violations = defender ? try store.activeViolations(page) : [:]
         var docs: [JSONValue] = []
         docs.reserveCapacity(ids.count)
         for id in ids {
@@ -178,9 +180,9 @@ public struct Search {
     }
 
     /// Which of `ids` an attached profile targets (they carry deviceDefender fields).
-    func targetedThings(_ ids: [Int64]) throws -> Set<Int64> {
+    func targetedThings(_ ids: [Int64], _ page: SearchStore.Things) throws -> Set<Int64> {
         if try store.profileTargetsEveryThing() { return Set(ids) }
-        return try store.targetedByGroup(ids)
+        return try store.targetedByGroup(page)
     }
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
@@ -226,7 +228,8 @@ public struct Search {
         }
         for (thing, group) in try store.groupNamesWithAncestors(things) { states[thing]?.groupNames.append(group) }
         for (id, vs) in try store.activeViolations(things) { states[id]?.violations = vs }
-        let targeted = try targetedThings(Array(states.keys))
+        let loadedIDs = Array(states.keys)
+        let targeted = try targetedThings(loadedIDs, .ids(loadedIDs))
         for id in targeted { if let n = states[id]?.violations.count { states[id]?.violationCount = n } }
         return states
     }

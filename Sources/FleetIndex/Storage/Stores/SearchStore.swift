@@ -75,7 +75,23 @@ struct SearchStore {
 
     /// Thing ids as the one bound parameter `boundIntegerList` reads (a JSON array).
     static func idList(_ ids: [Int64]) -> String {
-        "[" + ids.map(String.init).joined(separator: ",") + "]"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 + ids.count * 8)
+        bytes.append(UInt8(ascii: "["))
+        var digits: [UInt8] = Array(repeating: 0, count: 20)
+        for (i, id) in ids.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            if id < 0 { bytes.append(UInt8(ascii: "-")) }
+            var v = id.magnitude, n = 0
+            repeat {
+                digits[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(digits[k]) }
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: running a condition
@@ -147,48 +163,51 @@ struct SearchStore {
 
     // MARK: documents
 
-    /// The things of `ids`, by id.
-    func documentRows(_ ids: [Int64]) throws -> [Int64: ThingDocumentRecord] {
+    /// The things of `page`, by id.
+    func documentRows(_ page: Things) throws -> [Int64: ThingDocumentRecord] {
         var rows: [Int64: ThingDocumentRecord] = [:]
         try c.forEach("""
             SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
-            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(d.boundIntegerList)
-            """, [Self.idList(ids)]) { s in rows[s.int(0)] = ThingDocumentRecord(row: s) }
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(page.source(d))
+            """, page.binds) { s in rows[s.int(0)] = ThingDocumentRecord(row: s) }
         return rows
     }
 
-    /// The direct groups of each of `ids`, by name.
-    func directGroupNames(_ ids: [Int64]) throws -> [Int64: [String]] {
+    /// The direct groups of each of `page`, by name.
+    func directGroupNames(_ page: Things) throws -> [Int64: [String]] {
         var groups: [Int64: [String]] = [:]
         try c.forEach("""
             SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-            WHERE m.thing IN \(d.boundIntegerList) ORDER BY m.thing, g.name
-            """, [Self.idList(ids)]) { groups[$0.int(0), default: []].append($0.text(1)) }
+            WHERE m.thing IN \(page.source(d)) ORDER BY m.thing, g.name
+            """, page.binds) { groups[$0.int(0), default: []].append($0.text(1)) }
         return groups
     }
 
-    /// The shadows of each of `ids`, by name.
-    func shadows(_ ids: [Int64]) throws -> [Int64: [DocumentShadowRecord]] {
+    /// The shadows of each of `page`, by name.
+    func documentShadows(_ page: Things) throws -> [Int64: [DocumentShadowRecord]] {
         var out: [Int64: [DocumentShadowRecord]] = [:]
-        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(d.boundIntegerList) ORDER BY thing, name",
-                      [Self.idList(ids)]) { out[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
+        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(page.source(d)) ORDER BY thing, name",
+                      page.binds) { out[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
         return out
     }
 
     /// Which things a query or a one-column table of thing ids selects.
     enum Things {
-        case ids([Int64])
+        /// Thing ids, written once as the bound list (`idList`) every statement of a page reads.
+        case list(String)
         case table(StaticString)
+
+        static func ids(_ ids: [Int64]) -> Things { .list(SearchStore.idList(ids)) }
 
         func source(_ d: any StoreDialect) -> String {
             switch self {
-            case .ids: d.boundIntegerList
+            case .list: d.boundIntegerList
             case .table(let t): "(SELECT thing FROM " + t.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } + ")"
             }
         }
         var binds: [SQLiteValue] {
             switch self {
-            case .ids(let ids): [.text(SearchStore.idList(ids))]
+            case .list(let text): [.text(text)]
             case .table: []
             }
         }
@@ -215,12 +234,12 @@ struct SearchStore {
     }
 
     /// Which of `ids` are in a group (or a subgroup of one) that a profile targets.
-    func targetedByGroup(_ ids: [Int64]) throws -> Set<Int64> {
+    func targetedByGroup(_ page: Things) throws -> Set<Int64> {
         var out = Set<Int64>()
         try c.forEach("""
             SELECT DISTINCT m.thing FROM profile_target AS pt JOIN thing_group_ancestor AS ga ON ga.ancestor = pt.group_id
-            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN \(d.boundIntegerList)
-            """, [Self.idList(ids)]) { out.insert($0.int(0)) }
+            JOIN thing_group_member AS m ON m.group_id = ga.group_id WHERE m.thing IN \(page.source(d))
+            """, page.binds) { out.insert($0.int(0)) }
         return out
     }
 
