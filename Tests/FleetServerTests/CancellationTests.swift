@@ -177,7 +177,10 @@ import Glibc
         let (started, stopped) = await Self.offPool { () -> (Bool, Bool) in
             guard let fd = try? Self.connect(port) else { return (false, false) }
             Self.send(fd, request)
-            let started = Self.eventually { probe.state.iterations > 0 }
+            // Patient: under the whole suite on two cores the request's task can queue behind
+            // other suites' synchronous tests on Swift's cooperative threads for minutes (two
+            // full runs saw more than 60 s); the client must not close before the search runs.
+            let started = Self.eventually(600) { probe.state.iterations > 0 }
             close(fd)
             return (started, Self.eventually { pool.statistics.cancelled == 1 && pool.idleCount == 1 })
         }
