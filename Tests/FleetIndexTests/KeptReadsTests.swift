@@ -58,6 +58,21 @@ import Testing
         #expect(doc["things"]?.arrayValue?.first?["connectivity"] == nil)
     }
 
+    /// A configuration written and read inside a transaction that rolls back is not kept.
+    @Test func nothingReadInARolledBackTransactionIsKept() throws {
+        let db = try Self.fleet(4)
+        _ = try db.indexingConfiguration()
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                _ = try IndexConfiguration(db).update(jsonObject([("thingIndexingMode", .string("REGISTRY")), ("thingConnectivityIndexingMode", .string("OFF"))]))
+                #expect(try db.indexingConfiguration()["thingConnectivityIndexingMode"]?.stringValue == "OFF")
+                throw Boom()
+            }
+        }
+        #expect(try db.indexingConfiguration()["thingConnectivityIndexingMode"]?.stringValue == "STATUS")
+    }
+
     /// (what a read gives, in order): a kept nil is kept; a key not yet kept is read, whatever `T` is.
     @Test func keptValuesIncludingNil() throws {
         let db = try Self.fleet(0)

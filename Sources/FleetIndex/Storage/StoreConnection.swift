@@ -167,7 +167,8 @@ public final class StoreConnection {
     /// Values derived from reads (the planner's index counts, the indexing configuration), kept
     /// until the database may have changed: SQLite's `PRAGMA data_version` moves when another
     /// connection commits and `totalChanges` when this one writes, so a kept value is what a
-    /// new read would give. PostgreSQL has no such number: nothing is kept there.
+    /// new read would give. PostgreSQL has no such number: nothing is kept there, nor inside a
+    /// transaction on SQLite.
     private var kept: [AnyHashable: Any] = [:]
     private var keptAt: (dataVersion: Int64, changes: Int64)?
     /// Kept values at most; past it the whole set is dropped (a server sees a bounded set of
@@ -178,7 +179,9 @@ public final class StoreConnection {
 
     /// `read()`, or its value kept under `key` from an earlier call while the database is unchanged.
     func kept<T>(_ key: AnyHashable, _ read: () throws -> T) rethrows -> T {
-        guard case .sqlite(let c) = engine, let version = try? c.scalar("PRAGMA data_version")?.int else {
+        // Inside a transaction nothing is kept: a rollback takes back writes without taking back
+        // the count of changes, so a value read after them would outlive them.
+        guard case .sqlite(let c) = engine, !c.isInTransaction, let version = try? c.scalar("PRAGMA data_version")?.int else {
             keptReads += 1
             return try read()
         }
