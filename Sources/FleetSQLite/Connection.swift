@@ -77,6 +77,7 @@ public final class Connection {
 
     deinit {
         cache.removeAll()
+        generated.removeAll()
         sqlite3_close_v2(handle)
     }
 

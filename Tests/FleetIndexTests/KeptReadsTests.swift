@@ -73,7 +73,7 @@ import Testing
         #expect(try db.indexingConfiguration()["thingConnectivityIndexingMode"]?.stringValue == "STATUS")
     }
 
-    /// (what a read gives, in order): a kept nil is kept; a key not yet kept is read, whatever `T` is.
+    /// A kept nil is kept; a key not yet kept is read, whatever `T` is; a failed read keeps nothing.
     @Test func keptValuesIncludingNil() throws {
         let db = try Self.fleet(0)
         let c = db.connection
@@ -82,6 +82,11 @@ import Testing
         let again: Int? = c.kept("none") { calls += 1; return 7 }
         let five: Int? = c.kept("five") { calls += 1; return 5 }
         #expect(none == nil && again == nil && five == 5 && calls == 2)
+        // A read that fails keeps nothing: the next one reads.
+        struct Interrupted: Error {}
+        #expect(throws: Interrupted.self) { let _: Int = try c.kept("failed") { calls += 1; throw Interrupted() } }
+        let read: Int = c.kept("failed") { calls += 1; return 9 }
+        #expect(read == 9 && calls == 4)
     }
 
     @Test func postgresKeepsNothing() throws {

@@ -182,7 +182,7 @@ import Glibc
             // full runs saw more than 60 s); the client must not close before the search runs.
             let started = Self.eventually(600) { probe.state.iterations > 0 }
             close(fd)
-            return (started, Self.eventually { pool.statistics.cancelled == 1 && pool.idleCount == 1 })
+            return (started, Self.eventually(600) { pool.statistics.cancelled == 1 && pool.idleCount == 1 })
         }
         #expect(started, "the slow search started")
         #expect(stopped, "\(pool.statistics), idle \(pool.idleCount), \(probe.state)")

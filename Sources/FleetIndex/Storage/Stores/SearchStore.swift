@@ -14,11 +14,9 @@ final class ConnectionBox: @unchecked Sendable {
     /// A count, or the same count kept from an earlier compile while the database is unchanged
     /// (a server plans the same queries again for every request and every page).
     func count(_ sql: String, _ binds: [SQLiteValue]) -> Int? {
-        let count: Int? = c.kept(CountKey(sql: sql, binds: binds)) {
-            guard let value = try? c.scalar(sql, binds), let n = value.int else { return nil }
-            return Int(n)
-        }
-        return count
+        // A count that failed (a request's search interrupted mid-count) is not kept.
+        guard let value = try? c.kept(CountKey(sql: sql, binds: binds), { try c.scalar(sql, binds) }), let n = value.int else { return nil }
+        return Int(n)
     }
 
     struct CountKey: Hashable {
