@@ -6,6 +6,26 @@ import Foundation
 import Testing
 
 @Suite struct SigV4Tests {
+    /// Percent-decoding of query names and values: each escape of two hex digits (either
+    /// case) is a byte; anything else is kept as it came.
+    @Test(arguments: [
+        ("plain", "plain"), ("a%2Fb", "a/b"), ("a%2fb", "a/b"), ("%E2%82%AC", "\u{20AC}"), ("%", "%"), ("%4", "%4"),
+        ("%41", "A"), ("x%zz", "x%zz"), ("%+1", "%+1"), ("100%", "100%"), ("%%41", "%A"), ("a+b", "a+b"),
+    ])
+    func percentDecoding(_ raw: String, _ decoded: String) {
+        #expect(SigV4.percentDecode(raw) == decoded)
+    }
+
+    /// The query's pairs are decoded once, and again when the raw query changes.
+    @Test func queryItemsFollowTheRawQuery() {
+        var r = SignedRequest(method: "GET", rawPath: "/things/a", rawQuery: "X-Amz-Date=20150830T123600Z&x=%2F", headers: [], body: [])
+        #expect(r.queryItems.map { "\($0.0)=\($0.1)" } == ["X-Amz-Date=20150830T123600Z", "x=/"])
+        r.rawQuery = "nextToken=a%3Db&empty="
+        #expect(r.queryItems.map { "\($0.0)=\($0.1)" } == ["nextToken=a=b", "empty="])
+        r.rawQuery = ""
+        #expect(r.queryItems.isEmpty)
+    }
+
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     static let at = SigV4.parseAmzDate("20150830T123600Z")!
 
