@@ -90,16 +90,10 @@ public final class Connection {
 
     /// A cached prepared statement for `sql` (prepared once per connection).
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
-        if let s = cache[sql] {
-            s.reset()
-            return s
-        }
-        let s = try Statement(sql: sql, connection: self, persistent: true)
-        cache[sql] = s
-        return s
+        try prepare(sql, keptIn: &cache, persistent: true, limit: nil)
     }
 
-    /// A statement that is not cached (for one-off SQL such as generated queries).
+    /// A statement that is not cached (one-off SQL such as `EXPLAIN QUERY PLAN`).
     public func prepareUncached(_ sql: String) throws(SQLiteError) -> Statement {
         try Statement(sql: sql, connection: self, persistent: false)
     }
@@ -112,13 +106,20 @@ public final class Connection {
 
     /// A prepared statement for generated SQL, kept among the last `generatedLimit` texts.
     public func prepareGenerated(_ sql: String) throws(SQLiteError) -> Statement {
-        if let s = generated[sql] {
+        try prepare(sql, keptIn: &generated, persistent: false, limit: Self.generatedLimit)
+    }
+
+    /// The statement kept in `statements` for `sql`, reset; else a new one, kept (all dropped
+    /// first when `limit` are kept).
+    private func prepare(_ sql: String, keptIn statements: inout [String: Statement], persistent: Bool,
+                         limit: Int?) throws(SQLiteError) -> Statement {
+        if let s = statements[sql] {
             s.reset()
             return s
         }
-        let s = try Statement(sql: sql, connection: self, persistent: false)
-        if generated.count >= Self.generatedLimit { generated.removeAll(keepingCapacity: true) }
-        generated[sql] = s
+        let s = try Statement(sql: sql, connection: self, persistent: persistent)
+        if let limit, statements.count >= limit { statements.removeAll(keepingCapacity: true) }
+        statements[sql] = s
         return s
     }
 

@@ -109,7 +109,7 @@ public struct Search {
         // One statement per table for the whole page, not one per thing, each reading the
         // page's ids from one bound list written once.
         let page = SearchStore.Things.ids(ids)
-        let targeted = try targetedThings(ids, page)
+        let targeted = try targetedThings(ids, page: page)
         let rows = try store.documentRows(page)
         let groups = registry ? try store.directGroupNames(page) : [:]
         let shadowRows = shadows ? try store.documentShadows(page) : [:]
@@ -179,10 +179,11 @@ public struct Search {
         return jsonObject([("violationCount", .int(violations.count)), ("securityprofiles", .object(profiles))]).compact
     }
 
-    /// Which of `ids` an attached profile targets (they carry deviceDefender fields).
-    func targetedThings(_ ids: [Int64], _ page: SearchStore.Things) throws -> Set<Int64> {
+    /// Which of `ids` an attached profile targets (they carry deviceDefender fields); `page`:
+    /// the same ids already written as a bound list.
+    func targetedThings(_ ids: [Int64], page: SearchStore.Things? = nil) throws -> Set<Int64> {
         if try store.profileTargetsEveryThing() { return Set(ids) }
-        return try store.targetedByGroup(page)
+        return try store.targetedByGroup(page ?? .ids(ids))
     }
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.
@@ -228,8 +229,7 @@ public struct Search {
         }
         for (thing, group) in try store.groupNamesWithAncestors(things) { states[thing]?.groupNames.append(group) }
         for (id, vs) in try store.activeViolations(things) { states[id]?.violations = vs }
-        let loadedIDs = Array(states.keys)
-        let targeted = try targetedThings(loadedIDs, .ids(loadedIDs))
+        let targeted = try targetedThings(Array(states.keys))
         for id in targeted { if let n = states[id]?.violations.count { states[id]?.violationCount = n } }
         return states
     }

@@ -181,7 +181,7 @@ public final class StoreConnection {
     func kept<T>(_ key: AnyHashable, _ read: () throws -> T) rethrows -> T {
         // Inside a transaction nothing is kept: a rollback takes back writes without taking back
         // the count of changes, so a value read after them would outlive them.
-        guard case .sqlite(let c) = engine, !c.isInTransaction, let version = try? c.scalar("PRAGMA data_version")?.int else {
+        guard case .sqlite(let c) = engine, !c.isInTransaction, let version = try? c.scalar(dialect.dataVersion)?.int else {
             keptReads += 1
             return try read()
         }

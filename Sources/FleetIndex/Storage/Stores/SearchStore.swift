@@ -73,23 +73,13 @@ struct SearchStore {
 
     /// Thing ids as the one bound parameter `boundIntegerList` reads (a JSON array).
     static func idList(_ ids: [Int64]) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(2 + ids.count * 8)
-        bytes.append(UInt8(ascii: "["))
-        var digits: [UInt8] = Array(repeating: 0, count: 20)
+        var text = "["
+        text.reserveCapacity(2 + ids.count * 8)
         for (i, id) in ids.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            if id < 0 { bytes.append(UInt8(ascii: "-")) }
-            var v = id.magnitude, n = 0
-            repeat {
-                digits[n] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                n += 1
-            } while v > 0
-            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(digits[k]) }
+            if i > 0 { text += "," }
+            text += String(id)
         }
-        bytes.append(UInt8(ascii: "]"))
-        return String(decoding: bytes, as: UTF8.self)
+        return text + "]"
     }
 
     // MARK: running a condition
