@@ -10,6 +10,8 @@ with SigV4 for the iot service, valid 15 minutes, so wrk can repeat them unchang
                        header signed once with botocore's SigV4Auth (a fixed X-Amz-Date). A
                        presigned POST cannot carry the body: botocore's SigV4QueryAuth moves
                        body members into the query string, where rest-json does not read them.
+  --update-shadow NAME...  UpdateThingShadow (iot-data, POST /things/NAME/shadow) of a reported
+                       temperature, signed like a search for the iotdata service: writes.
 
     python3 scripts/serve-sign.py --endpoint http://127.0.0.1:4510 --key AKIDLOCAL \
         --secret s3cret --describe thing-0000001 thing-0000002 --out describe.lua
@@ -45,6 +47,7 @@ def main():
     ap.add_argument("--max-results", type=int, default=100)
     ap.add_argument("--describe", nargs="*", default=[])
     ap.add_argument("--search", nargs="*", default=[])
+    ap.add_argument("--update-shadow", nargs="*", default=[])
     ap.add_argument("--out", required=True)
     ap.add_argument("--check", metavar="OUT", help="send the requests of OUT.json once each; print their statuses")
     a = ap.parse_args()
@@ -68,6 +71,15 @@ def main():
         headers = {"Host": host, "Content-Type": "application/json", "X-Amz-Date": r.headers["X-Amz-Date"],
                    "Authorization": r.headers["Authorization"]}
         requests.append(("POST", "/indices/search", headers, body))
+    for i, name in enumerate(a.update_shadow):
+        body = json.dumps({"state": {"reported": {"temp": 20 + i % 10}}}, separators=(",", ":"))
+        path = "/things/" + name + "/shadow"
+        r = botocore.awsrequest.AWSRequest(method="POST", url=a.endpoint + path, data=body,
+                                           headers={"Content-Type": "application/json"})
+        botocore.auth.SigV4Auth(creds, "iotdata", a.region).add_auth(r)
+        headers = {"Host": host, "Content-Type": "application/json", "X-Amz-Date": r.headers["X-Amz-Date"],
+                   "Authorization": r.headers["Authorization"]}
+        requests.append(("POST", path, headers, body))
     with open(a.out, "w") as fh:
         fh.write("return {\n")
         for method, path, headers, body in requests:

@@ -1,12 +1,18 @@
 // FleetServer: database handles for concurrent requests. SQLite allows one writer and many
 // readers (WAL); each request takes a handle of its own, so readers never wait on the writer.
+// The blocking work runs on threads of the pool's own, never on Swift's cooperative threads
+// (which run every request's task and Hummingbird's): reads on several, writes on one, so a
+// write waiting for another process's write lock holds up only the writes behind it.
 // A request whose client has gone (its task cancelled) stops between SQLite's steps, and a
 // handle comes back to the pool only in a clean state.
 import FleetIndex
 import FleetSQLite
 import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
-/// Open handles to one database, reused across requests.
+/// Open handles to one database, reused across requests, and the threads that use them.
 ///
 /// `@unchecked Sendable`: `idle` and `counts` are touched only under `lock`; a handle is used
 /// by one request at a time (taken out of `idle` while in use), so no FleetDatabase is ever shared.
@@ -16,6 +22,28 @@ public final class DatabasePool: @unchecked Sendable {
     private let open: @Sendable () throws -> FleetDatabase
     private let keep: Int
     private var counts = Counts()
+    /// The threads reads run on, and the one thread writes run on (in the order they came),
+    /// started by the first `run` (a pool used only through `with`, the MQTT endpoint's, has none).
+    private var lanes: (readers: NIOThreadPool, writer: NIOThreadPool)?
+    private let readThreads: Int
+
+    /// Which threads a call runs on.
+    public enum Lane: Sendable {
+        /// Reads: several at once, none waiting on a write.
+        case read
+        /// Writes: one at a time, in order. SQLite lets one connection write at a time anyway;
+        /// queued here they never wait on each other's lock with the busy handler's sleeps, and
+        /// one stuck behind another process's write lock holds up no read.
+        case write
+        /// Reads of one item by its key (DescribeThing): short and bounded, they run on the
+        /// calling task's thread, without the two thread switches a lane costs (a tenth of
+        /// DescribeThing's rate under load).
+        case inPlace
+    }
+
+    /// Threads for reads when none is said: enough that a few slow searches do not hold up the
+    /// quick reads behind them.
+    public static var defaultReadThreads: Int { max(4, 2 * System.coreCount) }
 
     /// What the pool has seen (tests and diagnostics).
     public struct Counts: Equatable, Sendable {
@@ -28,9 +56,29 @@ public final class DatabasePool: @unchecked Sendable {
         public var discarded = 0
     }
 
-    public init(keep: Int = 16, open: @escaping @Sendable () throws -> FleetDatabase) {
+    public init(keep: Int = 16, readThreads: Int = DatabasePool.defaultReadThreads, open: @escaping @Sendable () throws -> FleetDatabase) {
         self.open = open
         self.keep = keep
+        self.readThreads = max(1, readThreads)
+    }
+
+    deinit {
+        // Not waited for: the last reference can go on one of the pool's own threads.
+        lanes?.readers.shutdownGracefully { _ in }
+        lanes?.writer.shutdownGracefully { _ in }
+    }
+
+    /// The threads of `lane`, started on first use.
+    private func threads(_ lane: Lane) -> NIOThreadPool {
+        lock.lock()
+        defer { lock.unlock() }
+        if lanes == nil {
+            let readers = NIOThreadPool(numberOfThreads: readThreads), writer = NIOThreadPool(numberOfThreads: 1)
+            readers.start()
+            writer.start()
+            lanes = (readers, writer)
+        }
+        return lane == .read ? lanes!.readers : lanes!.writer
     }
 
     public var statistics: Counts {
@@ -50,7 +98,40 @@ public final class DatabasePool: @unchecked Sendable {
     /// thread-local read; 1,000 steps are some microseconds of work).
     static let cancellationCheckInterval: Int32 = 1000
 
-    /// Runs `body` with a handle of its own, to its end.
+    /// Runs `body` with a handle of its own on the `lane`'s threads; the calling task waits
+    /// without holding a thread. `interruptible` (reads): when the task is cancelled (serve
+    /// cancels a request whose client closed its connection) a call not yet started does not
+    /// start, and one running stops at its next check (`with(interruptible:)`), throwing
+    /// `CancellationError`. Other calls run to their end once submitted, cancelled or not.
+    public func run<T>(_ lane: Lane, interruptible: Bool = false, _ body: @escaping (FleetDatabase) throws -> T) async throws -> T {
+        if lane == .inPlace { return try with(interruptible: interruptible, body) }
+        let stop = NIOLockedValueBox(false)
+        let work = Unchecked(body)
+        let threads = threads(lane)
+        let outcome: Unchecked<Result<T, any Error>> = await withTaskCancellationHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Unchecked<Result<T, any Error>>, Never>) in
+                threads.submit { state in
+                    guard state == .active else {
+                        done.resume(returning: Unchecked(.failure(FleetError(.internalFailure, "serve is stopping"))))
+                        return
+                    }
+                    let r = Result { try self.with(interruptible: interruptible, stopped: { stop.withLockedValue { $0 } }, work.value) }
+                    done.resume(returning: Unchecked(r))
+                }
+            }
+        } onCancel: {
+            stop.withLockedValue { $0 = true }
+        }
+        return try outcome.value.get()
+    }
+
+    /// A value handed between the calling task and the pool's thread, used by one at a time.
+    private struct Unchecked<V>: @unchecked Sendable {
+        let value: V
+        init(_ v: V) { value = v }
+    }
+
+    /// Runs `body` with a handle of its own, to its end, on the calling thread.
     public func with<T>(_ body: (FleetDatabase) throws -> T) throws -> T {
         try with(interruptible: false, body)
     }
@@ -62,14 +143,19 @@ public final class DatabasePool: @unchecked Sendable {
     /// happened, the handle is pooled again only outside a transaction and with no statement
     /// left mid-step.
     public func with<T>(interruptible: Bool, _ body: (FleetDatabase) throws -> T) throws -> T {
-        if interruptible && Task.isCancelled { throw CancellationError() }
+        try with(interruptible: interruptible, stopped: { Task.isCancelled }, body)
+    }
+
+    /// `with(interruptible:)`, stopping when `stopped` says so.
+    func with<T>(interruptible: Bool, stopped: @escaping () -> Bool, _ body: (FleetDatabase) throws -> T) throws -> T {
+        if interruptible && stopped() { throw CancellationError() }
         lock.lock()
         let db = idle.popLast()
         if db == nil { counts.opened += 1 }
         lock.unlock()
         let handle = try db ?? open()
         let connection = handle.connection
-        if interruptible { connection.stopWhen(every: Self.cancellationCheckInterval) { Task.isCancelled } }
+        if interruptible { connection.stopWhen(every: Self.cancellationCheckInterval, stopped) }
         defer {
             if interruptible { connection.stopWhen(nil) }
             connection.resetBusyStatements()
@@ -83,7 +169,7 @@ public final class DatabasePool: @unchecked Sendable {
         }
         do {
             return try body(handle)
-        } catch where interruptible && Task.isCancelled {
+        } catch where interruptible && stopped() {
             lock.lock()
             counts.cancelled += 1
             lock.unlock()

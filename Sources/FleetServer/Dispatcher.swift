@@ -158,10 +158,10 @@ public final class Dispatcher: Sendable {
     }
 
     public func handle(_ r: SignedRequest) async -> WireResponse {
-        if Console.owns(r) { return console.handle(r) }
+        if Console.owns(r) { return await console.handle(r) }
         let requestId = UUID().uuidString.lowercased()
         if r.rawPath == "/_fleetdex/health" && r.method == "GET" { return health() }
-        if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return rootCA(requestId: requestId) }
+        if r.rawPath == "/_fleetdex/root-ca.pem" && r.method == "GET" { return await rootCA(requestId: requestId) }
         if r.rawPath == "/_fleetdex/presence" { return await presence(r, requestId: requestId) }
         let (form, route) = classify(r)
         do {
@@ -210,8 +210,17 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Operations that only read: their work stops when the client goes (the request's task is
-    /// cancelled; see DatabasePool.with). Writes run to their end, as sent.
+    /// Reads of one item by its key: bounded and short, they run where the request's task is
+    /// (DatabasePool.Lane.inPlace) instead of on a read thread.
+    static let readsOneItem: Set<String> = [
+        "DescribeThing", "DescribeThingType", "DescribeThingGroup", "DescribeIndex", "DescribeSecurityProfile",
+        "DescribeMitigationAction", "DescribeEndpoint", "DescribeCertificate", "GetIndexingConfiguration",
+        "GetThingShadow", "GetPolicy", "GetPolicyVersion", "GetQueueUrl",
+    ]
+
+    /// Operations that only read: they run on the pool's read threads and their work stops when
+    /// the client goes (the request's task is cancelled; see DatabasePool.run). Writes run on its
+    /// write thread, one after another, to their end, as sent.
     static func onlyReads(_ operation: String) -> Bool {
         operation.hasPrefix("List") || operation.hasPrefix("Describe") || operation.hasPrefix("Get") || operation.hasPrefix("Search")
     }
@@ -226,16 +235,21 @@ public final class Dispatcher: Sendable {
         guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
         let deadline = clock.now() + Int64(wait) * 1000
         while true {
-            let result = try pool.with(interruptible: Self.onlyReads(op.name)) { db in try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input) }
+            let reads = Self.onlyReads(op.name)
+            let lane: DatabasePool.Lane = Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
+            let result = try await pool.run(lane, interruptible: reads) { [clock, configuration] db in
+                try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input)
+            }
             if wait == 0 || !(result["Messages"]?.arrayValue?.isEmpty ?? true) || clock.now() >= deadline { return result }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// The database's root certificate (public: devices need it to trust the endpoint).
-    func rootCA(requestId: String) -> WireResponse {
+    func rootCA(requestId: String) async -> WireResponse {
         do {
-            let pem = try pool.with { db in try CertificateAuthority.rootPEM(db, at: clock.now()) }
+            // A write: the first call makes the database's CA.
+            let pem = try await pool.run(.write) { [clock] db in try CertificateAuthority.rootPEM(db, at: clock.now()) }
             return WireResponse(status: 200, contentType: "application/x-pem-file", text: pem)
         } catch let e as FleetError {
             return fail(e, .rest("iot"), requestId: requestId)

@@ -25,7 +25,7 @@ extension Dispatcher {
         guard r.body.count <= configuration.maxPresenceBytes else {
             return fail(FleetError(.requestTooLarge, "the presence body is over \(configuration.maxPresenceBytes) bytes"), route, requestId: requestId)
         }
-        if r.header("x-amz-rules-engine-message-type") == "DestinationConfirmation" { return confirm(r, route, requestId) }
+        if r.header("x-amz-rules-engine-message-type") == "DestinationConfirmation" { return await confirm(r, route, requestId) }
         let inputs = Self.presenceInputs(r.body)
         guard let runner else {
             return fail(FleetError(.internalFailure, "this server takes no presence"), route, requestId: requestId)
@@ -51,7 +51,7 @@ extension Dispatcher {
     }
 
     /// A topic rule destination's confirmation: the token and the URL that enables it.
-    private func confirm(_ r: SignedRequest, _ route: Route, _ requestId: String) -> WireResponse {
+    private func confirm(_ r: SignedRequest, _ route: Route, _ requestId: String) async -> WireResponse {
         do {
             let doc = try JSONValue.parse(bytes: r.body)
             guard let token = doc["confirmationToken"]?.stringValue else {
@@ -59,7 +59,7 @@ extension Dispatcher {
             }
             let record = jsonObject([("confirmationToken", .string(token)), ("enableUrl", doc["enableUrl"]),
                                      ("arn", doc["arn"]), ("receivedAt", .string(Timestamp.iso(clock.now())))])
-            try pool.with { db in try db.setMeta("presence.destination-confirmation", record.compact) }
+            try await pool.run(.write) { db in try db.setMeta("presence.destination-confirmation", record.compact) }
             var confirmed: Int?
             if configuration.confirmDestinations, let url = doc["enableUrl"]?.stringValue, url.hasPrefix("https://") || url.hasPrefix("http://") {
                 confirmed = WebhookDelivery.request(url, [])

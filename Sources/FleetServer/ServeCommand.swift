@@ -38,6 +38,7 @@ public struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not start the MQTT endpoint.") var noMqtt = false
     @Option(help: .hidden) var mqttMinimumKeepAlive: Int64 = 30   // tests: AWS's 30 s floor is too slow to wait out
     @Option(help: "The console's saved-query directory (else $FLEETDEX_QUERIES, else DB.queries beside the database).") var queries: String?
+    @Option(help: "Threads for the database reads of HTTP requests (default: twice the cores, at least 4); writes have one thread.") var readThreads: Int?
     @Flag(help: "Do not evaluate on the clock (drive time with 'fleetdex evaluate --at' on the same database).") var noEvaluate = false
 
     public init() {}
@@ -48,6 +49,7 @@ public struct ServeCommand: AsyncParsableCommand {
         guard headerTimeout > 0, bodyTimeout > 0 else {
             throw ValidationError("--header-timeout and --body-timeout must be at least 1 second")
         }
+        guard (1...256).contains(readThreads ?? 1) else { throw ValidationError("--read-threads must be between 1 and 256") }
         let env = ProcessInfo.processInfo.environment
         let path = db ?? env["FLEETDEX_DB"] ?? "fleetdex.sqlite"
         var config = ServerConfiguration(databasePath: path)
@@ -77,7 +79,7 @@ public struct ServeCommand: AsyncParsableCommand {
             }
         })
         try runner.start()
-        let dispatcher = Dispatcher(configuration: config, pool: DatabasePool(open: open), runner: runner)
+        let dispatcher = Dispatcher(configuration: config, pool: DatabasePool(readThreads: readThreads ?? DatabasePool.defaultReadThreads, open: open), runner: runner)
         if givenKey == nil || givenSecret == nil {
             Self.log("no --access-key-id/--secret-access-key: requests must be signed with the key pair test/test")
         }

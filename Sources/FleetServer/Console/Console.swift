@@ -31,7 +31,7 @@ public final class Console: Sendable {
         return r.rawPath == "/" && r.method == "GET" && r.rawQuery.isEmpty && r.header("authorization") == nil
     }
 
-    public func handle(_ r: SignedRequest) -> WireResponse {
+    public func handle(_ r: SignedRequest) async -> WireResponse {
         if r.rawPath == "/" { return ConsoleLayout.redirect("/console") }
         let now = clock.now()
         let token = ConsoleRequest.cookie(Self.cookieName, in: r)
@@ -67,9 +67,11 @@ public final class Console: Sendable {
             }
         }
         do {
-            return try pool.with { db in
+            // The pages read (their work stops when the browser goes); the forms write.
+            let post = r.method == "POST"
+            return try await pool.run(post ? .write : .read, interruptible: !post) { [queriesDirectory] db in
                 let c = ConsoleContext(db: db, now: now, request: req, session: session, queries: SavedQueries(directory: queriesDirectory))
-                return try route(c)
+                return try self.route(c)
             }
         } catch let e as FleetError {
             return ConsoleLayout.problem(e.httpStatus == 404 ? 404 : (e.code.isBadInput ? 400 : e.httpStatus), e.exception, e.message, session: session)

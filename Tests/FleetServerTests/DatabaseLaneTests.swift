@@ -1,0 +1,123 @@
+// Blocking database work runs on the pool's own threads, never on Swift's cooperative threads:
+// writes held up (here, handlers that wait until the test lets them go, as a write waits for
+// another process's write lock) and slow reads do not keep the server from answering other
+// reads; writes run one at a time, in order; reads run side by side. The server runs in process
+// and raw sockets are its clients (CancellationTests' helpers).
+@testable import FleetServer
+import FleetIndex
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct DatabaseLaneTests {
+    /// Handlers that wait until let go, counting how many run at once.
+    final class Gate: @unchecked Sendable {
+        private let lock = NSCondition()
+        private var open = false, running = 0, most = 0, entered = 0
+        /// Waits (up to ten minutes) until `release`, counted as running meanwhile.
+        func pass() {
+            lock.lock()
+            entered += 1
+            running += 1
+            most = max(most, running)
+            let until = Date().addingTimeInterval(600)
+            while !open && Date() < until { _ = lock.wait(until: until) }
+            running -= 1
+            lock.unlock()
+        }
+        func release() { lock.lock(); open = true; lock.broadcast(); lock.unlock() }
+        var state: (entered: Int, running: Int, most: Int) { lock.lock(); defer { lock.unlock() }; return (entered, running, most) }
+    }
+
+    typealias C = CancellationTests
+
+    /// Sends each request on a connection of its own, each from a thread of its own; returns
+    /// the answers in order once all are in.
+    static func sendAll(_ requests: [String], port: Int) async -> [String] {
+        await withTaskGroup(of: (Int, String).self) { group in
+            for (i, r) in requests.enumerated() {
+                group.addTask {
+                    await C.offPool { () -> (Int, String) in
+                        guard let fd = try? C.connect(port) else { return (i, "cannot connect") }
+                        defer { close(fd) }
+                        C.send(fd, r)
+                        return (i, C.readResponse(fd))
+                    }
+                }
+            }
+            var out = [String](repeating: "", count: requests.count)
+            for await (i, a) in group { out[i] = a }
+            return out
+        }
+    }
+
+    /// Four writes held up at once (more than Swift's cooperative threads on this machine kind)
+    /// leave reads answered; the writes ran one at a time and all finish once let go.
+    @Test func heldWritesHoldUpNoRead() async throws {
+        let (dir, path) = try C.fleet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gate = Gate()
+        let held: OperationHandler = { c, i in
+            gate.pass()
+            return try Operations.handler(service: "iot", operation: "CreateThing")!(c, i)
+        }
+        let pool = DatabasePool(readThreads: 2, open: { try FleetDatabase(path: path) })
+        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
+                                    handlers: { service, op in service == "iot" && op == "CreateThing" ? held : Operations.handler(service: service, operation: op) })
+        let (server, port) = try await C.serve(dispatcher)
+        defer { server.cancel() }
+
+        let writes = (0..<4).map { C.signedRequest(method: "POST", path: "/things/new-\($0)", body: "{}", port: port) }
+        async let written = Self.sendAll(writes, port: port)
+        // The first write is in its handler; the others wait behind it, not beside it.
+        let first = await C.offPool { C.eventually(600) { gate.state.entered >= 1 } }
+        #expect(first, "\(gate.state)")
+        let reads = [C.signedRequest(method: "GET", path: "/things/pump-7", body: "", port: port),
+                     "GET /_fleetdex/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"]
+        let answered = await Self.sendAll(reads, port: port)
+        #expect(gate.state.running == 1, "the reads were answered while the write was held: \(gate.state)")
+        #expect(answered[0].hasPrefix("HTTP/1.1 200") && answered[0].contains(#""thingName":"pump-7""#), "\(answered[0].prefix(300))")
+        #expect(answered[1].hasPrefix("HTTP/1.1 200") && answered[1].contains(#""status":"ok""#), "\(answered[1].prefix(300))")
+        gate.release()
+        let answers = await written
+        for a in answers { #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))") }
+        #expect(gate.state.entered == 4 && gate.state.most == 1, "writes one at a time: \(gate.state)")
+        let registry = Registry(try FleetDatabase(path: path))
+        for n in 0..<4 { #expect(try registry.describeThing(name: "new-\(n)")["thingName"]?.stringValue == "new-\(n)") }
+        server.cancel()
+        _ = await server.result
+    }
+
+    /// Slow reads run side by side on the read threads, and another read is answered beside them.
+    @Test func slowReadsRunSideBySide() async throws {
+        let (dir, path) = try C.fleet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gate = Gate()
+        let slow: OperationHandler = { c, i in
+            gate.pass()
+            return try Operations.handler(service: "iot", operation: "SearchIndex")!(c, i)
+        }
+        let pool = DatabasePool(readThreads: 3, open: { try FleetDatabase(path: path) })
+        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
+                                    handlers: { service, op in service == "iot" && op == "SearchIndex" ? slow : Operations.handler(service: service, operation: op) })
+        let (server, port) = try await C.serve(dispatcher)
+        defer { server.cancel() }
+
+        let searches = (0..<2).map { _ in C.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-1*"}"#, port: port) }
+        async let searched = Self.sendAll(searches, port: port)
+        let both = await C.offPool { C.eventually(600) { gate.state.running == 2 } }
+        #expect(both, "two reads at once: \(gate.state)")
+        let answered = await Self.sendAll([C.signedRequest(method: "GET", path: "/things/pump-3", body: "", port: port)], port: port)
+        #expect(answered[0].hasPrefix("HTTP/1.1 200") && answered[0].contains(#""thingName":"pump-3""#), "\(answered[0].prefix(300))")
+        #expect(gate.state.running == 2)
+        gate.release()
+        for a in await searched {
+            #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))")
+            #expect(C.count(#""thingName":"#, in: a) == 100, "the first page of thingName:pump-1*")
+        }
+        server.cancel()
+        _ = await server.result
+    }
+}
