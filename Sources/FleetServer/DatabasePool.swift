@@ -1,8 +1,9 @@
 // FleetServer: database handles for concurrent requests. SQLite allows one writer and many
 // readers (WAL); each request takes a handle of its own, so readers never wait on the writer.
-// The blocking work runs on threads of the pool's own, never on Swift's cooperative threads
+// The blocking work runs on threads of the pool's own, not on Swift's cooperative threads
 // (which run every request's task and Hummingbird's): reads on several, writes on one, so a
-// write waiting for another process's write lock holds up only the writes behind it.
+// write waiting for another process's write lock holds up only the writes behind it; only
+// reads of one item by key (Lane.inPlace) run where the request's task is.
 // A request whose client has gone (its task cancelled) stops between SQLite's steps, and a
 // handle comes back to the pool only in a clean state.
 import FleetIndex

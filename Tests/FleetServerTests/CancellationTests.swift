@@ -36,9 +36,8 @@ import Glibc
         return condition()
     }
 
-    /// Runs blocking socket work on a thread of its own: the slow handler holds one of the
-    /// cooperative pool's threads (as many as cores) until it is cancelled, and the client must
-    /// not wait for the server on another.
+    /// Runs blocking socket work on a thread of its own: the client must not hold one of Swift's
+    /// cooperative threads (as many as cores), which the server's tasks need, while it waits.
     static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { c in Thread { c.resume(returning: body()) }.start() }
     }
