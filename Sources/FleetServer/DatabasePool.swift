@@ -59,8 +59,9 @@ public final class DatabasePool: @unchecked Sendable {
 
     public init(keep: Int = 16, readThreads: Int = DatabasePool.defaultReadThreads, open: @escaping @Sendable () throws -> FleetDatabase) {
         self.open = open
-        self.keep = keep
         self.readThreads = max(1, readThreads)
+        // A handle for each thread that can use one at once, so none is opened per request.
+        self.keep = max(keep, self.readThreads + 1)
     }
 
     deinit {

@@ -43,6 +43,8 @@ public final class Dispatcher: Sendable {
     let clock: any FleetClock
     /// `/console`: the pages in a browser.
     public let console: Console
+    /// Whether reads of one item run in place (`readsOneItem`): on SQLite, not on PostgreSQL.
+    let inPlace: Bool
     /// The handler of an operation (Operations.handler; tests put slow ones in its place).
     let handlers: @Sendable (_ service: String, _ operation: String) -> OperationHandler?
 
@@ -54,6 +56,7 @@ public final class Dispatcher: Sendable {
     init(configuration: ServerConfiguration, model: ModelTable = .embedded, pool: DatabasePool, runner: Runner?,
          clock: any FleetClock = SystemClock(), handlers: @escaping @Sendable (String, String) -> OperationHandler?) {
         self.configuration = configuration
+        self.inPlace = !FleetDatabase.namesPostgres(configuration.databasePath)
         self.handlers = handlers
         self.model = model
         self.pool = pool
@@ -211,7 +214,8 @@ public final class Dispatcher: Sendable {
     }
 
     /// Reads of one item by its key: bounded and short, they run where the request's task is
-    /// (DatabasePool.Lane.inPlace) instead of on a read thread.
+    /// (DatabasePool.Lane.inPlace) instead of on a read thread, on SQLite (`inPlace`): on
+    /// PostgreSQL each is a round trip to the server, whose wait must not hold a cooperative thread.
     static let readsOneItem: Set<String> = [
         "DescribeThing", "DescribeThingType", "DescribeThingGroup", "DescribeIndex", "DescribeSecurityProfile",
         "DescribeMitigationAction", "DescribeEndpoint", "DescribeCertificate", "GetIndexingConfiguration",
@@ -236,7 +240,7 @@ public final class Dispatcher: Sendable {
         let deadline = clock.now() + Int64(wait) * 1000
         while true {
             let reads = Self.onlyReads(op.name)
-            let lane: DatabasePool.Lane = Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
+            let lane: DatabasePool.Lane = inPlace && Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
             let result = try await pool.run(lane, interruptible: reads) { [clock, configuration] db in
                 try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input)
             }

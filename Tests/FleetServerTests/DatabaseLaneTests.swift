@@ -67,19 +67,22 @@ import Glibc
         let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
                                     handlers: { service, op in service == "iot" && op == "CreateThing" ? held : Operations.handler(service: service, operation: op) })
         let (server, port) = try await C.serve(dispatcher)
-        defer { server.cancel() }
+        defer { gate.release(); server.cancel() }
 
         let writes = (0..<4).map { C.signedRequest(method: "POST", path: "/things/new-\($0)", body: "{}", port: port) }
         async let written = Self.sendAll(writes, port: port)
         // The first write is in its handler; the others wait behind it, not beside it.
         let first = await C.offPool { C.eventually(600) { gate.state.entered >= 1 } }
         #expect(first, "\(gate.state)")
+        // A read of one item (in place), a search (a read thread) and the health check.
         let reads = [C.signedRequest(method: "GET", path: "/things/pump-7", body: "", port: port),
+                     C.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-7*"}"#, port: port),
                      "GET /_fleetdex/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"]
         let answered = await Self.sendAll(reads, port: port)
         #expect(gate.state.running == 1, "the reads were answered while the write was held: \(gate.state)")
         #expect(answered[0].hasPrefix("HTTP/1.1 200") && answered[0].contains(#""thingName":"pump-7""#), "\(answered[0].prefix(300))")
-        #expect(answered[1].hasPrefix("HTTP/1.1 200") && answered[1].contains(#""status":"ok""#), "\(answered[1].prefix(300))")
+        #expect(answered[1].hasPrefix("HTTP/1.1 200") && C.count(#""thingName":"#, in: answered[1]) == 11, "\(answered[1].prefix(300))")
+        #expect(answered[2].hasPrefix("HTTP/1.1 200") && answered[2].contains(#""status":"ok""#), "\(answered[2].prefix(300))")
         gate.release()
         let answers = await written
         for a in answers { #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))") }
@@ -90,7 +93,8 @@ import Glibc
         _ = await server.result
     }
 
-    /// Slow reads run side by side on the read threads, and another read is answered beside them.
+    /// Slow reads run side by side, as many as the read threads, and a read of one item is
+    /// answered beside them.
     @Test func slowReadsRunSideBySide() async throws {
         let (dir, path) = try C.fleet()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -103,15 +107,15 @@ import Glibc
         let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
                                     handlers: { service, op in service == "iot" && op == "SearchIndex" ? slow : Operations.handler(service: service, operation: op) })
         let (server, port) = try await C.serve(dispatcher)
-        defer { server.cancel() }
+        defer { gate.release(); server.cancel() }
 
-        let searches = (0..<2).map { _ in C.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-1*"}"#, port: port) }
+        let searches = (0..<3).map { _ in C.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-1*"}"#, port: port) }
         async let searched = Self.sendAll(searches, port: port)
-        let both = await C.offPool { C.eventually(600) { gate.state.running == 2 } }
-        #expect(both, "two reads at once: \(gate.state)")
+        let all = await C.offPool { C.eventually(600) { gate.state.running == 3 } }
+        #expect(all, "three reads at once: \(gate.state)")
         let answered = await Self.sendAll([C.signedRequest(method: "GET", path: "/things/pump-3", body: "", port: port)], port: port)
         #expect(answered[0].hasPrefix("HTTP/1.1 200") && answered[0].contains(#""thingName":"pump-3""#), "\(answered[0].prefix(300))")
-        #expect(gate.state.running == 2)
+        #expect(gate.state.running == 3)
         gate.release()
         for a in await searched {
             #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))")

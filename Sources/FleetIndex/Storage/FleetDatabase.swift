@@ -20,6 +20,10 @@ public final class FleetDatabase {
     /// The saved queries shipped in `Queries/`, embedded at build time.
     public static var shippedQueries: [(String, String)] { EmbeddedFiles.queries }
 
+    /// Whether `path` names a PostgreSQL database (a `postgres://` or `postgresql://` URL)
+    /// rather than a SQLite file.
+    public static func namesPostgres(_ path: String) -> Bool { PostgresConnection.isURL(path) }
+
     /// Opens (creating and migrating) the database at `path`: a SQLite file, or a PostgreSQL
     /// database named by a `postgres://` / `postgresql://` URL (libpq's rules: `PG*`
     /// variables, `~/.pgpass`).
