@@ -238,9 +238,9 @@ public final class Dispatcher: Sendable {
         let wait = service == "sqs" && op.name == "ReceiveMessage" ? try input.int("WaitTimeSeconds") ?? 0 : 0
         guard (0...20).contains(wait) else { throw FleetError(.invalidParameterValue, "WaitTimeSeconds must be between 0 and 20") }
         let deadline = clock.now() + Int64(wait) * 1000
+        let reads = Self.onlyReads(op.name)
+        let lane: DatabasePool.Lane = inPlace && Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
         while true {
-            let reads = Self.onlyReads(op.name)
-            let lane: DatabasePool.Lane = inPlace && Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
             let result = try await pool.run(lane, interruptible: reads) { [clock, configuration] db in
                 try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input)
             }

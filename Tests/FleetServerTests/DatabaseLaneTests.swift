@@ -53,21 +53,38 @@ import Glibc
         }
     }
 
+    /// A server on a fleet of its own whose `operation` (iot) waits at `gate` before it runs.
+    struct GatedServer {
+        let dir: URL, path: String, gate: Gate, server: Task<Void, Error>, port: Int
+
+        static func start(gating operation: String, readThreads: Int) async throws -> GatedServer {
+            let (dir, path) = try C.fleet()
+            let gate = Gate()
+            let gated: OperationHandler = { c, i in
+                gate.pass()
+                return try Operations.handler(service: "iot", operation: operation)!(c, i)
+            }
+            let pool = DatabasePool(readThreads: readThreads, open: { try FleetDatabase(path: path) })
+            let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
+                                        handlers: { service, op in service == "iot" && op == operation ? gated : Operations.handler(service: service, operation: op) })
+            let (server, port) = try await C.serve(dispatcher)
+            return GatedServer(dir: dir, path: path, gate: gate, server: server, port: port)
+        }
+
+        /// Lets the gate go, stops the server and removes the fleet.
+        func stop() async {
+            gate.release()
+            server.cancel()
+            _ = await server.result
+            try? FileManager.default.removeItem(at: dir)
+        }
+    }
+
     /// Four writes held up at once (more than Swift's cooperative threads on this machine kind)
     /// leave reads answered; the writes ran one at a time and all finish once let go.
     @Test func heldWritesHoldUpNoRead() async throws {
-        let (dir, path) = try C.fleet()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let gate = Gate()
-        let held: OperationHandler = { c, i in
-            gate.pass()
-            return try Operations.handler(service: "iot", operation: "CreateThing")!(c, i)
-        }
-        let pool = DatabasePool(readThreads: 2, open: { try FleetDatabase(path: path) })
-        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
-                                    handlers: { service, op in service == "iot" && op == "CreateThing" ? held : Operations.handler(service: service, operation: op) })
-        let (server, port) = try await C.serve(dispatcher)
-        defer { gate.release(); server.cancel() }
+        let bed = try await GatedServer.start(gating: "CreateThing", readThreads: 2)
+        let (gate, path, port) = (bed.gate, bed.path, bed.port)
 
         let writes = (0..<4).map { C.signedRequest(method: "POST", path: "/things/new-\($0)", body: "{}", port: port) }
         async let written = Self.sendAll(writes, port: port)
@@ -89,25 +106,14 @@ import Glibc
         #expect(gate.state.entered == 4 && gate.state.most == 1, "writes one at a time: \(gate.state)")
         let registry = Registry(try FleetDatabase(path: path))
         for n in 0..<4 { #expect(try registry.describeThing(name: "new-\(n)")["thingName"]?.stringValue == "new-\(n)") }
-        server.cancel()
-        _ = await server.result
+        await bed.stop()
     }
 
     /// Slow reads run side by side, as many as the read threads, and a read of one item is
     /// answered beside them.
     @Test func slowReadsRunSideBySide() async throws {
-        let (dir, path) = try C.fleet()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let gate = Gate()
-        let slow: OperationHandler = { c, i in
-            gate.pass()
-            return try Operations.handler(service: "iot", operation: "SearchIndex")!(c, i)
-        }
-        let pool = DatabasePool(readThreads: 3, open: { try FleetDatabase(path: path) })
-        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
-                                    handlers: { service, op in service == "iot" && op == "SearchIndex" ? slow : Operations.handler(service: service, operation: op) })
-        let (server, port) = try await C.serve(dispatcher)
-        defer { gate.release(); server.cancel() }
+        let bed = try await GatedServer.start(gating: "SearchIndex", readThreads: 3)
+        let (gate, port) = (bed.gate, bed.port)
 
         let searches = (0..<3).map { _ in C.signedRequest(method: "POST", path: "/indices/search", body: #"{"queryString":"thingName:pump-1*"}"#, port: port) }
         async let searched = Self.sendAll(searches, port: port)
@@ -121,7 +127,6 @@ import Glibc
             #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))")
             #expect(C.count(#""thingName":"#, in: a) == 100, "the first page of thingName:pump-1*")
         }
-        server.cancel()
-        _ = await server.result
+        await bed.stop()
     }
 }
