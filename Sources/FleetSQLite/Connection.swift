@@ -40,7 +40,7 @@ public final class Connection {
         self.handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, 5000)
+        sqlite3_busy_timeout(db, Int32(Self.defaultBusyTimeout))
         // A file that is not a database fails here, on its first read.
         try execute(script: "PRAGMA foreign_keys = ON;")
         if path != ":memory:" && !readOnly {
@@ -221,6 +221,16 @@ public final class Connection {
 
     /// The SQLite library version, e.g. "3.40.1".
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+
+    /// How long, in milliseconds, a statement waits for another connection's lock before it
+    /// fails with SQLITE_BUSY ("database is locked"), unless `busyTimeout` says otherwise.
+    public static let defaultBusyTimeout = 5000
+
+    /// How long, in milliseconds, a statement of this connection waits for another
+    /// connection's lock (SQLite's busy handler) before it fails with SQLITE_BUSY.
+    public var busyTimeout: Int = Connection.defaultBusyTimeout {
+        didSet { sqlite3_busy_timeout(handle, Int32(clamping: max(0, busyTimeout))) }
+    }
 
     /// What `stopWhen` installed (called by SQLite's progress handler).
     private var shouldStop: (() -> Bool)?

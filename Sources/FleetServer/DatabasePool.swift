@@ -27,6 +27,9 @@ public final class DatabasePool: @unchecked Sendable {
     /// started by the first `run` (a pool used only through `with`, the MQTT endpoint's, has none).
     private var lanes: (readers: NIOThreadPool, writer: NIOThreadPool)?
     private let readThreads: Int
+    /// How long a write may wait for another process's write lock, counted from when it was
+    /// queued (`lockedOutAfter`).
+    private let writeDeadline: TimeAmount
 
     /// Which threads a call runs on.
     public enum Lane: Sendable {
@@ -57,8 +60,10 @@ public final class DatabasePool: @unchecked Sendable {
         public var discarded = 0
     }
 
-    public init(keep: Int = 16, readThreads: Int = DatabasePool.defaultReadThreads, open: @escaping @Sendable () throws -> FleetDatabase) {
+    public init(keep: Int = 16, readThreads: Int = DatabasePool.defaultReadThreads,
+                writeDeadline: TimeAmount = DatabasePool.defaultWriteDeadline, open: @escaping @Sendable () throws -> FleetDatabase) {
         self.open = open
+        self.writeDeadline = writeDeadline
         self.readThreads = max(1, readThreads)
         // A handle for each thread that can use one at once, so none is opened per request.
         self.keep = max(keep, self.readThreads + 1)
@@ -108,7 +113,7 @@ public final class DatabasePool: @unchecked Sendable {
     public func run<T>(_ lane: Lane, interruptible: Bool = false, _ body: @escaping (FleetDatabase) throws -> T) async throws -> T {
         if lane == .inPlace { return try with(interruptible: interruptible, body) }
         let stop = NIOLockedValueBox(false)
-        let work = Unchecked(body)
+        let work = Unchecked(lane == .write ? Self.lockedOutAfter(writeDeadline, from: .now(), body) : body)
         let threads = threads(lane)
         let outcome: Unchecked<Result<T, any Error>> = await withTaskCancellationHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Unchecked<Result<T, any Error>>, Never>) in
@@ -125,6 +130,28 @@ public final class DatabasePool: @unchecked Sendable {
             stop.withLockedValue { $0 = true }
         }
         return try outcome.value.get()
+    }
+
+    /// How long a write may wait for another process's write lock, counted from when it was
+    /// queued, not from when its turn came: SQLite's own busy timeout, so writes queued behind
+    /// a lock that stays held all fail about then, as they did when each waited side by side,
+    /// instead of one busy timeout after another.
+    public static let defaultWriteDeadline = TimeAmount.milliseconds(Int64(Connection.defaultBusyTimeout))
+
+    /// What a write whose turn comes after it has waited in the queue still gets to wait for a
+    /// lock: a commit of the runner's or the CLI's is over in well under this.
+    static let leastLockWait = TimeAmount.milliseconds(100)
+
+    /// `body`, waiting for another connection's lock only until `deadline` after `queued` (at
+    /// least `leastLockWait`), then the handle's usual busy timeout again.
+    static func lockedOutAfter<T>(_ deadline: TimeAmount, from queued: NIODeadline,
+                                  _ body: @escaping (FleetDatabase) throws -> T) -> (FleetDatabase) throws -> T {
+        { db in
+            let left = max(leastLockWait, deadline - (NIODeadline.now() - queued))
+            db.connection.busyTimeout = Int(left.nanoseconds / 1_000_000)
+            defer { db.connection.busyTimeout = Connection.defaultBusyTimeout }
+            return try body(db)
+        }
     }
 
     /// A value handed between the calling task and the pool's thread, used by one at a time.

@@ -5,7 +5,9 @@
 // and raw sockets are its clients (CancellationTests' helpers).
 @testable import FleetServer
 import FleetIndex
+import FleetSQLite
 import Foundation
+import NIOCore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -128,5 +130,44 @@ import Glibc
             #expect(C.count(#""thingName":"#, in: a) == 100, "the first page of thingName:pump-1*")
         }
         await bed.stop()
+    }
+
+    /// Writes queued behind another process's write lock that stays held fail about when the
+    /// first of them does, not one busy timeout after another (each one's wait is counted from
+    /// when it was queued); the handles get their usual busy timeout back, and once the lock goes
+    /// a write goes through.
+    @Test func queuedWritesGiveUpTogetherBehindAHeldLock() async throws {
+        let (dir, path) = try C.fleet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let deadline = TimeAmount.milliseconds(400), writes = 6
+        let pool = DatabasePool(readThreads: 2, writeDeadline: deadline, open: { try FleetDatabase(path: path) })
+        try pool.with { db in try db.setMeta("lane-test", "before") }
+        let other = try Connection(path: path)
+        try other.execute(script: "BEGIN IMMEDIATE; UPDATE meta SET value = 'held' WHERE key = 'lane-test';")
+        let clock = ContinuousClock(), sent = clock.now
+        let failures = await withTaskGroup(of: String?.self) { group in
+            for i in 0..<writes {
+                group.addTask {
+                    do {
+                        try await pool.run(.write) { db in try db.setMeta("lane-test", "write \(i)") }
+                        return nil
+                    } catch { return "\(error)" }
+                }
+            }
+            var out: [String] = []
+            for await f in group { if let f { out.append(f) } }
+            return out
+        }
+        let took = clock.now - sent
+        try other.execute(script: "ROLLBACK;")
+        #expect(failures.count == writes, "every write fails while the lock is held")
+        #expect(failures.allSatisfy { $0.contains("locked") }, "\(failures)")
+        // One busy timeout after another would be 6 x 400 ms = 2.4 s; together: 400 ms, then
+        // each later one's last look at the lock (100 ms).
+        #expect(took < .milliseconds(400 * writes - 400), "\(took)")
+        #expect(took >= .milliseconds(400), "\(took)")
+        try await pool.run(.write) { db in try db.setMeta("lane-test", "after") }
+        #expect(try pool.with { db in try db.meta("lane-test") } == "after")
+        #expect(try pool.with { db in db.connection.busyTimeout } == Connection.defaultBusyTimeout)
     }
 }

@@ -248,6 +248,14 @@ extension StoreConnection {
         sqlite?.stopWhen(every: instructions, shouldStop)
     }
 
+    /// How long, in milliseconds, a statement waits for another process's write lock (SQLite's
+    /// busy timeout) before it fails with "database is locked"; nil on PostgreSQL, whose lock
+    /// waits have no such limit here. Setting it does nothing on PostgreSQL.
+    public var busyTimeout: Int? {
+        get { sqlite?.busyTimeout }
+        set { if let newValue { sqlite?.busyTimeout = newValue } }
+    }
+
     /// Resets statements left mid-step (SQLite); none are on PostgreSQL, whose results are
     /// read whole. Returns how many were reset.
     @discardableResult
