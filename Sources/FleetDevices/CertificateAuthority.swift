@@ -94,6 +94,12 @@ public struct CertificateAuthority {
                                     keyAlgorithm: KeyAlgorithm(rawValue: alg) ?? .ecP256, privateKey: key)
     }
 
+    /// The root certificate, PEM, if the CA was made already (a read: its key file is not
+    /// opened).
+    public static func existingRootPEM(_ db: FleetDatabase) throws -> String? {
+        try CertificateStore(c: db.connection).authority()?.pem
+    }
+
     /// GET /_fleetdex/root-ca.pem and `fleetdex get-root-ca`: the root certificate, PEM.
     public static func rootPEM(_ db: FleetDatabase, algorithm: KeyAlgorithm? = nil, at now: Int64) throws -> String {
         try load(db, algorithm: algorithm, at: now).certificatePEM

@@ -252,9 +252,12 @@ public final class Dispatcher: Sendable {
     /// The database's root certificate (public: devices need it to trust the endpoint).
     func rootCA(requestId: String) async -> WireResponse {
         do {
-            // A write: the first call makes the database's CA.
-            let pem = try await pool.run(.write) { [clock] db in try CertificateAuthority.rootPEM(db, at: clock.now()) }
-            return WireResponse(status: 200, contentType: "application/x-pem-file", text: pem)
+            // A read once the CA exists; the first call makes it, a write.
+            var pem = try await pool.run(.read) { db in try CertificateAuthority.existingRootPEM(db) }
+            if pem == nil {
+                pem = try await pool.run(.write) { [clock] db in try CertificateAuthority.rootPEM(db, at: clock.now()) }
+            }
+            return WireResponse(status: 200, contentType: "application/x-pem-file", text: pem ?? "")
         } catch let e as FleetError {
             return fail(e, .rest("iot"), requestId: requestId)
         } catch {

@@ -5,6 +5,7 @@
 // The destination's confirmation request is recorded for `fleetdex presence-destination`.
 import FleetIndex
 import Foundation
+import NIOPosix
 
 extension Dispatcher {
     func presence(_ r: SignedRequest, requestId: String) async -> WireResponse {
@@ -62,7 +63,9 @@ extension Dispatcher {
             try await pool.run(.write) { db in try db.setMeta("presence.destination-confirmation", record.compact) }
             var confirmed: Int?
             if configuration.confirmDestinations, let url = doc["enableUrl"]?.stringValue, url.hasPrefix("https://") || url.hasPrefix("http://") {
-                confirmed = WebhookDelivery.request(url, [])
+                // A blocking GET of up to 10 s: on a thread of NIO's shared pool, not a
+                // cooperative thread every request's task needs.
+                confirmed = try await NIOThreadPool.singleton.runIfActive { WebhookDelivery.request(url, []) }
             }
             return WireResponse(status: 200, contentType: "application/json",
                                 text: jsonObject([("recorded", .bool(true)), ("enableUrlStatus", confirmed.map { .int($0) })]).compact)
