@@ -266,12 +266,8 @@ public final class Dispatcher: Sendable {
     }
 
     func health() -> WireResponse {
-        let body = jsonObject([("status", .string("ok")), ("version", .string(FleetServerVersion.string)),
+        let body = jsonObject([("status", .string("ok")), ("version", .string(FleetVersion.string)),
                                ("database", .string(configuration.databasePath)), ("region", .string(configuration.region))])
         return WireResponse(status: 200, contentType: "application/json", text: body.compact)
     }
-}
-
-public enum FleetServerVersion {
-    public static let string = "0.3.0"
 }

@@ -11,7 +11,15 @@ struct Main {
         let args = Fleetdex.withGlobalOptionsAfterCommand(Array(CommandLine.arguments.dropFirst()))
         if args.first == "serve" { Serve.exec(Array(args.dropFirst())) }
         do {
-            var command = try Fleetdex.parseAsRoot(try Fleetdex.withoutServicePrefix(args))
+            let args = try Fleetdex.withoutServicePrefix(args)
+            // The command named is parsed on its own where it can be (a tenth of a search's
+            // whole-process time is the parser building the tree of every command); anything
+            // it does not take (help, a bad flag, a completion script) goes through the whole
+            // tree, for the same answer as ever. Help always goes through the whole tree: parsed
+            // alone, a command's usage would lose the group above it (`fleetdex sns …`).
+            let asksForHelp = args.contains { ["-h", "--help", "-help"].contains($0) }
+            var command = try (asksForHelp ? nil : Fleetdex.namedCommand(args)).flatMap { named in try? named.command.parseAsRoot(named.arguments) }
+                ?? Fleetdex.parseAsRoot(args)
             try command.run()
         } catch let e as FleetError {
             Output.fail(e)
@@ -51,7 +59,35 @@ struct Main {
     }
 }
 
+extension CommandConfiguration {
+    /// A command of fleetdex's (every one but the root), with `fleetdex` as the name of the
+    /// command above it. Parsed on its own (`Fleetdex.namedCommand`), it then skips the root's
+    /// look for `--generate-completion-script` (a third of the parser's time) and says
+    /// `fleetdex NAME` in its usage; under the root it is never the first command, and that
+    /// name is not read (help is always asked of the whole tree, so a command under a group
+    /// still says `fleetdex GROUP NAME`).
+    init(command name: String, abstract: String, discussion: String = "", subcommands: [ParsableCommand.Type] = []) {
+        self.init(commandName: name, _superCommandName: "fleetdex", abstract: abstract, discussion: discussion, subcommands: subcommands)
+    }
+}
+
 extension Fleetdex {
+    /// The command (one with no subcommands of its own) that `args` names, found by the names
+    /// in the commands' configurations, and the arguments after its name; nil when `args`
+    /// names none (an option first, `help`, a group alone, a name that is no command).
+    static func namedCommand(_ args: [String]) -> (command: ParsableCommand.Type, arguments: [String])? {
+        var command: ParsableCommand.Type = Fleetdex.self
+        var i = 0
+        while !command.configuration.subcommands.isEmpty {
+            guard i < args.count, let next = command.configuration.subcommands.first(where: {
+                $0.configuration.commandName == args[i] || $0.configuration.aliases.contains(args[i])
+            }) else { return nil }
+            command = next
+            i += 1
+        }
+        return i == 0 ? nil : (command, Array(args[i...]))
+    }
+
     /// The options every command takes, which may also come before the command:
     /// `fleetdex --db fleet.sqlite search …` is `fleetdex search … --db fleet.sqlite`.
     static let globalOptions: Set<String> = ["--db", "--output", "--at", "--queries"]
@@ -116,6 +152,7 @@ struct Fleetdex: ParsableCommand {
               fleetdex create-thing --thing-name pump-17 --attribute-payload '{"attributes":{"site":"denver"}}'
               fleetdex search 'attributes.site:denver AND connectivity.connected:false' --output table
             """,
+        version: FleetVersion.string,
         subcommands: [
             // registry
             CreateThing.self, DescribeThing.self, UpdateThing.self, DeleteThing.self, ListThings.self,

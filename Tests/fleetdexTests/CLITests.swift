@@ -242,6 +242,27 @@ struct CLI {
         #expect(r.out.contains(#""accepted": 1"#) && r.out.contains(#""duplicate": 1"#) && r.out.contains(#""rejected": 2"#))
     }
 
+    /// (arguments, exit code, what stdout or stderr says): a command is parsed alone when it
+    /// can be, and the answers of the whole command tree stay the same.
+    static let parsedAlone: [([String], Int32, String)] = [
+        (["sns", "create-topic", "--help"], 0, "USAGE: fleetdex sns create-topic "),
+        (["queries", "list", "--help"], 0, "USAGE: fleetdex queries list "),
+        (["help", "sqs", "receive-message"], 0, "USAGE: fleetdex sqs receive-message "),
+        (["describe-thing", "-h"], 0, "USAGE: fleetdex describe-thing "),
+        (["--version"], 0, "0."),
+        (["search-index", "--query-string", "x", "--bogus"], 64, "Unknown option '--bogus'"),
+        (["sns", "create-topic"], 64, "Missing expected argument '--name <name>'"),
+        (["sns", "no-such-command"], 64, "no-such-command"),
+        (["sqs", "create-queue", "--queue-name", "q1", "--output", "text"], 0, "q1"),
+    ]
+
+    @Test(arguments: parsedAlone)
+    func theCommandNamedIsParsedAloneWithTheSameAnswers(_ args: [String], _ code: Int32, _ says: String) throws {
+        let r = try CLI().run(args)
+        #expect(r.code == code, "\(args): \(r.err)")
+        #expect((r.out + r.err).contains(says), "\(args): \(r.out)\(r.err)")
+    }
+
     @Test func everyCommandHelpHasAnExample() throws {
         let cli = try CLI()
         let top = try cli.run("--help")

@@ -10,7 +10,7 @@ struct AggregationQuery: ParsableArguments {
 }
 
 struct GetStatistics: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-statistics", abstract: "Count, average, sum, min, max, variance of a field over the matching things.",
+    static let configuration = CommandConfiguration(command: "get-statistics", abstract: "Count, average, sum, min, max, variance of a field over the matching things.",
         discussion: example("fleetdex get-statistics --query-string 'thingTypeName:Pump' --aggregation-field shadow.reported.temp"))
     @OptionGroup var g: GlobalOptions
     @OptionGroup var q: AggregationQuery
@@ -22,7 +22,7 @@ struct GetStatistics: ParsableCommand {
 }
 
 struct GetCardinality: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-cardinality", abstract: "The number of distinct values of a field over the matching things.",
+    static let configuration = CommandConfiguration(command: "get-cardinality", abstract: "The number of distinct values of a field over the matching things.",
         discussion: example("fleetdex get-cardinality --query-string '*' --aggregation-field attributes.site"))
     @OptionGroup var g: GlobalOptions
     @OptionGroup var q: AggregationQuery
@@ -34,7 +34,7 @@ struct GetCardinality: ParsableCommand {
 }
 
 struct GetPercentiles: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-percentiles", abstract: "Percentiles of a number field (default 1 5 25 50 75 95 99).",
+    static let configuration = CommandConfiguration(command: "get-percentiles", abstract: "Percentiles of a number field (default 1 5 25 50 75 95 99).",
         discussion: example("fleetdex get-percentiles --query-string 'connectivity.connected:true' --aggregation-field shadow.reported.battery --percents 5 50 95"))
     @OptionGroup var g: GlobalOptions
     @OptionGroup var q: AggregationQuery
@@ -48,7 +48,7 @@ struct GetPercentiles: ParsableCommand {
 }
 
 struct GetBucketsAggregation: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-buckets-aggregation", abstract: "The most frequent values of a field (terms buckets); --output table draws a bar per bucket.",
+    static let configuration = CommandConfiguration(command: "get-buckets-aggregation", abstract: "The most frequent values of a field (terms buckets); --output table draws a bar per bucket.",
         discussion: example(#"fleetdex get-buckets-aggregation --query-string 'connectivity.connected:false' --aggregation-field attributes.site --buckets-aggregation-type '{"termsAggregation":{"maxBuckets":20}}' --output table"#))
     @OptionGroup var g: GlobalOptions
     @OptionGroup var q: AggregationQuery

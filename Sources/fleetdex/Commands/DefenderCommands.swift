@@ -18,7 +18,7 @@ struct ProfileFlags {
 }
 
 struct CreateSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-security-profile", abstract: "Create a security profile.",
+    static let configuration = CommandConfiguration(command: "create-security-profile", abstract: "Create a security profile.",
         discussion: example(#"fleetdex create-security-profile --security-profile-name Disconnect_duration_5m --behaviors '[{"name":"Disconnected_5m","metric":"aws:disconnect-duration","criteria":{"comparisonOperator":"less-than","value":{"count":5},"consecutiveDatapointsToAlarm":1,"consecutiveDatapointsToClear":1}}]'"#,
                             "fleetdex create-security-profile --security-profile-name Lost_30d --alert-when 'Lost_30d: aws:disconnect-duration >= 43200'"))
     @OptionGroup var g: GlobalOptions
@@ -38,7 +38,7 @@ struct CreateSecurityProfile: ParsableCommand {
 }
 
 struct UpdateSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-security-profile", abstract: "Update a security profile (changed behaviors invalidate their violations).",
+    static let configuration = CommandConfiguration(command: "update-security-profile", abstract: "Update a security profile (changed behaviors invalidate their violations).",
         discussion: example("fleetdex update-security-profile --security-profile-name Lost_30d --alert-when 'Lost_30d: aws:disconnect-duration >= 20160'"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -62,7 +62,7 @@ struct UpdateSecurityProfile: ParsableCommand {
 }
 
 struct DescribeSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-security-profile", abstract: "Describe a security profile (the table output adds each alert condition in words).",
+    static let configuration = CommandConfiguration(command: "describe-security-profile", abstract: "Describe a security profile (the table output adds each alert condition in words).",
         discussion: example("fleetdex describe-security-profile --security-profile-name Disconnect_duration_5m"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -79,7 +79,7 @@ struct DescribeSecurityProfile: ParsableCommand {
 }
 
 struct DeleteSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-security-profile", abstract: "Delete a security profile (its violations are invalidated).",
+    static let configuration = CommandConfiguration(command: "delete-security-profile", abstract: "Delete a security profile (its violations are invalidated).",
         discussion: example("fleetdex delete-security-profile --security-profile-name Lost_30d"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -90,7 +90,7 @@ struct DeleteSecurityProfile: ParsableCommand {
 }
 
 struct ListSecurityProfiles: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-security-profiles", abstract: "List security profiles.", discussion: example("fleetdex list-security-profiles"))
+    static let configuration = CommandConfiguration(command: "list-security-profiles", abstract: "List security profiles.", discussion: example("fleetdex list-security-profiles"))
     @OptionGroup var g: GlobalOptions
     @Option var maxResults: Int?
     @Option var nextToken: String?
@@ -98,7 +98,7 @@ struct ListSecurityProfiles: ParsableCommand {
 }
 
 struct AttachSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "attach-security-profile", abstract: "Attach a profile to all things, registered or unregistered things, or a thing group.",
+    static let configuration = CommandConfiguration(command: "attach-security-profile", abstract: "Attach a profile to all things, registered or unregistered things, or a thing group.",
         discussion: example("fleetdex attach-security-profile --security-profile-name Disconnect_duration_5m --security-profile-target-arn arn:aws:iot:us-east-1:123456789012:all/things"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -107,7 +107,7 @@ struct AttachSecurityProfile: ParsableCommand {
 }
 
 struct DetachSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detach-security-profile", abstract: "Detach a profile from a target.",
+    static let configuration = CommandConfiguration(command: "detach-security-profile", abstract: "Detach a profile from a target.",
         discussion: example("fleetdex detach-security-profile --security-profile-name Lost_30d --security-profile-target-arn arn:aws:iot:us-east-1:123456789012:all/things"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -118,7 +118,7 @@ struct DetachSecurityProfile: ParsableCommand {
 }
 
 struct ListTargetsForSecurityProfile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-targets-for-security-profile", abstract: "List a profile's targets.",
+    static let configuration = CommandConfiguration(command: "list-targets-for-security-profile", abstract: "List a profile's targets.",
         discussion: example("fleetdex list-targets-for-security-profile --security-profile-name Disconnect_duration_5m"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileName: String
@@ -126,7 +126,7 @@ struct ListTargetsForSecurityProfile: ParsableCommand {
 }
 
 struct ListSecurityProfilesForTarget: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-security-profiles-for-target", abstract: "List the profiles attached to a target.",
+    static let configuration = CommandConfiguration(command: "list-security-profiles-for-target", abstract: "List the profiles attached to a target.",
         discussion: example("fleetdex list-security-profiles-for-target --security-profile-target-arn arn:aws:iot:us-east-1:123456789012:all/things"))
     @OptionGroup var g: GlobalOptions
     @Option var securityProfileTargetArn: String
@@ -137,7 +137,7 @@ struct ListSecurityProfilesForTarget: ParsableCommand {
 }
 
 struct ValidateSecurityProfileBehaviors: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate-security-profile-behaviors", abstract: "Check behaviors; every problem is reported.",
+    static let configuration = CommandConfiguration(command: "validate-security-profile-behaviors", abstract: "Check behaviors; every problem is reported.",
         discussion: example(#"fleetdex validate-security-profile-behaviors --behaviors file://behaviors.json"#))
     @OptionGroup var g: GlobalOptions
     @Option var behaviors: String
@@ -145,7 +145,7 @@ struct ValidateSecurityProfileBehaviors: ParsableCommand {
 }
 
 struct ListActiveViolations: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-active-violations", abstract: "List the violations in alarm.",
+    static let configuration = CommandConfiguration(command: "list-active-violations", abstract: "List the violations in alarm.",
         discussion: example("fleetdex list-active-violations --security-profile-name Disconnect_duration_5m"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String?
@@ -162,7 +162,7 @@ struct ListActiveViolations: ParsableCommand {
 }
 
 struct ListViolationEvents: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-violation-events", abstract: "List in-alarm, alarm-cleared and alarm-invalidated events in a time range.",
+    static let configuration = CommandConfiguration(command: "list-violation-events", abstract: "List in-alarm, alarm-cleared and alarm-invalidated events in a time range.",
         discussion: example("fleetdex list-violation-events --start-time 2026-11-28T10:00:00Z --end-time 2026-11-28T11:00:00Z"))
     @OptionGroup var g: GlobalOptions
     @Option(help: ArgumentHelp("From this time: \(timeFormats).", valueName: "time"), transform: checkedTime) var startTime: String
@@ -182,7 +182,7 @@ struct ListViolationEvents: ParsableCommand {
 }
 
 struct PutVerificationStateOnViolation: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "put-verification-state-on-violation", abstract: "Mark a violation as a true or false positive.",
+    static let configuration = CommandConfiguration(command: "put-verification-state-on-violation", abstract: "Mark a violation as a true or false positive.",
         discussion: example("fleetdex put-verification-state-on-violation --violation-id 0123456789abcdef0123456789abcdef --verification-state BENIGN_POSITIVE"))
     @OptionGroup var g: GlobalOptions
     @Option var violationId: String
@@ -194,7 +194,7 @@ struct PutVerificationStateOnViolation: ParsableCommand {
 }
 
 struct ListMetricValues: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-metric-values", abstract: "A thing's datapoints of a metric at each evaluated tick (--output chart draws them).",
+    static let configuration = CommandConfiguration(command: "list-metric-values", abstract: "A thing's datapoints of a metric at each evaluated tick (--output chart draws them).",
         discussion: example("fleetdex list-metric-values --thing-name test_thing --metric-name aws:disconnect-duration --start-time 2026-11-28T10:00:00Z --end-time 2026-11-28T10:30:00Z"))
     @OptionGroup var g: Options<ChartFormats>
     @Option var thingName: String
@@ -222,7 +222,7 @@ struct ListMetricValues: ParsableCommand {
 }
 
 struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "evaluate",
+    static let configuration = CommandConfiguration(command: "evaluate",
         abstract: "Run the evaluation cycle: every 5-minute tick since the last one, up to --at; then refresh dynamic groups.",
         discussion: example("fleetdex evaluate --at 2026-11-28T10:10:00Z"))
     @OptionGroup var g: GlobalOptions

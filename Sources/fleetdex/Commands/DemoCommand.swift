@@ -6,7 +6,7 @@ import FleetIndex
 import Foundation
 
 struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "The Disconnect Duration walkthrough, narrated, then 10,000 devices with churn.",
+    static let configuration = CommandConfiguration(command: "demo", abstract: "The Disconnect Duration walkthrough, narrated, then 10,000 devices with churn.",
         discussion: example("fleetdex demo", "fleetdex demo --db walkthrough.sqlite --devices 2000"))
     @Option(help: "Keep the database here (default: a temporary file).") var db: String?
     @Option(help: "Devices in the fleet-scale part (0 skips it).") var devices: Int = 10_000

@@ -28,7 +28,7 @@ func writeOutfile(_ value: JSONValue?, to path: String?, ownerOnly: Bool = false
 extension KeyAlgorithm: ExpressibleByArgument {}
 
 struct GetRootCA: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-root-ca",
+    static let configuration = CommandConfiguration(command: "get-root-ca",
         abstract: "Print the database's root CA certificate (PEM), making the CA on first use.",
         discussion: "The CA's private key is kept beside the database in <db>.ca/ca-key.pem (mode 0600) and never printed.\n\n"
             + example("fleetdex get-root-ca > root-ca.pem", "fleetdex get-root-ca --key-algorithm RSA_2048   # RSA for a new CA"))
@@ -40,7 +40,7 @@ struct GetRootCA: ParsableCommand {
 }
 
 struct CreateKeysAndCertificate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-keys-and-certificate",
+    static let configuration = CommandConfiguration(command: "create-keys-and-certificate",
         abstract: "Create an RSA 2048 key pair and a certificate for it signed by the database's CA.",
         discussion: "The response is the only place the private key appears.\n\n"
             + example("fleetdex create-keys-and-certificate --set-as-active --certificate-pem-outfile dev.pem --private-key-outfile dev.key"))
@@ -59,7 +59,7 @@ struct CreateKeysAndCertificate: ParsableCommand {
 }
 
 struct CreateCertificateFromCsr: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-certificate-from-csr",
+    static let configuration = CommandConfiguration(command: "create-certificate-from-csr",
         abstract: "Create a certificate signed by the database's CA from a certificate signing request.",
         discussion: example("fleetdex create-certificate-from-csr --certificate-signing-request file://device.csr --set-as-active"))
     @OptionGroup var g: GlobalOptions
@@ -75,7 +75,7 @@ struct CreateCertificateFromCsr: ParsableCommand {
 }
 
 struct RegisterCertificateWithoutCA: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "register-certificate-without-ca",
+    static let configuration = CommandConfiguration(command: "register-certificate-without-ca",
         abstract: "Register a certificate made elsewhere (no CA registered for it).",
         discussion: example("fleetdex register-certificate-without-ca --certificate-pem file://device.pem --status ACTIVE"))
     @OptionGroup var g: GlobalOptions
@@ -88,7 +88,7 @@ struct RegisterCertificateWithoutCA: ParsableCommand {
 }
 
 struct DescribeCertificate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-certificate", abstract: "Describe a certificate.",
+    static let configuration = CommandConfiguration(command: "describe-certificate", abstract: "Describe a certificate.",
         discussion: example("fleetdex describe-certificate --certificate-id 4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var certificateId: String
@@ -96,7 +96,7 @@ struct DescribeCertificate: ParsableCommand {
 }
 
 struct ListCertificates: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-certificates", abstract: "List certificates, newest first (25 a page).",
+    static let configuration = CommandConfiguration(command: "list-certificates", abstract: "List certificates, newest first (25 a page).",
         discussion: example("fleetdex list-certificates --page-size 10 --ascending-order"))
     @OptionGroup var g: GlobalOptions
     @Option var pageSize: Int?
@@ -108,7 +108,7 @@ struct ListCertificates: ParsableCommand {
 }
 
 struct UpdateCertificate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-certificate",
+    static let configuration = CommandConfiguration(command: "update-certificate",
         abstract: "Set a certificate's status: ACTIVE, INACTIVE or REVOKED (a revoked certificate stays revoked).",
         discussion: example("fleetdex update-certificate --certificate-id 4f0ba7...e2 --new-status INACTIVE"))
     @OptionGroup var g: GlobalOptions
@@ -120,7 +120,7 @@ struct UpdateCertificate: ParsableCommand {
 }
 
 struct DeleteCertificate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-certificate",
+    static let configuration = CommandConfiguration(command: "delete-certificate",
         abstract: "Delete a certificate that is not ACTIVE and has no thing attached (--force-delete detaches its policies).",
         discussion: example("fleetdex delete-certificate --certificate-id 4f0ba7...e2 --force-delete"))
     @OptionGroup var g: GlobalOptions
@@ -132,7 +132,7 @@ struct DeleteCertificate: ParsableCommand {
 }
 
 struct AttachThingPrincipal: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "attach-thing-principal", abstract: "Attach a principal (a certificate ARN) to a thing.",
+    static let configuration = CommandConfiguration(command: "attach-thing-principal", abstract: "Attach a principal (a certificate ARN) to a thing.",
         discussion: example("fleetdex attach-thing-principal --thing-name pump-17 --principal arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -145,7 +145,7 @@ struct AttachThingPrincipal: ParsableCommand {
 }
 
 struct DetachThingPrincipal: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detach-thing-principal", abstract: "Detach a principal from a thing.",
+    static let configuration = CommandConfiguration(command: "detach-thing-principal", abstract: "Detach a principal from a thing.",
         discussion: example("fleetdex detach-thing-principal --thing-name pump-17 --principal arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -156,7 +156,7 @@ struct DetachThingPrincipal: ParsableCommand {
 }
 
 struct ListThingPrincipals: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-thing-principals", abstract: "List the principals attached to a thing.",
+    static let configuration = CommandConfiguration(command: "list-thing-principals", abstract: "List the principals attached to a thing.",
         discussion: example("fleetdex list-thing-principals --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -168,7 +168,7 @@ struct ListThingPrincipals: ParsableCommand {
 }
 
 struct ListPrincipalThings: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-principal-things", abstract: "List the things a principal is attached to.",
+    static let configuration = CommandConfiguration(command: "list-principal-things", abstract: "List the things a principal is attached to.",
         discussion: example("fleetdex list-principal-things --principal arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var principal: String
@@ -180,7 +180,7 @@ struct ListPrincipalThings: ParsableCommand {
 }
 
 struct CreatePolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-policy", abstract: "Create an IoT policy (its version 1, the default).",
+    static let configuration = CommandConfiguration(command: "create-policy", abstract: "Create an IoT policy (its version 1, the default).",
         discussion: example(#"fleetdex create-policy --policy-name PubSub --policy-document file://policy.json"#))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -192,7 +192,7 @@ struct CreatePolicy: ParsableCommand {
 }
 
 struct GetPolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-policy", abstract: "Get a policy with its default version's document.",
+    static let configuration = CommandConfiguration(command: "get-policy", abstract: "Get a policy with its default version's document.",
         discussion: example("fleetdex get-policy --policy-name PubSub"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -200,7 +200,7 @@ struct GetPolicy: ParsableCommand {
 }
 
 struct ListPolicies: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-policies", abstract: "List policies.",
+    static let configuration = CommandConfiguration(command: "list-policies", abstract: "List policies.",
         discussion: example("fleetdex list-policies --ascending-order"))
     @OptionGroup var g: GlobalOptions
     @Option var marker: String?
@@ -212,7 +212,7 @@ struct ListPolicies: ParsableCommand {
 }
 
 struct DeletePolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-policy",
+    static let configuration = CommandConfiguration(command: "delete-policy",
         abstract: "Delete a policy that is attached nowhere and has no version besides the default.",
         discussion: example("fleetdex delete-policy --policy-name PubSub"))
     @OptionGroup var g: GlobalOptions
@@ -221,7 +221,7 @@ struct DeletePolicy: ParsableCommand {
 }
 
 struct CreatePolicyVersion: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-policy-version", abstract: "Create a new version of a policy (five at most).",
+    static let configuration = CommandConfiguration(command: "create-policy-version", abstract: "Create a new version of a policy (five at most).",
         discussion: example("fleetdex create-policy-version --policy-name PubSub --policy-document file://v2.json --set-as-default"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -234,7 +234,7 @@ struct CreatePolicyVersion: ParsableCommand {
 }
 
 struct ListPolicyVersions: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-policy-versions", abstract: "List a policy's versions.",
+    static let configuration = CommandConfiguration(command: "list-policy-versions", abstract: "List a policy's versions.",
         discussion: example("fleetdex list-policy-versions --policy-name PubSub"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -242,7 +242,7 @@ struct ListPolicyVersions: ParsableCommand {
 }
 
 struct GetPolicyVersion: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-policy-version", abstract: "Get one version of a policy.",
+    static let configuration = CommandConfiguration(command: "get-policy-version", abstract: "Get one version of a policy.",
         discussion: example("fleetdex get-policy-version --policy-name PubSub --policy-version-id 2"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -251,7 +251,7 @@ struct GetPolicyVersion: ParsableCommand {
 }
 
 struct SetDefaultPolicyVersion: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "set-default-policy-version", abstract: "Make a version the policy's operative one.",
+    static let configuration = CommandConfiguration(command: "set-default-policy-version", abstract: "Make a version the policy's operative one.",
         discussion: example("fleetdex set-default-policy-version --policy-name PubSub --policy-version-id 1"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -262,7 +262,7 @@ struct SetDefaultPolicyVersion: ParsableCommand {
 }
 
 struct DeletePolicyVersion: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-policy-version", abstract: "Delete a version of a policy other than the default.",
+    static let configuration = CommandConfiguration(command: "delete-policy-version", abstract: "Delete a version of a policy other than the default.",
         discussion: example("fleetdex delete-policy-version --policy-name PubSub --policy-version-id 1"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -271,7 +271,7 @@ struct DeletePolicyVersion: ParsableCommand {
 }
 
 struct AttachPolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "attach-policy", abstract: "Attach a policy to a certificate.",
+    static let configuration = CommandConfiguration(command: "attach-policy", abstract: "Attach a policy to a certificate.",
         discussion: example("fleetdex attach-policy --policy-name PubSub --target arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -280,7 +280,7 @@ struct AttachPolicy: ParsableCommand {
 }
 
 struct DetachPolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "detach-policy", abstract: "Detach a policy from a certificate.",
+    static let configuration = CommandConfiguration(command: "detach-policy", abstract: "Detach a policy from a certificate.",
         discussion: example("fleetdex detach-policy --policy-name PubSub --target arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -289,7 +289,7 @@ struct DetachPolicy: ParsableCommand {
 }
 
 struct ListAttachedPolicies: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-attached-policies", abstract: "List the policies attached to a certificate.",
+    static let configuration = CommandConfiguration(command: "list-attached-policies", abstract: "List the policies attached to a certificate.",
         discussion: example("fleetdex list-attached-policies --target arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2"))
     @OptionGroup var g: GlobalOptions
     @Option var target: String
@@ -302,7 +302,7 @@ struct ListAttachedPolicies: ParsableCommand {
 }
 
 struct ListTargetsForPolicy: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-targets-for-policy", abstract: "List the certificates a policy is attached to.",
+    static let configuration = CommandConfiguration(command: "list-targets-for-policy", abstract: "List the certificates a policy is attached to.",
         discussion: example("fleetdex list-targets-for-policy --policy-name PubSub"))
     @OptionGroup var g: GlobalOptions
     @Option var policyName: String
@@ -314,7 +314,7 @@ struct ListTargetsForPolicy: ParsableCommand {
 }
 
 struct TestAuthorization: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "test-authorization",
+    static let configuration = CommandConfiguration(command: "test-authorization",
         abstract: "Decide MQTT actions against a principal's policies, as a connection by --client-id would be decided.",
         discussion: example(#"fleetdex test-authorization --principal arn:aws:iot:us-east-1:123456789012:cert/4f0ba7...e2 --client-id pump-17 --auth-infos '[{"actionType":"PUBLISH","resources":["arn:aws:iot:us-east-1:123456789012:topic/pump-17/t"]}]'"#))
     @OptionGroup var g: GlobalOptions

@@ -4,7 +4,7 @@ import FleetIndex
 import Foundation
 
 struct CreateDynamicThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-dynamic-thing-group", abstract: "Create a group whose members are the things matching a query.",
+    static let configuration = CommandConfiguration(command: "create-dynamic-thing-group", abstract: "Create a group whose members are the things matching a query.",
         discussion: example("fleetdex create-dynamic-thing-group --thing-group-name Disconnected_things --query-string 'deviceDefender.Disconnect_duration_5m.*.inViolation:true'",
                             "fleetdex create-dynamic-thing-group --thing-group-name Lost --query-string @lost-30d"))
     @OptionGroup var g: GlobalOptions
@@ -23,7 +23,7 @@ struct CreateDynamicThingGroup: ParsableCommand {
 }
 
 struct UpdateDynamicThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-dynamic-thing-group", abstract: "Change a dynamic group's query (it is rebuilt).",
+    static let configuration = CommandConfiguration(command: "update-dynamic-thing-group", abstract: "Change a dynamic group's query (it is rebuilt).",
         discussion: example("fleetdex update-dynamic-thing-group --thing-group-name Lost --query-string 'connectivity.timestamp<now-7d'"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -38,7 +38,7 @@ struct UpdateDynamicThingGroup: ParsableCommand {
 }
 
 struct DeleteDynamicThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-dynamic-thing-group", abstract: "Delete a dynamic group.",
+    static let configuration = CommandConfiguration(command: "delete-dynamic-thing-group", abstract: "Delete a dynamic group.",
         discussion: example("fleetdex delete-dynamic-thing-group --thing-group-name Lost"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -47,7 +47,7 @@ struct DeleteDynamicThingGroup: ParsableCommand {
 }
 
 struct GroupReport: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "group-report", abstract: "For each dynamic group: query, status, members, and who joined and left since a time.",
+    static let configuration = CommandConfiguration(command: "group-report", abstract: "For each dynamic group: query, status, members, and who joined and left since a time.",
         discussion: example("fleetdex group-report --since 2026-11-28T00:00:00Z --output table", "fleetdex group-report --thing-group-name Lost --output csv > lost.csv"))
     @OptionGroup var g: Options<ReportFormats>
     @Option var thingGroupName: String?

@@ -5,7 +5,7 @@ import FleetIndex
 import Foundation
 
 struct SearchIndex: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search-index", abstract: "Search the fleet index (AWS_Things).",
+    static let configuration = CommandConfiguration(command: "search-index", abstract: "Search the fleet index (AWS_Things).",
         discussion: example("fleetdex search-index --index-name AWS_Things --query-string 'deviceDefender.Disconnect_duration_5m.*.inViolation:true'"))
     @OptionGroup var g: GlobalOptions
     @Option var indexName: String?
@@ -23,7 +23,7 @@ struct SearchIndex: ParsableCommand {
 }
 
 struct Search: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search the fleet (the short form of search-index).",
+    static let configuration = CommandConfiguration(command: "search", abstract: "Search the fleet (the short form of search-index).",
         discussion: example("fleetdex search 'thingTypeName:Pump AND shadow.reported.temp>70' --output table",
                             "fleetdex search --saved disconnected-5m --output names",
                             "fleetdex search 'attributes.site:denver*' --explain",
@@ -86,11 +86,11 @@ struct Search: ParsableCommand {
 }
 
 struct Queries: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queries", abstract: "Saved queries: NAME.fq files in --queries DIR, else $FLEETDEX_QUERIES, else DB.queries beside the database.",
+    static let configuration = CommandConfiguration(command: "queries", abstract: "Saved queries: NAME.fq files in --queries DIR, else $FLEETDEX_QUERIES, else DB.queries beside the database.",
         subcommands: [List.self, Show.self, Save.self, Delete.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List saved queries.", discussion: example("fleetdex queries list"))
+        static let configuration = CommandConfiguration(command: "list", abstract: "List saved queries.", discussion: example("fleetdex queries list"))
         @OptionGroup var g: Options<ListingFormats>
         func run() throws {
             let all = g.savedQueries().list()
@@ -106,7 +106,7 @@ struct Queries: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one saved query.", discussion: example("fleetdex queries show lost-30d"))
+        static let configuration = CommandConfiguration(command: "show", abstract: "Show one saved query.", discussion: example("fleetdex queries show lost-30d"))
         @OptionGroup var g: GlobalOptions
         @Argument var name: String
         func run() throws {
@@ -116,7 +116,7 @@ struct Queries: ParsableCommand {
     }
 
     struct Save: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Save a query under a name (checked first).",
+        static let configuration = CommandConfiguration(command: "save", abstract: "Save a query under a name (checked first).",
             discussion: example("fleetdex queries save lost-30d 'connectivity.connected:false AND connectivity.timestamp<now-30d' --description 'Lost devices'"))
         @OptionGroup var g: GlobalOptions
         @Argument var name: String
@@ -131,7 +131,7 @@ struct Queries: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a saved query file.", discussion: example("fleetdex queries delete lost-30d"))
+        static let configuration = CommandConfiguration(command: "delete", abstract: "Delete a saved query file.", discussion: example("fleetdex queries delete lost-30d"))
         @OptionGroup var g: GlobalOptions
         @Argument var name: String
         func run() throws { try g.savedQueries().delete(name) }
@@ -139,7 +139,7 @@ struct Queries: ParsableCommand {
 }
 
 struct UpdateIndexingConfiguration: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-indexing-configuration", abstract: "Choose what the fleet index holds.",
+    static let configuration = CommandConfiguration(command: "update-indexing-configuration", abstract: "Choose what the fleet index holds.",
         discussion: "A mode left out is OFF, as in AWS.\n\n" + example(#"fleetdex update-indexing-configuration --thing-indexing-configuration '{"thingIndexingMode":"REGISTRY_AND_SHADOW","thingConnectivityIndexingMode":"STATUS","deviceDefenderIndexingMode":"VIOLATIONS","namedShadowIndexingMode":"ON"}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingIndexingConfiguration: String?
@@ -153,14 +153,14 @@ struct UpdateIndexingConfiguration: ParsableCommand {
 }
 
 struct GetIndexingConfiguration: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-indexing-configuration", abstract: "Show the indexing configuration.",
+    static let configuration = CommandConfiguration(command: "get-indexing-configuration", abstract: "Show the indexing configuration.",
         discussion: example("fleetdex get-indexing-configuration"))
     @OptionGroup var g: GlobalOptions
     func run() throws { Output.emit(try IndexConfiguration(try g.open()).get(), try g.format()) }
 }
 
 struct DescribeIndex: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-index", abstract: "Describe the AWS_Things index.",
+    static let configuration = CommandConfiguration(command: "describe-index", abstract: "Describe the AWS_Things index.",
         discussion: example("fleetdex describe-index --index-name AWS_Things"))
     @OptionGroup var g: GlobalOptions
     @Option var indexName: String = "AWS_Things"
@@ -168,7 +168,7 @@ struct DescribeIndex: ParsableCommand {
 }
 
 struct ListIndices: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-indices", abstract: "List the indexes.", discussion: example("fleetdex list-indices"))
+    static let configuration = CommandConfiguration(command: "list-indices", abstract: "List the indexes.", discussion: example("fleetdex list-indices"))
     @OptionGroup var g: GlobalOptions
     func run() throws { Output.emit(IndexConfiguration(try g.open()).listIndices(), try g.format()) }
 }

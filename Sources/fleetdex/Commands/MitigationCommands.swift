@@ -3,7 +3,7 @@ import ArgumentParser
 import FleetIndex
 
 struct CreateMitigationAction: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-mitigation-action", abstract: "Define a mitigation action (Detect runs ADD_THINGS_TO_THING_GROUP).",
+    static let configuration = CommandConfiguration(command: "create-mitigation-action", abstract: "Define a mitigation action (Detect runs ADD_THINGS_TO_THING_GROUP).",
         discussion: example(#"fleetdex create-mitigation-action --action-name quarantine --role-arn arn:aws:iam::123456789012:role/m --action-params '{"addThingsToThingGroupParams":{"thingGroupNames":["Quarantine"],"overrideDynamicGroups":true}}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var actionName: String
@@ -17,7 +17,7 @@ struct CreateMitigationAction: ParsableCommand {
 }
 
 struct DescribeMitigationAction: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-mitigation-action", abstract: "Describe a mitigation action.",
+    static let configuration = CommandConfiguration(command: "describe-mitigation-action", abstract: "Describe a mitigation action.",
         discussion: example("fleetdex describe-mitigation-action --action-name quarantine"))
     @OptionGroup var g: GlobalOptions
     @Option var actionName: String
@@ -25,7 +25,7 @@ struct DescribeMitigationAction: ParsableCommand {
 }
 
 struct ListMitigationActions: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-mitigation-actions", abstract: "List mitigation actions.",
+    static let configuration = CommandConfiguration(command: "list-mitigation-actions", abstract: "List mitigation actions.",
         discussion: example("fleetdex list-mitigation-actions --action-type ADD_THINGS_TO_THING_GROUP"))
     @OptionGroup var g: GlobalOptions
     @Option var actionType: String?
@@ -33,7 +33,7 @@ struct ListMitigationActions: ParsableCommand {
 }
 
 struct DeleteMitigationAction: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-mitigation-action", abstract: "Delete a mitigation action.",
+    static let configuration = CommandConfiguration(command: "delete-mitigation-action", abstract: "Delete a mitigation action.",
         discussion: example("fleetdex delete-mitigation-action --action-name quarantine"))
     @OptionGroup var g: GlobalOptions
     @Option var actionName: String
@@ -41,7 +41,7 @@ struct DeleteMitigationAction: ParsableCommand {
 }
 
 struct StartDetectMitigationActionsTask: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start-detect-mitigation-actions-task", abstract: "Run mitigation actions on chosen violations.",
+    static let configuration = CommandConfiguration(command: "start-detect-mitigation-actions-task", abstract: "Run mitigation actions on chosen violations.",
         discussion: example(#"fleetdex start-detect-mitigation-actions-task --task-id t1 --target '{"securityProfileName":"Lost_30d","behaviorName":"Lost_30d"}' --actions quarantine --include-only-active-violations"#))
     @OptionGroup var g: GlobalOptions
     @Option var taskId: String
@@ -60,7 +60,7 @@ struct StartDetectMitigationActionsTask: ParsableCommand {
 }
 
 struct ListDetectMitigationActionsExecutions: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-detect-mitigation-actions-executions", abstract: "List the executions of mitigation tasks.",
+    static let configuration = CommandConfiguration(command: "list-detect-mitigation-actions-executions", abstract: "List the executions of mitigation tasks.",
         discussion: example("fleetdex list-detect-mitigation-actions-executions --task-id t1"))
     @OptionGroup var g: GlobalOptions
     @Option var taskId: String?
@@ -76,7 +76,7 @@ struct ListDetectMitigationActionsExecutions: ParsableCommand {
 }
 
 struct DescribeDetectMitigationActionsTask: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-detect-mitigation-actions-task", abstract: "Describe a mitigation task and its statistics.",
+    static let configuration = CommandConfiguration(command: "describe-detect-mitigation-actions-task", abstract: "Describe a mitigation task and its statistics.",
         discussion: example("fleetdex describe-detect-mitigation-actions-task --task-id t1"))
     @OptionGroup var g: GlobalOptions
     @Option var taskId: String

@@ -4,31 +4,31 @@ import FleetIndex
 import Foundation
 
 struct SNS: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sns", abstract: "SNS topics and subscriptions, kept in the fleet's database.",
+    static let configuration = CommandConfiguration(command: "sns", abstract: "SNS topics and subscriptions, kept in the fleet's database.",
         subcommands: [CreateTopic.self, ListTopics.self, DeleteTopic.self, Subscribe.self, Unsubscribe.self, ListSubscriptions.self,
                       ListSubscriptionsByTopic.self, Publish.self])
 
     struct CreateTopic: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create-topic", abstract: "Create a topic.",
+        static let configuration = CommandConfiguration(command: "create-topic", abstract: "Create a topic.",
             discussion: example("fleetdex sns create-topic --name Disconnected_things_notification"))
         @OptionGroup var g: GlobalOptions
         @Option var name: String
         func run() throws { Output.emit(try Notifications(try g.open()).createTopic(name: name, at: try g.now()), try g.format()) }
     }
     struct ListTopics: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list-topics", abstract: "List topics.", discussion: example("fleetdex sns list-topics"))
+        static let configuration = CommandConfiguration(command: "list-topics", abstract: "List topics.", discussion: example("fleetdex sns list-topics"))
         @OptionGroup var g: GlobalOptions
         func run() throws { Output.emit(try Notifications(try g.open()).listTopics(), try g.format()) }
     }
     struct DeleteTopic: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete-topic", abstract: "Delete a topic.",
+        static let configuration = CommandConfiguration(command: "delete-topic", abstract: "Delete a topic.",
             discussion: example("fleetdex sns delete-topic --topic-arn arn:aws:sns:us-east-1:123456789012:Disconnected_things_notification"))
         @OptionGroup var g: GlobalOptions
         @Option var topicArn: String
         func run() throws { Output.emit(try Notifications(try g.open()).deleteTopic(arn: topicArn), try g.format()) }
     }
     struct Subscribe: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "subscribe", abstract: "Subscribe a queue (sqs) or a webhook (http, https) to a topic.",
+        static let configuration = CommandConfiguration(command: "subscribe", abstract: "Subscribe a queue (sqs) or a webhook (http, https) to a topic.",
             discussion: example("fleetdex sns subscribe --topic-arn arn:aws:sns:us-east-1:123456789012:T --protocol sqs --notification-endpoint arn:aws:sqs:us-east-1:123456789012:Q"))
         @OptionGroup var g: GlobalOptions
         @Option var topicArn: String
@@ -40,26 +40,26 @@ struct SNS: ParsableCommand {
         }
     }
     struct Unsubscribe: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "unsubscribe", abstract: "Remove a subscription.",
+        static let configuration = CommandConfiguration(command: "unsubscribe", abstract: "Remove a subscription.",
             discussion: example("fleetdex sns unsubscribe --subscription-arn arn:aws:sns:...:T:uuid"))
         @OptionGroup var g: GlobalOptions
         @Option var subscriptionArn: String
         func run() throws { Output.emit(try Notifications(try g.open()).unsubscribe(arn: subscriptionArn), try g.format()) }
     }
     struct ListSubscriptions: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list-subscriptions", abstract: "List subscriptions.", discussion: example("fleetdex sns list-subscriptions"))
+        static let configuration = CommandConfiguration(command: "list-subscriptions", abstract: "List subscriptions.", discussion: example("fleetdex sns list-subscriptions"))
         @OptionGroup var g: GlobalOptions
         func run() throws { Output.emit(try Notifications(try g.open()).listSubscriptions(topicARN: nil), try g.format()) }
     }
     struct ListSubscriptionsByTopic: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list-subscriptions-by-topic", abstract: "List a topic's subscriptions.",
+        static let configuration = CommandConfiguration(command: "list-subscriptions-by-topic", abstract: "List a topic's subscriptions.",
             discussion: example("fleetdex sns list-subscriptions-by-topic --topic-arn arn:aws:sns:us-east-1:123456789012:T"))
         @OptionGroup var g: GlobalOptions
         @Option var topicArn: String
         func run() throws { Output.emit(try Notifications(try g.open()).listSubscriptions(topicARN: topicArn), try g.format()) }
     }
     struct Publish: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish a message to a topic.",
+        static let configuration = CommandConfiguration(command: "publish", abstract: "Publish a message to a topic.",
             discussion: example("fleetdex sns publish --topic-arn arn:aws:sns:us-east-1:123456789012:T --message hello"))
         @OptionGroup var g: GlobalOptions
         @Option var topicArn: String
@@ -70,7 +70,7 @@ struct SNS: ParsableCommand {
 }
 
 struct SQS: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sqs", abstract: "SQS queues, kept in the fleet's database.",
+    static let configuration = CommandConfiguration(command: "sqs", abstract: "SQS queues, kept in the fleet's database.",
         subcommands: [CreateQueue.self, ListQueues.self, GetQueueUrl.self, GetQueueAttributes.self, SetQueueAttributes.self, SendMessage.self,
                       ReceiveMessage.self, DeleteMessage.self, ChangeMessageVisibility.self, PurgeQueue.self, DeleteQueue.self])
 
@@ -93,7 +93,7 @@ struct SQS: ParsableCommand {
     }
 
     struct CreateQueue: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create-queue", abstract: "Create a queue.",
+        static let configuration = CommandConfiguration(command: "create-queue", abstract: "Create a queue.",
             discussion: example("fleetdex sqs create-queue --queue-name Disconnect_thing_notification_queue"))
         @OptionGroup var g: GlobalOptions
         @Option var queueName: String
@@ -103,20 +103,20 @@ struct SQS: ParsableCommand {
         }
     }
     struct ListQueues: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list-queues", abstract: "List queues.", discussion: example("fleetdex sqs list-queues"))
+        static let configuration = CommandConfiguration(command: "list-queues", abstract: "List queues.", discussion: example("fleetdex sqs list-queues"))
         @OptionGroup var g: GlobalOptions
         @Option var queueNamePrefix: String?
         func run() throws { Output.emit(try Notifications(try g.open()).listQueues(prefix: queueNamePrefix), try g.format()) }
     }
     struct GetQueueUrl: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "get-queue-url", abstract: "A queue's URL.",
+        static let configuration = CommandConfiguration(command: "get-queue-url", abstract: "A queue's URL.",
             discussion: example("fleetdex sqs get-queue-url --queue-name Disconnect_thing_notification_queue"))
         @OptionGroup var g: GlobalOptions
         @Option var queueName: String
         func run() throws { Output.emit(try Notifications(try g.open()).getQueueURL(name: queueName), try g.format()) }
     }
     struct GetQueueAttributes: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "get-queue-attributes", abstract: "A queue's attributes (QueueArn, message counts, RedrivePolicy...).",
+        static let configuration = CommandConfiguration(command: "get-queue-attributes", abstract: "A queue's attributes (QueueArn, message counts, RedrivePolicy...).",
             discussion: example("fleetdex sqs get-queue-attributes --queue-url Disconnect_thing_notification_queue --attribute-names All"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -127,7 +127,7 @@ struct SQS: ParsableCommand {
         }
     }
     struct SetQueueAttributes: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set-queue-attributes", abstract: "Set VisibilityTimeout or a RedrivePolicy (dead-letter queue).",
+        static let configuration = CommandConfiguration(command: "set-queue-attributes", abstract: "Set VisibilityTimeout or a RedrivePolicy (dead-letter queue).",
             discussion: example(#"fleetdex sqs set-queue-attributes --queue-url Q --attributes '{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:DLQ\",\"maxReceiveCount\":\"3\"}"}'"#))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -135,7 +135,7 @@ struct SQS: ParsableCommand {
         func run() throws { Output.emit(try Notifications(try g.open()).setQueueAttributes(url: queueUrl, attributes: try SQS.attributes(attributes)), try g.format()) }
     }
     struct SendMessage: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "send-message", abstract: "Send a message.",
+        static let configuration = CommandConfiguration(command: "send-message", abstract: "Send a message.",
             discussion: example("fleetdex sqs send-message --queue-url Q --message-body hello"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -143,7 +143,7 @@ struct SQS: ParsableCommand {
         func run() throws { Output.emit(try Notifications(try g.open()).sendMessage(url: queueUrl, body: messageBody, at: try g.now()), try g.format()) }
     }
     struct ReceiveMessage: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "receive-message", abstract: "Receive up to 10 messages; each is hidden for the visibility timeout.",
+        static let configuration = CommandConfiguration(command: "receive-message", abstract: "Receive up to 10 messages; each is hidden for the visibility timeout.",
             discussion: example("fleetdex sqs receive-message --queue-url Disconnect_thing_notification_queue --max-number-of-messages 10 --wait-time-seconds 20"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -165,7 +165,7 @@ struct SQS: ParsableCommand {
         }
     }
     struct DeleteMessage: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete-message", abstract: "Delete a received message by its receipt handle.",
+        static let configuration = CommandConfiguration(command: "delete-message", abstract: "Delete a received message by its receipt handle.",
             discussion: example("fleetdex sqs delete-message --queue-url Q --receipt-handle HANDLE"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -173,7 +173,7 @@ struct SQS: ParsableCommand {
         func run() throws { Output.emit(try Notifications(try g.open()).deleteMessage(url: queueUrl, receiptHandle: receiptHandle), try g.format()) }
     }
     struct ChangeMessageVisibility: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "change-message-visibility", abstract: "Hide a received message for longer (or show it now with 0).",
+        static let configuration = CommandConfiguration(command: "change-message-visibility", abstract: "Hide a received message for longer (or show it now with 0).",
             discussion: example("fleetdex sqs change-message-visibility --queue-url Q --receipt-handle HANDLE --visibility-timeout 0"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
@@ -184,14 +184,14 @@ struct SQS: ParsableCommand {
         }
     }
     struct PurgeQueue: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "purge-queue", abstract: "Delete every message of a queue.",
+        static let configuration = CommandConfiguration(command: "purge-queue", abstract: "Delete every message of a queue.",
             discussion: example("fleetdex sqs purge-queue --queue-url Q"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String
         func run() throws { Output.emit(try Notifications(try g.open()).purgeQueue(url: queueUrl), try g.format()) }
     }
     struct DeleteQueue: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete-queue", abstract: "Delete a queue and its messages.",
+        static let configuration = CommandConfiguration(command: "delete-queue", abstract: "Delete a queue and its messages.",
             discussion: example("fleetdex sqs delete-queue --queue-url Q"))
         @OptionGroup var g: GlobalOptions
         @Option var queueUrl: String

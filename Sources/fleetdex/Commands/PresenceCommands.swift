@@ -69,7 +69,7 @@ final class ProgressMeter {
 }
 
 struct IngestEvents: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest-events",
+    static let configuration = CommandConfiguration(command: "ingest-events",
         abstract: "Ingest AWS IoT lifecycle events: JSON Lines, one JSON array, or {topic, payload} envelopes.",
         discussion: example("fleetdex ingest-events presence.jsonl", "mosquitto_sub -t '$aws/events/#' | fleetdex ingest-events -"))
     @OptionGroup var g: GlobalOptions
@@ -96,7 +96,7 @@ func summary(_ s: Presence.Summary) -> JSONValue {
 }
 
 struct Connect: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "connect", abstract: "A simulated device connects: the connected event AWS would publish, ingested.",
+    static let configuration = CommandConfiguration(command: "connect", abstract: "A simulated device connects: the connected event AWS would publish, ingested.",
         discussion: example("fleetdex connect --thing-name test_thing --at 2026-11-28T10:00:00Z --ip 203.0.113.7"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -109,7 +109,7 @@ struct Connect: ParsableCommand {
 }
 
 struct Disconnect: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "A simulated device disconnects its current session.",
+    static let configuration = CommandConfiguration(command: "disconnect", abstract: "A simulated device disconnects its current session.",
         discussion: example("fleetdex disconnect --thing-name test_thing --at 2026-11-28T10:01:00Z --reason CLIENT_INITIATED_DISCONNECT"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -125,7 +125,7 @@ struct Disconnect: ParsableCommand {
 nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run",
+    static let configuration = CommandConfiguration(command: "run",
         abstract: "Long-running: ingest events as they arrive and evaluate on every 5-minute boundary of the clock. SIGINT/SIGTERM stop it cleanly.",
         discussion: example("fleetdex run --events - < live-stream.jsonl", "fleetdex run --events presence.jsonl --interval 300"))
     @OptionGroup var g: GlobalOptions

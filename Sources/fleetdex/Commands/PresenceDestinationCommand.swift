@@ -6,7 +6,7 @@ import FleetIndex
 
 struct PresenceDestination: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "presence-destination",
+        command: "presence-destination",
         abstract: "Show the topic rule destination confirmation serve received (token, enableUrl); serve --confirm-destinations GETs it.",
         discussion: example("fleetdex presence-destination --db fleet.sqlite"))
     @OptionGroup var g: GlobalOptions

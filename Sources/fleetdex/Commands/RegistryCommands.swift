@@ -5,7 +5,7 @@ import FleetIndex
 func example(_ lines: String...) -> String { "Example:\n" + lines.map { "  " + $0 }.joined(separator: "\n") }
 
 struct CreateThing: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-thing", abstract: "Create a thing.",
+    static let configuration = CommandConfiguration(command: "create-thing", abstract: "Create a thing.",
         discussion: example(#"fleetdex create-thing --thing-name pump-17 --thing-type-name Pump --attribute-payload '{"attributes":{"site":"denver"}}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -20,7 +20,7 @@ struct CreateThing: ParsableCommand {
 }
 
 struct DescribeThing: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-thing", abstract: "Describe a thing.",
+    static let configuration = CommandConfiguration(command: "describe-thing", abstract: "Describe a thing.",
         discussion: example("fleetdex describe-thing --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -28,7 +28,7 @@ struct DescribeThing: ParsableCommand {
 }
 
 struct UpdateThing: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-thing", abstract: "Update a thing's type and attributes (merge:true merges; \"\" removes an attribute).",
+    static let configuration = CommandConfiguration(command: "update-thing", abstract: "Update a thing's type and attributes (merge:true merges; \"\" removes an attribute).",
         discussion: example(#"fleetdex update-thing --thing-name pump-17 --attribute-payload '{"attributes":{"site":"boulder"},"merge":true}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -45,7 +45,7 @@ struct UpdateThing: ParsableCommand {
 }
 
 struct DeleteThing: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-thing", abstract: "Delete a thing.",
+    static let configuration = CommandConfiguration(command: "delete-thing", abstract: "Delete a thing.",
         discussion: example("fleetdex delete-thing --thing-name pump-17 --expected-version 3"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -56,7 +56,7 @@ struct DeleteThing: ParsableCommand {
 }
 
 struct ListThings: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-things", abstract: "List things, optionally by one attribute or a type.",
+    static let configuration = CommandConfiguration(command: "list-things", abstract: "List things, optionally by one attribute or a type.",
         discussion: example("fleetdex list-things --attribute-name site --attribute-value denver --max-results 50"))
     @OptionGroup var g: GlobalOptions
     @Option var attributeName: String?
@@ -71,7 +71,7 @@ struct ListThings: ParsableCommand {
 }
 
 struct CreateThingType: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-thing-type", abstract: "Create a thing type.",
+    static let configuration = CommandConfiguration(command: "create-thing-type", abstract: "Create a thing type.",
         discussion: example(#"fleetdex create-thing-type --thing-type-name Pump --thing-type-properties '{"thingTypeDescription":"water pumps"}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingTypeName: String
@@ -83,7 +83,7 @@ struct CreateThingType: ParsableCommand {
 }
 
 struct DescribeThingType: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-thing-type", abstract: "Describe a thing type.",
+    static let configuration = CommandConfiguration(command: "describe-thing-type", abstract: "Describe a thing type.",
         discussion: example("fleetdex describe-thing-type --thing-type-name Pump"))
     @OptionGroup var g: GlobalOptions
     @Option var thingTypeName: String
@@ -91,7 +91,7 @@ struct DescribeThingType: ParsableCommand {
 }
 
 struct ListThingTypes: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-thing-types", abstract: "List thing types.",
+    static let configuration = CommandConfiguration(command: "list-thing-types", abstract: "List thing types.",
         discussion: example("fleetdex list-thing-types"))
     @OptionGroup var g: GlobalOptions
     @Option var thingTypeName: String?
@@ -103,7 +103,7 @@ struct ListThingTypes: ParsableCommand {
 }
 
 struct DeprecateThingType: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "deprecate-thing-type", abstract: "Deprecate (or, with --undo-deprecate, restore) a thing type.",
+    static let configuration = CommandConfiguration(command: "deprecate-thing-type", abstract: "Deprecate (or, with --undo-deprecate, restore) a thing type.",
         discussion: example("fleetdex deprecate-thing-type --thing-type-name Pump"))
     @OptionGroup var g: GlobalOptions
     @Option var thingTypeName: String
@@ -114,7 +114,7 @@ struct DeprecateThingType: ParsableCommand {
 }
 
 struct DeleteThingType: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-thing-type", abstract: "Delete a thing type no thing uses.",
+    static let configuration = CommandConfiguration(command: "delete-thing-type", abstract: "Delete a thing type no thing uses.",
         discussion: example("fleetdex delete-thing-type --thing-type-name Pump"))
     @OptionGroup var g: GlobalOptions
     @Option var thingTypeName: String
@@ -122,7 +122,7 @@ struct DeleteThingType: ParsableCommand {
 }
 
 struct CreateThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-thing-group", abstract: "Create a static thing group, optionally under a parent.",
+    static let configuration = CommandConfiguration(command: "create-thing-group", abstract: "Create a static thing group, optionally under a parent.",
         discussion: example("fleetdex create-thing-group --thing-group-name line-1 --parent-group-name plant-a"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -135,7 +135,7 @@ struct CreateThingGroup: ParsableCommand {
 }
 
 struct DescribeThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe-thing-group", abstract: "Describe a thing group (dynamic groups show queryString and status).",
+    static let configuration = CommandConfiguration(command: "describe-thing-group", abstract: "Describe a thing group (dynamic groups show queryString and status).",
         discussion: example("fleetdex describe-thing-group --thing-group-name Disconnected_things"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -143,7 +143,7 @@ struct DescribeThingGroup: ParsableCommand {
 }
 
 struct UpdateThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-thing-group", abstract: "Update a thing group's properties.",
+    static let configuration = CommandConfiguration(command: "update-thing-group", abstract: "Update a thing group's properties.",
         discussion: example(#"fleetdex update-thing-group --thing-group-name plant-a --thing-group-properties '{"thingGroupDescription":"Plant A"}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -156,7 +156,7 @@ struct UpdateThingGroup: ParsableCommand {
 }
 
 struct ListThingGroups: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-thing-groups", abstract: "List thing groups: all, the children of a parent, or with --recursive all below it.",
+    static let configuration = CommandConfiguration(command: "list-thing-groups", abstract: "List thing groups: all, the children of a parent, or with --recursive all below it.",
         discussion: example("fleetdex list-thing-groups --parent-group plant-a --recursive"))
     @OptionGroup var g: GlobalOptions
     @Option var parentGroup: String?
@@ -171,7 +171,7 @@ struct ListThingGroups: ParsableCommand {
 }
 
 struct DeleteThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-thing-group", abstract: "Delete a static thing group with no child groups.",
+    static let configuration = CommandConfiguration(command: "delete-thing-group", abstract: "Delete a static thing group with no child groups.",
         discussion: example("fleetdex delete-thing-group --thing-group-name line-1"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -180,7 +180,7 @@ struct DeleteThingGroup: ParsableCommand {
 }
 
 struct AddThingToThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add-thing-to-thing-group", abstract: "Add a thing to a static thing group.",
+    static let configuration = CommandConfiguration(command: "add-thing-to-thing-group", abstract: "Add a thing to a static thing group.",
         discussion: example("fleetdex add-thing-to-thing-group --thing-group-name line-1 --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -193,7 +193,7 @@ struct AddThingToThingGroup: ParsableCommand {
 }
 
 struct RemoveThingFromThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove-thing-from-thing-group", abstract: "Remove a thing from a static thing group.",
+    static let configuration = CommandConfiguration(command: "remove-thing-from-thing-group", abstract: "Remove a thing from a static thing group.",
         discussion: example("fleetdex remove-thing-from-thing-group --thing-group-name line-1 --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -202,7 +202,7 @@ struct RemoveThingFromThingGroup: ParsableCommand {
 }
 
 struct ListThingsInThingGroup: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-things-in-thing-group", abstract: "List a group's things (--recursive: with its subgroups').",
+    static let configuration = CommandConfiguration(command: "list-things-in-thing-group", abstract: "List a group's things (--recursive: with its subgroups').",
         discussion: example("fleetdex list-things-in-thing-group --thing-group-name plant-a --recursive"))
     @OptionGroup var g: GlobalOptions
     @Option var thingGroupName: String
@@ -216,7 +216,7 @@ struct ListThingsInThingGroup: ParsableCommand {
 }
 
 struct ListThingGroupsForThing: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-thing-groups-for-thing", abstract: "List the groups (static and dynamic) a thing is in.",
+    static let configuration = CommandConfiguration(command: "list-thing-groups-for-thing", abstract: "List the groups (static and dynamic) a thing is in.",
         discussion: example("fleetdex list-thing-groups-for-thing --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -228,7 +228,7 @@ struct ListThingGroupsForThing: ParsableCommand {
 }
 
 struct UpdateThingShadow: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "update-thing-shadow", abstract: "Update a thing's classic or named shadow (state.reported / state.desired; null removes a key).",
+    static let configuration = CommandConfiguration(command: "update-thing-shadow", abstract: "Update a thing's classic or named shadow (state.reported / state.desired; null removes a key).",
         discussion: example(#"fleetdex update-thing-shadow --thing-name pump-17 --payload '{"state":{"reported":{"temp":71.5}}}'"#))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -241,7 +241,7 @@ struct UpdateThingShadow: ParsableCommand {
 }
 
 struct GetThingShadow: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get-thing-shadow", abstract: "Print a thing's classic or named shadow document.",
+    static let configuration = CommandConfiguration(command: "get-thing-shadow", abstract: "Print a thing's classic or named shadow document.",
         discussion: example("fleetdex get-thing-shadow --thing-name pump-17 --shadow-name gps"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -250,7 +250,7 @@ struct GetThingShadow: ParsableCommand {
 }
 
 struct DeleteThingShadow: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-thing-shadow", abstract: "Delete a thing's classic or named shadow.",
+    static let configuration = CommandConfiguration(command: "delete-thing-shadow", abstract: "Delete a thing's classic or named shadow.",
         discussion: example("fleetdex delete-thing-shadow --thing-name pump-17"))
     @OptionGroup var g: GlobalOptions
     @Option var thingName: String
@@ -259,7 +259,7 @@ struct DeleteThingShadow: ParsableCommand {
 }
 
 struct ImportThings: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "import-things",
+    static let configuration = CommandConfiguration(command: "import-things",
         abstract: "Load JSON Lines of {thingName, thingTypeName?, attributes?, thingGroupNames?, shadow?} in one transaction (upserts).",
         discussion: "Every bad line is named on stderr with its number and reason; the good lines are imported and the exit code is 65. "
             + "With --atomic nothing is imported when any line is bad.\n\n"

@@ -6,7 +6,7 @@ import Foundation
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve",
+        command: "serve",
         abstract: "Serve the AWS API (iot, iot-data, sns, sqs) with SigV4, and presence over HTTP ('fleetdex serve --help').",
         discussion: example("fleetdex serve --db fleet.sqlite --port 4510 --access-key-id AKIDLOCAL --secret-access-key s3cret"))
 
