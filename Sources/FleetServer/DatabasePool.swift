@@ -138,8 +138,9 @@ public final class DatabasePool: @unchecked Sendable {
     /// instead of one busy timeout after another.
     public static let defaultWriteDeadline = TimeAmount.milliseconds(Int64(Connection.defaultBusyTimeout))
 
-    /// What a write whose turn comes after it has waited in the queue still gets to wait for a
-    /// lock: a commit of the runner's or the CLI's is over in well under this.
+    /// What a write whose turn comes after its deadline still gets to wait for a lock: a commit
+    /// of the runner's or a small CLI command's is over in well under this (a CLI import holding
+    /// the lock for seconds is not: writes queued that long fail, as the CLI's would).
     static let leastLockWait = TimeAmount.milliseconds(100)
 
     /// `body`, waiting for another connection's lock only until `deadline` after `queued` (at
@@ -148,8 +149,9 @@ public final class DatabasePool: @unchecked Sendable {
                                   _ body: @escaping (FleetDatabase) throws -> T) -> (FleetDatabase) throws -> T {
         { db in
             let left = max(leastLockWait, deadline - (NIODeadline.now() - queued))
+            let usual = db.connection.busyTimeout
             db.connection.busyTimeout = Int(left.nanoseconds / 1_000_000)
-            defer { db.connection.busyTimeout = Connection.defaultBusyTimeout }
+            defer { db.connection.busyTimeout = usual }
             return try body(db)
         }
     }
