@@ -178,6 +178,45 @@ import Testing
         #expect(try Self.listedEvents(db).last?["verificationStateDescription"]?.stringValue == "the thing is no longer a target of the profile")
     }
 
+    /// The profile targets a search page reads (one read of the targets, the membership join
+    /// only for group targets, violations only for targeted things): which documents carry
+    /// `deviceDefender`, with "in" a member of a subgroup of "top" and "out" in no group.
+    static let targetCases: [(targets: [String], shown: [String])] = [
+        ([], []),
+        (["all/unregistered-things"], []),
+        (["thinggroup/top"], ["in"]),
+        (["thinggroup/top", "all/unregistered-things"], ["in"]),
+        (["all/things"], ["in", "out"]),
+        (["all/registered-things", "thinggroup/top"], ["in", "out"]),
+    ]
+
+    @Test(arguments: Backend.allCases, targetCases.indices) func documentsShowDefenderForTargetedThingsOnly(_ backend: Backend, _ i: Int) throws {
+        let (targets, shown) = Self.targetCases[i]
+        let db = try Fixtures.database(backend)
+        let r = Registry(db)
+        _ = try r.createThingGroup(name: "top", parent: nil, properties: nil, at: 0)
+        _ = try r.createThingGroup(name: "sub", parent: "top", properties: nil, at: 0)
+        for t in ["in", "out"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }
+        _ = try r.addThingToThingGroup(group: "sub", thingName: "in", overrideDynamicGroups: false, at: 0)
+        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
+        for t in targets { _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN(t)) }
+        try Fixtures.ingest(db, ["in", "out"].flatMap { [Fixtures.event($0, t0, .connected), Fixtures.event($0, t0 + min, .disconnected)] })
+        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        let things = try Search(db).searchIndex(indexName: nil, query: "*", maxResults: nil, nextToken: nil, at: t0 + 30 * min)["things"]?.arrayValue ?? []
+        #expect(things.compactMap { $0["thingName"]?.stringValue } == ["in", "out"])
+        let withDefender = things.filter { $0["deviceDefender"] != nil }.compactMap { $0["thingName"]?.stringValue }
+        #expect(withDefender == shown)
+        // A shown thing carries its violation (every target here sees both things disconnected for 29 minutes).
+        for d in things where d["deviceDefender"] != nil {
+            let text = d["deviceDefender"]?.stringValue ?? ""
+            #expect(try JSONValue.parse(text)["violationCount"]?.int64Value == 1)
+            #expect(text.contains("\"P\"") && text.contains("\"inViolation\":true"))
+        }
+        // The Evaluator's states agree (what dynamic groups and the differential tests read).
+        let states = try Search(db).thingStates(inTable: nil, ids: try Search(db).allIDs(try Search(db).compile("*", at: 0)))
+        #expect(states.values.filter { $0.violationCount != nil }.map(\.name).sorted() == shown)
+    }
+
     @Test(arguments: Backend.allCases) func invalidationByProfileChanges(_ backend: Backend) throws {
         let db = try setup(backend: backend, Fixtures.behaviors())
         try Fixtures.ingest(db, [Fixtures.event("d", t0, .connected), Fixtures.event("d", t0 + min, .disconnected)])

@@ -109,11 +109,12 @@ public struct Search {
         // One statement per table for the whole page, not one per thing, each reading the
         // page's ids from one bound list written once.
         let page = SearchStore.Things.ids(ids)
-        let targeted = try targetedThings(ids, page: page)
+        let targeted = defender ? try targetedThings(ids, page: page) : []
         let rows = try store.documentRows(page)
         let groups = registry ? try store.directGroupNames(page) : [:]
         let shadowRows = shadows ? try store.documentShadows(page) : [:]
-        let violations = defender ? try store.activeViolations(page) : [:]
+        // Only targeted things show their violations.
+        let violations = targeted.isEmpty ? [:] : try store.activeViolations(page)
         var docs: [JSONValue] = []
         docs.reserveCapacity(ids.count)
         for id in ids {
@@ -182,8 +183,11 @@ public struct Search {
     /// Which of `ids` an attached profile targets (they carry deviceDefender fields); `page`:
     /// the same ids already written as a bound list.
     func targetedThings(_ ids: [Int64], page: SearchStore.Things? = nil) throws -> Set<Int64> {
-        if try store.profileTargetsEveryThing() { return Set(ids) }
-        return try store.targetedByGroup(page ?? .ids(ids))
+        switch try store.profileTargeting() {
+        case .everyThing: return Set(ids)
+        case .groups: return try store.targetedByGroup(page ?? .ids(ids))
+        case .none: return []
+        }
     }
 
     /// The `--explain` report: tokens, syntax tree, bound query, SQL with parameters, plan.

@@ -214,10 +214,25 @@ struct SearchStore {
         return out
     }
 
-    /// Whether a profile targets every thing (or every registered thing).
-    func profileTargetsEveryThing() throws -> Bool {
-        try c.kept("profileTargetsEveryThing") {
-            try c.scalar("SELECT 1 FROM profile_target WHERE kind IN ('all', 'registered') LIMIT 1") != nil
+    /// Which registered things the attached profiles target, in one read of the small target
+    /// table (kept while the database is unchanged): with no group target, a page needs no
+    /// membership join, and with no target at all no violations either.
+    enum Targeting: Sendable {
+        case everyThing, groups, none
+    }
+
+    func profileTargeting() throws -> Targeting {
+        try c.kept("profileTargeting") {
+            // 'unregistered' targets clients without a thing: no registered thing.
+            let kind = try c.scalar("""
+                SELECT kind FROM profile_target WHERE kind IN ('all', 'registered', 'group')
+                ORDER BY CASE WHEN kind = 'group' THEN 1 ELSE 0 END LIMIT 1
+                """)?.string
+            switch kind {
+            case nil: return Targeting.none
+            case "group": return .groups
+            default: return .everyThing
+            }
         }
     }
 
