@@ -157,8 +157,8 @@ public final class PostgresConnection {
     /// Runs `body` in a transaction (a savepoint inside one), committing on return and rolling
     /// back on a thrown error.
     /// With `advisoryLock`, the outermost transaction holds that transaction-scoped advisory
-    /// lock from its start (`begin(advisoryLock:)`).
-    public func transaction<T>(advisoryLock: Int64? = nil, _ body: () throws -> T) throws -> T {
+    /// lock from its start (`begin(advisoryLock:shared:)`).
+    public func transaction<T>(advisoryLock: Int64? = nil, shared: Bool = false, _ body: () throws -> T) throws -> T {
         if isInTransaction {
             try execute(script: "SAVEPOINT nested")
             do {
@@ -170,7 +170,7 @@ public final class PostgresConnection {
                 throw error
             }
         }
-        try begin(advisoryLock: advisoryLock)
+        try begin(advisoryLock: advisoryLock, shared: shared)
         do {
             let r = try body()
             try execute(script: "COMMIT")
@@ -182,12 +182,14 @@ public final class PostgresConnection {
     }
 
     /// Opens a transaction by hand (`COMMIT`/`ROLLBACK` end it), holding `advisoryLock` (a
-    /// `pg_advisory_xact_lock`, waited for) when one is given.
-    public func begin(advisoryLock: Int64? = nil) throws(PostgresError) {
+    /// `pg_advisory_xact_lock`, waited for) when one is given; `shared`: the lock's shared
+    /// mode (`pg_advisory_xact_lock_shared`), which other shared holders take at the same time
+    /// and an exclusive holder excludes.
+    public func begin(advisoryLock: Int64? = nil, shared: Bool = false) throws(PostgresError) {
         try execute(script: "BEGIN")
         guard let advisoryLock else { return }
         do throws(PostgresError) {
-            try execute("SELECT pg_advisory_xact_lock($1)", [advisoryLock])
+            try execute(shared ? "SELECT pg_advisory_xact_lock_shared($1)" : "SELECT pg_advisory_xact_lock($1)", [advisoryLock])
         } catch {
             try? execute(script: "ROLLBACK")
             throw error

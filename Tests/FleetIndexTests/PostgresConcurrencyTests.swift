@@ -21,8 +21,17 @@ import Testing
         return errors.withLock { $0 }
     }
 
-    /// Four ingesters interleave events of the same ten clients: every event is stored and each
-    /// client ends with its newest event's connectivity, as when one ingester had them all.
+    /// `events` as `ingest-events` takes them: one batch in a transaction of its own (the
+    /// write lock shared with other batches, the clients' rows locked).
+    static func ingestBatch(_ db: FleetDatabase, _ events: [LifecycleEvent]) throws {
+        let text = events.map { $0.payload.compact }.joined(separator: "\n")
+        let summary = try Presence(db).ingest(LineReader(bytes: Array(text.utf8)), batch: events.count, rejected: { _, m in Issue.record("\(m)") })
+        #expect(summary.rejected == 0)
+    }
+
+    /// Eight ingesters interleave batches of events of the same three clients (with new
+    /// clients registered by several at once): every event is stored and each client ends
+    /// with its newest event's connectivity, as when one ingester had them all.
     @Test func ingestersOfTheSameClientsLoseNoUpdate() throws {
         let db = try Fixtures.database(.postgres)
         let url = db.connection.location
@@ -37,7 +46,7 @@ import Testing
                     let kind: LifecycleEvent.Kind = n % 2 == 0 ? .connected : .disconnected
                     return Fixtures.event("c\(n % clients)", Fixtures.t0 + Int64(n) * 1000, kind, session: "s\(n)", version: Int64(n + 1))
                 }
-                try Fixtures.ingest(mine, events)
+                try Self.ingestBatch(mine, events)
             }
         }
         #expect(errors.isEmpty, "\(errors)")
@@ -48,6 +57,37 @@ import Testing
             let row = try db.connection.query("SELECT connected, ts FROM client WHERE client_id = ?", ["c\(c)"]) { ($0.bool(0), $0.int(1)) }.first
             #expect(row?.0 == (newest % 2 == 0) && row?.1 == Fixtures.t0 + Int64(newest) * 1000, "c\(c): \(String(describing: row))")
         }
+    }
+
+    /// Ingest batches of different clients run at the same time: while one batch's transaction
+    /// is open, a batch of other clients commits; a batch of a client the open one holds waits
+    /// for it, and so does every other writer (a new thing, an evaluation). Once the open
+    /// batch commits they go through, and each client has its newest event.
+    @Test func ingestBatchesOfOtherClientsRunAtOnce() throws {
+        let db = try Fixtures.database(.postgres)
+        for t in ["a", "b"] { _ = try Registry(db).createThing(name: t, typeName: nil, attributes: nil, at: 0) }
+        try Self.ingestBatch(db, [Fixtures.event("a", t0, .connected), Fixtures.event("b", t0, .connected)])
+        let url = db.connection.location
+        let holder = try FleetDatabase(path: url)
+        try holder.connection.beginIngest()
+        _ = try Presence(holder).ingest(Fixtures.event("a", t0 + min, .disconnected, version: 2))
+        let other = try FleetDatabase(path: url)
+        // A wait this long means the open batch blocks it.
+        try other.connection.execute(script: "SET lock_timeout = '2s'")
+        try Self.ingestBatch(other, [Fixtures.event("b", t0 + min, .disconnected, version: 2), Fixtures.event("c", t0 + min, .connected)])
+        func lockTimeout(_ body: () throws -> Void) -> Bool {
+            do { try body(); return false } catch { return "\(error)".contains("55P03") }
+        }
+        #expect(lockTimeout { try Self.ingestBatch(other, [Fixtures.event("a", t0 + 2 * min, .connected, session: "s2", version: 3)]) })
+        #expect(lockTimeout { _ = try Registry(other).createThing(name: "d", typeName: nil, attributes: nil, at: 0) })
+        #expect(lockTimeout { _ = try EvaluationCycle(other).evaluate(at: t0 + 5 * min) })
+        try holder.connection.execute(script: "COMMIT")
+        try Self.ingestBatch(other, [Fixtures.event("a", t0 + 2 * min, .connected, session: "s2", version: 3)])
+        _ = try Registry(other).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
+        let rows = try db.connection.query("SELECT client_id, connected, ts FROM client ORDER BY client_id") { "\($0.text(0)) \($0.bool(1)) \($0.int(2) - t0)" }
+        #expect(rows == ["a true \(2 * min)", "b false \(min)", "c true \(min)"])
+        #expect(try Fixtures.search(db, "connectivity.connected:true") == ["a"])
+        #expect(try Fixtures.search(db, "connectivity.connected:false") == ["b", "d"])
     }
 
     /// Four evaluators run the same ticks at the same time: each thing's violation is raised

@@ -1,6 +1,7 @@
 // FleetIndex: presence: lifecycle events in, connectivity out. Every event is kept in the
 // history (duplicates are recognized by their key); the newest event of each client decides
 // its connectivity, so the final state does not depend on arrival order.
+import FleetPostgres
 import FleetSQLite
 
 /// Lifecycle event ingestion and the connectivity index.
@@ -96,6 +97,39 @@ public struct Presence {
         return outcomes
     }
 
+    /// Ingests a batch of events in a write transaction of its own, committed (rolled back
+    /// whole on an error). On PostgreSQL the batch's clients never seen before are registered
+    /// first, in a short transaction of their own (run again after a deadlock with another
+    /// batch's registration): the batch's transaction then only locks stored rows, all in key
+    /// order, so batches of several processes that run at once (`StoreConnection.beginIngest`)
+    /// never deadlock. Registered clients stay if the batch fails (rows with no event, which
+    /// nothing shows).
+    func ingestCommitted(batch events: [LifecycleEvent], clientOrder: ClientOrder = .arrival) throws -> [Outcome] {
+        guard !events.isEmpty else { return [] }
+        if db.connection.locksClientRows {
+            var seen = Set<String>()
+            var ids = events.compactMap { seen.insert($0.clientId).inserted ? $0.clientId : nil }
+            if clientOrder == .sorted { ids.sort() }
+            for attempt in 1... {
+                do {
+                    try db.connection.ingestTransaction { try store.registerClients(ids) }
+                    break
+                } catch let e as PostgresError where e.isRetryable && attempt < 5 {
+                    continue
+                }
+            }
+        }
+        try db.beginIngest()
+        do {
+            let outcomes = try ingest(batch: events, clientOrder: clientOrder)
+            try db.commit()
+            return outcomes
+        } catch {
+            db.rollback()
+            throw error
+        }
+    }
+
     /// What one stored (`new`) or duplicate event does to its client's row.
     static func apply(_ e: LifecycleEvent, new: Bool, to row: inout ClientRow) -> Outcome {
         if !new { return .duplicate }
@@ -147,14 +181,7 @@ public struct Presence {
         parsed.reserveCapacity(min(batch, 100_000))
         func commit() throws {
             guard !parsed.isEmpty else { return }
-            try db.beginImmediate()
-            do {
-                for o in try ingest(batch: parsed, clientOrder: .sorted) { summary.add(o) }
-                try db.commit()
-            } catch {
-                db.rollback()
-                throw error
-            }
+            for o in try ingestCommitted(batch: parsed, clientOrder: .sorted) { summary.add(o) }
             parsed.removeAll(keepingCapacity: true)
         }
         func take(_ decoded: Result<LifecycleEvent?, FleetError>, _ n: Int) throws {

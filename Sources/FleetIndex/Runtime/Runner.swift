@@ -172,36 +172,34 @@ public final class Runner: Sendable {
 
     private func commit(_ items: [Inbox.Item], _ presence: Presence, _ db: FleetDatabase) {
         var results = [Result](repeating: Result(), count: items.count)
-        do {
-            try db.transaction {
-                // The batch's events are decoded first, then ingested together in arrival order
-                // (a few statements for the whole batch); each outcome goes to its submission.
-                var events: [LifecycleEvent] = []
-                var owners: [Int] = []
-                for (i, item) in items.enumerated() {
-                    for input in item.inputs {
-                        switch input.payload {
-                        case .event(let e):
-                            events.append(e)
-                            owners.append(i)
-                        case .json(let bytes):
-                            do throws(FleetError) {
-                                // As ingest-events reads a line: other event kinds are ignored.
-                                guard let e = try LifecycleEvent.decode(line: bytes) else {
-                                    results[i].summary.ignored += 1
-                                    continue
-                                }
-                                events.append(e)
-                                owners.append(i)
-                            } catch {
-                                results[i].summary.rejected += 1
-                                results[i].rejected.append(Rejection(line: input.line, message: error.message))
-                            }
+        // The batch's events are decoded first, then ingested together in arrival order in one
+        // transaction (a few statements for the whole batch); each outcome goes to its submission.
+        var events: [LifecycleEvent] = []
+        var owners: [Int] = []
+        for (i, item) in items.enumerated() {
+            for input in item.inputs {
+                switch input.payload {
+                case .event(let e):
+                    events.append(e)
+                    owners.append(i)
+                case .json(let bytes):
+                    do throws(FleetError) {
+                        // As ingest-events reads a line: other event kinds are ignored.
+                        guard let e = try LifecycleEvent.decode(line: bytes) else {
+                            results[i].summary.ignored += 1
+                            continue
                         }
+                        events.append(e)
+                        owners.append(i)
+                    } catch {
+                        results[i].summary.rejected += 1
+                        results[i].rejected.append(Rejection(line: input.line, message: error.message))
                     }
                 }
-                for (o, i) in zip(try presence.ingest(batch: events, clientOrder: .arrival), owners) { results[i].summary.add(o) }
             }
+        }
+        do {
+            for (o, i) in zip(try presence.ingestCommitted(batch: events, clientOrder: .arrival), owners) { results[i].summary.add(o) }
         } catch {
             // The batch is rolled back whole: every event of it is reported as not taken.
             report(.failed("a batch of \(items.reduce(0) { $0 + $1.inputs.count }) event(s) was not committed: \(error)"))

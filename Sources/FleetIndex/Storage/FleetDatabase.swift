@@ -111,6 +111,8 @@ public final class FleetDatabase {
     /// A write transaction opened and closed by hand (ingest's batches, which must fail
     /// rather than nest inside another transaction).
     func beginImmediate() throws { try connection.begin() }
+    /// An ingest batch's write transaction, opened by hand (`StoreConnection.beginIngest`).
+    func beginIngest() throws { try connection.beginIngest() }
     func commit() throws { try connection.execute(script: "COMMIT") }
     func rollback() { try? connection.execute(script: "ROLLBACK") }
 
@@ -149,7 +151,8 @@ public final class FleetDatabase {
     /// writes rows the next refresh drops); "no" is read again once another connection has
     /// committed, so a long-running process sees a group another process created.
     /// On PostgreSQL (no data version), "no" is kept for the rest of the write transaction it
-    /// was read in: no other writer commits while this one holds the write lock.
+    /// was read in: no dynamic group is created while this one holds the write lock (ingest
+    /// batches share it, and create none).
     public var tracksChanges: Bool {
         if hasDynamicGroups == true { return true }
         let version = metaStore.dataVersion()

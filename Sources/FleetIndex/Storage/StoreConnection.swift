@@ -133,11 +133,46 @@ public final class StoreConnection {
         }
     }
 
+    /// Runs `body` in one ingest transaction (a savepoint inside another write transaction).
+    /// SQLite: as `transaction`. PostgreSQL: the fleet's write lock in its shared mode
+    /// (`beginIngest`).
+    public func ingestTransaction<T>(_ body: () throws -> T) throws -> T {
+        switch engine {
+        case .sqlite(let c): return try c.transaction(body)
+        case .postgres(let c):
+            if !c.isInTransaction { writeTransactions += 1 }
+            return try c.transaction(advisoryLock: Self.writeLock, shared: true, body)
+        }
+    }
+
+    /// Opens an ingest batch's write transaction by hand. SQLite: `BEGIN IMMEDIATE`, as
+    /// `begin`. PostgreSQL: `BEGIN` and the fleet's write lock in its shared mode, so the
+    /// ingest batches of several processes and serve instances run at the same time, each
+    /// holding its clients' rows (`PresenceStore.clients` locks them in key order); every other
+    /// write transaction holds the lock exclusively, so it waits for the batches in flight and
+    /// they for it (an evaluation still sees no batch half done).
+    public func beginIngest() throws {
+        switch engine {
+        case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
+        case .postgres(let c):
+            writeTransactions += 1
+            try c.begin(advisoryLock: Self.writeLock, shared: true)
+        }
+    }
+
+    /// Whether an ingest batch locks its clients' rows (PostgreSQL, where batches run at once)
+    /// rather than the whole database (SQLite's one writer).
+    public var locksClientRows: Bool {
+        if case .postgres = engine { return true }
+        return false
+    }
+
     private var writeTransactions = 0
 
     /// On PostgreSQL, a number for the write transaction now open on this connection (nil
-    /// outside one): while it is open this connection holds the fleet's write lock, so what
-    /// it read of the other writers' data stays as read until it ends. Nil on SQLite.
+    /// outside one): while it is open this connection holds the fleet's write lock (at least
+    /// shared), so no exclusive writer commits (registry, profiles, groups, evaluation), and
+    /// what it read of their data stays as read until it ends. Nil on SQLite.
     public var writeTransaction: Int? {
         guard case .postgres(let c) = engine, c.isInTransaction else { return nil }
         return writeTransactions

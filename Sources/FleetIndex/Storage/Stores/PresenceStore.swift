@@ -68,14 +68,19 @@ struct PresenceStore {
 
     // MARK: batches (ingest): per row on SQLite, a few statements with array parameters on PostgreSQL
 
-    /// The stored clients among `ids`, by client id (the ones not stored are absent).
+    /// The stored clients among `ids`, by client id (the ones not stored are absent). On
+    /// PostgreSQL each row is locked for the rest of the transaction, in key order: ingest
+    /// batches that run at once wait for each other only on the clients they share, then read
+    /// what the other wrote, and, each locking in the same order, never deadlock.
     func clients(_ ids: [String]) throws -> [String: ClientRecord] {
         var out: [String: ClientRecord] = [:]
         out.reserveCapacity(ids.count)
         guard !ids.isEmpty else { return out }
         if c.dialect.writesBatchesAsArrays {
-            try c.forEach("SELECT id, thing, ts, event_type, session, version, reason, max_ts, client_id FROM client WHERE client_id = ANY(?::text[])",
-                          [PostgresArray.literal(ids)]) { out[$0.text(8)] = ClientRecord(row: $0) }
+            try c.forEach("""
+                SELECT id, thing, ts, event_type, session, version, reason, max_ts, client_id FROM client
+                WHERE client_id = ANY(?::text[]) ORDER BY id FOR NO KEY UPDATE
+                """, [PostgresArray.literal(ids)]) { out[$0.text(8)] = ClientRecord(row: $0) }
             return out
         }
         // In key order: the lookups then walk the client_id index instead of jumping around it.
@@ -85,24 +90,45 @@ struct PresenceStore {
 
     /// Registers clients never seen before (none of `ids` stored, each named once), in the
     /// order of `ids` (the order `arrivalOrder` numbers them in), each linked to the thing of
-    /// the same name if any.
+    /// the same name if any. On PostgreSQL one that another transaction registered meanwhile
+    /// is read (and locked) instead.
     func insertClients(_ ids: [String]) throws -> [String: ClientRecord] {
         var out: [String: ClientRecord] = [:]
         out.reserveCapacity(ids.count)
         guard !ids.isEmpty else { return out }
-        guard c.dialect.writesBatchesAsArrays, let key = c.dialect.nameKey(of: "u.name") else {
+        guard c.dialect.writesBatchesAsArrays else {
             for id in ids { out[id] = try insertClient(id) }
             return out
         }
-        // ORDER BY: the rows reach the insert, and take their `seq`, in the order of `ids`.
-        let sql = """
+        try c.forEach(Self.registerClientsSQL(c), [PostgresArray.literal(ids)]) { out[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1)) }
+        let raced = ids.filter { out[$0] == nil }
+        if !raced.isEmpty { for (id, r) in try clients(raced) { out[id] = r } }
+        return out
+    }
+
+    /// PostgreSQL: registers those of `ids` not stored yet, in the order of `ids`, in a
+    /// transaction of the caller's that holds no client's row lock (an ingest batch runs it
+    /// before its own transaction, `Presence.ingestCommitted`): a client registered at once by
+    /// two batches is inserted once, the second waiting for the first to end. Two such
+    /// transactions that meet on two clients in opposite orders deadlock; PostgreSQL ends one
+    /// (`40P01`), and the caller runs it again.
+    func registerClients(_ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        try c.execute(Self.registerClientsSQL(c), [PostgresArray.literal(ids)])
+    }
+
+    /// The new clients among the text array `?`, inserted in its order (ORDER BY: the rows
+    /// reach the insert, and take their `seq`, in that order); RETURNING the inserted.
+    private static func registerClientsSQL(_ c: StoreConnection) -> String {
+        let key = c.dialect.nameKey(of: "k.name") ?? "k.name"
+        return """
             INSERT INTO client(id, client_id, thing)
-            SELECT \(key), u.name, (SELECT t.id FROM thing t WHERE t.name = u.name LIMIT 1)
-            FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n) ORDER BY u.n
+            SELECT \(key), k.name, (SELECT t.id FROM thing t WHERE t.name = k.name LIMIT 1)
+            FROM unnest(?::text[]) WITH ORDINALITY AS k(name, n)
+            WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key)) ORDER BY k.n
+            ON CONFLICT (id) DO NOTHING
             RETURNING id, thing, client_id
             """
-        try c.forEach(sql, [PostgresArray.literal(ids)]) { out[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1)) }
-        return out
     }
 
     /// An event as the history keys it (presence_event's primary key).
