@@ -29,11 +29,15 @@ import Testing
         #expect(summary.rejected == 0)
     }
 
-    /// Eight ingesters interleave batches of events of the same three clients (with new
-    /// clients registered by several at once): every event is stored and each client ends
-    /// with its newest event's connectivity, as when one ingester had them all.
+    /// Eight ingesters interleave batches of events of the same three clients (things, with a
+    /// dynamic group tracking their changes), and each batch also brings a client never seen
+    /// that every worker registers at once: every event is stored, each client and its thing
+    /// end with its newest event's connectivity, as when one ingester had them all, and each
+    /// new client is registered once.
     @Test func ingestersOfTheSameClientsLoseNoUpdate() throws {
         let db = try Fixtures.database(.postgres)
+        for c in 0..<3 { _ = try Registry(db).createThing(name: "c\(c)", typeName: nil, attributes: nil, at: 0) }
+        _ = try DynamicGroups(db).createDynamicThingGroup(name: "G", query: "connectivity.connected:true", indexName: nil, queryVersion: nil, properties: nil, at: 0)
         let url = db.connection.location
         let workers = 8, perWorker = 240, clients = 3, batch = 24
         let errors = Self.concurrently(workers) { w in
@@ -46,17 +50,25 @@ import Testing
                     let kind: LifecycleEvent.Kind = n % 2 == 0 ? .connected : .disconnected
                     return Fixtures.event("c\(n % clients)", Fixtures.t0 + Int64(n) * 1000, kind, session: "s\(n)", version: Int64(n + 1))
                 }
-                try Self.ingestBatch(mine, events)
+                // The same new client in every worker's k-th batch (a connect each, told apart by session).
+                let new = Fixtures.event("new\(k)", Fixtures.t0, .connected, session: "w\(w)")
+                try Self.ingestBatch(mine, events + [new])
             }
         }
         #expect(errors.isEmpty, "\(errors)")
-        #expect(try db.connection.scalar("SELECT count(*) FROM presence_event")?.int == Int64(workers * perWorker))
+        let newClients = perWorker / batch
+        #expect(try db.connection.scalar("SELECT count(*) FROM presence_event")?.int == Int64(workers * perWorker + workers * newClients))
+        #expect(try db.connection.scalar("SELECT count(*) FROM client")?.int == Int64(clients + newClients))
         let total = workers * perWorker
         for c in 0..<clients {
             let newest = (0..<total).filter { $0 % clients == c }.max()!
             let row = try db.connection.query("SELECT connected, ts FROM client WHERE client_id = ?", ["c\(c)"]) { ($0.bool(0), $0.int(1)) }.first
             #expect(row?.0 == (newest % 2 == 0) && row?.1 == Fixtures.t0 + Int64(newest) * 1000, "c\(c): \(String(describing: row))")
+            // The thing's connectivity, as search reads it.
+            #expect(try Fixtures.search(db, "thingName:c\(c) AND connectivity.connected:\(newest % 2 == 0)") == ["c\(c)"])
         }
+        // Every thing whose connectivity changed is in the dynamic group's change log.
+        #expect(try db.connection.scalar("SELECT count(*) FROM thing_touch")?.int == Int64(clients))
     }
 
     /// Ingest batches of different clients run at the same time: while one batch's transaction
@@ -81,7 +93,35 @@ import Testing
         #expect(lockTimeout { try Self.ingestBatch(other, [Fixtures.event("a", t0 + 2 * min, .connected, session: "s2", version: 3)]) })
         #expect(lockTimeout { _ = try Registry(other).createThing(name: "d", typeName: nil, attributes: nil, at: 0) })
         #expect(lockTimeout { _ = try EvaluationCycle(other).evaluate(at: t0 + 5 * min) })
+        // A batch with an older event of `a` waits for the open batch (without a timeout), then
+        // reads what it wrote: the event is stale, and `a` keeps the newer disconnect.
+        let latePid = Mutex<Int64?>(nil)
+        let lateBatch = Mutex<Result<Presence.Summary, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let start = t0, minute = min
+        Thread.detachNewThread {
+            let r = Result {
+                let late = try FleetDatabase(path: url)
+                let pid = try late.connection.scalar("SELECT pg_backend_pid()")?.int
+                latePid.withLock { $0 = pid }
+                let text = Fixtures.event("a", start + minute / 2, .connected, session: "s0", version: 1).payload.compact
+                return try Presence(late).ingest(LineReader(bytes: Array(text.utf8)), batch: 10, rejected: { _, _ in })
+            }
+            lateBatch.withLock { $0 = r }
+            done.signal()
+        }
+        var waiting = false
+        for _ in 0..<1000 where !waiting {
+            if let pid = latePid.withLock({ $0 }) {
+                waiting = try db.connection.scalar("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?", [pid])?.string == "Lock"
+            }
+            if !waiting { usleep(10_000) }
+        }
+        #expect(waiting, "the older batch of a waits for the open one")
         try holder.connection.execute(script: "COMMIT")
+        done.wait()
+        #expect(try lateBatch.withLock { try $0?.get().stale } == 1)
+        #expect(try db.connection.scalar("SELECT ts FROM client WHERE client_id = 'a'")?.int == t0 + min)
         try Self.ingestBatch(other, [Fixtures.event("a", t0 + 2 * min, .connected, session: "s2", version: 3)])
         _ = try Registry(other).createThing(name: "d", typeName: nil, attributes: nil, at: 0)
         let rows = try db.connection.query("SELECT client_id, connected, ts FROM client ORDER BY client_id") { "\($0.text(0)) \($0.bool(1)) \($0.int(2) - t0)" }

@@ -1,7 +1,6 @@
 // FleetIndex: presence: lifecycle events in, connectivity out. Every event is kept in the
 // history (duplicates are recognized by their key); the newest event of each client decides
 // its connectivity, so the final state does not depend on arrival order.
-import FleetPostgres
 import FleetSQLite
 
 /// Lifecycle event ingestion and the connectivity index.
@@ -42,12 +41,24 @@ public struct Presence {
     /// The rows of the clients `ids` (each named once), registering the ones never seen, in
     /// the order of `ids` (the order new clients are numbered in).
     func clientRows(_ ids: [String]) throws -> [String: ClientRow] {
-        let stored = try store.clients(ids)
-        let added = try store.insertClients(ids.filter { stored[$0] == nil })
+        let stored: [String: ClientRecord], added: [String: ClientRecord]
+        if db.connection.locksClientRows {
+            // PostgreSQL, where batches run at once: the new clients first (waiting only for
+            // another batch registering the same ones), then the stored ones locked in key
+            // order: each batch takes its waits in the same order, so none deadlock.
+            added = try store.registerClients(ids)
+            stored = try store.clients(ids.filter { added[$0] == nil })
+        } else {
+            stored = try store.clients(ids)
+            added = try store.insertClients(ids.filter { stored[$0] == nil })
+        }
         var rows: [String: ClientRow] = [:]
         rows.reserveCapacity(ids.count)
         for (id, r) in stored { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
         for (id, r) in added { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
+        if let missing = ids.first(where: { rows[$0] == nil }) {
+            throw FleetError(.internalFailure, "client \(missing) was neither stored nor registered")
+        }
         return rows
     }
 
@@ -98,27 +109,10 @@ public struct Presence {
     }
 
     /// Ingests a batch of events in a write transaction of its own, committed (rolled back
-    /// whole on an error). On PostgreSQL the batch's clients never seen before are registered
-    /// first, in a short transaction of their own (run again after a deadlock with another
-    /// batch's registration): the batch's transaction then only locks stored rows, all in key
-    /// order, so batches of several processes that run at once (`StoreConnection.beginIngest`)
-    /// never deadlock. Registered clients stay if the batch fails (rows with no event, which
-    /// nothing shows).
+    /// whole on an error). On PostgreSQL it shares the write lock with the other batches in
+    /// flight (`StoreConnection.beginIngest`) and locks its clients' rows (`clientRows`).
     func ingestCommitted(batch events: [LifecycleEvent], clientOrder: ClientOrder = .arrival) throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
-        if db.connection.locksClientRows {
-            var seen = Set<String>()
-            var ids = events.compactMap { seen.insert($0.clientId).inserted ? $0.clientId : nil }
-            if clientOrder == .sorted { ids.sort() }
-            for attempt in 1... {
-                do {
-                    try db.connection.ingestTransaction { try store.registerClients(ids) }
-                    break
-                } catch let e as PostgresError where e.isRetryable && attempt < 5 {
-                    continue
-                }
-            }
-        }
         try db.beginIngest()
         do {
             let outcomes = try ingest(batch: events, clientOrder: clientOrder)

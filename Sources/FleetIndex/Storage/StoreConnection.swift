@@ -133,18 +133,6 @@ public final class StoreConnection {
         }
     }
 
-    /// Runs `body` in one ingest transaction (a savepoint inside another write transaction).
-    /// SQLite: as `transaction`. PostgreSQL: the fleet's write lock in its shared mode
-    /// (`beginIngest`).
-    public func ingestTransaction<T>(_ body: () throws -> T) throws -> T {
-        switch engine {
-        case .sqlite(let c): return try c.transaction(body)
-        case .postgres(let c):
-            if !c.isInTransaction { writeTransactions += 1 }
-            return try c.transaction(advisoryLock: Self.writeLock, shared: true, body)
-        }
-    }
-
     /// Opens an ingest batch's write transaction by hand. SQLite: `BEGIN IMMEDIATE`, as
     /// `begin`. PostgreSQL: `BEGIN` and the fleet's write lock in its shared mode, so the
     /// ingest batches of several processes and serve instances run at the same time, each
@@ -185,8 +173,8 @@ public final class StoreConnection {
     /// at once. PostgreSQL: `BEGIN` and the fleet's write lock (a transaction-scoped advisory
     /// lock), so write transactions of every process and serve instance on one database run one
     /// after another, as on SQLite: an evaluation reads the ticks and alarm slots the previous
-    /// one committed, so two evaluators never raise one violation twice or skip a tick, and
-    /// an ingest batch never interleaves with another's read-modify-write of a client.
+    /// one committed, so two evaluators never raise one violation twice or skip a tick.
+    /// Ingest batches share the lock instead (`beginIngest`).
     /// Statements outside a transaction (reads) do not wait.
     public func begin() throws {
         switch engine {

@@ -90,8 +90,7 @@ struct PresenceStore {
 
     /// Registers clients never seen before (none of `ids` stored, each named once), in the
     /// order of `ids` (the order `arrivalOrder` numbers them in), each linked to the thing of
-    /// the same name if any. On PostgreSQL one that another transaction registered meanwhile
-    /// is read (and locked) instead.
+    /// the same name if any.
     func insertClients(_ ids: [String]) throws -> [String: ClientRecord] {
         var out: [String: ClientRecord] = [:]
         out.reserveCapacity(ids.count)
@@ -101,31 +100,34 @@ struct PresenceStore {
             return out
         }
         try c.forEach(Self.registerClientsSQL(c), [PostgresArray.literal(ids)]) { out[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1)) }
-        let raced = ids.filter { out[$0] == nil }
-        if !raced.isEmpty { for (id, r) in try clients(raced) { out[id] = r } }
         return out
     }
 
-    /// PostgreSQL: registers those of `ids` not stored yet, in the order of `ids`, in a
-    /// transaction of the caller's that holds no client's row lock (an ingest batch runs it
-    /// before its own transaction, `Presence.ingestCommitted`): a client registered at once by
-    /// two batches is inserted once, the second waiting for the first to end. Two such
-    /// transactions that meet on two clients in opposite orders deadlock; PostgreSQL ends one
-    /// (`40P01`), and the caller runs it again.
-    func registerClients(_ ids: [String]) throws {
-        guard !ids.isEmpty else { return }
-        try c.execute(Self.registerClientsSQL(c), [PostgresArray.literal(ids)])
+    /// PostgreSQL: registers those of `ids` (each named once) not stored yet; the ones it
+    /// stored, by client id. An ingest batch runs it before it locks its stored clients
+    /// (`clients`), so the only rows it waits for are new ones another batch is registering
+    /// at the same time (stored once: the second finds it registered, reads it afterwards
+    /// with `clients`). The rows are inserted in key order, as every batch inserts them, so
+    /// two batches registering the same clients never deadlock; `seq` still numbers them in
+    /// the order of `ids` (arrival), from as many values of its sequence taken at once.
+    func registerClients(_ ids: [String]) throws -> [String: ClientRecord] {
+        try insertClients(ids)
     }
 
-    /// The new clients among the text array `?`, inserted in its order (ORDER BY: the rows
-    /// reach the insert, and take their `seq`, in that order); RETURNING the inserted.
+    /// The new clients among the text array `?`, inserted in key order and numbered in the
+    /// array's; RETURNING the inserted.
     private static func registerClientsSQL(_ c: StoreConnection) -> String {
-        let key = c.dialect.nameKey(of: "k.name") ?? "k.name"
+        let key = c.dialect.nameKey(of: "u.name") ?? "u.name"
         return """
-            INSERT INTO client(id, client_id, thing)
-            SELECT \(key), k.name, (SELECT t.id FROM thing t WHERE t.name = k.name LIMIT 1)
-            FROM unnest(?::text[]) WITH ORDINALITY AS k(name, n)
-            WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key)) ORDER BY k.n
+            WITH k AS MATERIALIZED (
+                SELECT \(key) AS id, u.name, u.n FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n)
+                WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key))),
+            s AS (SELECT v, row_number() OVER (ORDER BY v) AS r
+                  FROM (SELECT nextval(pg_get_serial_sequence('client', 'seq')) AS v FROM k) AS q),
+            o AS (SELECT k.id, k.name, row_number() OVER (ORDER BY k.n) AS r FROM k)
+            INSERT INTO client(id, client_id, thing, seq) OVERRIDING SYSTEM VALUE
+            SELECT o.id, o.name, (SELECT t.id FROM thing t WHERE t.name = o.name LIMIT 1), s.v
+            FROM o JOIN s ON s.r = o.r ORDER BY o.id
             ON CONFLICT (id) DO NOTHING
             RETURNING id, thing, client_id
             """
