@@ -122,12 +122,12 @@ struct PresenceStore {
             WITH k AS MATERIALIZED (
                 SELECT \(key) AS id, u.name, u.n FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n)
                 WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key))),
-            s AS (SELECT v, row_number() OVER (ORDER BY v) AS r
+            s AS MATERIALIZED (SELECT array_agg(v ORDER BY v) AS vs
                   FROM (SELECT nextval(pg_get_serial_sequence('client', 'seq')) AS v FROM k) AS q),
-            o AS (SELECT k.id, k.name, row_number() OVER (ORDER BY k.n) AS r FROM k)
+            o AS MATERIALIZED (SELECT k.id, k.name, row_number() OVER (ORDER BY k.n) AS r FROM k)
             INSERT INTO client(id, client_id, thing, seq) OVERRIDING SYSTEM VALUE
-            SELECT o.id, o.name, (SELECT t.id FROM thing t WHERE t.name = o.name LIMIT 1), s.v
-            FROM o JOIN s ON s.r = o.r ORDER BY o.id
+            SELECT o.id, o.name, (SELECT t.id FROM thing t WHERE t.name = o.name LIMIT 1), s.vs[o.r]
+            FROM o CROSS JOIN s ORDER BY o.id
             ON CONFLICT (id) DO NOTHING
             RETURNING id, thing, client_id
             """
