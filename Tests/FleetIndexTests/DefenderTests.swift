@@ -152,7 +152,10 @@ import Testing
         #expect(try Fixtures.search(db, "deviceDefender.P.*.inViolation:true") == ["d"])  // unregistered clients are not searchable
     }
 
-    @Test(arguments: Backend.allCases) func groupTargetsIncludeSubgroupsAndLeavingInvalidates(_ backend: Backend) throws {
+    /// Things "in" (a member of "sub", a subgroup of "top") and "out" (in no group), profile P
+    /// attached to each of `targets` (resources of the database's ARNs), both disconnected for
+    /// 29 minutes and evaluated at 30.
+    func inAndOut(_ backend: Backend, targets: [String]) throws -> (FleetDatabase, Registry) {
         let db = try Fixtures.database(backend)
         let r = Registry(db)
         _ = try r.createThingGroup(name: "top", parent: nil, properties: nil, at: 0)
@@ -160,9 +163,14 @@ import Testing
         for t in ["in", "out"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }
         _ = try r.addThingToThingGroup(group: "sub", thingName: "in", overrideDynamicGroups: false, at: 0)
         _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
-        _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.groupARN("top"))
+        for t in targets { _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN(t)) }
         try Fixtures.ingest(db, ["in", "out"].flatMap { [Fixtures.event($0, t0, .connected), Fixtures.event($0, t0 + min, .disconnected)] })
         _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        return (db, r)
+    }
+
+    @Test(arguments: Backend.allCases) func groupTargetsIncludeSubgroupsAndLeavingInvalidates(_ backend: Backend) throws {
+        let (db, r) = try inAndOut(backend, targets: ["thinggroup/top"])
         #expect(try events(db).map { String($0.split(separator: " ")[0]) } == ["in"])
         #expect(try Fixtures.search(db, "deviceDefender.violationCount:1") == ["in"])
         #expect(try Fixtures.search(db, "deviceDefender.violationCount:*") == ["in"])
@@ -192,16 +200,7 @@ import Testing
 
     @Test(arguments: Backend.allCases, targetCases.indices) func documentsShowDefenderForTargetedThingsOnly(_ backend: Backend, _ i: Int) throws {
         let (targets, shown) = Self.targetCases[i]
-        let db = try Fixtures.database(backend)
-        let r = Registry(db)
-        _ = try r.createThingGroup(name: "top", parent: nil, properties: nil, at: 0)
-        _ = try r.createThingGroup(name: "sub", parent: "top", properties: nil, at: 0)
-        for t in ["in", "out"] { _ = try r.createThing(name: t, typeName: nil, attributes: nil, at: 0) }
-        _ = try r.addThingToThingGroup(group: "sub", thingName: "in", overrideDynamicGroups: false, at: 0)
-        _ = try Defender(db).createSecurityProfile(name: "P", description: nil, behaviors: Fixtures.behaviors(), alertTargets: nil, additionalMetrics: nil, at: 0)
-        for t in targets { _ = try Defender(db).attachSecurityProfile(name: "P", targetARN: db.iotARN(t)) }
-        try Fixtures.ingest(db, ["in", "out"].flatMap { [Fixtures.event($0, t0, .connected), Fixtures.event($0, t0 + min, .disconnected)] })
-        _ = try EvaluationCycle(db).evaluate(at: t0 + 30 * min)
+        let (db, _) = try inAndOut(backend, targets: targets)
         let things = try Search(db).searchIndex(indexName: nil, query: "*", maxResults: nil, nextToken: nil, at: t0 + 30 * min)["things"]?.arrayValue ?? []
         #expect(things.compactMap { $0["thingName"]?.stringValue } == ["in", "out"])
         let withDefender = things.filter { $0["deviceDefender"] != nil }.compactMap { $0["thingName"]?.stringValue }
