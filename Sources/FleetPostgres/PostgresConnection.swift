@@ -157,8 +157,8 @@ public final class PostgresConnection {
     /// Runs `body` in a transaction (a savepoint inside one), committing on return and rolling
     /// back on a thrown error.
     /// With `advisoryLock`, the outermost transaction holds that transaction-scoped advisory
-    /// lock from its start (`begin(advisoryLock:shared:)`).
-    public func transaction<T>(advisoryLock: Int64? = nil, shared: Bool = false, _ body: () throws -> T) throws -> T {
+    /// lock from its start (`begin(advisoryLock:)`).
+    public func transaction<T>(advisoryLock: Int64? = nil, _ body: () throws -> T) throws -> T {
         if isInTransaction {
             try execute(script: "SAVEPOINT nested")
             do {
@@ -170,7 +170,7 @@ public final class PostgresConnection {
                 throw error
             }
         }
-        try begin(advisoryLock: advisoryLock, shared: shared)
+        try begin(advisoryLock: advisoryLock)
         do {
             let r = try body()
             try execute(script: "COMMIT")

@@ -41,17 +41,7 @@ public struct Presence {
     /// The rows of the clients `ids` (each named once), registering the ones never seen, in
     /// the order of `ids` (the order new clients are numbered in).
     func clientRows(_ ids: [String]) throws -> [String: ClientRow] {
-        let stored: [String: ClientRecord], added: [String: ClientRecord]
-        if db.connection.locksClientRows {
-            // PostgreSQL, where batches run at once: the new clients first (waiting only for
-            // another batch registering the same ones), then the stored ones locked in key
-            // order: each batch takes its waits in the same order, so none deadlock.
-            added = try store.registerClients(ids)
-            stored = try store.clients(ids.filter { added[$0] == nil })
-        } else {
-            stored = try store.clients(ids)
-            added = try store.insertClients(ids.filter { stored[$0] == nil })
-        }
+        let (stored, added) = try store.clientRecords(ids)
         var rows: [String: ClientRow] = [:]
         rows.reserveCapacity(ids.count)
         for (id, r) in stored { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
@@ -110,7 +100,8 @@ public struct Presence {
 
     /// Ingests a batch of events in a write transaction of its own, committed (rolled back
     /// whole on an error). On PostgreSQL it shares the write lock with the other batches in
-    /// flight (`StoreConnection.beginIngest`) and locks its clients' rows (`clientRows`).
+    /// flight (`StoreConnection.beginIngest`) and locks its clients' rows
+    /// (`PresenceStore.clientRecords`).
     func ingestCommitted(batch events: [LifecycleEvent], clientOrder: ClientOrder = .arrival) throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
         try db.beginIngest()

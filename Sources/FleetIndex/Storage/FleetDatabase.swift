@@ -108,10 +108,8 @@ public final class FleetDatabase {
         try connection.transaction(body)
     }
 
-    /// A write transaction opened and closed by hand (ingest's batches, which must fail
-    /// rather than nest inside another transaction).
-    func beginImmediate() throws { try connection.begin() }
-    /// An ingest batch's write transaction, opened by hand (`StoreConnection.beginIngest`).
+    /// An ingest batch's write transaction, opened and closed by hand (it must fail rather
+    /// than nest inside another transaction; `StoreConnection.beginIngest`).
     func beginIngest() throws { try connection.beginIngest() }
     func commit() throws { try connection.execute(script: "COMMIT") }
     func rollback() { try? connection.execute(script: "ROLLBACK") }

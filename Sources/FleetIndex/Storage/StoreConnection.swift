@@ -139,21 +139,7 @@ public final class StoreConnection {
     /// holding its clients' rows (`PresenceStore.clients` locks them in key order); every other
     /// write transaction holds the lock exclusively, so it waits for the batches in flight and
     /// they for it (an evaluation still sees no batch half done).
-    public func beginIngest() throws {
-        switch engine {
-        case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
-        case .postgres(let c):
-            writeTransactions += 1
-            try c.begin(advisoryLock: Self.writeLock, shared: true)
-        }
-    }
-
-    /// Whether an ingest batch locks its clients' rows (PostgreSQL, where batches run at once)
-    /// rather than the whole database (SQLite's one writer).
-    public var locksClientRows: Bool {
-        if case .postgres = engine { return true }
-        return false
-    }
+    public func beginIngest() throws { try begin(sharingTheLock: true) }
 
     private var writeTransactions = 0
 
@@ -176,12 +162,14 @@ public final class StoreConnection {
     /// one committed, so two evaluators never raise one violation twice or skip a tick.
     /// Ingest batches share the lock instead (`beginIngest`).
     /// Statements outside a transaction (reads) do not wait.
-    public func begin() throws {
+    public func begin() throws { try begin(sharingTheLock: false) }
+
+    private func begin(sharingTheLock shared: Bool) throws {
         switch engine {
         case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
         case .postgres(let c):
             writeTransactions += 1
-            try c.begin(advisoryLock: Self.writeLock)
+            try c.begin(advisoryLock: Self.writeLock, shared: shared)
         }
     }
 

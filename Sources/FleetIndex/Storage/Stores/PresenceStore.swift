@@ -88,9 +88,26 @@ struct PresenceStore {
         return out
     }
 
-    /// Registers clients never seen before (none of `ids` stored, each named once), in the
-    /// order of `ids` (the order `arrivalOrder` numbers them in), each linked to the thing of
-    /// the same name if any.
+    /// The stored clients among `ids` (each named once) and the ones never seen before, now
+    /// registered, each by client id. SQLite (one writer): looked up, then the rest inserted.
+    /// PostgreSQL, where ingest batches run at once: the new ones registered first (in key
+    /// order, as every batch inserts them: the only rows it waits for are new ones another
+    /// batch is registering, and a client two batches register is stored once, the second
+    /// reading it afterwards), then the stored ones read and locked in key order (`clients`).
+    /// Each batch takes its waits in the same order, so none deadlock.
+    func clientRecords(_ ids: [String]) throws -> (stored: [String: ClientRecord], added: [String: ClientRecord]) {
+        guard c.dialect.writesBatchesAsArrays else {
+            let stored = try clients(ids)
+            return (stored, try insertClients(ids.filter { stored[$0] == nil }))
+        }
+        let added = try insertClients(ids)
+        return (try clients(ids.filter { added[$0] == nil }), added)
+    }
+
+    /// Registers clients never seen before, each linked to the thing of the same name if any,
+    /// numbered in the order of `ids` (the order `arrivalOrder` numbers them in). SQLite: none
+    /// of `ids` is stored. PostgreSQL: those of `ids` not stored yet (`registerClientsSQL`);
+    /// the ones it stored, by client id.
     func insertClients(_ ids: [String]) throws -> [String: ClientRecord] {
         var out: [String: ClientRecord] = [:]
         out.reserveCapacity(ids.count)
@@ -103,19 +120,9 @@ struct PresenceStore {
         return out
     }
 
-    /// PostgreSQL: registers those of `ids` (each named once) not stored yet; the ones it
-    /// stored, by client id. An ingest batch runs it before it locks its stored clients
-    /// (`clients`), so the only rows it waits for are new ones another batch is registering
-    /// at the same time (stored once: the second finds it registered, reads it afterwards
-    /// with `clients`). The rows are inserted in key order, as every batch inserts them, so
-    /// two batches registering the same clients never deadlock; `seq` still numbers them in
-    /// the order of `ids` (arrival), from as many values of its sequence taken at once.
-    func registerClients(_ ids: [String]) throws -> [String: ClientRecord] {
-        try insertClients(ids)
-    }
-
     /// The new clients among the text array `?`, inserted in key order and numbered in the
-    /// array's; RETURNING the inserted.
+    /// array's order, from as many values of `seq`'s sequence taken at once; RETURNING the
+    /// inserted.
     private static func registerClientsSQL(_ c: StoreConnection) -> String {
         let key = c.dialect.nameKey(of: "u.name") ?? "u.name"
         return """
