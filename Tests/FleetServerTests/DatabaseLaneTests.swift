@@ -7,6 +7,7 @@
 import FleetIndex
 import FleetSQLite
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 #if canImport(Glibc)
@@ -145,11 +146,15 @@ import Glibc
         let other = try Connection(path: path)
         try other.execute(script: "BEGIN IMMEDIATE; UPDATE meta SET value = 'held' WHERE key = 'lane-test';")
         let clock = ContinuousClock(), sent = clock.now
+        let waits = NIOLockedValueBox<[Int]>([])
         let failures = await withTaskGroup(of: String?.self) { group in
             for i in 0..<writes {
                 group.addTask {
                     do {
-                        try await pool.run(.write) { db in try db.setMeta("lane-test", "write \(i)") }
+                        try await pool.run(.write) { db in
+                            waits.withLockedValue { $0.append(db.connection.busyTimeout ?? -1) }
+                            try db.setMeta("lane-test", "write \(i)")
+                        }
                         return nil
                     } catch { return "\(error)" }
                 }
@@ -162,9 +167,15 @@ import Glibc
         try other.execute(script: "ROLLBACK;")
         #expect(failures.count == writes, "every write fails while the lock is held")
         #expect(failures.allSatisfy { $0.contains("locked") }, "\(failures)")
-        // One busy timeout after another would be 6 x 400 ms = 2.4 s; together: 400 ms, then
-        // each later one's last look at the lock (100 ms).
-        #expect(took < .milliseconds(400 * writes - 400), "\(took)")
+        // Each write's wait is what is left of its 400 ms when its turn comes: the first one
+        // waits out the rest of its deadline, so by the time the next one runs every later
+        // deadline has passed too and each gets only its last look at the lock (100 ms), not a
+        // busy timeout of its own (which would be 6 x 400 ms = 2.4 s in all). The waits are
+        // what the pool set, not timings, so a loaded machine does not change them.
+        let given = waits.withLockedValue { $0 }
+        #expect(given.count == writes, "\(given)")
+        #expect((100...400).contains(given.first ?? 0), "\(given)")
+        #expect(given.dropFirst().allSatisfy { $0 == 100 }, "\(given)")
         #expect(took >= .milliseconds(400), "\(took)")
         try await pool.run(.write) { db in try db.setMeta("lane-test", "after") }
         #expect(try pool.with { db in try db.meta("lane-test") } == "after")
