@@ -179,7 +179,7 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         let (sub, out, _) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.pahoSubscribe, String(bed.port), bed.caFile,
                                                            watcher.certFile, watcher.keyFile, "watcher", "4", "20", "$aws/events/presence/+/dup"])
         _ = await bed.waitFor { self.of($0, "watcher").count == 1 }
-        try await Task.sleep(for: .milliseconds(500))
+        let subscribed = MQTTTestBed.readUntil(out, "READY")   // its SUBACK came
         // First connection holds; the second with the same client id takes over.
         let (first, _, _) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.raw, String(bed.port), bed.caFile, d.certFile, d.keyFile,
                                                            "connect:dup:60:4", "read:6"])
@@ -195,7 +195,7 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         #expect(one.last?.reason == "DUPLICATE_CLIENTID" && one.last?.clientInitiated == false)
         #expect(Set(one.map(\.session)).count == 1 && Set(two.map(\.session)).count == 1 && one[0].session != two[0].session)
         #expect(two.last?.reason == "CLIENT_INITIATED_DISCONNECT")
-        let seen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let seen = subscribed + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let messages = seen.split(separator: "\n").filter { $0.hasPrefix("MSG ") }
         #expect(messages.count == 4, "\(seen)")
         #expect(messages.first?.hasPrefix("MSG $aws/events/presence/connected/dup {\"clientId\":\"dup\"") == true)
@@ -233,13 +233,13 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         let (sub, out, _) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.pahoSubscribe, String(bed.port), bed.caFile,
                                                            watcher.certFile, watcher.keyFile, "watcher2", "3", "6", "$aws/events/presence/#"])
         _ = await bed.waitFor { self.of($0, "watcher2").count == 1 }
-        try await Task.sleep(for: .milliseconds(500))
+        let subscribed = MQTTTestBed.readUntil(out, "READY")   // its SUBACK came
         let connect = hex(MQTTEncoder.encode(.connect(.init(version: .v311, clientId: "forger", keepAlive: 30,
                                                             will: .init(topic: "$aws/events/presence/disconnected/victim", payload: Array("forged".utf8)))), version: .v311))
         let r = try bed.python(ClientScripts.raw, [d.certFile, d.keyFile, "send:" + connect, "read:0.3", "drop"])
         #expect(r.stdout.contains("R 20020000 open"), "\(r.stdout) \(r.stderr)")
         sub.waitUntilExit()
-        let seen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let seen = subscribed + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(!seen.contains("forged") && !seen.contains("/victim"), "\(seen)")
         #expect(seen.contains("MSG $aws/events/presence/disconnected/forger "), "the real event is published: \(seen)")
     }
@@ -252,7 +252,7 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         let (sub, out, _) = try bed.start("/usr/bin/env", ["python3", "-c", ClientScripts.pahoSubscribe, String(bed.port), bed.caFile,
                                                            watcher.certFile, watcher.keyFile, "watcher", "2", "20", "last/will/#"])
         _ = await bed.waitFor { self.of($0, "watcher").count == 1 }
-        try await Task.sleep(for: .milliseconds(500))
+        let subscribed = MQTTTestBed.readUntil(out, "READY")   // its SUBACK came
         // Keep-alive 1 s (the test endpoint's minimum), with a will; then silence: closed after 1.5 s.
         let fixed = hex(MQTTEncoder.encode(.connect(.init(version: .v311, clientId: "quiet", keepAlive: 1,
                                                           will: .init(topic: "last/will", payload: Array("boo".utf8)))), version: .v311))
@@ -264,7 +264,7 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         sub.waitUntilExit()
         let events = of(await bed.waitFor { self.of($0, "quiet").count == 4 }, "quiet")
         #expect(events.map(\.reason) == [nil, "MQTT_KEEP_ALIVE_TIMEOUT", nil, "CONNECTION_LOST"])
-        let seen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let seen = subscribed + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(seen.components(separatedBy: "MSG last/will boo").count == 3, "\(seen)")
     }
 
