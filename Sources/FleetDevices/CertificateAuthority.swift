@@ -49,33 +49,42 @@ public struct CertificateAuthority {
             }
             return ca
         }
+        // The key and the root are made before the write lock is taken (an RSA key takes a
+        // while); if another process made a CA meanwhile, theirs stands and these go.
+        let algorithm = algorithm ?? .ecP256
+        let made = try makeRoot(algorithm, account: db.account, region: db.region, at: now)
         return try db.transaction {
             if let ca = try existing(db) { return ca }  // made meanwhile by another process
-            let algorithm = algorithm ?? .ecP256
-            let key = try algorithm.generate()
-            let name = try DistinguishedName {
-                OrganizationName("fleetdex")
-                CommonName("fleetdex CA \(db.account) \(db.region)")
-            }
-            let start = date(now)
-            let root = try Certificate(
-                version: .v3, serialNumber: Certificate.SerialNumber(),
-                publicKey: key.publicKey,
-                notValidBefore: start.addingTimeInterval(-3600), notValidAfter: endOfValidity,
-                issuer: name, subject: name,
-                signatureAlgorithm: signatureAlgorithm(for: key),
-                extensions: try Certificate.Extensions {
-                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                    Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
-                    SubjectKeyIdentifier(hash: key.publicKey)
-                },
-                issuerPrivateKey: key)
-            let pem = try root.serializeAsPEM().pemString
-            let der = try derBytes(root)
-            try writeKey(try key.serializeAsPEM().pemString, to: try keyPath(db))
-            try CertificateStore(c: db.connection).insertAuthority(certificateId: sha256Hex(der), pem: pem, keyAlgorithm: algorithm.rawValue, at: now)
-            return CertificateAuthority(certificate: root, certificatePEM: pem, certificateId: sha256Hex(der), keyAlgorithm: algorithm, privateKey: key)
+            try writeKey(try made.privateKey.serializeAsPEM().pemString, to: try keyPath(db))
+            try CertificateStore(c: db.connection).insertAuthority(certificateId: made.certificateId, pem: made.certificatePEM,
+                                                                   keyAlgorithm: algorithm.rawValue, at: now)
+            return made
         }
+    }
+
+    /// A new self-signed root of the kind `algorithm`, with its key, not yet stored.
+    static func makeRoot(_ algorithm: KeyAlgorithm, account: String, region: String, at now: Int64) throws -> CertificateAuthority {
+        let key = try algorithm.generate()
+        let name = try DistinguishedName {
+            OrganizationName("fleetdex")
+            CommonName("fleetdex CA \(account) \(region)")
+        }
+        let start = date(now)
+        let root = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: start.addingTimeInterval(-3600), notValidAfter: endOfValidity,
+            issuer: name, subject: name,
+            signatureAlgorithm: signatureAlgorithm(for: key),
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: key.publicKey)
+            },
+            issuerPrivateKey: key)
+        let pem = try root.serializeAsPEM().pemString
+        let der = try derBytes(root)
+        return CertificateAuthority(certificate: root, certificatePEM: pem, certificateId: sha256Hex(der), keyAlgorithm: algorithm, privateKey: key)
     }
 
     /// The CA if it was made already (its key read from its file).

@@ -25,8 +25,14 @@ public struct Certificates {
     /// a faster EC key) and a certificate for it signed by the database's CA. The only
     /// response that carries a private key.
     public func createKeysAndCertificate(setAsActive: Bool, keyAlgorithm: KeyAlgorithm = .rsa2048, at now: Int64) throws -> JSONValue {
+        try createKeysAndCertificate(setAsActive: setAsActive, keyPair: try DeviceKeyPair.generate(keyAlgorithm), at: now)
+    }
+
+    /// CreateKeysAndCertificate with a key pair made beforehand (serve makes it off its write
+    /// thread).
+    public func createKeysAndCertificate(setAsActive: Bool, keyPair: DeviceKeyPair, at now: Int64) throws -> JSONValue {
         let ca = try CertificateAuthority.load(db, at: now)
-        let key = try keyAlgorithm.generate()
+        let key = keyPair.privateKey
         let cert = try ca.issueDevice(publicKey: key.publicKey, subject: try DistinguishedName { CommonName("fleetdex IoT Certificate") }, at: now)
         let (id, pem) = try store(cert, status: setAsActive ? "ACTIVE" : "INACTIVE", caId: ca.certificateId, mode: "DEFAULT", at: now)
         return jsonObject([

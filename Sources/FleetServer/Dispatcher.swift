@@ -5,6 +5,7 @@
 import FleetDevices
 import FleetIndex
 import Foundation
+import NIOPosix
 
 /// The server's settings.
 public struct ServerConfiguration: Sendable {
@@ -240,9 +241,15 @@ public final class Dispatcher: Sendable {
         let deadline = clock.now() + Int64(wait) * 1000
         let reads = Self.onlyReads(op.name)
         let lane: DatabasePool.Lane = inPlace && Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
+        // Made on NIO's thread pool: neither a cooperative thread nor the write thread waits on it.
+        var prepared: (any Sendable)? = nil
+        if let prepare = Operations.preparation(service: service, operation: op.name) {
+            let made: any Sendable = try await NIOThreadPool.singleton.runIfActive { try prepare(input) }
+            prepared = made
+        }
         while true {
             let result = try await pool.run(lane, interruptible: reads) { [clock, configuration] db in
-                try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress), input)
+                try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress, prepared: prepared), input)
             }
             if wait == 0 || !(result["Messages"]?.arrayValue?.isEmpty ?? true) || clock.now() >= deadline { return result }
             try await Task.sleep(for: .milliseconds(100))

@@ -4,12 +4,14 @@
 // reads; writes run one at a time, in order; reads run side by side. The server runs in process
 // and raw sockets are its clients (CancellationTests' helpers).
 @testable import FleetServer
+import FleetDevices
 import FleetIndex
 import FleetSQLite
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
+import X509
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -131,6 +133,37 @@ import Glibc
             #expect(C.count(#""thingName":"#, in: a) == 100, "the first page of thingName:pump-1*")
         }
         await bed.stop()
+    }
+
+    /// CreateKeysAndCertificate's RSA key is made before its handler gets the write thread, and
+    /// it is the key the response carries and the certificate certifies.
+    @Test func aDeviceKeyIsMadeBeforeTheWriteThread() async throws {
+        let (dir, path) = try C.fleet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let handed = NIOLockedValueBox<[String?]>([])
+        let recording: OperationHandler = { c, i in
+            handed.withLockedValue { $0.append(try? (c.prepared as? DeviceKeyPair)?.publicKeyPEM()) }
+            return try Operations.handler(service: "iot", operation: "CreateKeysAndCertificate")!(c, i)
+        }
+        let pool = DatabasePool(readThreads: 2, open: { try FleetDatabase(path: path) })
+        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
+                                    handlers: { service, op in service == "iot" && op == "CreateKeysAndCertificate" ? recording : Operations.handler(service: service, operation: op) })
+        let (server, port) = try await C.serve(dispatcher)
+        let requests = (0..<3).map { _ in C.signedRequest(method: "POST", path: "/keys-and-certificate", body: "", port: port) }
+        let answers = await Self.sendAll(requests, port: port)
+        server.cancel()
+        _ = await server.result
+        let keys = handed.withLockedValue { $0 }
+        #expect(keys.count == 3 && keys.allSatisfy { $0?.hasPrefix("-----BEGIN PUBLIC KEY-----") == true }, "\(keys)")
+        #expect(Set(keys).count == 3, "a key of its own for each request")
+        for a in answers {
+            #expect(a.hasPrefix("HTTP/1.1 200"), "\(a.prefix(300))")
+            let body = try JSONValue.parse(String(a[a.range(of: "\r\n\r\n")!.upperBound...]))
+            let publicKey = body["keyPair"]?["PublicKey"]?.stringValue
+            #expect(keys.contains(publicKey), "the response's key is the one made beforehand")
+            let cert = try Certificate(pemEncoded: body["certificatePem"]?.stringValue ?? "")
+            #expect(try cert.publicKey.serializeAsPEM().pemString == publicKey)
+        }
     }
 
     /// Writes queued behind another process's write lock that stays held fail about when the

@@ -10,7 +10,14 @@ public struct OperationContext {
     public let now: Int64
     /// The endpoint `describe-endpoint` names, and where queue URLs point.
     public let endpointAddress: String
+    /// What the operation's preparation (`Operations.preparation`) made before its turn on the
+    /// write thread, if it has one.
+    public var prepared: (any Sendable)? = nil
 }
+
+/// Work an operation does before it gets a database handle: CPU-bound and without the
+/// database, so that it does not hold the write thread (and SQLite's write lock) meanwhile.
+public typealias OperationPreparation = @Sendable (OperationInput) throws -> any Sendable
 
 public typealias OperationHandler = @Sendable (OperationContext, OperationInput) throws -> JSONValue
 
@@ -24,6 +31,11 @@ public enum Operations {
         case "sqs": sqs[operation]
         default: nil
         }
+    }
+
+    /// The preparation of an operation that has one.
+    public static func preparation(service: String, operation: String) -> OperationPreparation? {
+        service == "iot" ? devicePreparations[operation] : nil
     }
 
     static let empty = JSONValue.object([])
