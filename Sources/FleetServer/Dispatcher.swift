@@ -230,6 +230,13 @@ public final class Dispatcher: Sendable {
         operation.hasPrefix("List") || operation.hasPrefix("Describe") || operation.hasPrefix("Get") || operation.hasPrefix("Search")
     }
 
+    /// What the operation's preparation makes (`Operations.preparation`), if it has one: on
+    /// NIO's thread pool, so neither a cooperative thread nor the write thread waits on it.
+    private func prepare(_ service: String, _ operation: String, _ input: OperationInput) async throws -> (any Sendable)? {
+        guard let preparation = Operations.preparation(service: service, operation: operation) else { return nil }
+        return try await NIOThreadPool.singleton.runIfActive { () throws -> any Sendable in try preparation(input) }
+    }
+
     /// Runs an operation's handler on a pooled database handle. SQS long polling waits here,
     /// between attempts, without holding a handle (a cancelled request stops waiting).
     func call(_ service: String, _ op: OperationModel, _ input: OperationInput) async throws -> JSONValue {
@@ -241,12 +248,7 @@ public final class Dispatcher: Sendable {
         let deadline = clock.now() + Int64(wait) * 1000
         let reads = Self.onlyReads(op.name)
         let lane: DatabasePool.Lane = inPlace && Self.readsOneItem.contains(op.name) ? .inPlace : reads ? .read : .write
-        // Made on NIO's thread pool: neither a cooperative thread nor the write thread waits on it.
-        var prepared: (any Sendable)? = nil
-        if let prepare = Operations.preparation(service: service, operation: op.name) {
-            let made: any Sendable = try await NIOThreadPool.singleton.runIfActive { try prepare(input) }
-            prepared = made
-        }
+        let prepared = try await prepare(service, op.name, input)
         while true {
             let result = try await pool.run(lane, interruptible: reads) { [clock, configuration] db in
                 try handler(OperationContext(db: db, now: clock.now(), endpointAddress: configuration.endpointAddress, prepared: prepared), input)

@@ -65,15 +65,20 @@ import Glibc
         static func start(gating operation: String, readThreads: Int) async throws -> GatedServer {
             let (dir, path) = try C.fleet()
             let gate = Gate()
-            let gated: OperationHandler = { c, i in
+            let (server, port) = try await serve(path, readThreads: readThreads, operation) { c, i in
                 gate.pass()
                 return try Operations.handler(service: "iot", operation: operation)!(c, i)
             }
+            return GatedServer(dir: dir, path: path, gate: gate, server: server, port: port)
+        }
+
+        /// A server on the fleet at `path` whose iot `operation` is answered by `handler`.
+        static func serve(_ path: String, readThreads: Int = 2, _ operation: String,
+                          _ handler: @escaping OperationHandler) async throws -> (server: Task<Void, Error>, port: Int) {
             let pool = DatabasePool(readThreads: readThreads, open: { try FleetDatabase(path: path) })
             let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
-                                        handlers: { service, op in service == "iot" && op == operation ? gated : Operations.handler(service: service, operation: op) })
-            let (server, port) = try await C.serve(dispatcher)
-            return GatedServer(dir: dir, path: path, gate: gate, server: server, port: port)
+                                        handlers: { service, op in service == "iot" && op == operation ? handler : Operations.handler(service: service, operation: op) })
+            return try await C.serve(dispatcher)
         }
 
         /// Lets the gate go, stops the server and removes the fleet.
@@ -141,14 +146,10 @@ import Glibc
         let (dir, path) = try C.fleet()
         defer { try? FileManager.default.removeItem(at: dir) }
         let handed = NIOLockedValueBox<[String?]>([])
-        let recording: OperationHandler = { c, i in
+        let (server, port) = try await GatedServer.serve(path, "CreateKeysAndCertificate") { c, i in
             handed.withLockedValue { $0.append(try? (c.prepared as? DeviceKeyPair)?.publicKeyPEM()) }
             return try Operations.handler(service: "iot", operation: "CreateKeysAndCertificate")!(c, i)
         }
-        let pool = DatabasePool(readThreads: 2, open: { try FleetDatabase(path: path) })
-        let dispatcher = Dispatcher(configuration: C.configuration(path), pool: pool, runner: nil,
-                                    handlers: { service, op in service == "iot" && op == "CreateKeysAndCertificate" ? recording : Operations.handler(service: service, operation: op) })
-        let (server, port) = try await C.serve(dispatcher)
         let requests = (0..<3).map { _ in C.signedRequest(method: "POST", path: "/keys-and-certificate", body: "", port: port) }
         let answers = await Self.sendAll(requests, port: port)
         server.cancel()

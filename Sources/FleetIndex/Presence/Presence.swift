@@ -44,8 +44,7 @@ public struct Presence {
         let (stored, added) = try store.clientRecords(ids)
         var rows: [String: ClientRow] = [:]
         rows.reserveCapacity(ids.count)
-        for (id, r) in stored { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
-        for (id, r) in added { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
+        for (id, r) in [stored, added].joined() { rows[id] = ClientRow(id: r.id, thing: r.thing, mark: r.mark, maxTs: r.maxTs) }
         if let missing = ids.first(where: { rows[$0] == nil }) {
             throw FleetError(.internalFailure, "client \(missing) was neither stored nor registered")
         }

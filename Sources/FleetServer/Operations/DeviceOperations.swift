@@ -7,12 +7,12 @@ extension Operations {
     /// CreateKeysAndCertificate's RSA key is made before the write (tens to hundreds of
     /// milliseconds of a core that the write thread would otherwise spend on it).
     static let devicePreparations: [String: OperationPreparation] = [
-        "CreateKeysAndCertificate": { _ in try DeviceKeyPair.generate(.rsa2048) },
+        "CreateKeysAndCertificate": { _ in try DeviceKeyPair.generate() },
     ]
 
     static let devices: [String: OperationHandler] = [
         "CreateKeysAndCertificate": { c, i in
-            let keyPair = try c.prepared as? DeviceKeyPair ?? DeviceKeyPair.generate(.rsa2048)
+            let keyPair = try c.prepared as? DeviceKeyPair ?? DeviceKeyPair.generate()
             return try Certificates(c.db).createKeysAndCertificate(setAsActive: i.bool("setAsActive") ?? false, keyPair: keyPair, at: c.now)
         },
         "CreateCertificateFromCsr": { c, i in

@@ -89,55 +89,46 @@ struct PresenceStore {
     }
 
     /// The stored clients among `ids` (each named once) and the ones never seen before, now
-    /// registered, each by client id. SQLite (one writer): looked up, then the rest inserted.
-    /// PostgreSQL, where ingest batches run at once: the new ones registered first (in key
-    /// order, as every batch inserts them: the only rows it waits for are new ones another
-    /// batch is registering, and a client two batches register is stored once, the second
-    /// reading it afterwards), then the stored ones read and locked in key order (`clients`).
-    /// Each batch takes its waits in the same order, so none deadlock.
+    /// registered (each linked to the thing of the same name if any, numbered in the order of
+    /// `ids`: the order `arrivalOrder` numbers them in), each by client id. SQLite (one
+    /// writer): looked up, then the rest inserted one by one. PostgreSQL, where ingest batches
+    /// run at once: the new ones registered first, in one statement (`registerClientsSQL`: in
+    /// key order, as every batch inserts them, so the only rows it waits for are new ones
+    /// another batch is registering, and a client two batches register is stored once, the
+    /// second reading it afterwards), then the stored ones read and locked in key order
+    /// (`clients`). Each batch takes its waits in the same order, so none deadlock.
     func clientRecords(_ ids: [String]) throws -> (stored: [String: ClientRecord], added: [String: ClientRecord]) {
-        guard c.dialect.writesBatchesAsArrays else {
+        guard !ids.isEmpty, c.dialect.writesBatchesAsArrays, let key = c.dialect.nameKey(of: "u.name") else {
             let stored = try clients(ids)
-            return (stored, try insertClients(ids.filter { stored[$0] == nil }))
+            var added: [String: ClientRecord] = [:]
+            for id in ids where stored[id] == nil { added[id] = try insertClient(id) }
+            return (stored, added)
         }
-        let added = try insertClients(ids)
+        var added: [String: ClientRecord] = [:]
+        added.reserveCapacity(ids.count)
+        try c.forEach(Self.registerClientsSQL(key: key), [PostgresArray.literal(ids)]) {
+            added[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1))
+        }
         return (try clients(ids.filter { added[$0] == nil }), added)
     }
 
-    /// Registers clients never seen before, each linked to the thing of the same name if any,
-    /// numbered in the order of `ids` (the order `arrivalOrder` numbers them in). SQLite: none
-    /// of `ids` is stored. PostgreSQL: those of `ids` not stored yet (`registerClientsSQL`);
-    /// the ones it stored, by client id.
-    func insertClients(_ ids: [String]) throws -> [String: ClientRecord] {
-        var out: [String: ClientRecord] = [:]
-        out.reserveCapacity(ids.count)
-        guard !ids.isEmpty else { return out }
-        guard c.dialect.writesBatchesAsArrays else {
-            for id in ids { out[id] = try insertClient(id) }
-            return out
-        }
-        try c.forEach(Self.registerClientsSQL(c), [PostgresArray.literal(ids)]) { out[$0.text(2)] = ClientRecord(id: $0.int(0), thing: $0.optionalInt(1)) }
-        return out
-    }
-
-    /// The new clients among the text array `?`, inserted in key order and numbered in the
-    /// array's order, from as many values of `seq`'s sequence taken at once; RETURNING the
-    /// inserted.
-    private static func registerClientsSQL(_ c: StoreConnection) -> String {
-        let key = c.dialect.nameKey(of: "u.name") ?? "u.name"
-        return """
-            WITH k AS MATERIALIZED (
-                SELECT \(key) AS id, u.name, u.n FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n)
-                WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key))),
-            s AS MATERIALIZED (SELECT array_agg(v ORDER BY v) AS vs
-                  FROM (SELECT nextval(pg_get_serial_sequence('client', 'seq')) AS v FROM k) AS q),
-            o AS MATERIALIZED (SELECT k.id, k.name, row_number() OVER (ORDER BY k.n) AS r FROM k)
-            INSERT INTO client(id, client_id, thing, seq) OVERRIDING SYSTEM VALUE
-            SELECT o.id, o.name, (SELECT t.id FROM thing t WHERE t.name = o.name LIMIT 1), s.vs[o.r]
-            FROM o CROSS JOIN s ORDER BY o.id
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id, thing, client_id
-            """
+    /// The clients of the text array `?` not stored yet, inserted in key order and numbered in
+    /// the array's order, from as many values of `seq`'s sequence taken at once; RETURNING the
+    /// inserted. `key`: the key of a client id `u.name`.
+    private static func registerClientsSQL(key: String) -> String {
+        """
+        WITH k AS MATERIALIZED (
+            SELECT \(key) AS id, u.name, u.n FROM unnest(?::text[]) WITH ORDINALITY AS u(name, n)
+            WHERE NOT EXISTS (SELECT 1 FROM client AS c WHERE c.id = \(key))),
+        s AS MATERIALIZED (SELECT array_agg(v ORDER BY v) AS vs
+              FROM (SELECT nextval(pg_get_serial_sequence('client', 'seq')) AS v FROM k) AS q),
+        o AS MATERIALIZED (SELECT k.id, k.name, row_number() OVER (ORDER BY k.n) AS r FROM k)
+        INSERT INTO client(id, client_id, thing, seq) OVERRIDING SYSTEM VALUE
+        SELECT o.id, o.name, (SELECT t.id FROM thing t WHERE t.name = o.name LIMIT 1), s.vs[o.r]
+        FROM o CROSS JOIN s ORDER BY o.id
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id, thing, client_id
+        """
     }
 
     /// An event as the history keys it (presence_event's primary key).
