@@ -107,7 +107,10 @@ enum Output {
         switch format {
         case .table: write(table(v))
         case .text: write(text(v))
-        default: write(v.pretty + "\n")
+        default:
+            var text = JSONBytes.encode(v, indent: 4, reservingCapacity: 4096)
+            text.append(0x0A)
+            FileHandle.standardOutput.write(Data(text))
         }
     }
 

@@ -17,9 +17,9 @@ private final class Answers: @unchecked Sendable {
 @Suite(.serialized) struct ShadowVersionTests {
     static let t0 = Timestamp.parse("2026-11-28T10:00:00Z")!
 
-    /// A fresh database with the thing `lamp`.
+    /// A fresh database with the thing `lamp`, under the suite's folder (removed at exit).
     func database() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleetdex-shadow-version-\(UUID().uuidString)")
+        let dir = mqttTestRoot.appendingPathComponent("shadow-version-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("fleet.sqlite").path
         let db = try FleetDatabase(path: path, region: "us-east-1", account: "123456789012")

@@ -267,72 +267,11 @@ struct JSONParser {
 extension JSONValue {
     /// Compact JSON text (no spaces), as stored and as sent in messages.
     public var compact: String {
-        var out = ""
-        write(to: &out, indent: nil, level: 0)
-        return out
+        String(decoding: JSONBytes.encode(self), as: UTF8.self)
     }
 
     /// Indented JSON text, as the AWS CLI prints (4 spaces).
     public var pretty: String {
-        var out = ""
-        write(to: &out, indent: "    ", level: 0)
-        return out
-    }
-
-    func write(to out: inout String, indent: String?, level: Int) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let v): out += v ? "true" : "false"
-        case .number(let n): out += n
-        case .string(let s): JSONValue.escape(s, into: &out)
-        case .array(let xs):
-            if xs.isEmpty { out += "[]"; return }
-            out += "["
-            for (k, x) in xs.enumerated() {
-                if k > 0 { out += "," }
-                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
-                x.write(to: &out, indent: indent, level: level + 1)
-            }
-            if let indent { out += "\n" + String(repeating: indent, count: level) }
-            out += "]"
-        case .object(let ms):
-            if ms.isEmpty { out += "{}"; return }
-            out += "{"
-            for (k, m) in ms.enumerated() {
-                if k > 0 { out += "," }
-                if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
-                JSONValue.escape(m.key, into: &out)
-                out += indent == nil ? ":" : ": "
-                m.value.write(to: &out, indent: indent, level: level + 1)
-            }
-            if let indent { out += "\n" + String(repeating: indent, count: level) }
-            out += "}"
-        }
-    }
-
-    static func escape(_ s: String, into out: inout String) {
-        // Fast path: nothing to escape (the common case for names and attribute values).
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out += "\""
-            out += s
-            out += "\""
-            return
-        }
-        var bytes: [UInt8] = [0x22]
-        bytes.reserveCapacity(s.utf8.count + 16)
-        let hex = Array("0123456789abcdef".utf8)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: bytes += [0x5C, 0x22]
-            case 0x5C: bytes += [0x5C, 0x5C]
-            case 0x0A: bytes += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: bytes += [0x5C, UInt8(ascii: "r")]
-            case 0x09: bytes += [0x5C, UInt8(ascii: "t")]
-            case 0..<0x20: bytes += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(0x22)
-        out += String(decoding: bytes, as: UTF8.self)
+        String(decoding: JSONBytes.encode(self, indent: 4, reservingCapacity: 1024), as: UTF8.self)
     }
 }
