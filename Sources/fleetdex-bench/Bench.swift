@@ -252,6 +252,15 @@ final class Bench {
                 record("search", "\(label): whole process", median(whole), "ms", target: "< 20", ok: median(whole) < 20)
             }
         }
+        // The CLI prints JSON indented (the AWS CLI's form), the server writes it compact.
+        let page = try search.searchIndex(indexName: nil, query: "*", maxResults: 500, nextToken: nil, at: start)
+        var pretty: [Double] = [], compact: [Double] = []
+        for _ in 0..<11 {
+            pretty.append(try time { JSONBytes.encode(page, indent: 4).count }.1)
+            compact.append(try time { JSONBytes.encode(page).count }.1)
+        }
+        record("search", "JSON of a 500-thing page (\(JSONBytes.encode(page).count / 1024) KB compact): indented, as the CLI prints", median(pretty), "ms")
+        record("search", "the same page compact, as the server sends it", median(compact), "ms")
         try searchTenPercentDisconnected(search)
         var peak = 0.0
         for (_, q) in Self.queries {
