@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "FleetStorageTests", dependencies: ["FleetStorage", "FleetQuery"]),
         .testTarget(name: "FleetIndexTests", dependencies: ["FleetIndex", "FleetQuery", "FleetStorage", "FleetSQLite", "FleetPostgres", "FleetTestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "fleetdexTests", dependencies: ["FleetIndex"]),
-        .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetDevices", .product(name: "X509", package: "swift-certificates"), "FleetIndex", "FleetSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "FleetServerTests", dependencies: ["FleetServer", "FleetDevices", "FleetTestSupport", .product(name: "X509", package: "swift-certificates"), "FleetIndex", "FleetSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "FleetMQTTTests", dependencies: ["FleetMQTT", "FleetDevices", "FleetIndex", "FleetTestSupport"]),
         .testTarget(
             name: "FleetDevicesTests",

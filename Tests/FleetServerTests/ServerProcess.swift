@@ -1,13 +1,21 @@
 // A `fleetdex-server` started by a test: its own database and port, stopped with SIGTERM.
+import FleetTestSupport
 import Foundation
 import Testing
+
+/// The engine a served database runs on.
+enum ServerBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
+}
 
 final class ServerProcess {
     let process = Process()
     let dir: URL
     let port: Int
     private let stderr = Pipe()
-    var database: String { dir.appendingPathComponent("fleet.sqlite").path }
+    /// The server's database: a file in its folder, or a PostgreSQL database's URL.
+    let database: String
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The directory holding the built executables (.build/<config>/).
@@ -26,12 +34,17 @@ final class ServerProcess {
         return root
     }()
 
-    init(_ extra: [String] = ["--no-evaluate"]) throws {
+    /// A server on a new database of `backend` (PostgreSQL: one of the tests' throwaway cluster).
+    init(_ extra: [String] = ["--no-evaluate"], on backend: ServerBackend = .sqlite) throws {
         dir = Self.root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        switch backend {
+        case .sqlite: database = dir.appendingPathComponent("fleet.sqlite").path
+        case .postgres: database = try PostgresCluster.shared().database()
+        }
         // `fleetdex serve` runs fleetdex-server in its place: the same process, signals and all.
         process.executableURL = Self.binaries.appendingPathComponent("fleetdex")
-        process.arguments = ["serve", "--db", dir.appendingPathComponent("fleet.sqlite").path, "--port", "0",
+        process.arguments = ["serve", "--db", database, "--port", "0",
                              "--access-key-id", "AKIDLOCAL", "--secret-access-key", "s3cret"] + extra
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
@@ -54,7 +67,11 @@ final class ServerProcess {
             throw ServerStartError(log: text)
         }
         port = found
+        startLine = String(text.prefix { $0 != "\n" })
     }
+
+    /// The server's first line (its address and database).
+    private(set) var startLine = ""
 
     struct ServerStartError: Error, CustomStringConvertible {
         let log: String

@@ -1,14 +1,18 @@
 // `fleetdex serve` with the real clients: boto3 through the whole walkthrough (errors,
-// pagination, presence over HTTP, the alarm, the notification, the dynamic group, shadows),
-// and the AWS CLI's commands as the issue types them.
+// pagination, presence over HTTP, the alarm, the notification, the dynamic group, shadows)
+// and every operation, on SQLite and on PostgreSQL, and the AWS CLI's commands as the issue
+// types them.
 import Foundation
 import Testing
 
 @Suite(.serialized) struct WireClientTests {
     static let clients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients")
 
-    @Test func boto3Walkthrough() throws {
-        let server = try ServerProcess()
+    /// On both engines: `serve --db postgres://…` answers the same walkthrough.
+    @Test(arguments: ServerBackend.allCases)
+    func boto3Walkthrough(_ backend: ServerBackend) throws {
+        let server = try ServerProcess(on: backend)
+        #expect(server.startLine.contains("(database \(backend == .postgres ? "postgres://" : server.database)"), "\(server.startLine)")
         let (status, out) = try ServerProcess.run(["python3", Self.clients.appendingPathComponent("boto3_walkthrough.py").path, server.endpoint,
                                                    server.database, ServerProcess.binaries.appendingPathComponent("fleetdex").path])
         #expect(status == 0, "\(out)")
@@ -77,8 +81,9 @@ import Testing
 /// Every operation of the model table once through boto3, each raw JSON answer checked
 /// against its output shape in the table.
 @Suite struct EveryOperationTests {
-    @Test func everyOperationThroughBoto3() throws {
-        let server = try ServerProcess()
+    @Test(arguments: ServerBackend.allCases)
+    func everyOperationThroughBoto3(_ backend: ServerBackend) throws {
+        let server = try ServerProcess(on: backend)
         let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Model/aws-operations.json").path
         let (status, out) = try ServerProcess.run(["python3", WireClientTests.clients.appendingPathComponent("boto3_every_operation.py").path,
