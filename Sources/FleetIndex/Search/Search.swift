@@ -106,13 +106,12 @@ public struct Search {
         let defender = (config["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS"
         let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
         let namedFilter = FleetDatabase.indexedShadowNames(in: config)
-        // One statement per table for the whole page, not one per thing, each reading the
+        // One statement for the whole page, not one per thing or per table, reading the
         // page's ids from one bound list written once.
         let page = SearchStore.Things.ids(ids)
         let targeted = defender ? try targetedThings(ids, page: page) : []
-        let rows = try store.documentRows(page)
-        let groups = registry ? try store.directGroupNames(page) : [:]
-        let shadowRows = shadows ? try store.documentShadows(page) : [:]
+        let parts = try store.documentParts(page, groups: registry, shadows: shadows)
+        let (rows, groups, shadowRows) = (parts.rows, parts.groups, parts.shadows)
         // Only targeted things show their violations.
         let violations = targeted.isEmpty ? [:] : try store.activeViolations(page)
         var docs: [JSONValue] = []

@@ -133,6 +133,7 @@ public struct PostgresDialect: SQLDialect, StoreDialect {
     public var arrivalOrder: String { "seq" }
     /// A batch travels as array parameters (PostgresArray literals), a few statements a batch.
     public var writesBatchesAsArrays: Bool { true }
+    public var readsPagesInOneStatement: Bool { true }
     /// `nameKey` of a name that is an expression (the same hash).
     public func nameKey(of expression: String) -> String? { "hashtextextended(\(expression), 0)" }
     public var defersIndexesOnBulkImport: Bool { false }

@@ -90,6 +90,11 @@ public protocol StoreDialect: Sendable {
     /// every statement is a network round trip), rather than one prepared statement per row
     /// (SQLite, where a statement costs about a microsecond and has no array type).
     var writesBatchesAsArrays: Bool { get }
+    /// Whether a store reads what one page shows from several tables in one statement
+    /// (`UNION ALL`; PostgreSQL, where each statement is a round trip) rather than one
+    /// statement per table (SQLite, where the compound statement cost a page of one thing
+    /// twice the time of the three simple ones).
+    var readsPagesInOneStatement: Bool { get }
     /// `nameKey` of a name given as an SQL expression (a column of a set of rows) instead of
     /// one bound parameter: nil where the engine numbers rows itself.
     func nameKey(of expression: String) -> String?
@@ -136,6 +141,7 @@ public struct SQLiteDialect: SQLDialect, StoreDialect {
     public var arrivalOrder: String { "id" }
     /// One prepared statement per row.
     public var writesBatchesAsArrays: Bool { false }
+    public var readsPagesInOneStatement: Bool { false }
     public func nameKey(of expression: String) -> String? { nil }
     public var defersIndexesOnBulkImport: Bool { true }
     public var secondaryIndexes: String { "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?" }

@@ -54,6 +54,10 @@ struct DocumentShadowRecord {
     init(row s: StoreRow) {
         (name, document, version, hasDelta) = (s.text(1), try? JSONValue.parse(s.text(2)), s.int(3), s.int(4) != 0)
     }
+
+    init(name: String, document: JSONValue?, version: Int64, hasDelta: Bool) {
+        (self.name, self.document, self.version, self.hasDelta) = (name, document, version, hasDelta)
+    }
 }
 
 /// Runs compiled queries and loads what their results show.
@@ -151,32 +155,80 @@ struct SearchStore {
 
     // MARK: documents
 
-    /// The things of `page`, by id.
-    func documentRows(_ page: Things) throws -> [Int64: ThingDocumentRecord] {
+    /// What a page's ThingDocuments are built from: its things' rows, their direct groups (by
+    /// name) and their shadows (by name), by thing id.
+    struct DocumentParts {
         var rows: [Int64: ThingDocumentRecord] = [:]
+        var groups: [Int64: [String]] = [:]
+        var shadows: [Int64: [DocumentShadowRecord]] = [:]
+    }
+
+    /// The parts of `page`'s documents, the groups and shadows only where asked: in one
+    /// statement where the dialect reads pages so (one round trip on PostgreSQL), else one
+    /// statement per table.
+    func documentParts(_ page: Things, groups: Bool, shadows: Bool) throws -> DocumentParts {
+        if d.readsPagesInOneStatement { return try documentPartsInOneStatement(page, groups: groups, shadows: shadows) }
+        var parts = DocumentParts()
         try c.forEach("""
             SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason
             FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(page.source(d))
-            """, page.binds) { s in rows[s.int(0)] = ThingDocumentRecord(row: s) }
-        return rows
+            """, page.binds) { s in parts.rows[s.int(0)] = ThingDocumentRecord(row: s) }
+        if groups {
+            try c.forEach("""
+                SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
+                WHERE m.thing IN \(page.source(d)) ORDER BY m.thing, g.name
+                """, page.binds) { parts.groups[$0.int(0), default: []].append($0.text(1)) }
+        }
+        if shadows {
+            try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(page.source(d)) ORDER BY thing, name",
+                          page.binds) { parts.shadows[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
+        }
+        return parts
     }
 
-    /// The direct groups of each of `page`, by name.
-    func directGroupNames(_ page: Things) throws -> [Int64: [String]] {
-        var groups: [Int64: [String]] = [:]
-        try c.forEach("""
-            SELECT m.thing, g.name FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id
-            WHERE m.thing IN \(page.source(d)) ORDER BY m.thing, g.name
-            """, page.binds) { groups[$0.int(0), default: []].append($0.text(1)) }
-        return groups
-    }
+    /// `documentParts` as one statement: the three reads share the row's columns (the last
+    /// says which read a row comes from): a thing's as `ThingDocumentRecord` reads them, a
+    /// group's thing id and name, a shadow's thing id, name, document (2), has_delta (5) and
+    /// version (6).
+    private func documentPartsInOneStatement(_ page: Things, groups: Bool, shadows: Bool) throws -> DocumentParts {
+        let list = page.source(d)
+        var sql = """
+            SELECT t.id, t.name, t.thing_id, y.name, t.attributes, t.connected, t.conn_ts, t.disconnect_reason, 0
+            FROM thing AS t LEFT JOIN thing_type AS y ON y.id = t.type WHERE t.id IN \(list)
+            """
+        var binds = page.binds
+        if groups {
+            sql += """
 
-    /// The shadows of each of `page`, by name.
-    func documentShadows(_ page: Things) throws -> [Int64: [DocumentShadowRecord]] {
-        var out: [Int64: [DocumentShadowRecord]] = [:]
-        try c.forEach("SELECT thing, name, document, version, has_delta FROM shadow WHERE thing IN \(page.source(d)) ORDER BY thing, name",
-                      page.binds) { out[$0.int(0), default: []].append(DocumentShadowRecord(row: $0)) }
-        return out
+                UNION ALL SELECT m.thing, g.name, NULL, NULL, NULL, NULL, NULL, NULL, 1
+                FROM thing_group_member AS m JOIN thing_group AS g ON g.id = m.group_id WHERE m.thing IN \(list)
+                """
+            binds += page.binds
+        }
+        if shadows {
+            sql += """
+
+                UNION ALL SELECT s.thing, s.name, s.document, NULL, NULL, s.has_delta, s.version, NULL, 2
+                FROM shadow AS s WHERE s.thing IN \(list)
+                """
+            binds += page.binds
+        }
+        var parts = DocumentParts()
+        try c.forEach(sql, binds) { s in
+            switch s.int(8) {
+            case 0: parts.rows[s.int(0)] = ThingDocumentRecord(row: s)
+            case 1: parts.groups[s.int(0), default: []].append(s.text(1))
+            default:
+                parts.shadows[s.int(0), default: []].append(DocumentShadowRecord(
+                    name: s.text(1), document: try? JSONValue.parse(s.text(2)), version: s.int(6), hasDelta: s.int(5) != 0))
+            }
+        }
+        // A thing's groups and shadows in name order (the bytes' order, as the tables' indexes
+        // keep names), as its document lists them.
+        func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        for (id, names) in parts.groups where names.count > 1 { parts.groups[id] = names.sorted(by: before) }
+        for (id, list) in parts.shadows where list.count > 1 { parts.shadows[id] = list.sorted { before($0.name, $1.name) } }
+        return parts
     }
 
     /// Which things a query or a one-column table of thing ids selects.
