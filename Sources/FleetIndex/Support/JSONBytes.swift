@@ -6,20 +6,13 @@
 
 /// JSON text as UTF-8 bytes.
 public enum JSONBytes {
-    /// `value` as compact JSON (no spaces).
-    public static func encode(_ value: JSONValue, reservingCapacity capacity: Int = 256) -> [UInt8] {
+    /// `value` as compact JSON (no spaces), or with `indent` as indented JSON: one member or
+    /// element a line, `indent` spaces a level, `": "` between a key and its value; empty
+    /// arrays and objects stay `[]` and `{}`.
+    public static func encode(_ value: JSONValue, indent: Int? = nil, reservingCapacity capacity: Int = 256) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(capacity)
-        write(value, into: &out)
-        return out
-    }
-
-    /// `value` as indented JSON: one member or element a line, `indent` spaces a level, `": "`
-    /// between a key and its value; empty arrays and objects stay `[]` and `{}`.
-    public static func encode(_ value: JSONValue, indent: Int, reservingCapacity capacity: Int = 256) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(capacity)
-        write(value, into: &out, indent: indent, level: 0)
+        if let indent { write(value, into: &out, indent: indent, level: 0) } else { write(value, into: &out) }
         return out
     }
 
