@@ -67,10 +67,10 @@ final class ServerProcess {
             throw ServerStartError(log: text)
         }
         port = found
-        startLine = String(text.prefix { $0 != "\n" })
+        startLine = text.split(separator: "\n").first { $0.contains("listening on http://") }.map(String.init) ?? ""
     }
 
-    /// The server's first line (its address and database).
+    /// The server's line naming its address and database (the MQTT endpoint logs its own).
     private(set) var startLine = ""
 
     struct ServerStartError: Error, CustomStringConvertible {

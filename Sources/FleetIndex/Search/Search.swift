@@ -106,8 +106,9 @@ public struct Search {
         let defender = (config["deviceDefenderIndexingMode"]?.stringValue ?? "VIOLATIONS") == "VIOLATIONS"
         let named = (config["namedShadowIndexingMode"]?.stringValue ?? "ON") == "ON"
         let namedFilter = FleetDatabase.indexedShadowNames(in: config)
-        // One statement for the whole page, not one per thing or per table, reading the
-        // page's ids from one bound list written once.
+        // Statements for the whole page, not one per thing, each reading the page's ids from
+        // one bound list written once: one per table, or the rows, groups and shadows as one
+        // where the dialect reads pages in one statement.
         let page = SearchStore.Things.ids(ids)
         let targeted = defender ? try targetedThings(ids, page: page) : []
         let parts = try store.documentParts(page, groups: registry, shadows: shadows)

@@ -17,7 +17,7 @@ public enum JSONBytes {
     }
 
     /// Appends `value` as compact JSON.
-    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: append("null", to: &out)
         case .bool(let v): append(v ? "true" : "false", to: &out)
@@ -92,7 +92,7 @@ public enum JSONBytes {
 
     /// A JSON string: `"`, `\` and control characters escaped (`\n`, `\r`, `\t`, else
     /// `\u00XX`); everything else, UTF-8 included, copied.
-    public static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
