@@ -169,8 +169,20 @@ public final class StoreConnection {
         case .sqlite(let c): try c.execute(script: "BEGIN IMMEDIATE")
         case .postgres(let c):
             writeTransactions += 1
+            if shared { sharedWriteTransaction = writeTransactions }
             try c.begin(advisoryLock: Self.writeLock, shared: shared)
         }
+    }
+
+    /// The number (`writeTransaction`) of the last write transaction opened with the lock shared.
+    private var sharedWriteTransaction: Int?
+
+    /// Whether this connection is in a PostgreSQL write transaction that holds the fleet's write
+    /// lock alone (every write transaction but an ingest batch): then no other fleetdex
+    /// connection writes until it ends. False on SQLite and outside a transaction.
+    public var holdsTheWriteLockAlone: Bool {
+        guard let n = writeTransaction else { return false }
+        return n != sharedWriteTransaction
     }
 
     // MARK: reads kept while the database is unchanged

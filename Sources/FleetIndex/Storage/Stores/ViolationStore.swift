@@ -165,13 +165,24 @@ final class ViolationStore {
     }
 
     /// The next row id of the identity's sequence; a block is reserved when none is left
-    /// (64, doubling up to StoreBatch.rows: a tick that raises few wastes few).
+    /// (64, doubling up to StoreBatch.rows: a tick that raises few wastes few). Holding the
+    /// fleet's write lock alone (an evaluation), no other connection takes ids meanwhile, so the
+    /// block is one `setval` past this `nextval` (a block of 5,000 `nextval`s took 7-8 ms at
+    /// 1,000,000 things, 61 ms of a tick raising 17,500); otherwise a `nextval` per id.
     private func reservedRow() throws -> Int64 {
         if reservedRows.isEmpty {
-            reservedRows = try c.query("""
-                SELECT nextval(q.sequence) FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q,
-                generate_series(1, ?) ORDER BY 1 DESC
-                """, [Int64(reserveBlock)]) { $0.int(0) }
+            let n = Int64(reserveBlock)
+            if c.holdsTheWriteLockAlone, let last = try c.scalar("""
+                SELECT setval(q.sequence, nextval(q.sequence) + ? - 1)
+                FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q
+                """, [n])?.int {
+                reservedRows = Array(stride(from: last, to: last - n, by: -1))
+            } else {
+                reservedRows = try c.query("""
+                    SELECT nextval(q.sequence) FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q,
+                    generate_series(1, ?) ORDER BY 1 DESC
+                    """, [n]) { $0.int(0) }
+            }
             reserveBlock = min(reserveBlock * 2, StoreBatch.rows)
         }
         return reservedRows.removeLast()
