@@ -29,8 +29,11 @@ private let hasPython = MQTTTestBed.hasPython("ssl")
         #expect(r.stdout.hasPrefix("SENT \(Self.count)"), "\(r.stdout) \(r.stderr)")
         // Everything is published (and acknowledged at QoS 1): the subscriber reads again.
         go.fileHandleForWriting.write(Data("go\n".utf8))
-        let events = await bed.waitFor(15) { evs in evs.contains { $0.clientId == sub.clientId && $0.kind == .disconnected } }
+        // The subscriber reads until 3 s of silence and ends; then its disconnection is the
+        // endpoint's to report (waited for from there, not from "go": on a loaded machine the
+        // reading alone took longer than a fixed wait).
         subscriber.waitUntilExit()
+        let events = await bed.waitFor(30) { evs in evs.contains { $0.clientId == sub.clientId && $0.kind == .disconnected } }
         let text = ready + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let disconnected = events.first { $0.clientId == sub.clientId && $0.kind == .disconnected }
