@@ -7,75 +7,120 @@
 // a missing value (nil) is the unquoted NULL. A NUL byte cannot be sent in a text parameter
 // at all (the connection refuses it, as it refuses it in any other parameter).
 
-/// The text of PostgreSQL one-dimensional array literals.
+/// The text of PostgreSQL one-dimensional array literals, written as bytes (an evaluation tick
+/// at a million things builds arrays of 25,000 ids and values; appending each element's
+/// String to a String was a fifth of its CPU time).
 public enum PostgresArray {
     /// `{"a","b\"c",NULL}`: text elements, nil as NULL.
-    public static func literal(_ elements: some Collection<String?>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(2 + elements.count * 16)
-        out.append(UInt8(ascii: "{"))
+    @inlinable public static func literal(_ elements: some Collection<String?>) -> String {
+        var out = open(elements.count, 16)
         var first = true
         for e in elements {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            guard let e else {
-                out.append(contentsOf: null)
-                continue
-            }
-            out.append(UInt8(ascii: "\""))
-            for b in e.utf8 {
-                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-                out.append(b)
-            }
-            out.append(UInt8(ascii: "\""))
+            comma(&out, &first)
+            if let e { appendQuoted(e, to: &out) } else { out.append(contentsOf: null) }
         }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
+        return close(&out)
     }
 
     /// `{"a","b"}`: text elements, none missing.
-    public static func literal(_ elements: some Collection<String>) -> String {
-        literal(elements.lazy.map { Optional($0) })
+    @inlinable public static func literal(_ elements: some Collection<String>) -> String {
+        var out = open(elements.count, 16)
+        var first = true
+        for e in elements {
+            comma(&out, &first)
+            appendQuoted(e, to: &out)
+        }
+        return close(&out)
     }
 
     /// `{1,-2,NULL}`: bigint elements, nil as NULL.
-    public static func literal(_ elements: some Collection<Int64?>) -> String {
-        unquoted(elements) { String($0) }
+    @inlinable public static func literal(_ elements: some Collection<Int64?>) -> String {
+        var out = open(elements.count, 12)
+        var first = true
+        for e in elements {
+            comma(&out, &first)
+            if let e { appendDecimal(e, to: &out) } else { out.append(contentsOf: null) }
+        }
+        return close(&out)
     }
 
     /// `{1,-2}`: bigint elements, none missing.
-    public static func literal(_ elements: some Collection<Int64>) -> String {
-        literal(elements.lazy.map { Optional($0) })
+    @inlinable public static func literal(_ elements: some Collection<Int64>) -> String {
+        var out = open(elements.count, 12)
+        var first = true
+        for e in elements {
+            comma(&out, &first)
+            appendDecimal(e, to: &out)
+        }
+        return close(&out)
     }
 
     /// `{t,f,NULL}`: boolean elements, nil as NULL.
-    public static func literal(_ elements: some Collection<Bool?>) -> String {
-        unquoted(elements) { $0 ? "t" : "f" }
+    @inlinable public static func literal(_ elements: some Collection<Bool?>) -> String {
+        var out = open(elements.count, 2)
+        var first = true
+        for e in elements {
+            comma(&out, &first)
+            if let e { out.append(e ? UInt8(ascii: "t") : UInt8(ascii: "f")) } else { out.append(contentsOf: null) }
+        }
+        return close(&out)
     }
 
     /// `{t,f}`: boolean elements, none missing.
-    public static func literal(_ elements: some Collection<Bool>) -> String {
+    @inlinable public static func literal(_ elements: some Collection<Bool>) -> String {
         literal(elements.lazy.map { Optional($0) })
     }
 
     /// `{0.1,NaN,-Infinity,NULL}`: double precision elements (each as Swift writes it, which
     /// reads back exactly), nil as NULL.
-    public static func literal(_ elements: some Collection<Double?>) -> String {
-        unquoted(elements, PostgresValue.doubleText)
-    }
-
-    /// Elements whose text needs no quotes (numbers, booleans), nil as NULL.
-    private static func unquoted<T>(_ elements: some Collection<T?>, _ text: (T) -> String) -> String {
-        var out = "{"
-        out.reserveCapacity(2 + elements.count * 8)
+    @inlinable public static func literal(_ elements: some Collection<Double?>) -> String {
+        var out = open(elements.count, 12)
         var first = true
         for e in elements {
-            if !first { out += "," }
-            first = false
-            out += e.map(text) ?? "NULL"
+            comma(&out, &first)
+            if let e { out.append(contentsOf: PostgresValue.doubleText(e).utf8) } else { out.append(contentsOf: null) }
         }
-        return out + "}"
+        return close(&out)
     }
 
-    private static let null = Array("NULL".utf8)
+    @usableFromInline static func open(_ count: Int, _ perElement: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(2 + count * perElement)
+        out.append(UInt8(ascii: "{"))
+        return out
+    }
+
+    @usableFromInline static func comma(_ out: inout [UInt8], _ first: inout Bool) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        first = false
+    }
+
+    @usableFromInline static func close(_ out: inout [UInt8]) -> String {
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `"…"` with `"` and `\` escaped by a backslash.
+    @usableFromInline static func appendQuoted(_ e: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in e.utf8 {
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(b)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The decimal digits of `v`, with a minus sign when negative (Int64.min included).
+    @usableFromInline static func appendDecimal(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        out[start...].reverse()
+    }
+
+    @usableFromInline static let null = Array("NULL".utf8)
 }

@@ -27,7 +27,7 @@ public enum PostgresValue: Sendable, Equatable {
     }
 
     /// A double as PostgreSQL reads it back exactly (NaN and the infinities by name).
-    static func doubleText(_ v: Double) -> String {
+    @usableFromInline static func doubleText(_ v: Double) -> String {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v > 0 ? "Infinity" : "-Infinity" }
         return "\(v)"

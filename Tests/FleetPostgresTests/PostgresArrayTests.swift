@@ -34,6 +34,25 @@ import Testing
         #expect(PostgresArray.literal(["a", "b"] as [String]) == #"{"a","b"}"#)
     }
 
+    /// Numbers written as bytes say what Swift's own text says, for values of every size.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func numbersAreWrittenAsSwiftWritesThem(_ seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let ints: [Int64] = (0..<500).map { i in
+            let v = Int64(bitPattern: rng.next())
+            return v >> (i % 64)   // small and large magnitudes, both signs
+        }
+        #expect(PostgresArray.literal(ints) == "{" + ints.map(String.init).joined(separator: ",") + "}")
+        let optional: [Int64?] = ints.enumerated().map { $0.offset % 5 == 0 ? nil : $0.element }
+        #expect(PostgresArray.literal(optional) == "{" + optional.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}")
+        let doubles: [Double?] = ints.map { Double($0) / 7 } + [nil, .nan, .infinity, -.infinity, 0.1, -0.0]
+        let texts = doubles.map { d -> String in
+            guard let d else { return "NULL" }
+            return d.isNaN ? "NaN" : d == .infinity ? "Infinity" : d == -.infinity ? "-Infinity" : "\(d)"
+        }
+        #expect(PostgresArray.literal(doubles) == "{" + texts.joined(separator: ",") + "}")
+    }
+
     @Test func everyTextElementReadsBackExactly() throws {
         let db = try freshDatabase()
         let rows = try db.query("SELECT x, x IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
