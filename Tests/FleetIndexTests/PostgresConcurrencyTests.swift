@@ -130,7 +130,7 @@ import Testing
         #expect(try Fixtures.search(db, "connectivity.connected:false") == ["b", "d"])
     }
 
-    /// Four evaluators run the same ticks at the same time: each thing's violation is raised
+    /// Six evaluators run the same ticks at the same time: each thing's violation is raised
     /// once (one in-alarm event, one violation id), and every tick is evaluated once.
     @Test func evaluatorsAtOnceRaiseEachViolationOnce() throws {
         let db = try Fixtures.database(.postgres)

@@ -79,14 +79,14 @@ public struct Importer {
         let registry = Registry(db)
         var summary = Summary()
         var firstRejection: (Int, String)? = nil
+        // Types, static groups and whether the registry is empty are read inside the import's
+        // transaction, under the write lock: read before it, a type another process deleted
+        // meanwhile would be written into things (PostgreSQL keeps no key from thing to type).
         var types: [String: Int64] = [:]
         var groups: [String: Int64] = [:]
-        types = try writer.typeIDs()
-        groups = try writer.staticGroupIDs()
         // A bulk load into an empty registry builds the secondary indexes once at the end
         // (sorting beats a random insert per row), with a larger page cache meanwhile. The
         // journal stays WAL: readers keep reading the last committed state all along.
-        let empty = try writer.registryIsEmpty()
         try db.metaStore.growCacheForBulk()
         defer { db.metaStore.restoreCacheSize() }
         func reject(_ n: Int, _ reason: String) {
@@ -101,6 +101,9 @@ public struct Importer {
             writer.whenStored(thing) { try Self.atLine(n, work) }
         }
         try db.transaction {
+            types = try writer.typeIDs()
+            groups = try writer.staticGroupIDs()
+            let empty = try writer.registryIsEmpty()
             var deferred: [String] = []
             var added: [Int64: Int] = [:]
             if empty { deferred = try writer.dropThingIndexes() }

@@ -179,7 +179,9 @@ public final class StoreConnection {
 
     /// Whether this connection is in a PostgreSQL write transaction that holds the fleet's write
     /// lock alone (every write transaction but an ingest batch): then no other fleetdex
-    /// connection writes until it ends. False on SQLite and outside a transaction.
+    /// connection writes until it ends. False on SQLite and outside a transaction. (It counts
+    /// the transactions `begin`, `beginIngest` and `transaction` open; a raw `BEGIN` through
+    /// `execute` would not be counted, and no store runs one.)
     public var holdsTheWriteLockAlone: Bool {
         guard let n = writeTransaction else { return false }
         return n != sharedWriteTransaction
