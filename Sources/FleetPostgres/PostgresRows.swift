@@ -41,12 +41,44 @@ public struct PostgresRow {
     }
 
     public func optionalText(_ c: Int) -> String? { isNull(c) ? nil : text(c) }
-    public func int(_ c: Int) -> Int64 { Int64(text(c)) ?? 0 }
+    public func int(_ c: Int) -> Int64 { integer(c) ?? Int64(text(c)) ?? 0 }
+
+    /// The column's text read as a decimal integer straight from libpq's buffer, without
+    /// making a String (a tick at a million things reads about 100,000 rows of integers); nil
+    /// when the text is not an optional minus and digits, or overflows.
+    public func integer(_ c: Int) -> Int64? {
+        guard let p = fxpq_getvalue(rows.result, index, Int32(c)) else { return nil }
+        return p.withMemoryRebound(to: UInt8.self, capacity: 1) { Self.decimal($0) }
+    }
+
+    /// The integer of a NUL-terminated `-?[0-9]+` (accumulated negatively, so Int64.min reads).
+    static func decimal(_ p: UnsafePointer<UInt8>) -> Int64? {
+        var i = 0
+        let negative = p[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        guard p[i] != 0 else { return nil }
+        var v: Int64 = 0
+        while p[i] != 0 {
+            let d = Int64(p[i]) &- 48
+            guard d >= 0, d <= 9 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (n, o2) = m.subtractingReportingOverflow(d)
+            if o1 || o2 { return nil }
+            v = n
+            i += 1
+        }
+        if negative { return v }
+        let (r, o) = Int64(0).subtractingReportingOverflow(v)
+        return o ? nil : r
+    }
     public func optionalInt(_ c: Int) -> Int64? { isNull(c) ? nil : int(c) }
     public func double(_ c: Int) -> Double { Double(text(c)) ?? 0 }
     public func optionalDouble(_ c: Int) -> Double? { isNull(c) ? nil : double(c) }
     /// A boolean column (`t`/`f`).
-    public func bool(_ c: Int) -> Bool { text(c) == "t" }
+    public func bool(_ c: Int) -> Bool {
+        guard let p = fxpq_getvalue(rows.result, index, Int32(c)) else { return false }
+        return p[0] == CChar(UInt8(ascii: "t")) && p[1] == 0
+    }
 
     public func text(_ name: String) -> String { rows.column(name).map(text) ?? "" }
     public func int(_ name: String) -> Int64 { rows.column(name).map(int) ?? 0 }

@@ -31,6 +31,25 @@ func freshDatabase() throws -> PostgresConnection {
         #expect(try db.query("SELECT count(*) FROM v").first?.int(0) == Int64(cases.count))
     }
 
+    /// Integers are read from libpq's buffer without a String: the same values as Swift's own
+    /// parse of the text, for every width and sign, and nil for what is not `-?[0-9]+`, so the
+    /// text path still decides (`+5`, fractions, words, the empty text); booleans `t` / `f`.
+    @Test func integersAreReadStraightFromTheBuffer() throws {
+        let db = try freshDatabase()
+        let texts = ["0", "-0", "7", "-1", "42", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+                     "-9223372036854775809", "99999999999999999999", "12x", "x12", "+5", "1.5", "", "-", "--1", " 1", "١٢"]
+        let rows = try db.query("SELECT v, v = 't', v = 'f' FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n",
+                                [PostgresValue.text(PostgresArray.literal(texts))])
+        #expect(rows.count == texts.count)
+        for (row, t) in zip(rows, texts) {
+            let plain = t.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            #expect(row.integer(0) == (plain ? Int64(t) : nil), "\(t)")
+            #expect(row.int(0) == Int64(t) ?? 0, "\(t)")
+        }
+        let flags = try db.query("SELECT true, false, NULL::boolean")
+        #expect(flags[0].bool(0) && !flags[0].bool(1) && !flags[0].bool(2))
+    }
+
     @Test func arraysBindForAnyAndUnnest() throws {
         let db = try freshDatabase()
         let ids: [Int64] = [3, 1, 2, .max]

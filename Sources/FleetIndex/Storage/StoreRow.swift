@@ -23,6 +23,7 @@ public struct StoreRow {
         switch source {
         case .sqlite(let s): return s.int(i)
         case .postgres(let r):
+            if let v = r.integer(i) { return v }
             let t = r.text(i)
             if let v = Int64(t) { return v }
             if t == "t" { return 1 }
