@@ -13,89 +13,55 @@
 public enum PostgresArray {
     /// `{"a","b\"c",NULL}`: text elements, nil as NULL.
     @inlinable public static func literal(_ elements: some Collection<String?>) -> String {
-        var out = open(elements.count, 16)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
-            if let e { appendQuoted(e, to: &out) } else { out.append(contentsOf: null) }
-        }
-        return close(&out)
+        build(elements, 16) { e, out in if let e { appendQuoted(e, to: &out) } else { out.append(contentsOf: null) } }
     }
 
     /// `{"a","b"}`: text elements, none missing.
     @inlinable public static func literal(_ elements: some Collection<String>) -> String {
-        var out = open(elements.count, 16)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
-            appendQuoted(e, to: &out)
-        }
-        return close(&out)
+        build(elements, 16) { e, out in appendQuoted(e, to: &out) }
     }
 
     /// `{1,-2,NULL}`: bigint elements, nil as NULL.
     @inlinable public static func literal(_ elements: some Collection<Int64?>) -> String {
-        var out = open(elements.count, 12)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
-            if let e { appendDecimal(e, to: &out) } else { out.append(contentsOf: null) }
-        }
-        return close(&out)
+        build(elements, 12) { e, out in if let e { appendDecimal(e, to: &out) } else { out.append(contentsOf: null) } }
     }
 
     /// `{1,-2}`: bigint elements, none missing.
     @inlinable public static func literal(_ elements: some Collection<Int64>) -> String {
-        var out = open(elements.count, 12)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
-            appendDecimal(e, to: &out)
-        }
-        return close(&out)
+        build(elements, 12) { e, out in appendDecimal(e, to: &out) }
     }
 
     /// `{t,f,NULL}`: boolean elements, nil as NULL.
     @inlinable public static func literal(_ elements: some Collection<Bool?>) -> String {
-        var out = open(elements.count, 2)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
+        build(elements, 2) { e, out in
             if let e { out.append(e ? UInt8(ascii: "t") : UInt8(ascii: "f")) } else { out.append(contentsOf: null) }
         }
-        return close(&out)
     }
 
     /// `{t,f}`: boolean elements, none missing.
     @inlinable public static func literal(_ elements: some Collection<Bool>) -> String {
-        literal(elements.lazy.map { Optional($0) })
+        build(elements, 2) { e, out in out.append(e ? UInt8(ascii: "t") : UInt8(ascii: "f")) }
     }
 
     /// `{0.1,NaN,-Infinity,NULL}`: double precision elements (each as Swift writes it, which
     /// reads back exactly), nil as NULL.
     @inlinable public static func literal(_ elements: some Collection<Double?>) -> String {
-        var out = open(elements.count, 12)
-        var first = true
-        for e in elements {
-            comma(&out, &first)
+        build(elements, 12) { e, out in
             if let e { out.append(contentsOf: PostgresValue.doubleText(e).utf8) } else { out.append(contentsOf: null) }
         }
-        return close(&out)
     }
 
-    @usableFromInline static func open(_ count: Int, _ perElement: Int) -> [UInt8] {
+    /// `{` elements, each written by `write`, separated by commas, `}`.
+    @inlinable static func build<C: Collection>(_ elements: C, _ perElement: Int, _ write: (C.Element, inout [UInt8]) -> Void) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(2 + count * perElement)
+        out.reserveCapacity(2 + elements.count * perElement)
         out.append(UInt8(ascii: "{"))
-        return out
-    }
-
-    @usableFromInline static func comma(_ out: inout [UInt8], _ first: inout Bool) {
-        if !first { out.append(UInt8(ascii: ",")) }
-        first = false
-    }
-
-    @usableFromInline static func close(_ out: inout [UInt8]) -> String {
+        var first = true
+        for e in elements {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            write(e, &out)
+        }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }
