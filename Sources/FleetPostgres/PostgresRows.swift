@@ -45,10 +45,11 @@ public struct PostgresRow {
 
     /// The column's text read as a decimal integer straight from libpq's buffer, without
     /// making a String (a tick at a million things reads about 100,000 rows of integers); nil
-    /// when the text is not an optional minus and digits, or overflows.
+    /// when the text is not an optional minus and digits, or overflows (a NULL cell, whose
+    /// text libpq gives as empty, too).
     public func integer(_ c: Int) -> Int64? {
         guard let p = fxpq_getvalue(rows.result, index, Int32(c)) else { return nil }
-        return p.withMemoryRebound(to: UInt8.self, capacity: 1) { Self.decimal($0) }
+        return Self.decimal(UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self))
     }
 
     /// The integer of a NUL-terminated `-?[0-9]+` (accumulated negatively, so Int64.min reads).

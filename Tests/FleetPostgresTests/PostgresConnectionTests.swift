@@ -36,7 +36,7 @@ func freshDatabase() throws -> PostgresConnection {
     /// text path still decides (`+5`, fractions, words, the empty text); booleans `t` / `f`.
     @Test func integersAreReadStraightFromTheBuffer() throws {
         let db = try freshDatabase()
-        let texts = ["0", "-0", "7", "-1", "42", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+        let texts = ["t", "f", "0", "-0", "7", "-1", "42", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
                      "-9223372036854775809", "99999999999999999999", "12x", "x12", "+5", "1.5", "", "-", "--1", " 1", "١٢"]
         let rows = try db.query("SELECT v, v = 't', v = 'f' FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n",
                                 [PostgresValue.text(PostgresArray.literal(texts))])
@@ -45,9 +45,16 @@ func freshDatabase() throws -> PostgresConnection {
             let plain = t.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
             #expect(row.integer(0) == (plain ? Int64(t) : nil), "\(t)")
             #expect(row.int(0) == Int64(t) ?? 0, "\(t)")
+            #expect(row.bool(1) == (t == "t"), "\(t)")
+            #expect(row.bool(2) == (t == "f"), "\(t)")
         }
-        let flags = try db.query("SELECT true, false, NULL::boolean")
-        #expect(flags[0].bool(0) && !flags[0].bool(1) && !flags[0].bool(2))
+        let cells = try db.query("SELECT true, false, NULL::boolean, NULL::bigint, '007'::text")
+        #expect(cells[0].bool(0))
+        #expect(!cells[0].bool(1))
+        #expect(!cells[0].bool(2))
+        #expect(cells[0].integer(3) == nil)
+        #expect(cells[0].int(3) == 0)
+        #expect(cells[0].integer(4) == 7)
     }
 
     @Test func arraysBindForAnyAndUnnest() throws {
