@@ -23,10 +23,11 @@ public struct StoreRow {
         switch source {
         case .sqlite(let s): return s.int(i)
         case .postgres(let r):
+            // Digits and booleans from libpq's buffer; the text only for other forms (`+5`, a fraction).
             if let v = r.integer(i) { return v }
+            if r.bool(i) { return 1 }
             let t = r.text(i)
             if let v = Int64(t) { return v }
-            if t == "t" { return 1 }
             if let d = Double(t) { return Int64(exactly: d.rounded(.towardZero)) ?? 0 }
             return 0
         }

@@ -172,16 +172,12 @@ final class ViolationStore {
     private func reservedRow() throws -> Int64 {
         if reservedRows.isEmpty {
             let n = Int64(reserveBlock)
-            if c.holdsTheWriteLockAlone, let last = try c.scalar("""
-                SELECT setval(q.sequence, nextval(q.sequence) + ? - 1)
-                FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q
-                """, [n])?.int {
+            let sequence = "(SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q"
+            if c.holdsTheWriteLockAlone,
+               let last = try c.scalar("SELECT setval(q.sequence, nextval(q.sequence) + ? - 1) FROM \(sequence)", [n])?.int {
                 reservedRows = Array(stride(from: last, to: last - n, by: -1))
             } else {
-                reservedRows = try c.query("""
-                    SELECT nextval(q.sequence) FROM (SELECT pg_get_serial_sequence('violation', 'id')::regclass AS sequence) AS q,
-                    generate_series(1, ?) ORDER BY 1 DESC
-                    """, [n]) { $0.int(0) }
+                reservedRows = try c.query("SELECT nextval(q.sequence) FROM \(sequence), generate_series(1, ?) ORDER BY 1 DESC", [n]) { $0.int(0) }
             }
             reserveBlock = min(reserveBlock * 2, StoreBatch.rows)
         }
