@@ -84,6 +84,19 @@ public struct EvaluationCycle {
         return (Array(stride(from: first, through: last, by: step)), skipped)
     }
 
+    /// What an alarm slot belongs to: a client, a profile and one of its behaviors.
+    struct SlotKey: Hashable {
+        var client: Int64
+        var profile: String
+        var behavior: String
+    }
+
+    /// A client's metric, whose values at the cycle's ticks are computed once.
+    struct SeriesKey: Hashable {
+        var client: Int64
+        var metric: String
+    }
+
     struct Slot {
         var inAlarm: Bool
         var streak: Int
@@ -233,7 +246,7 @@ public struct EvaluationCycle {
         let store = ViolationStore(db)
         store.defersEvents = true
         store.candidates = { slots.values.compactMap { $0.inAlarm ? $0.violationId : nil } }
-        var monitoredKeys = Set<String>()
+        var monitoredKeys = Set<SlotKey>()
         // The metrics each visited client is monitored by (behaviors and additionalMetricsToRetainV2).
         var monitoredMetrics: [Int64: Set<String>] = [:]
         // A client's values of a metric at every tick, computed once however many profiles use it.
@@ -244,9 +257,9 @@ public struct EvaluationCycle {
             (c.maxTs ?? Int64.min) > firstPeriodStart && profiles.indices.contains { monitor.covers(targets[$0], thing: c.thing, members: members[$0]) }
         }.map(\.id)
         histories = try PresenceHistory.load(db.connection, clients: needHistory, until: ticks.last!)
-        var computed: [String: [Double?]] = [:]
+        var computed: [SeriesKey: [Double?]] = [:]
         func series(_ client: ClientInfo, _ metric: String) throws -> [Double?] {
-            let key = "\(client.id)|\(metric)"
+            let key = SeriesKey(client: client.id, metric: metric)
             if let known = computed[key] { return known }
             let values: [Double?]
             if let m = client.maxTs, m > firstPeriodStart {
@@ -267,7 +280,7 @@ public struct EvaluationCycle {
             for client in clients where monitor.covers(targets, thing: client.thing, members: members) {
                 monitoredMetrics[client.id, default: []].formUnion(metrics)
                 for b in p.behaviors {
-                    let key = "\(client.id)|\(p.name)|\(b.name)"
+                    let key = SlotKey(client: client.id, profile: p.name, behavior: b.name)
                     monitoredKeys.insert(key)
                     let values = try series(client, b.metric)
                     var slot = slots[key]
@@ -316,11 +329,10 @@ public struct EvaluationCycle {
         let clientsByID = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let byName = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (key, var s) in slots where !monitoredKeys.contains(key) {
-            let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
-            guard let cid = Int64(parts[0]), let client = clientsByID[cid] else { continue }
-            if s.inAlarm, let p = byName[parts[1]] {
-                let b = p.behaviors.first { $0.name == parts[2] }
-                try emit(invalidated: &s, client: client, profile: p, behavior: b, behaviorName: parts[2], tick: ticks.last!,
+            guard let client = clientsByID[key.client] else { continue }
+            if s.inAlarm, let p = byName[key.profile] {
+                let b = p.behaviors.first { $0.name == key.behavior }
+                try emit(invalidated: &s, client: client, profile: p, behavior: b, behaviorName: key.behavior, tick: ticks.last!,
                          reason: "the thing is no longer a target of the profile", store: store, alerts: alerts, report: &report)
             }
             slots[key] = Slot(inAlarm: false, streak: 0, metric: s.metric, changed: true)
@@ -390,16 +402,14 @@ public struct EvaluationCycle {
         s.inAlarm = false
     }
     /// Writes changed slots back; a slot with no alarm and no streak is deleted.
-    func save(_ slots: [String: Slot], clientThings: [Int64: Int64]) throws {
+    func save(_ slots: [SlotKey: Slot], clientThings: [Int64: Int64]) throws {
         let writer = try alarms.slotWriter()
         for (key, s) in slots where s.changed {
-            let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
-            if let thing = s.thing ?? clientThings[Int64(parts[0])!] { try db.touch(thing) }
-            let client = Int64(parts[0])!
+            if let thing = s.thing ?? clientThings[key.client] { try db.touch(thing) }
             if !s.inAlarm && s.streak == 0 {
-                try writer.delete(client: client, profile: parts[1], behavior: parts[2])
+                try writer.delete(client: key.client, profile: key.profile, behavior: key.behavior)
             } else {
-                try writer.put(client: client, profile: parts[1], behavior: parts[2], s)
+                try writer.put(client: key.client, profile: key.profile, behavior: key.behavior, s)
             }
         }
         try writer.flush()

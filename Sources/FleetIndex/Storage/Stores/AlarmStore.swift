@@ -146,11 +146,11 @@ struct AlarmStore {
 
     // MARK: alarm slots
 
-    /// Every slot, keyed "client|profile|behavior".
-    func slots() throws -> [String: EvaluationCycle.Slot] {
-        var slots: [String: EvaluationCycle.Slot] = [:]
+    /// Every slot, by (client, profile, behavior).
+    func slots() throws -> [EvaluationCycle.SlotKey: EvaluationCycle.Slot] {
+        var slots: [EvaluationCycle.SlotKey: EvaluationCycle.Slot] = [:]
         try c.forEach("SELECT client, profile, behavior, in_alarm, streak, violation_id, start_time, last_value, last_time, last_datapoint, thing, metric FROM alarm") { s in
-            slots["\(s.int(0))|\(s.text(1))|\(s.text(2))"] = EvaluationCycle.Slot(row: s)
+            slots[EvaluationCycle.SlotKey(client: s.int(0), profile: s.text(1), behavior: s.text(2))] = EvaluationCycle.Slot(row: s)
         }
         return slots
     }
