@@ -11,6 +11,12 @@ out botocore's response parsing (about 30 us a thing: most of a 20,000-thing ans
 whichever server sent it). moto_fleet.py (beside the query file) is used to read the files;
 the fleet is loaded into moto with its calls from --load-threads clients.
 
+With --requests-out PREFIX, every page request of every query (fleetdex: each page with the
+nextToken of the one before; moto: its one page) is written signed, the Authorization header
+with a fixed X-Amz-Date (valid 15 minutes), to PREFIX-fleetdex.json and PREFIX-moto.json: a
+compiled client (fleetdex-bench) then replays the whole list without Python's own time per page
+(http.client, json.loads) in either server's figure.
+
     python3 scripts/serve-moto.py --fleetdex http://127.0.0.1:P1 --moto http://127.0.0.1:P2 \
         --key AKIDLOCAL --secret s3cret --dataset moto_fleet.jsonl --queries moto_queries.txt --out r.json
 """
@@ -71,6 +77,7 @@ def main():
     ap.add_argument("--page-size", type=int, default=500)
     ap.add_argument("--load-threads", type=int, default=1, help="moto is not thread-safe: 2 or more fail (OrderedDict mutated during iteration)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--requests-out", metavar="PREFIX", help="write every page of every query, signed, for a replay")
     a = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(a.queries)))
     import moto_fleet  # sets dummy credentials in the environment; ours are passed explicitly
@@ -126,7 +133,7 @@ def main():
         conn = http.client.HTTPConnection(u.hostname, u.port)
         auth = botocore.auth.SigV4Auth(botocore.credentials.Credentials(key, secret), "iot", a.region)
 
-        def search(q):
+        def search(q, pages=None):
             names, token = [], None
             while True:
                 doc = {"indexName": "AWS_Things", "queryString": q, "maxResults": a.page_size}
@@ -136,7 +143,11 @@ def main():
                 r = botocore.awsrequest.AWSRequest(method="POST", url=endpoint + "/indices/search", data=body,
                                                    headers={"Content-Type": "application/json"})
                 auth.add_auth(r)
-                conn.request("POST", "/indices/search", body=body, headers=dict(r.headers.items()))
+                headers = dict(r.headers.items())
+                if pages is not None:
+                    pages.append({"method": "POST", "path": "/indices/search", "body": body,
+                                  "headers": {"Host": u.netloc, **{k: v for k, v in headers.items() if k.lower() != "host"}}})
+                conn.request("POST", "/indices/search", body=body, headers=headers)
                 resp = conn.getresponse()
                 data = json.loads(resp.read())
                 if resp.status != 200:
@@ -161,6 +172,15 @@ def main():
     fx_raw, mo_raw = raw_client(a.fleetdex, a.key, a.secret), raw_client(a.moto, "testing", "testing")
     for entry in per_query:  # the plain client gets the same answers as boto3
         entry["rawAgree"] = fx_raw(entry["query"]) == mo_raw(entry["query"])
+    if a.requests_out:
+        for name, search in (("fleetdex", fx_raw), ("moto", mo_raw)):
+            queries_pages = []
+            for entry in per_query:
+                pages = []
+                search(entry["query"], pages)
+                queries_pages.append({"query": entry["query"], "pages": pages})
+            with open(f"{a.requests_out}-{name}.json", "w") as fh:
+                json.dump({"server": name, "queries": queries_pages}, fh)
     fx_total = rounds(fx_raw, "fleetdexMs")
     mo_total = rounds(mo_raw, "motoMs")
     n = len(per_query) * a.rounds

@@ -171,6 +171,8 @@ struct ServeBench {
         private var v: [Int]
         init(_ n: Int) { v = Array(repeating: 0, count: n) }
         func add(_ i: Int, _ n: Int) { lock.lock(); v[i] += n; lock.unlock() }
+        /// The first counter's value before adding one to it.
+        func take() -> Int { lock.lock(); defer { lock.unlock() }; v[0] += 1; return v[0] - 1 }
         var values: [Int] { lock.lock(); defer { lock.unlock() }; return v }
     }
 
@@ -251,6 +253,8 @@ struct ServeBench {
     final class HTTPConnection {
         let fd: Int32
         var buffer: [UInt8] = []
+        /// Whether the last response said the server closes the connection after it.
+        var closes = false
         init(port: Int) throws {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
@@ -287,8 +291,14 @@ struct ServeBench {
             let headText = String(decoding: buffer[0..<end!], as: UTF8.self)
             let status = Int(headText.split(separator: " ").dropFirst().first ?? "") ?? 0
             var length = 0
-            for line in headText.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-                length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+            closes = headText.hasPrefix("HTTP/1.0")
+            for line in headText.split(separator: "\r\n") {
+                let l = line.lowercased()
+                if l.hasPrefix("content-length:") {
+                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                } else if l.hasPrefix("connection:") {
+                    closes = l.contains("close") || (closes && !l.contains("keep-alive"))
+                }
             }
             while buffer.count < end! + 4 + length { try fill() }
             let out = Array(buffer[(end! + 4)..<(end! + 4 + length)])
@@ -409,13 +419,29 @@ struct ServeBench {
             guard Bench.clock() - t0 < 60 else { throw FleetError(.internalFailure, "moto_server did not start; see \(o.out)/serve-moto-server.log") }
             usleep(100_000)
         }
-        let result = o.out + "/serve-moto.json"
+        let result = o.out + "/serve-moto.json", requests = o.out + "/serve-moto-requests"
         let (status, _) = try Self.run(["python3", o.scripts + "/serve-moto.py", "--fleetdex", server.url, "--moto", moto.url, "--key", key, "--secret", secret,
-                                        "--dataset", dataset, "--queries", queries, "--rounds", "\(o.motoRounds)", "--out", result],
+                                        "--dataset", dataset, "--queries", queries, "--rounds", "\(o.motoRounds)", "--out", result,
+                                        "--requests-out", requests],
                                        stderrTo: o.out + "/serve-moto.log")
         guard status == 0, let doc = try? JSONValue.parse(String(contentsOfFile: result, encoding: .utf8)) else {
             throw FleetError(.internalFailure, "serve-moto.py failed; see \(o.out)/serve-moto.log")
         }
+        // The same pages from a compiled client: every query paged to the end, the list
+        // `motoRounds` times, on one keep-alive connection and then on 2 per core.
+        var replays: [JSONValue] = []
+        for connections in [1, 2 * ProcessInfo.processInfo.processorCount] {
+            let f = try replay(requests + "-fleetdex.json", port: server.port, connections: connections, rounds: o.motoRounds)
+            let m = try replay(requests + "-moto.json", port: motoPort, connections: connections, rounds: o.motoRounds)
+            let x = m.queriesPerSecond > 0 ? f.queriesPerSecond / m.queriesPerSecond : 0
+            bench.record("serve", "moto peer, compiled client, \(connections) keep-alive connection\(connections == 1 ? "" : "s"): fleetdex-server (\(f.pages) pages, \(f.failures) not 200)",
+                         f.queriesPerSecond, "queries/s")
+            bench.record("serve", "  moto_server, the same queries and rounds (\(m.pages) pages, \(m.failures) not 200)", m.queriesPerSecond, "queries/s")
+            bench.record("serve", "  fleetdex-server SearchIndex throughput as a multiple of moto_server's, \(connections) connection\(connections == 1 ? "" : "s")", x, "x",
+                         target: ">= 50", ok: x >= 50 && f.failures == 0 && m.failures == 0)
+            replays.append(jsonObject([("connections", .int(connections)), ("fleetdex", f.json), ("moto", m.json)]))
+        }
+        bench.extra["serve.moto.replay"] = .array(replays)
         let n = doc["queries"]?.doubleValue ?? 0
         let differ = doc["differ"]?.arrayValue ?? []
         bench.record("serve", "moto peer over HTTP (20,000 things, \(Int(n)) queries): identical result sets", doc["agree"]?.doubleValue ?? 0, "queries")
@@ -434,5 +460,63 @@ struct ServeBench {
         bench.record("serve", "  with boto3 as the client (once each; its parsing, ~30 us a thing, bounds both)", b?["speedup"]?.doubleValue ?? 0, "x")
         bench.extra["serve.moto"] = jsonObject([("client", doc["client"]), ("load", doc["load"]), ("differ", .array(differ)), ("boto3", doc["boto3"])])
         if !differ.isEmpty { print("  serve: differing queries: \(differ.prefix(5).compactMap(\.stringValue).joined(separator: " | "))") }
+    }
+
+    // MARK: replay
+
+    /// What `replay` measured.
+    struct ReplayResult {
+        var queries: Int, pages: Int, failures: Int, seconds: Double
+        var queriesPerSecond: Double { seconds > 0 ? Double(queries) / seconds : 0 }
+        var json: JSONValue {
+            jsonObject([("queries", .int(queries)), ("pages", .int(pages)), ("notOK", .int(failures)), ("seconds", .double(seconds)),
+                        ("queriesPerSecond", .double(queriesPerSecond))])
+        }
+    }
+
+    /// Sends the signed pages of `file` (serve-moto.py --requests-out): each query's pages in
+    /// order on one connection, the queries handed out in list order `rounds` times to
+    /// `connections` threads with a keep-alive connection each (opened again when the server
+    /// closes it). Bodies are read whole and not parsed, as wrk reads them.
+    func replay(_ file: String, port: Int, connections: Int, rounds: Int) throws -> ReplayResult {
+        let doc = try JSONValue.parse(String(contentsOfFile: file, encoding: .utf8))
+        let queries: [[(String, [UInt8])]] = (doc["queries"]?.arrayValue ?? []).map { q in
+            (q["pages"]?.arrayValue ?? []).map { p in
+                let body = Array((p["body"]?.stringValue ?? "").utf8)
+                var head = "\(p["method"]?.stringValue ?? "POST") \(p["path"]?.stringValue ?? "/") HTTP/1.1\r\n"
+                for m in p["headers"]?.objectValue ?? [] where m.key.lowercased() != "content-length" {
+                    head += "\(m.key): \(m.value.stringValue ?? "")\r\n"
+                }
+                head += "Content-Length: \(body.count)\r\n\r\n"
+                return (head, body)
+            }
+        }
+        guard !queries.isEmpty else { throw FleetError(.internalFailure, "no queries in \(file)") }
+        let units = queries.count * rounds
+        let next = Counters(1), shared = Counters(3)   // queries done, pages sent, not 200
+        let t0 = Bench.clock()
+        Self.parallel(connections) { _ in
+            var conn = try? HTTPConnection(port: port)
+            while true {
+                let k = next.take()
+                guard k < units else { return }
+                for (head, body) in queries[k % queries.count] {
+                    // A connection the server closed unannounced is opened again once.
+                    var answer: (HTTPConnection, Int)? = nil
+                    for _ in 0..<2 where answer == nil {
+                        if conn == nil { conn = try? HTTPConnection(port: port) }
+                        if let c = conn, let (status, _) = try? c.send(head, body) { answer = (c, status) } else { conn = nil }
+                    }
+                    guard let (c, status) = answer else { shared.add(2, 1); continue }
+                    shared.add(1, 1)
+                    if status != 200 { shared.add(2, 1) }
+                    if c.closes { conn = nil }
+                }
+                shared.add(0, 1)
+            }
+        }
+        let seconds = Bench.clock() - t0
+        let v = shared.values
+        return ReplayResult(queries: v[0], pages: v[1], failures: v[2], seconds: seconds)
     }
 }
