@@ -83,8 +83,8 @@ import Testing
         #expect { try LifecycleEvent.parse(try JSONValue.parse(json)) } throws: { ($0 as? FleetError)?.message.contains(reason) == true }
     }
 
-    static func line(client: String = "a", ts: String = "1795000000000", type: String = "connected", version: String = "1") -> String {
-        #"{"clientId":"\#(client)","timestamp":\#(ts),"eventType":"\#(type)","sessionIdentifier":"s","versionNumber":\#(version)}"#
+    static func line(client: String = "a", ts: String = "1795000000000", type: String = "connected", version: String = "1", session: String = "s") -> String {
+        #"{"clientId":"\#(client)","timestamp":\#(ts),"eventType":"\#(type)","sessionIdentifier":"\#(session)","versionNumber":\#(version)}"#
     }
 
     /// What a device or a replay may send that must be a bad line, not a stored event (each was accepted before).
@@ -101,6 +101,10 @@ import Testing
         (line(client: String(repeating: "x", count: 129)), "clientId is 129 bytes long"),
         (line(client: String(repeating: "é", count: 65)), "clientId is 130 bytes long"),
         (line(type: "connectFailed"), "unknown eventType 'connectFailed'"),
+        (line(session: String(repeating: "s", count: 257)), "sessionIdentifier is 257 bytes long; fleetdex allows at most 256"),
+        (line(session: String(repeating: "é", count: 129)), "sessionIdentifier is 258 bytes long"),
+        (#"{"clientId":"a","timestamp":1795000000000,"eventType":"connect_failed","connectFailureReason":"\#(String(repeating: "R", count: 300))"}"#,
+         "connectFailureReason is 300 bytes long"),
     ])
     func rejectedAtIntake(_ json: String, _ reason: String) throws {
         #expect { try LifecycleEvent.decode(line: Array(json.utf8)) } throws: { ($0 as? FleetError)?.message.contains(reason) == true }
@@ -113,6 +117,22 @@ import Testing
     ] as [(String, Int64)])
     func timestampsInTheWindow(_ json: String, _ ts: Int64) throws {
         #expect(try LifecycleEvent.decode(line: Array(json.utf8))?.timestamp == ts)
+    }
+
+    /// At the limit a session and a failure reason are stored, on both backends (PostgreSQL keeps both in the
+    /// history's key index).
+    @Test(arguments: Backend.allCases) func sessionsAndReasonsAtTheLimitAreStored(_ backend: Backend) throws {
+        let db = try Fixtures.database(backend)
+        let session = String(repeating: "s", count: 256), reason = String(repeating: "R", count: 256)
+        let lines = [Self.line(session: session),
+                     #"{"clientId":"a","timestamp":1795000000001,"eventType":"connect_failed","connectFailureReason":"\#(reason)"}"#]
+        var rejected: [String] = []
+        let summary = try Presence(db).ingest(LineReader(bytes: Array(lines.joined(separator: "\n").utf8)), rejected: { rejected.append("\($0): \($1)") })
+        #expect(rejected.isEmpty)
+        #expect(summary.accepted == 2)
+        let stored = try db.connection.query("SELECT session, reason FROM presence_event ORDER BY ts") { ($0.text(0), $0.optionalText(1)) }
+        #expect(stored.map(\.0) == [session, ""])
+        #expect(stored.map(\.1) == [nil, reason])
     }
 
     @Test(arguments: Backend.allCases) func clientIdsAtTheLimitAndInUnicode(_ backend: Backend) throws {

@@ -59,7 +59,7 @@ import Testing
         for d in CitusLayout.distributed {
             let keys = try db.query("""
                 SELECT i.indexrelid::regclass::text,
-                       array_to_string(array(SELECT a.attname FROM unnest(i.indkey) AS k
+                       array_to_string(array(SELECT a.attname FROM unnest(i.indkey[0:i.indnkeyatts - 1]) AS k
                            JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k), ',')
                 FROM pg_index AS i WHERE i.indrelid = $1::regclass AND (i.indisunique OR i.indisprimary)
                 """, [d.table])

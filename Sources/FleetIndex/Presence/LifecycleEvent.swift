@@ -49,6 +49,12 @@ public struct LifecycleEvent: Equatable, Sendable {
     /// AWS IoT's limit on a client id: 128 bytes of UTF-8.
     public static let maxClientIdBytes = 128
 
+    /// fleetdex's limit on a sessionIdentifier and a connectFailureReason, in bytes of UTF-8
+    /// (AWS sends a UUID and a short code; it documents no limit). Both are stored in the
+    /// history's key index on PostgreSQL, whose entries must stay under about 2.7 KB, so a
+    /// longer one is a bad line, named, on every backend, instead of failing its batch there.
+    public static let maxSessionOrReasonBytes = 256
+
     /// Parses a payload, or a `{"topic":..., "payload":{...}}` envelope. An event of a type
     /// presence ignores (`subscribed`, `unsubscribed`) is an error here; `decode` returns nil for it.
     public static func parse(_ v: JSONValue) throws(FleetError) -> LifecycleEvent {
@@ -110,6 +116,9 @@ public struct LifecycleEvent: Equatable, Sendable {
         default: throw .invalid("unknown eventType '\(typeName)' (expected connected, disconnected, connect_failed, subscribed or unsubscribed)")
         }
         let session = p["sessionIdentifier"]?.stringValue
+        if let session, session.utf8.count > maxSessionOrReasonBytes {
+            throw .invalid("sessionIdentifier is \(session.utf8.count) bytes long; fleetdex allows at most \(maxSessionOrReasonBytes)")
+        }
         var version: Int64? = nil
         if let vn = p["versionNumber"], !vn.isNull {
             guard let n = integer(vn), n >= 0 else { throw .invalid("versionNumber must be an integer >= 0, got \(vn.compact)") }
@@ -126,6 +135,9 @@ public struct LifecycleEvent: Equatable, Sendable {
             reason = r
         } else if kind == .connectFailed {
             reason = p["connectFailureReason"]?.stringValue ?? p["failureReason"]?.stringValue
+            if let r = reason, r.utf8.count > maxSessionOrReasonBytes {
+                throw .invalid("connectFailureReason is \(r.utf8.count) bytes long; fleetdex allows at most \(maxSessionOrReasonBytes)")
+            }
         }
         return LifecycleEvent(clientId: clientId, timestamp: ts, kind: kind, session: session ?? "", version: version ?? 0,
                               principal: p["principalIdentifier"]?.stringValue, ip: p["ipAddress"]?.stringValue,
