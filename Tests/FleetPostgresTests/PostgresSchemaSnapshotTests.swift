@@ -15,6 +15,11 @@ import Testing
         let tables = try db.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename").map { $0.text(0) }
         for table in tables where table != "fleetdex_schema" {
             lines.append("table \(table)")
+            // Storage parameters (fillfactor), when a migration set any.
+            if let options = try db.query("SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = $1::regclass AND reloptions IS NOT NULL",
+                                          [table]).first {
+                lines.append("  with (\(options.text(0)))")
+            }
             for r in try db.query("""
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, coalesce(pg_get_expr(d.adbin, d.adrelid), ''),
                        a.attidentity, coalesce(c.collname, '')
