@@ -115,10 +115,12 @@ public struct LifecycleEvent: Equatable, Sendable {
         case "connect_failed": kind = .connectFailed
         default: throw .invalid("unknown eventType '\(typeName)' (expected connected, disconnected, connect_failed, subscribed or unsubscribed)")
         }
-        let session = p["sessionIdentifier"]?.stringValue
-        if let session, session.utf8.count > maxSessionOrReasonBytes {
-            throw .invalid("sessionIdentifier is \(session.utf8.count) bytes long; fleetdex allows at most \(maxSessionOrReasonBytes)")
+        /// A sessionIdentifier or connectFailureReason within maxSessionOrReasonBytes.
+        func bounded(_ member: String, _ value: String?) throws(FleetError) -> String? {
+            guard let value, value.utf8.count > maxSessionOrReasonBytes else { return value }
+            throw .invalid("\(member) is \(value.utf8.count) bytes long; fleetdex allows at most \(maxSessionOrReasonBytes)")
         }
+        let session = try bounded("sessionIdentifier", p["sessionIdentifier"]?.stringValue)
         var version: Int64? = nil
         if let vn = p["versionNumber"], !vn.isNull {
             guard let n = integer(vn), n >= 0 else { throw .invalid("versionNumber must be an integer >= 0, got \(vn.compact)") }
@@ -134,10 +136,7 @@ public struct LifecycleEvent: Equatable, Sendable {
             guard disconnectReasons.contains(r) else { throw .invalid("'\(r)' is not an AWS disconnectReason") }
             reason = r
         } else if kind == .connectFailed {
-            reason = p["connectFailureReason"]?.stringValue ?? p["failureReason"]?.stringValue
-            if let r = reason, r.utf8.count > maxSessionOrReasonBytes {
-                throw .invalid("connectFailureReason is \(r.utf8.count) bytes long; fleetdex allows at most \(maxSessionOrReasonBytes)")
-            }
+            reason = try bounded("connectFailureReason", p["connectFailureReason"]?.stringValue ?? p["failureReason"]?.stringValue)
         }
         return LifecycleEvent(clientId: clientId, timestamp: ts, kind: kind, session: session ?? "", version: version ?? 0,
                               principal: p["principalIdentifier"]?.stringValue, ip: p["ipAddress"]?.stringValue,

@@ -41,9 +41,9 @@ final class ViolationStore {
     }
 
     private var cachedKey: (UInt64, UInt64)?
-    private var behaviors: [String: Int64] = [:]
-    /// The same ids by profile and behavior name, with the JSON values they were asked for.
-    private var behaviorsByName: [String: [(json: JSONValue, id: Int64)]] = [:]
+    /// Behavior ids by profile and behavior name, with the JSON values they were asked for
+    /// (equal values write equal JSON text, so one entry per stored behavior row).
+    private var behaviors: [String: [(json: JSONValue, id: Int64)]] = [:]
     /// The rows of the violations this store created or found stored, by violationId (no
     /// lookup needed).
     private var created: [String: Int64] = [:]
@@ -142,19 +142,12 @@ final class ViolationStore {
     /// one behavior finds it by name and an equal JSON value, without writing the JSON again.
     func behaviorID(profile: String, behavior: JSONValue) throws -> Int64 {
         let name = behavior["name"]?.stringValue ?? ""
-        let byName = profile + "\u{0}" + name
-        if let known = behaviorsByName[byName]?.first(where: { $0.json == behavior }) { return known.id }
+        let key = profile + "\u{0}" + name
+        if let known = behaviors[key]?.first(where: { $0.json == behavior }) { return known.id }
         let json = behavior.compact
-        let key = profile + "\u{0}" + json
-        let id: Int64
-        if let known = behaviors[key] {
-            id = known
-        } else {
-            try c.execute(Self.insertBehavior, [profile, name, json])
-            id = try c.scalar("SELECT id FROM violation_behavior WHERE profile = ? AND json = ?", [profile, json])!.int!
-            behaviors[key] = id
-        }
-        behaviorsByName[byName, default: []].append((behavior, id))
+        try c.execute(Self.insertBehavior, [profile, name, json])
+        let id = try c.scalar("SELECT id FROM violation_behavior WHERE profile = ? AND json = ?", [profile, json])!.int!
+        behaviors[key, default: []].append((behavior, id))
         return id
     }
 
