@@ -170,15 +170,14 @@ def main():
         return total
 
     fx_raw, mo_raw = raw_client(a.fleetdex, a.key, a.secret), raw_client(a.moto, "testing", "testing")
+    recorded = {"fleetdex": [], "moto": []}  # the pages this pass sends, for --requests-out
     for entry in per_query:  # the plain client gets the same answers as boto3
-        entry["rawAgree"] = fx_raw(entry["query"]) == mo_raw(entry["query"])
+        fx_pages, mo_pages = [], []
+        entry["rawAgree"] = fx_raw(entry["query"], fx_pages) == mo_raw(entry["query"], mo_pages)
+        recorded["fleetdex"].append({"query": entry["query"], "pages": fx_pages})
+        recorded["moto"].append({"query": entry["query"], "pages": mo_pages})
     if a.requests_out:
-        for name, search in (("fleetdex", fx_raw), ("moto", mo_raw)):
-            queries_pages = []
-            for entry in per_query:
-                pages = []
-                search(entry["query"], pages)
-                queries_pages.append({"query": entry["query"], "pages": pages})
+        for name, queries_pages in recorded.items():
             with open(f"{a.requests_out}-{name}.json", "w") as fh:
                 json.dump({"server": name, "queries": queries_pages}, fh)
     fx_total = rounds(fx_raw, "fleetdexMs")

@@ -297,7 +297,7 @@ struct ServeBench {
                 if l.hasPrefix("content-length:") {
                     length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
                 } else if l.hasPrefix("connection:") {
-                    closes = l.contains("close") || (closes && !l.contains("keep-alive"))
+                    closes = l.contains("close") ? true : l.contains("keep-alive") ? false : closes
                 }
             }
             while buffer.count < end! + 4 + length { try fill() }
